@@ -1,0 +1,255 @@
+//! Command-line flags and `KEYWARD_…` environment variables, and the runtime configuration they produce.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::db::{DatabaseUrl, DbError};
+use crate::domain::lockout::LockoutPolicy;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "keyward",
+    version,
+    about = "API key management console and key verification service"
+)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// `keyward` alone serves, with these flags.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+    #[command(flatten)]
+    pub global: GlobalArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Directory for the SQLite database, the master key and the cookie key (created on first run).
+    #[arg(
+        long,
+        env = "KEYWARD_DATA_DIR",
+        default_value = "./data",
+        global = true
+    )]
+    pub data_dir: PathBuf,
+    /// `sqlite://<path>` or `postgres://…`. Default: sqlite://<data-dir>/keyward.db
+    #[arg(
+        long,
+        env = "KEYWARD_DATABASE_URL",
+        global = true,
+        hide_env_values = true
+    )]
+    pub database_url: Option<String>,
+    /// Master keyring (`1:<base64 32 bytes>`, comma-separated versions). Default: <data-dir>/master.key
+    #[arg(
+        long,
+        env = "KEYWARD_MASTER_KEY",
+        global = true,
+        hide_env_values = true
+    )]
+    pub master_key: Option<String>,
+    /// Log filter, e.g. `info` or `keyward=debug,actix_web=info`.
+    #[arg(long, env = "KEYWARD_LOG", default_value = "info", global = true)]
+    pub log: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web console and the verification API (the default).
+    Serve(ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Console administrators.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Console accounts.
+    #[command(subcommand)]
+    Account(AccountCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create an Administrator (and the first workspace when there is none).
+    /// The password comes from KEYWARD_ADMIN_PASSWORD, else it is prompted for.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccountCommand {
+    /// Unlock an account locked by repeated failed sign-ins.
+    Unlock { email: String },
+    /// Set a new password (from KEYWARD_NEW_PASSWORD, else prompted); ends the account's sessions and unlocks it.
+    ResetPassword { email: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SecureCookies {
+    /// Secure unless listening on a loopback address.
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on.
+    #[arg(long, env = "KEYWARD_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// The URL people use to reach the console, for printed links. Default: http://<listen>
+    #[arg(long, env = "KEYWARD_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Session cookie key (base64 of at least 64 bytes). Default: <data-dir>/cookie.key
+    #[arg(long, env = "KEYWARD_COOKIE_KEY", hide_env_values = true)]
+    pub cookie_key: Option<String>,
+    /// Mark cookies Secure (HTTPS only).
+    #[arg(
+        long,
+        env = "KEYWARD_SECURE_COOKIES",
+        value_enum,
+        default_value = "auto"
+    )]
+    pub secure_cookies: SecureCookies,
+    /// Minutes without a request after which a console session ends.
+    #[arg(long, env = "KEYWARD_SESSION_IDLE_MINUTES", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=10_080))]
+    pub session_idle_minutes: u32,
+    /// Hours after sign-in after which a console session ends, however active.
+    #[arg(long, env = "KEYWARD_SESSION_LIFETIME_HOURS", default_value_t = 12, value_parser = clap::value_parser!(u32).range(1..=720))]
+    pub session_lifetime_hours: u32,
+    /// Consecutive failed sign-ins that lock an account (1–100).
+    #[arg(long, env = "KEYWARD_LOCKOUT_THRESHOLD", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub lockout_threshold: u32,
+    /// Trust X-Forwarded-For / Forwarded from a reverse proxy for the client address.
+    #[arg(long, env = "KEYWARD_TRUST_PROXY", default_value_t = false)]
+    pub trust_proxy: bool,
+    /// HTTP worker threads (default: one per core).
+    #[arg(long, env = "KEYWARD_WORKERS")]
+    pub workers: Option<usize>,
+    /// Maximum database connections in the pool.
+    #[arg(long, env = "KEYWARD_DB_POOL_SIZE", default_value_t = 16)]
+    pub db_pool_size: u32,
+}
+
+/// Everything the server needs to start, resolved from the flags.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub public_url: String,
+    pub data_dir: PathBuf,
+    pub database: DatabaseUrl,
+    pub master_key: Option<String>,
+    pub cookie_key: Option<String>,
+    pub secure_cookies: bool,
+    pub session_idle_secs: i64,
+    pub session_lifetime_secs: i64,
+    pub lockout: LockoutPolicy,
+    pub trust_proxy: bool,
+    pub workers: usize,
+    pub db_pool_size: u32,
+}
+
+impl GlobalArgs {
+    pub fn database(&self) -> Result<DatabaseUrl, DbError> {
+        match &self.database_url {
+            Some(url) => DatabaseUrl::parse(url),
+            None => Ok(DatabaseUrl::sqlite_in(&self.data_dir)),
+        }
+    }
+}
+
+impl Config {
+    pub fn from_args(global: &GlobalArgs, serve: &ServeArgs) -> Result<Self, DbError> {
+        let secure_cookies = match serve.secure_cookies {
+            SecureCookies::Always => true,
+            SecureCookies::Never => false,
+            SecureCookies::Auto => !serve.listen.ip().is_loopback(),
+        };
+        Ok(Self {
+            listen: serve.listen,
+            public_url: serve.public_url.clone().map_or_else(
+                || format!("http://{}", serve.listen),
+                |u| u.trim_end_matches('/').to_owned(),
+            ),
+            data_dir: global.data_dir.clone(),
+            database: global.database()?,
+            master_key: global.master_key.clone(),
+            cookie_key: serve.cookie_key.clone(),
+            secure_cookies,
+            session_idle_secs: i64::from(serve.session_idle_minutes) * 60,
+            session_lifetime_secs: i64::from(serve.session_lifetime_hours) * 3600,
+            lockout: LockoutPolicy::new(serve.lockout_threshold),
+            trust_proxy: serve.trust_proxy,
+            workers: serve
+                .workers
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from)),
+            db_pool_size: serve.db_pool_size.max(2),
+        })
+    }
+
+    /// Defaults for a data directory and database, as `keyward serve` would use them.
+    pub fn with_defaults(data_dir: PathBuf, database: DatabaseUrl) -> Self {
+        let global = GlobalArgs {
+            data_dir,
+            database_url: None,
+            master_key: None,
+            log: "info".into(),
+        };
+        let serve = Cli::parse_from(["keyward"]).serve;
+        let mut config =
+            Self::from_args(&global, &serve).unwrap_or_else(|_| unreachable!("no URL to parse"));
+        config.database = database;
+        config
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_keyward_serves_on_loopback_with_sqlite_in_the_data_dir() {
+        let cli = Cli::parse_from(["keyward"]);
+        assert!(cli.command.is_none());
+        let config = Config::from_args(&cli.global, &cli.serve).ok();
+        let config = config.as_ref();
+        assert_eq!(
+            config.map(|c| c.listen.to_string()),
+            Some("127.0.0.1:8080".into())
+        );
+        assert_eq!(config.map(|c| c.secure_cookies), Some(false));
+        assert_eq!(
+            config.map(|c| format!("{:?}", c.database)),
+            Some("sqlite://./data/keyward.db".into())
+        );
+    }
+
+    #[test]
+    fn serve_flags_work_after_the_subcommand_too() {
+        let cli = Cli::parse_from([
+            "keyward",
+            "serve",
+            "--listen",
+            "0.0.0.0:9000",
+            "--data-dir",
+            "/tmp/k",
+        ]);
+        let Some(Command::Serve(serve)) = cli.command else {
+            panic!("expected serve")
+        };
+        let config = Config::from_args(&cli.global, &serve).ok();
+        assert_eq!(config.as_ref().map(|c| c.secure_cookies), Some(true));
+        assert_eq!(config.map(|c| c.data_dir), Some(PathBuf::from("/tmp/k")));
+    }
+
+    #[test]
+    fn the_lockout_threshold_is_bounded() {
+        assert!(Cli::try_parse_from(["keyward", "--lockout-threshold", "101"]).is_err());
+    }
+}

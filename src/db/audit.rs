@@ -1,0 +1,89 @@
+//! The append-only audit log. `record` runs inside the caller's transaction, so an event is stored
+//! if and only if the change it describes is.
+
+use diesel::prelude::*;
+
+use super::DbConn;
+use super::schema::audit_events;
+use crate::domain::audit::{Actor, Event, HashedContent, chain_hash};
+
+pub fn record(conn: &mut DbConn, now: i64, event: &Event) -> Result<(), diesel::result::Error> {
+    if let DbConn::Postgres(_) = conn {
+        // Serialises appends across instances so the chain has one order.
+        diesel::sql_query("SELECT pg_advisory_xact_lock(7243190002)").execute(conn)?;
+    }
+    let prev: Option<Vec<u8>> = audit_events::table
+        .order(audit_events::id.desc())
+        .select(audit_events::hash)
+        .first(conn)
+        .optional()?;
+    let (actor_account_id, actor_key_id) = match &event.actor {
+        Actor::Account { id, .. } => (Some(*id), None),
+        Actor::Key { id, .. } => (None, Some(*id)),
+        Actor::System(_) | Actor::Anonymous(_) => (None, None),
+    };
+    let actor_label = event.actor.label();
+    let before = event.before.as_ref().map(ToString::to_string);
+    let after = event.after.as_ref().map(ToString::to_string);
+    let content = HashedContent {
+        workspace_id: event.workspace_id,
+        occurred_at: now,
+        actor_account_id,
+        actor_key_id,
+        actor_label: &actor_label,
+        source_ip: event.source_ip.as_deref(),
+        action: event.action,
+        target_type: event.target.as_ref().map(|t| t.kind),
+        target_id: event.target.as_ref().map(|t| t.id),
+        target_label: event.target.as_ref().map(|t| t.label.as_str()),
+        before_json: before.as_deref(),
+        after_json: after.as_deref(),
+    };
+    let hash = chain_hash(prev.as_deref(), &content);
+    diesel::insert_into(audit_events::table)
+        .values((
+            audit_events::workspace_id.eq(content.workspace_id),
+            audit_events::occurred_at.eq(now),
+            audit_events::actor_account_id.eq(actor_account_id),
+            audit_events::actor_key_id.eq(actor_key_id),
+            audit_events::actor_label.eq(&actor_label),
+            audit_events::source_ip.eq(content.source_ip),
+            audit_events::action.eq(content.action),
+            audit_events::target_type.eq(content.target_type),
+            audit_events::target_id.eq(content.target_id),
+            audit_events::target_label.eq(content.target_label),
+            audit_events::before_json.eq(content.before_json),
+            audit_events::after_json.eq(content.after_json),
+            audit_events::prev_hash.eq(prev),
+            audit_events::hash.eq(hash),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+#[derive(Debug, Clone, Queryable)]
+pub struct Recent {
+    pub occurred_at: i64,
+    pub actor_label: String,
+    pub action: String,
+    pub target_label: Option<String>,
+}
+
+/// The newest events of a workspace, newest first.
+pub fn recent(
+    conn: &mut DbConn,
+    workspace_id: i64,
+    limit: i64,
+) -> Result<Vec<Recent>, diesel::result::Error> {
+    audit_events::table
+        .filter(audit_events::workspace_id.eq(workspace_id))
+        .order(audit_events::id.desc())
+        .limit(limit)
+        .select((
+            audit_events::occurred_at,
+            audit_events::actor_label,
+            audit_events::action,
+            audit_events::target_label,
+        ))
+        .load(conn)
+}

@@ -1,0 +1,264 @@
+//! Database access: one connection type over SQLite and PostgreSQL, a pool, migrations, and one module
+//! of plain query functions per area. Handlers never build SQL; they call these functions.
+
+pub mod accounts;
+pub mod audit;
+pub mod dashboard;
+pub mod schema;
+pub mod workspaces;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::{ManageConnection, Pool, PooledConnection};
+use diesel::{Connection, PgConnection, SqliteConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// Every pooled connection is one of these; query code is written once against it.
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    Sqlite(SqliteConnection),
+    Postgres(PgConnection),
+}
+
+impl std::fmt::Debug for DbConn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            DbConn::Sqlite(_) => "DbConn::Sqlite",
+            DbConn::Postgres(_) => "DbConn::Postgres",
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error(
+        "unsupported database URL {0:?}: use sqlite://<path> (e.g. sqlite://./data/keyward.db) or postgres://user@host/db"
+    )]
+    UnsupportedUrl(String),
+    #[error("cannot open the database: {0}")]
+    Connect(String),
+    #[error("database pool: {0}")]
+    Pool(#[from] diesel::r2d2::PoolError),
+    #[error("migrations failed: {0}")]
+    Migration(String),
+    #[error(transparent)]
+    Query(#[from] diesel::result::Error),
+}
+
+/// A database location, parsed from its URL. The scheme decides the backend: Diesel's own
+/// `establish` would try each backend in turn, and SQLite accepts any string as a file name.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    /// Never prints a PostgreSQL URL: it may carry a password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DatabaseUrl::Sqlite(path) => write!(f, "sqlite://{}", path.display()),
+            DatabaseUrl::Postgres(_) => f.write_str("postgres://…"),
+        }
+    }
+}
+
+impl DatabaseUrl {
+    pub fn parse(url: &str) -> Result<Self, DbError> {
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err(DbError::UnsupportedUrl(url.to_owned()));
+            }
+            Ok(DatabaseUrl::Sqlite(PathBuf::from(path)))
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(DatabaseUrl::Postgres(url.to_owned()))
+        } else {
+            Err(DbError::UnsupportedUrl(redact_url(url)))
+        }
+    }
+
+    pub fn sqlite_in(data_dir: &Path) -> Self {
+        DatabaseUrl::Sqlite(data_dir.join("keyward.db"))
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, DatabaseUrl::Postgres(_))
+    }
+
+    fn connect(&self) -> Result<DbConn, DbError> {
+        match self {
+            DatabaseUrl::Sqlite(path) => {
+                let path = path
+                    .to_str()
+                    .ok_or_else(|| DbError::Connect("database path is not UTF-8".into()))?;
+                let mut conn = SqliteConnection::establish(path)
+                    .map_err(|e| DbError::Connect(e.to_string()))?;
+                // Per connection; WAL itself is persistent and set once in `Database::open`.
+                conn.batch_execute(
+                    "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;",
+                )
+                .map_err(|e| DbError::Connect(e.to_string()))?;
+                Ok(DbConn::Sqlite(conn))
+            }
+            DatabaseUrl::Postgres(url) => PgConnection::establish(url)
+                .map(DbConn::Postgres)
+                .map_err(|e| DbError::Connect(e.to_string())),
+        }
+    }
+}
+
+/// Keeps a URL's scheme and host in error messages but never its password.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            format!("{}://…{}", &url[..scheme_end], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[derive(Debug)]
+pub struct ConnectionManager {
+    url: DatabaseUrl,
+}
+
+impl ManageConnection for ConnectionManager {
+    type Connection = DbConn;
+    type Error = DbError;
+
+    fn connect(&self) -> Result<DbConn, DbError> {
+        self.url.connect()
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), DbError> {
+        conn.batch_execute("SELECT 1").map_err(DbError::Query)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConn) -> bool {
+        false
+    }
+}
+
+pub type Conn = PooledConnection<ConnectionManager>;
+
+/// The pool plus the rules for using it.
+#[derive(Clone, Debug)]
+pub struct Database {
+    pool: Pool<ConnectionManager>,
+    url: DatabaseUrl,
+    /// SQLite allows one writer at a time, and a deferred transaction that reads before it writes fails
+    /// with SQLITE_BUSY when another writer got in between. Writers of this process queue here instead.
+    /// PostgreSQL needs no gate.
+    write_gate: Option<Arc<Mutex<()>>>,
+}
+
+impl Database {
+    /// Opens (creating if needed) the database and applies pending migrations.
+    pub fn open(url: DatabaseUrl, max_connections: u32) -> Result<Self, DbError> {
+        if let DatabaseUrl::Sqlite(path) = &url {
+            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent).map_err(|e| {
+                    DbError::Connect(format!("cannot create {}: {e}", parent.display()))
+                })?;
+            }
+            let mut conn = url.connect()?;
+            conn.batch_execute("PRAGMA journal_mode = WAL;")?;
+        }
+        let mut first = url.connect()?;
+        run_migrations(&mut first)?;
+        drop(first);
+
+        let pool = Pool::builder()
+            .max_size(max_connections)
+            .connection_timeout(Duration::from_secs(10))
+            .build(ConnectionManager { url: url.clone() })?;
+        let write_gate = (!url.is_postgres()).then(|| Arc::new(Mutex::new(())));
+        Ok(Self {
+            pool,
+            url,
+            write_gate,
+        })
+    }
+
+    pub fn url(&self) -> &DatabaseUrl {
+        &self.url
+    }
+
+    pub fn conn(&self) -> Result<Conn, DbError> {
+        Ok(self.pool.get()?)
+    }
+
+    /// Runs `f` in one transaction: all of it is committed, or none.
+    pub fn write<T, E>(&self, f: impl FnOnce(&mut DbConn) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<diesel::result::Error> + From<DbError>,
+    {
+        let _guard = self
+            .write_gate
+            .as_ref()
+            .map(|gate| gate.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+        let mut conn = self.conn()?;
+        let conn: &mut DbConn = &mut conn;
+        conn.transaction(f)
+    }
+
+    /// Runs read-only queries on one connection.
+    pub fn read<T, E>(&self, f: impl FnOnce(&mut DbConn) -> Result<T, E>) -> crate::error::Result<T>
+    where
+        E: Into<crate::error::Error>,
+    {
+        let mut conn = self.conn()?;
+        f(&mut conn).map_err(Into::into)
+    }
+
+    pub fn state(&self) -> diesel::r2d2::State {
+        self.pool.state()
+    }
+}
+
+fn run_migrations(conn: &mut DbConn) -> Result<(), DbError> {
+    let result = match conn {
+        DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(drop),
+        DbConn::Postgres(c) => {
+            // Several instances may start together; one migrates, the others wait.
+            c.batch_execute("SELECT pg_advisory_lock(7243190001)")?;
+            let result = c.run_pending_migrations(POSTGRES_MIGRATIONS).map(drop);
+            c.batch_execute("SELECT pg_advisory_unlock(7243190001)")?;
+            result
+        }
+    };
+    result.map_err(|e| DbError::Migration(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_scheme_picks_the_backend() {
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://./data/k.db").ok(),
+            Some(DatabaseUrl::Sqlite(PathBuf::from("./data/k.db")))
+        );
+        assert!(DatabaseUrl::parse("postgres://u@h/db").is_ok_and(|u| u.is_postgres()));
+        assert!(DatabaseUrl::parse("postgresql://u@h/db").is_ok_and(|u| u.is_postgres()));
+    }
+
+    #[test]
+    fn other_schemes_are_refused_without_echoing_a_password() {
+        let err = DatabaseUrl::parse("mysql://root:hunter2@localhost/db")
+            .err()
+            .map(|e| e.to_string());
+        let err = err.unwrap_or_default();
+        assert!(err.contains("sqlite://"), "{err}");
+        assert!(!err.contains("hunter2"), "{err}");
+        assert!(DatabaseUrl::parse("./keyward.db").is_err());
+        assert!(DatabaseUrl::parse("sqlite://").is_err());
+    }
+}

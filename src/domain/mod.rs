@@ -1,0 +1,25 @@
+//! Pure types and rules: no HTTP, no SQL. Input is parsed into these types at the door.
+
+pub mod account;
+pub mod audit;
+pub mod email;
+pub mod lockout;
+pub mod password;
+pub mod role;
+
+/// A message meant for the person who typed the input, naming the field it is about.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct Invalid {
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl Invalid {
+    pub fn new(field: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            field,
+            message: message.into(),
+        }
+    }
+}

@@ -1,0 +1,218 @@
+//! Creating, disabling and unlocking accounts.
+
+use crate::crypto::SecretString;
+use crate::db::{accounts, audit, workspaces};
+use crate::domain::account::DisplayName;
+use crate::domain::audit::{Actor, Event};
+use crate::domain::email::Email;
+use crate::domain::password::NewPassword;
+use crate::domain::role::ConsoleRole;
+use crate::error::{Error, Result};
+use crate::state::AppState;
+
+/// The fields of "Add user".
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct NewUserForm {
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    pub password: SecretString,
+    pub confirm: SecretString,
+}
+
+/// Where a change comes from, for the audit log.
+#[derive(Debug, Clone)]
+pub struct Origin {
+    pub actor: Actor,
+    pub ip: Option<String>,
+}
+
+impl Origin {
+    fn event(&self, action: &'static str, workspace_id: Option<i64>) -> Event {
+        let mut event = Event::new(action, self.actor.clone());
+        event.workspace_id = workspace_id;
+        event.source_ip = self.ip.clone();
+        event
+    }
+}
+
+/// Adds an account to a workspace with a console role. With no workspace given, uses the first one,
+/// creating a "Default" workspace on a fresh install; an Administrator made that way is also a
+/// super-administrator when it is the first account.
+pub async fn create_user(
+    state: &AppState,
+    origin: Origin,
+    workspace_id: Option<i64>,
+    form: NewUserForm,
+) -> Result<i64> {
+    let email = Email::parse(&form.email)?;
+    let name = DisplayName::parse(&form.name)?;
+    let role = ConsoleRole::parse(&form.role).ok_or_else(|| {
+        crate::domain::Invalid::new("role", "Choose Administrator, Auditor or Member.")
+    })?;
+    let password = NewPassword::parse(
+        form.password.expose(),
+        form.confirm.expose(),
+        email.as_str(),
+    )?;
+    let taken_email = email.clone();
+    if state
+        .blocking(move |db| db.read(|c| accounts::email_taken(c, &taken_email)))
+        .await?
+    {
+        return Err(duplicate(&email));
+    }
+    let hash = state.passwords.hash(password.expose().to_owned()).await?;
+    let now = state.now();
+    state
+        .blocking(move |db| {
+            db.write(|c| {
+                if accounts::email_taken(c, &email)? {
+                    return Err(duplicate(&email));
+                }
+                let first_account = accounts::count(c)? == 0;
+                let workspace_id = match workspace_id {
+                    Some(id) => id,
+                    None => match workspaces::first(c)? {
+                        Some(w) => w.id,
+                        None => workspaces::create(c, "Default", now)?,
+                    },
+                };
+                let id = accounts::create(
+                    c,
+                    &accounts::NewAccount {
+                        email: &email,
+                        display_name: name.as_str(),
+                        password_hash: Some(&hash),
+                        is_super_admin: first_account && role == ConsoleRole::Administrator,
+                        now,
+                    },
+                )?;
+                workspaces::add_member(c, workspace_id, id, role, now)?;
+                let event = origin
+                    .event("account.created", Some(workspace_id))
+                    .on("account", id, email.as_str())
+                    .change(
+                        None,
+                        Some(serde_json::json!({ "name": name.as_str(), "role": role.code() })),
+                    );
+                audit::record(c, now, &event)?;
+                Ok(id)
+            })
+        })
+        .await
+}
+
+fn duplicate(email: &Email) -> Error {
+    crate::domain::Invalid::new(
+        "email",
+        format!("An account with the email {email} already exists."),
+    )
+    .into()
+}
+
+/// Disables or enables a member of the workspace. Disabling ends the account's sessions at once.
+/// Nobody can disable their own account, so a workspace always keeps the administrator acting.
+pub fn set_disabled(
+    state: &AppState,
+    origin: &Origin,
+    workspace_id: i64,
+    account_id: i64,
+    disabled: bool,
+) -> Result<()> {
+    if matches!(origin.actor, Actor::Account { id, .. } if id == account_id) {
+        return Err(Error::Conflict(
+            "You cannot disable your own account.".into(),
+        ));
+    }
+    let now = state.now();
+    state.db.write(|c| {
+        let member = accounts::member(c, workspace_id, account_id)?.ok_or(Error::NotFound)?;
+        if member.account.is_active() == !disabled {
+            return Ok(());
+        }
+        accounts::set_disabled(c, account_id, disabled, now)?;
+        let action = if disabled {
+            "account.disabled"
+        } else {
+            "account.enabled"
+        };
+        let event = origin
+            .event(action, Some(workspace_id))
+            .on("account", account_id, member.account.email)
+            .change(
+                Some(serde_json::json!({ "status": status(!disabled) })),
+                Some(serde_json::json!({ "status": status(disabled) })),
+            );
+        audit::record(c, now, &event)?;
+        Ok(())
+    })
+}
+
+fn status(disabled: bool) -> &'static str {
+    if disabled { "disabled" } else { "active" }
+}
+
+/// Unlocks an account locked by failed attempts. `workspace_id` limits it to members of that
+/// workspace (the console); the command line passes `None`.
+pub fn unlock(
+    state: &AppState,
+    origin: &Origin,
+    workspace_id: Option<i64>,
+    account_id: i64,
+) -> Result<()> {
+    let now = state.now();
+    state.db.write(|c| {
+        let account = match workspace_id {
+            Some(ws) => accounts::member(c, ws, account_id)?.map(|m| m.account),
+            None => accounts::find(c, account_id)?,
+        }
+        .ok_or(Error::NotFound)?;
+        if account.locked_at.is_none() && account.failed_attempts == 0 {
+            return Ok(());
+        }
+        accounts::unlock(c, account.id)?;
+        let home = workspace_id.or(workspaces::home_of(c, account.id)?.map(|w| w.id));
+        audit::record(
+            c,
+            now,
+            &origin
+                .event("account.unlocked", home)
+                .on("account", account.id, account.email),
+        )?;
+        Ok(())
+    })
+}
+
+/// The id of the account with this email, for the command line.
+pub fn id_by_email(state: &AppState, email: &Email) -> Result<i64> {
+    state.db.read(|c| {
+        accounts::find_by_email(c, email)?
+            .map(|a| a.id)
+            .ok_or(Error::NotFound)
+    })
+}
+
+/// Sets a new password from the command line: unlocks the account and ends its sessions.
+pub fn reset_password(
+    state: &AppState,
+    origin: &Origin,
+    email: &Email,
+    password: &NewPassword,
+) -> Result<()> {
+    let hash = state.passwords.hash_blocking(password.expose())?;
+    let now = state.now();
+    state.db.write(|c| {
+        let account = accounts::find_by_email(c, email)?.ok_or(Error::NotFound)?;
+        accounts::set_password(c, account.id, &hash, now)?;
+        let home = workspaces::home_of(c, account.id)?.map(|w| w.id);
+        audit::record(
+            c,
+            now,
+            &origin
+                .event("account.password_reset", home)
+                .on("account", account.id, account.email),
+        )?;
+        Ok(())
+    })
+}

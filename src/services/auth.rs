@@ -1,0 +1,359 @@
+//! Signing in, re-authenticating, changing passwords, and the first-run setup.
+
+use std::net::IpAddr;
+
+use crate::crypto::{self, SecretString};
+use crate::db::{accounts, audit, workspaces};
+use crate::domain::account::{DisplayName, workspace_name};
+use crate::domain::audit::{Actor, Event};
+use crate::domain::email::Email;
+use crate::domain::lockout::Gate;
+use crate::domain::password::NewPassword;
+use crate::domain::role::ConsoleRole;
+use crate::error::{Error, Result};
+use crate::state::AppState;
+
+/// The facts a console session keeps about who signed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignedIn {
+    pub account_id: i64,
+    pub session_epoch: i64,
+    pub workspace_id: i64,
+}
+
+/// Why a sign-in was refused. `WrongCredentials` never says which of the two was wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum SignInError {
+    #[error("Wrong email or password.")]
+    WrongCredentials,
+    #[error("This account is disabled. Ask an administrator to enable it.")]
+    Disabled,
+    #[error("This account is not a member of any workspace. Ask an administrator to add it.")]
+    NoWorkspace,
+    #[error(transparent)]
+    Refused(#[from] Error),
+}
+
+const FAILED_SIGN_IN: &str = "account.sign_in_failed";
+
+pub async fn sign_in(
+    state: &AppState,
+    email_input: &str,
+    password: &SecretString,
+    ip: IpAddr,
+) -> Result<SignedIn, SignInError> {
+    let now = state.now();
+    if let Some(wait) = state.ip_throttle.wait(ip, now) {
+        return Err(Error::Throttled(wait).into());
+    }
+    let email = Email::parse(email_input).ok();
+    let account = match email.clone() {
+        Some(email) => {
+            state
+                .blocking(move |db| db.read(|c| accounts::find_by_email(c, &email)))
+                .await?
+        }
+        None => None,
+    };
+    if let Some(account) = &account {
+        match state.config.lockout.gate(&account.attempt_state(), now) {
+            Gate::Open => {}
+            Gate::Wait(secs) => return Err(Error::Throttled(secs).into()),
+            Gate::Locked => return Err(Error::Locked.into()),
+        }
+    }
+    // Unknown addresses are checked against a dummy hash: the same work as a wrong password.
+    let stored = account.as_ref().and_then(|a| a.password_hash.clone());
+    let verification = state
+        .passwords
+        .verify(password.expose().to_owned(), stored)
+        .await
+        .map_err(Error::from)?;
+
+    let account = match account {
+        Some(account) if verification.ok => account,
+        other => {
+            state.ip_throttle.record_failure(ip, now);
+            let attempted = email.map_or_else(|| "(malformed email)".to_owned(), |e| e.to_string());
+            let known = other.map(|a| (a.id, a.email));
+            let policy = state.config.lockout;
+            let locked = state
+                .blocking(move |db| {
+                    db.write(|c| record_failed_sign_in(c, known, attempted, ip, now, policy))
+                })
+                .await?;
+            return Err(if locked {
+                Error::Locked.into()
+            } else {
+                SignInError::WrongCredentials
+            });
+        }
+    };
+
+    if !account.is_active() {
+        return Err(SignInError::Disabled);
+    }
+    let rehash = verification.rehash;
+    let signed_in = state
+        .blocking(move |db| {
+            db.write(|c| {
+                let Some(home) = workspaces::home_of(c, account.id)? else {
+                    return Ok(None);
+                };
+                accounts::record_sign_in(c, account.id, now, &ip.to_string(), rehash.as_deref())?;
+                let event = Event::new(
+                    "account.sign_in",
+                    Actor::Account {
+                        id: account.id,
+                        email: account.email,
+                    },
+                )
+                .in_workspace(home.id)
+                .from_ip(ip.to_string());
+                audit::record(c, now, &event)?;
+                Ok::<_, Error>(Some(SignedIn {
+                    account_id: account.id,
+                    session_epoch: account.session_epoch,
+                    workspace_id: home.id,
+                }))
+            })
+        })
+        .await?;
+    signed_in.ok_or(SignInError::NoWorkspace)
+}
+
+/// Counts a failed sign-in against the account (when the address has one) and records it; returns
+/// whether this failure locked the account.
+fn record_failed_sign_in(
+    c: &mut crate::db::DbConn,
+    known: Option<(i64, String)>,
+    attempted: String,
+    ip: IpAddr,
+    now: i64,
+    policy: crate::domain::lockout::LockoutPolicy,
+) -> Result<bool> {
+    let Some((id, email)) = known else {
+        audit::record(
+            c,
+            now,
+            &Event::new(FAILED_SIGN_IN, Actor::Anonymous(attempted)).from_ip(ip.to_string()),
+        )?;
+        return Ok(false);
+    };
+    let (failures, locks) = accounts::record_failure(c, id, now, policy)?;
+    let home = workspaces::home_of(c, id)?.map(|w| w.id);
+    let mut failed = Event::new(
+        FAILED_SIGN_IN,
+        Actor::Account {
+            id,
+            email: email.clone(),
+        },
+    )
+    .from_ip(ip.to_string())
+    .change(
+        None,
+        Some(serde_json::json!({ "consecutive_failures": failures })),
+    );
+    failed.workspace_id = home;
+    audit::record(c, now, &failed)?;
+    if locks {
+        let mut locked = Event::new("account.locked", Actor::System("lockout policy"))
+            .from_ip(ip.to_string())
+            .on("account", id, email);
+        locked.workspace_id = home;
+        audit::record(c, now, &locked)?;
+    }
+    Ok(locks)
+}
+
+/// Re-enters the password of a signed-in account (before revealing a secret or changing the password).
+/// Failures count toward the account's lockout like failed sign-ins.
+pub async fn reauthenticate(
+    state: &AppState,
+    account_id: i64,
+    password: &SecretString,
+    ip: IpAddr,
+) -> Result<()> {
+    let now = state.now();
+    let account = state
+        .blocking(move |db| db.read(|c| accounts::find(c, account_id)))
+        .await?
+        .ok_or(Error::NotFound)?;
+    match state.config.lockout.gate(&account.attempt_state(), now) {
+        Gate::Open => {}
+        Gate::Wait(secs) => return Err(Error::Throttled(secs)),
+        Gate::Locked => return Err(Error::Locked),
+    }
+    let ok = state
+        .passwords
+        .verify(password.expose().to_owned(), account.password_hash.clone())
+        .await?
+        .ok;
+    let policy = state.config.lockout;
+    state
+        .blocking(move |db| {
+            db.write(|c| {
+                if ok {
+                    accounts::clear_failures(c, account_id)?;
+                    return Ok(());
+                }
+                let (failures, _) = accounts::record_failure(c, account_id, now, policy)?;
+                let event = Event::new(
+                    "account.reauth_failed",
+                    Actor::Account {
+                        id: account_id,
+                        email: account.email,
+                    },
+                )
+                .from_ip(ip.to_string())
+                .change(
+                    None,
+                    Some(serde_json::json!({ "consecutive_failures": failures })),
+                );
+                audit::record(c, now, &event)?;
+                Ok::<_, Error>(())
+            })
+        })
+        .await?;
+    if ok {
+        Ok(())
+    } else {
+        Err(
+            crate::domain::Invalid::new("current_password", "That is not your current password.")
+                .into(),
+        )
+    }
+}
+
+/// Changes the signed-in account's own password. Every other session of the account ends; the
+/// returned epoch keeps the current one.
+pub async fn change_password(
+    state: &AppState,
+    account_id: i64,
+    current: &SecretString,
+    new: &SecretString,
+    confirm: &SecretString,
+    ip: IpAddr,
+) -> Result<i64> {
+    let account = state
+        .blocking(move |db| db.read(|c| accounts::find(c, account_id)))
+        .await?
+        .ok_or(Error::NotFound)?;
+    let new = NewPassword::parse(new.expose(), confirm.expose(), &account.email)?;
+    reauthenticate(state, account_id, current, ip).await?;
+    let hash = state.passwords.hash(new.expose().to_owned()).await?;
+    let now = state.now();
+    state
+        .blocking(move |db| {
+            db.write(|c| {
+                let epoch = accounts::set_password(c, account_id, &hash, now)?;
+                let home = workspaces::home_of(c, account_id)?.map(|w| w.id);
+                let mut event = Event::new(
+                    "account.password_changed",
+                    Actor::Account {
+                        id: account_id,
+                        email: account.email.clone(),
+                    },
+                )
+                .from_ip(ip.to_string())
+                .on("account", account_id, account.email);
+                event.workspace_id = home;
+                audit::record(c, now, &event)?;
+                Ok(epoch)
+            })
+        })
+        .await
+}
+
+/// The first-run form's fields.
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct SetupForm {
+    pub token: String,
+    pub workspace: String,
+    pub name: String,
+    pub email: String,
+    pub password: SecretString,
+    pub confirm: SecretString,
+}
+
+/// Whether `token` is the live one-time setup token.
+pub fn setup_token_matches(state: &AppState, token: &str) -> bool {
+    let live = state.setup_token.lock().unwrap_or_else(|p| p.into_inner());
+    live.as_deref()
+        .is_some_and(|t| crypto::constant_time_eq(t.as_bytes(), token.as_bytes()))
+}
+
+/// Creates the first workspace and its first Administrator (a super-administrator), once.
+pub async fn complete_setup(state: &AppState, form: SetupForm, ip: IpAddr) -> Result<SignedIn> {
+    if !setup_token_matches(state, &form.token) {
+        return Err(Error::Conflict(
+            "This setup link is no longer valid. Sign in instead.".into(),
+        ));
+    }
+    let workspace = workspace_name(&form.workspace)?;
+    let name = DisplayName::parse(&form.name)?;
+    let email = Email::parse(&form.email)?;
+    let password = NewPassword::parse(
+        form.password.expose(),
+        form.confirm.expose(),
+        email.as_str(),
+    )?;
+    let hash = state.passwords.hash(password.expose().to_owned()).await?;
+    let now = state.now();
+    let signed_in = state
+        .blocking(move |db| {
+            db.write(|c| {
+                if accounts::count(c)? > 0 {
+                    return Err(Error::Conflict(
+                        "keyward is already set up. Sign in instead.".into(),
+                    ));
+                }
+                let account_id = create_with_membership(c, &workspace, &name, &email, &hash, now)?;
+                let event = Event::new("setup.completed", Actor::System("first-run setup"))
+                    .in_workspace(account_id.workspace_id)
+                    .from_ip(ip.to_string())
+                    .on("account", account_id.account_id, email.as_str())
+                    .change(
+                        None,
+                        Some(serde_json::json!({ "workspace": workspace, "role": "admin" })),
+                    );
+                audit::record(c, now, &event)?;
+                Ok(account_id)
+            })
+        })
+        .await?;
+    state
+        .setup_token
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take();
+    Ok(signed_in)
+}
+
+/// Creates a workspace and its first administrator in the caller's transaction.
+fn create_with_membership(
+    c: &mut crate::db::DbConn,
+    workspace: &str,
+    name: &DisplayName,
+    email: &Email,
+    hash: &str,
+    now: i64,
+) -> Result<SignedIn> {
+    let workspace_id = workspaces::create(c, workspace, now)?;
+    let account_id = accounts::create(
+        c,
+        &accounts::NewAccount {
+            email,
+            display_name: name.as_str(),
+            password_hash: Some(hash),
+            is_super_admin: true,
+            now,
+        },
+    )?;
+    workspaces::add_member(c, workspace_id, account_id, ConsoleRole::Administrator, now)?;
+    Ok(SignedIn {
+        account_id,
+        session_epoch: 0,
+        workspace_id,
+    })
+}

@@ -1,0 +1,211 @@
+//! Building the application: used by `main` and by the tests alike (they listen on port 0).
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use actix_session::SessionMiddleware;
+use actix_session::config::{BrowserSession, CookieContentSecurity};
+use actix_session::storage::CookieSessionStore;
+use actix_web::cookie::{Key, SameSite};
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::crypto::keyring::write_private_file;
+use crate::crypto::{Keyring, PasswordService, random_token};
+use crate::db::{Database, accounts};
+use crate::services::throttle::IpThrottle;
+use crate::state::AppState;
+
+/// Failed sign-ins one client address may make per window before it must wait.
+const IP_FAILURES_PER_WINDOW: u32 = 30;
+const IP_WINDOW_SECS: i64 = 15 * 60;
+const MAX_FORM_BODY: usize = 256 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Db(#[from] crate::db::DbError),
+    #[error(transparent)]
+    Keyring(#[from] crate::crypto::KeyringError),
+    #[error("data directory {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cookie key: {0}")]
+    CookieKey(String),
+    #[error(transparent)]
+    Service(#[from] crate::error::Error),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: String,
+        source: std::io::Error,
+    },
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: AppState,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application")
+            .field("port", &self.port)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Opens the data directory, database and keys: what every command needs.
+pub fn open_state(config: Config, clock: Clock) -> Result<AppState, StartError> {
+    create_data_dir(&config)?;
+    let keyring = match &config.master_key {
+        Some(text) => Keyring::parse(text)?,
+        None => Keyring::load_or_create(&config.data_dir.join("master.key"))?,
+    };
+    let db = Database::open(config.database.clone(), config.db_pool_size)?;
+    let workers = std::thread::available_parallelism().map_or(2, usize::from);
+    Ok(AppState {
+        config: Arc::new(config),
+        db,
+        clock,
+        passwords: PasswordService::new(workers),
+        keyring: Arc::new(keyring),
+        ip_throttle: Arc::new(IpThrottle::new(IP_FAILURES_PER_WINDOW, IP_WINDOW_SECS)),
+        setup_token: Arc::new(Mutex::new(None)),
+    })
+}
+
+fn create_data_dir(config: &Config) -> Result<(), StartError> {
+    std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir {
+        path: config.data_dir.display().to_string(),
+        source,
+    })
+}
+
+fn cookie_key(config: &Config) -> Result<Key, StartError> {
+    create_data_dir(config)?;
+    let bad = |m: &str| StartError::CookieKey(m.to_owned());
+    let encoded = match &config.cookie_key {
+        Some(text) => text.trim().to_owned(),
+        None => {
+            let path = config.data_dir.join("cookie.key");
+            match std::fs::read_to_string(&path) {
+                Ok(text) => text.trim().to_owned(),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => create_cookie_key(&path)?,
+                Err(e) => {
+                    return Err(StartError::DataDir {
+                        path: path.display().to_string(),
+                        source: e,
+                    });
+                }
+            }
+        }
+    };
+    let bytes = B64.decode(encoded).map_err(|_| bad("not valid base64"))?;
+    Key::try_from(bytes.as_slice()).map_err(|_| bad("must be at least 64 bytes"))
+}
+
+fn create_cookie_key(path: &Path) -> Result<String, StartError> {
+    let encoded = B64.encode(crate::crypto::random_bytes::<64>());
+    write_private_file(path, format!("{encoded}\n").as_bytes()).map_err(|source| {
+        StartError::DataDir {
+            path: path.display().to_string(),
+            source,
+        }
+    })?;
+    Ok(encoded)
+}
+
+impl Application {
+    pub fn build(config: Config, clock: Clock) -> Result<Self, StartError> {
+        let listener = TcpListener::bind(config.listen).map_err(|source| StartError::Listen {
+            addr: config.listen.to_string(),
+            source,
+        })?;
+        let port = listener
+            .local_addr()
+            .map_err(|source| StartError::Listen {
+                addr: config.listen.to_string(),
+                source,
+            })?
+            .port();
+        let key = cookie_key(&config)?;
+        let state = open_state(config, clock)?;
+
+        if state.db.read(|c| accounts::count(c))? == 0 {
+            let token = random_token();
+            let base = state.config.public_url.replace(":0", &format!(":{port}"));
+            tracing::warn!(
+                "no account exists yet: create the first administrator at {base}/setup?token={token}"
+            );
+            *state.setup_token.lock().unwrap_or_else(|p| p.into_inner()) = Some(token);
+        }
+
+        let secure = state.config.secure_cookies;
+        let workers = state.config.workers;
+        let data = actix_web::web::Data::new(state.clone());
+        let server = HttpServer::new(move || {
+            let session = SessionMiddleware::builder(CookieSessionStore::default(), key.clone())
+                .cookie_name("keyward_session".to_owned())
+                .cookie_secure(secure)
+                .cookie_http_only(true)
+                .cookie_same_site(SameSite::Strict)
+                .cookie_content_security(CookieContentSecurity::Private)
+                .session_lifecycle(BrowserSession::default())
+                .build();
+            App::new()
+                .app_data(data.clone())
+                .app_data(web::FormConfig::default().limit(MAX_FORM_BODY))
+                .configure(crate::web::routes)
+                .default_service(web::to(crate::web::not_found))
+                .wrap(from_fn(crate::web::csrf::protect))
+                .wrap(session)
+                .wrap(from_fn(crate::web::error::htmx_errors))
+                .wrap(from_fn(crate::web::headers::security_headers))
+                .wrap(from_fn(crate::web::headers::request_log))
+        })
+        .workers(workers)
+        .shutdown_timeout(10)
+        .listen(listener)
+        .map_err(|source| StartError::Listen {
+            addr: "listener".into(),
+            source,
+        })?
+        .run();
+        Ok(Self {
+            port,
+            server,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// The live first-run token, while no account exists.
+    pub fn setup_token(&self) -> Option<String> {
+        self.state.setup_token.lock().ok().and_then(|t| t.clone())
+    }
+
+    pub fn server_handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until SIGINT/SIGTERM, then finishes in-flight requests (up to 10 s) and returns.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

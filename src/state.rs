@@ -1,0 +1,51 @@
+//! What every request handler and background task shares.
+
+use std::sync::{Arc, Mutex};
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::crypto::{Keyring, PasswordService};
+use crate::db::Database;
+use crate::services::throttle::IpThrottle;
+
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: Database,
+    pub clock: Clock,
+    pub passwords: PasswordService,
+    pub keyring: Arc<Keyring>,
+    pub ip_throttle: Arc<IpThrottle>,
+    /// The one-time first-run link's token while no account exists.
+    pub setup_token: Arc<Mutex<Option<String>>>,
+}
+
+impl AppState {
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+
+    /// Runs blocking work that needs the whole state (service calls that write) off the async workers.
+    pub async fn run<T, F>(&self, f: F) -> crate::error::Result<T>
+    where
+        F: FnOnce(&AppState) -> crate::error::Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let state = self.clone();
+        tokio::task::spawn_blocking(move || f(&state))
+            .await
+            .map_err(|e| crate::error::Error::Internal(format!("blocking task failed: {e}")))?
+    }
+
+    /// Runs blocking database work off the async workers.
+    pub async fn blocking<T, F>(&self, f: F) -> crate::error::Result<T>
+    where
+        F: FnOnce(&Database) -> crate::error::Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || f(&db))
+            .await
+            .map_err(|e| crate::error::Error::Internal(format!("blocking task failed: {e}")))?
+    }
+}

@@ -1,0 +1,181 @@
+//! Who is asking: the signed-in account, its workspace and console role, checked on every request.
+//! `CurrentUser` admits any signed-in account, `Reader` Administrators and Auditors, `Admin`
+//! Administrators only; a route's extractor is its authorization.
+
+use std::future::Future;
+use std::net::IpAddr;
+use std::pin::Pin;
+
+use actix_session::SessionExt as _;
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, web};
+
+use super::error::AppError;
+use super::session::ConsoleSession;
+use crate::db::{accounts, workspaces};
+use crate::domain::audit::Actor;
+use crate::domain::role::ConsoleRole;
+use crate::error::Error;
+use crate::services::accounts::Origin;
+use crate::state::AppState;
+
+/// Refresh the cookie's last-seen time at most this often, not on every request.
+const TOUCH_EVERY_SECS: i64 = 60;
+
+#[derive(Debug, Clone)]
+pub struct CurrentUser {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub is_super_admin: bool,
+    pub workspace_id: i64,
+    pub workspace_name: String,
+    pub role: ConsoleRole,
+    pub csrf: String,
+    pub ip: IpAddr,
+}
+
+impl CurrentUser {
+    pub fn actor(&self) -> Actor {
+        Actor::Account {
+            id: self.id,
+            email: self.email.clone(),
+        }
+    }
+
+    pub fn origin(&self) -> Origin {
+        Origin {
+            actor: self.actor(),
+            ip: Some(self.ip.to_string()),
+        }
+    }
+}
+
+/// The client's address: the peer, or with `--trust-proxy` what the proxy reports.
+pub fn client_ip(req: &HttpRequest, state: &AppState) -> IpAddr {
+    let peer = req
+        .peer_addr()
+        .map_or(IpAddr::from([127, 0, 0, 1]), |a| a.ip());
+    if !state.config.trust_proxy {
+        return peer;
+    }
+    req.connection_info()
+        .realip_remote_addr()
+        .and_then(|s| {
+            s.parse::<std::net::SocketAddr>()
+                .map(|a| a.ip())
+                .ok()
+                .or_else(|| s.parse().ok())
+        })
+        .unwrap_or(peer)
+}
+
+pub fn app_state(req: &HttpRequest) -> Result<web::Data<AppState>, AppError> {
+    req.app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| AppError::Service(Error::Internal("application state missing".into())))
+}
+
+/// Where to come back to after signing in: the path and query of a GET, else the dashboard.
+fn return_path(req: &HttpRequest) -> String {
+    if req.method() == actix_web::http::Method::GET && !req.headers().contains_key("hx-request") {
+        req.uri()
+            .path_and_query()
+            .map_or_else(|| "/".to_owned(), |pq| pq.as_str().to_owned())
+    } else {
+        "/".to_owned()
+    }
+}
+
+async fn load(req: HttpRequest) -> Result<CurrentUser, AppError> {
+    let state = app_state(&req)?;
+    let session = ConsoleSession(req.get_session());
+    let next = return_path(&req);
+    let Some(facts) = session.facts() else {
+        return Err(AppError::SignInRequired { next });
+    };
+    let now = state.now();
+    let config = &state.config;
+    if now - facts.issued_at >= config.session_lifetime_secs
+        || now - facts.last_seen >= config.session_idle_secs
+    {
+        session.sign_out();
+        return Err(AppError::SessionExpired { next });
+    }
+    let who = facts.signed_in;
+    let found = state
+        .blocking(move |db| {
+            db.read(|c| {
+                let Some(member) = accounts::member(c, who.workspace_id, who.account_id)? else {
+                    return Ok::<_, diesel::result::Error>(None);
+                };
+                Ok(workspaces::find(c, who.workspace_id)?.map(|w| (member, w)))
+            })
+        })
+        .await?;
+    let Some((member, workspace)) = found else {
+        session.sign_out();
+        return Err(AppError::SignInRequired { next });
+    };
+    let account = member.account;
+    if !account.is_active() || account.session_epoch != who.session_epoch {
+        session.sign_out();
+        return Err(AppError::SessionExpired { next });
+    }
+    if now - facts.last_seen >= TOUCH_EVERY_SECS {
+        session.touch(now);
+    }
+    Ok(CurrentUser {
+        id: account.id,
+        email: account.email,
+        name: account.display_name,
+        is_super_admin: account.is_super_admin,
+        workspace_id: workspace.id,
+        workspace_name: workspace.name,
+        role: member.role,
+        csrf: session.csrf_token(),
+        ip: client_ip(&req, &state),
+    })
+}
+
+impl FromRequest for CurrentUser {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        Box::pin(load(req.clone()))
+    }
+}
+
+/// An Administrator of the current workspace.
+#[derive(Debug, Clone)]
+pub struct Admin(pub CurrentUser);
+
+/// An Administrator or Auditor: may read everything in the workspace but secrets.
+#[derive(Debug, Clone)]
+pub struct Reader(pub CurrentUser);
+
+macro_rules! role_guard {
+    ($name:ident, $allowed:expr) => {
+        impl FromRequest for $name {
+            type Error = AppError;
+            type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+            fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+                let req = req.clone();
+                Box::pin(async move {
+                    let user = load(req).await?;
+                    let allowed: fn(ConsoleRole) -> bool = $allowed;
+                    if allowed(user.role) {
+                        Ok($name(user))
+                    } else {
+                        Err(Error::Forbidden.into())
+                    }
+                })
+            }
+        }
+    };
+}
+
+role_guard!(Admin, ConsoleRole::can_administer);
+role_guard!(Reader, ConsoleRole::can_read_all);

@@ -1,0 +1,43 @@
+//! The console: server-rendered HTML with htmx. Routes are declared here, in one place.
+
+pub mod assets;
+pub mod auth;
+pub mod csrf;
+pub mod dashboard;
+pub mod error;
+pub mod headers;
+pub mod layout;
+pub mod ops;
+pub mod profile;
+pub mod session;
+pub mod setup;
+pub mod signin;
+pub mod users;
+
+use actix_web::web;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(ops::healthz))
+        .route("/readyz", web::get().to(ops::readyz))
+        .route("/static/{path:.*}", web::get().to(assets::serve))
+        .route("/setup", web::get().to(setup::show))
+        .route("/setup", web::post().to(setup::submit))
+        .route("/login", web::get().to(signin::show))
+        .route("/login", web::post().to(signin::submit))
+        .route("/logout", web::get().to(signin::confirm))
+        .route("/logout", web::post().to(signin::logout))
+        .route("/", web::get().to(dashboard::show))
+        .route("/profile", web::get().to(profile::show))
+        .route(
+            "/profile/password",
+            web::post().to(profile::change_password),
+        )
+        .route("/users", web::get().to(users::list))
+        .route("/users", web::post().to(users::create))
+        .route("/users/{id}/{action}", web::post().to(users::row_action));
+}
+
+/// Anything else is a 404 page (or a toast, for htmx).
+pub async fn not_found() -> Result<actix_web::HttpResponse, error::AppError> {
+    Err(crate::error::Error::NotFound.into())
+}

@@ -1,0 +1,88 @@
+//! The console session, typed. Stored in an encrypted, signed cookie (actix-session); revocation works
+//! through the account's session epoch, which every request compares with the database.
+
+use actix_session::Session;
+
+use crate::crypto;
+use crate::services::auth::SignedIn;
+
+const CSRF: &str = "csrf";
+const ACCOUNT: &str = "uid";
+const EPOCH: &str = "epoch";
+const WORKSPACE: &str = "ws";
+const ISSUED: &str = "iat";
+const SEEN: &str = "seen";
+
+/// A signed-in session read back from the cookie.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionFacts {
+    pub signed_in: SignedIn,
+    pub issued_at: i64,
+    pub last_seen: i64,
+}
+
+pub struct ConsoleSession(pub Session);
+
+impl std::fmt::Debug for ConsoleSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ConsoleSession(…)")
+    }
+}
+
+impl ConsoleSession {
+    /// The session's CSRF token, created on first use.
+    pub fn csrf_token(&self) -> String {
+        if let Ok(Some(token)) = self.0.get::<String>(CSRF) {
+            return token;
+        }
+        let token = crypto::random_token();
+        let _ = self.0.insert(CSRF, &token);
+        token
+    }
+
+    pub fn stored_csrf_token(&self) -> Option<String> {
+        self.0.get::<String>(CSRF).ok().flatten()
+    }
+
+    /// Starts a fresh session (new cookie, new CSRF token) for a signed-in account.
+    pub fn sign_in(&self, who: SignedIn, now: i64) {
+        // `clear` + `renew`, not `purge`: a purged session cannot be renewed and would drop the cookie.
+        self.0.clear();
+        self.0.renew();
+        let _ = self.0.insert(ACCOUNT, who.account_id);
+        let _ = self.0.insert(EPOCH, who.session_epoch);
+        let _ = self.0.insert(WORKSPACE, who.workspace_id);
+        let _ = self.0.insert(ISSUED, now);
+        let _ = self.0.insert(SEEN, now);
+        let _ = self.0.insert(CSRF, crypto::random_token());
+    }
+
+    pub fn facts(&self) -> Option<SessionFacts> {
+        let get = |k| self.0.get::<i64>(k).ok().flatten();
+        Some(SessionFacts {
+            signed_in: SignedIn {
+                account_id: get(ACCOUNT)?,
+                session_epoch: get(EPOCH)?,
+                workspace_id: get(WORKSPACE)?,
+            },
+            issued_at: get(ISSUED)?,
+            last_seen: get(SEEN)?,
+        })
+    }
+
+    pub fn touch(&self, now: i64) {
+        let _ = self.0.insert(SEEN, now);
+    }
+
+    /// Keeps this session alive after the account's epoch moved (own password change).
+    pub fn set_epoch(&self, epoch: i64, now: i64) {
+        self.0.renew();
+        let _ = self.0.insert(EPOCH, epoch);
+        let _ = self.0.insert(ISSUED, now);
+        let _ = self.0.insert(CSRF, crypto::random_token());
+    }
+
+    pub fn sign_out(&self) {
+        self.0.purge();
+    }
+}

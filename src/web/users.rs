@@ -1,0 +1,206 @@
+//! User Management: the accounts of the workspace, adding one, disabling, enabling and unlocking.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+
+use super::auth::{Admin, CurrentUser, Reader};
+use super::error::{AppError, html, is_htmx};
+use super::layout::Layout;
+use crate::db::accounts::{self, Member};
+use crate::domain::role::ConsoleRole;
+use crate::error::Error;
+use crate::services::accounts::{self as account_service, NewUserForm};
+use crate::state::AppState;
+
+#[derive(Template)]
+#[template(path = "users/index.html")]
+struct UsersPage {
+    layout: Layout,
+    section: UsersSection,
+}
+
+/// The table and the add form: what htmx swaps after adding someone.
+#[derive(Template)]
+#[template(path = "users/_section.html")]
+struct UsersSection {
+    csrf: String,
+    can_edit: bool,
+    me: i64,
+    rows: Vec<Member>,
+    roles: [ConsoleRole; 3],
+    form: AddForm,
+}
+
+#[derive(Debug, Default)]
+struct AddForm {
+    email: String,
+    name: String,
+    role: String,
+    error: Option<(String, String)>,
+    added: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "users/_row.html")]
+struct UserRow<'a> {
+    csrf: &'a str,
+    can_edit: bool,
+    me: i64,
+    m: &'a Member,
+}
+
+impl UsersSection {
+    fn error_for(&self, field: &str) -> Option<&str> {
+        self.form
+            .error
+            .as_ref()
+            .filter(|(f, _)| f == field)
+            .map(|(_, m)| m.as_str())
+    }
+
+    fn row(&self, m: &Member) -> String {
+        UserRow {
+            csrf: &self.csrf,
+            can_edit: self.can_edit,
+            me: self.me,
+            m,
+        }
+        .render()
+        .unwrap_or_default()
+    }
+}
+
+async fn section(
+    state: &AppState,
+    user: &CurrentUser,
+    form: AddForm,
+) -> Result<UsersSection, AppError> {
+    let workspace = user.workspace_id;
+    let rows = state
+        .blocking(move |db| db.read(|c| accounts::members(c, workspace)))
+        .await?;
+    Ok(UsersSection {
+        csrf: user.csrf.clone(),
+        can_edit: user.role.can_administer(),
+        me: user.id,
+        rows,
+        roles: ConsoleRole::ALL,
+        form,
+    })
+}
+
+fn page(user: &CurrentUser, section: UsersSection, status: StatusCode) -> HttpResponse {
+    html(
+        status,
+        UsersPage {
+            layout: Layout::new("Users", "users", user),
+            section,
+        }
+        .render(),
+    )
+}
+
+pub async fn list(
+    Reader(user): Reader,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let form = AddForm {
+        role: ConsoleRole::Member.code().into(),
+        ..AddForm::default()
+    };
+    Ok(page(
+        &user,
+        section(&state, &user, form).await?,
+        StatusCode::OK,
+    ))
+}
+
+pub async fn create(
+    req: HttpRequest,
+    Admin(user): Admin,
+    state: web::Data<AppState>,
+    form: web::Form<NewUserForm>,
+) -> Result<HttpResponse, AppError> {
+    let input = form.into_inner();
+    let result = account_service::create_user(
+        &state,
+        user.origin(),
+        Some(user.workspace_id),
+        input.clone(),
+    )
+    .await;
+    let (status, form) = match result {
+        Ok(_) => (
+            StatusCode::OK,
+            AddForm {
+                role: ConsoleRole::Member.code().into(),
+                added: Some(input.email.trim().to_owned()),
+                ..AddForm::default()
+            },
+        ),
+        Err(Error::Invalid(invalid)) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            AddForm {
+                email: input.email,
+                name: input.name,
+                role: input.role,
+                error: Some((invalid.field.to_owned(), invalid.message)),
+                added: None,
+            },
+        ),
+        Err(other) => return Err(other.into()),
+    };
+    let section = section(&state, &user, form).await?;
+    if is_htmx(&req) {
+        return Ok(html(status, section.render()));
+    }
+    Ok(page(&user, section, status))
+}
+
+#[derive(Debug, Clone, Copy, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RowAction {
+    Disable,
+    Enable,
+    Unlock,
+}
+
+pub async fn row_action(
+    req: HttpRequest,
+    Admin(user): Admin,
+    state: web::Data<AppState>,
+    path: web::Path<(i64, RowAction)>,
+) -> Result<HttpResponse, AppError> {
+    let (account_id, action) = path.into_inner();
+    let (origin, workspace) = (user.origin(), user.workspace_id);
+    let member = state
+        .run(move |s| {
+            match action {
+                RowAction::Disable => {
+                    account_service::set_disabled(s, &origin, workspace, account_id, true)?
+                }
+                RowAction::Enable => {
+                    account_service::set_disabled(s, &origin, workspace, account_id, false)?
+                }
+                RowAction::Unlock => {
+                    account_service::unlock(s, &origin, Some(workspace), account_id)?
+                }
+            }
+            s.db.read(|c| accounts::member(c, workspace, account_id))?
+                .ok_or(Error::NotFound)
+        })
+        .await?;
+    if is_htmx(&req) {
+        let row = UserRow {
+            csrf: &user.csrf,
+            can_edit: true,
+            me: user.id,
+            m: &member,
+        };
+        return Ok(html(StatusCode::OK, row.render()));
+    }
+    Ok(HttpResponse::SeeOther()
+        .insert_header(("location", "/users"))
+        .finish())
+}
