@@ -140,7 +140,7 @@ impl Application {
         let key = cookie_key(&config)?;
         let state = open_state(config, clock)?;
 
-        if state.db.read(|c| accounts::count(c))? == 0 {
+        if state.db.read(accounts::count)? == 0 {
             let token = random_token();
             let base = state.config.public_url.replace(":0", &format!(":{port}"));
             tracing::warn!(

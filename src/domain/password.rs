@@ -19,7 +19,7 @@ impl NewPassword {
         if input.trim().is_empty() || input.eq_ignore_ascii_case(email) {
             return invalid("Choose a password that is not your email address.".into());
         }
-        if input.chars().all(|c| Some(c) == input.chars().next()) {
+        if input.chars().all(|c| input.starts_with(c)) {
             return invalid("Choose a password that is not one repeated character.".into());
         }
         if input != confirmation {

@@ -128,7 +128,7 @@ pub fn set_disabled(
     let now = state.now();
     state.db.write(|c| {
         let member = accounts::member(c, workspace_id, account_id)?.ok_or(Error::NotFound)?;
-        if member.account.is_active() == !disabled {
+        if member.account.is_active() != disabled {
             return Ok(());
         }
         accounts::set_disabled(c, account_id, disabled, now)?;

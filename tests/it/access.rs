@@ -1,0 +1,83 @@
+//! What each console role may see and do.
+
+use reqwest::StatusCode;
+
+use crate::helpers::PASSWORD;
+use crate::on_both_backends;
+
+on_both_backends! {
+    async fn members_and_auditors_are_refused_administration(app) {
+        let admin = app.admin().await;
+        let member = app.user(&admin, "member@example.com", "member").await;
+        let auditor = app.user(&admin, "auditor@example.com", "auditor").await;
+
+        let home = member.get("/").await;
+        assert_eq!(home.status, StatusCode::OK);
+        assert!(!home.body.contains("href=\"/users\""), "no link to a page the role cannot use");
+        assert_eq!(member.get("/users").await.status, StatusCode::FORBIDDEN);
+
+        let listing = auditor.get("/users").await;
+        assert_eq!(listing.status, StatusCode::OK, "auditors read the user list");
+        assert!(listing.body.contains("member@example.com"));
+        assert!(!listing.body.contains("Add user"), "but get no form to change it");
+
+        let id = admin.get("/users").await.body
+            .split("action=\"/users/").filter_map(|s| s.split_once("/disable")).map(|(id, _)| id.to_owned()).next()
+            .expect("a disable button");
+        for b in [&member, &auditor] {
+            b.get("/").await;
+            let add = b.post("/users", &[("email", "x@example.com"), ("name", "X"), ("role", "admin"),
+                                         ("password", PASSWORD), ("confirm", PASSWORD)]).await;
+            assert_eq!(add.status, StatusCode::FORBIDDEN);
+            assert_eq!(b.post(&format!("/users/{id}/disable"), &[]).await.status, StatusCode::FORBIDDEN);
+            let htmx = b.htmx_post(&format!("/users/{id}/disable"), &[]).await;
+            assert_eq!(htmx.status, StatusCode::FORBIDDEN);
+            assert_eq!(htmx.header("hx-retarget"), "#toasts", "htmx callers get a toast");
+            assert!(htmx.body.contains("Your role does not allow this."));
+        }
+        let users = admin.get("/users").await;
+        assert!(!users.body.contains("x@example.com"), "nothing was created");
+        assert!(!users.body.contains("Disabled"), "nothing was disabled");
+    }
+}
+
+on_both_backends! {
+    async fn adding_a_user_validates_every_field(app) {
+        let admin = app.admin().await;
+        admin.get("/users").await;
+        let cases: [(&str, &str, &str, &str, &str); 5] = [
+            ("not-an-email", "Name", "member", PASSWORD, "Enter an email address"),
+            ("admin@example.com", "Name", "member", PASSWORD, "already exists"),
+            ("new@example.com", " ", "member", PASSWORD, "Enter a name."),
+            ("new@example.com", "Name", "root", PASSWORD, "Choose Administrator, Auditor or Member."),
+            ("new@example.com", "Name", "member", "short", "at least 12 characters"),
+        ];
+        for (email, name, role, password, message) in cases {
+            let page = admin.htmx_post("/users", &[("email", email), ("name", name), ("role", role),
+                                                  ("password", password), ("confirm", password)]).await;
+            assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{email} {name} {role}");
+            assert!(page.body.contains(message), "expected {message:?} in {}", page.body);
+            assert!(page.body.contains("aria-invalid=\"true\""));
+        }
+        assert!(!admin.get("/users").await.body.contains("new@example.com"));
+        let ok = admin.htmx_post("/users", &[("email", "New@Example.com"), ("name", "New Person"), ("role", "auditor"),
+                                             ("password", PASSWORD), ("confirm", PASSWORD)]).await;
+        assert_eq!(ok.status, StatusCode::OK);
+        assert!(ok.body.contains("Added New@Example.com") || ok.body.contains("Added new@example.com"));
+        assert!(ok.body.contains("new@example.com"));
+    }
+}
+
+on_both_backends! {
+    async fn administrators_cannot_disable_themselves(app) {
+        let admin = app.admin().await;
+        let users = admin.get("/users").await;
+        assert!(!users.body.contains("/disable\""), "no disable button on one's own row");
+        // Guessing the route does not help either.
+        let me = keyward::domain::email::Email::parse("admin@example.com").expect("email");
+        let own_id = app.state.db.read(|c| keyward::db::accounts::find_by_email(c, &me)).expect("query").expect("admin").id;
+        let refused = admin.post(&format!("/users/{own_id}/disable"), &[]).await;
+        assert_eq!(refused.status, StatusCode::CONFLICT);
+        assert_eq!(admin.get("/").await.status, StatusCode::OK);
+    }
+}

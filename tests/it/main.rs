@@ -1,0 +1,8 @@
+//! The one integration-test binary: every file here drives a real keyward server over HTTP.
+
+mod helpers;
+
+mod access;
+mod operations;
+mod security;
+mod sign_in;

@@ -1,0 +1,111 @@
+//! CSRF, origin checks and the headers every response carries.
+
+use reqwest::StatusCode;
+
+use crate::helpers::PASSWORD;
+use crate::on_both_backends;
+
+on_both_backends! {
+    async fn state_changes_without_a_valid_csrf_token_are_refused_and_change_nothing(app) {
+        let admin = app.admin().await;
+        admin.get("/users").await;
+        let token = admin.csrf();
+        let add = |email: &'static str| [("email", email), ("name", "N"), ("role", "member"), ("password", PASSWORD), ("confirm", PASSWORD)];
+
+        let missing = admin.post_raw("/users", &add("a@example.com"), &[]).await;
+        assert_eq!(missing.status, StatusCode::FORBIDDEN);
+        assert!(missing.body.contains("This form has expired or came from another site"));
+
+        let mut wrong = vec![("csrf_token", "forged-token")];
+        wrong.extend_from_slice(&add("b@example.com"));
+        assert_eq!(admin.post_raw("/users", &wrong, &[]).await.status, StatusCode::FORBIDDEN);
+        assert_eq!(admin.post_raw("/users", &add("c@example.com"), &[("X-CSRF-Token", "forged")]).await.status, StatusCode::FORBIDDEN);
+
+        let mut right = vec![("csrf_token", token.as_str())];
+        right.extend_from_slice(&add("d@example.com"));
+        let cross_site = admin.post_raw("/users", &right, &[("Origin", "https://evil.example")]).await;
+        assert_eq!(cross_site.status, StatusCode::FORBIDDEN, "the right token from another origin is refused");
+        let fetch_site = admin.post_raw("/users", &right, &[("Sec-Fetch-Site", "cross-site")]).await;
+        assert_eq!(fetch_site.status, StatusCode::FORBIDDEN);
+
+        // Another session's token is no good either.
+        let other = app.browser();
+        other.get("/login").await;
+        let mut foreign = vec![("csrf_token", other.csrf())];
+        foreign.extend(add("e@example.com").iter().map(|(k, v)| (*k, (*v).to_owned())));
+        let foreign: Vec<(&str, &str)> = foreign.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        assert_eq!(admin.post_raw("/users", &foreign, &[]).await.status, StatusCode::FORBIDDEN);
+
+        let list = admin.get("/users").await;
+        for email in ["a@", "b@", "c@", "d@", "e@"] {
+            assert!(!list.body.contains(&format!("{email}example.com")), "{email} must not exist");
+        }
+        let origin = app.base.clone();
+        assert_eq!(admin.post_raw("/users", &right, &[("Origin", origin.as_str())]).await.status, StatusCode::OK);
+        assert!(admin.get("/users").await.body.contains("d@example.com"));
+
+        // Sign-in itself is protected against login CSRF.
+        let fresh = app.browser();
+        let blind = fresh.post_raw("/login", &[("email", "admin@example.com"), ("password", PASSWORD)], &[]).await;
+        assert_eq!(blind.status, StatusCode::FORBIDDEN);
+    }
+}
+
+on_both_backends! {
+    async fn every_response_carries_the_security_headers(app) {
+        let admin = app.admin().await;
+        let anonymous = app.browser();
+        let mut pages = Vec::new();
+        for path in ["/", "/users", "/profile", "/logout", "/no-such-page"] {
+            pages.push((path, admin.get(path).await));
+        }
+        for path in ["/login", "/healthz", "/readyz", "/static/app.css", "/"] {
+            pages.push((path, anonymous.get(path).await));
+        }
+        for (path, page) in &pages {
+            let csp = page.header("content-security-policy");
+            assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+            assert!(csp.contains("script-src 'self'"), "{path}");
+            assert!(!csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"), "{path}");
+            assert_eq!(page.header("x-content-type-options"), "nosniff", "{path}");
+            assert_eq!(page.header("referrer-policy"), "same-origin", "{path}");
+            assert!(!page.header("x-request-id").is_empty(), "{path}");
+            if !path.starts_with("/static/") {
+                assert_eq!(page.header("cache-control"), "no-store", "{path}");
+            }
+        }
+        let not_found = &pages[4].1;
+        assert_eq!(not_found.status, StatusCode::NOT_FOUND);
+        assert!(not_found.body.contains("does not exist"));
+    }
+}
+
+on_both_backends! {
+    async fn session_cookies_are_http_only_and_same_site_strict(app) {
+        let page = app.browser().get("/login").await;
+        let cookie = page.header("set-cookie");
+        assert!(cookie.starts_with("keyward_session="), "{cookie}");
+        assert!(cookie.contains("HttpOnly"));
+        assert!(cookie.contains("SameSite=Strict"));
+        assert!(!cookie.contains("Secure"), "plain HTTP on loopback works without flags");
+    }
+}
+
+on_both_backends! {
+    async fn pages_load_only_local_scripts_and_configure_htmx_safely(app) {
+        let admin = app.admin().await;
+        let page = admin.get("/").await;
+        assert!(!page.body.contains("<script>"), "no inline scripts");
+        assert!(page.body.contains("\"allowEval\":false"));
+        assert!(page.body.contains("\"selfRequestsOnly\":true"));
+        assert!(page.body.contains("\"includeIndicatorStyles\":false"));
+        assert!(page.body.contains(&format!("\"X-CSRF-Token\": \"{}\"", admin.csrf())));
+        for src in page.body.split("src=\"").skip(1).chain(page.body.split("href=\"/static/").skip(1)) {
+            let url = src.split('"').next().unwrap_or_default();
+            let url = if url.starts_with('/') { url.to_owned() } else { format!("/static/{url}") };
+            let asset = admin.get(&url).await;
+            assert_eq!(asset.status, StatusCode::OK, "{url}");
+            assert_eq!(asset.header("cache-control"), "public, max-age=31536000, immutable", "{url}");
+        }
+    }
+}

@@ -1,0 +1,255 @@
+//! First-run setup, signing in and out, lockout, password changes and session lifetime.
+
+use reqwest::StatusCode;
+
+use crate::helpers::{Browser, PASSWORD, TestApp};
+
+/// Fails to sign in (moving the clock past each delay) until the account locks.
+async fn lock_out(app: &TestApp, b: &Browser, email: &str) {
+    for _ in 0..=app.state.config.lockout.threshold() {
+        app.clock.advance(600);
+        if b.sign_in(email, "wrong password 1234").await.status == StatusCode::FORBIDDEN {
+            return;
+        }
+    }
+    panic!("{email} did not lock");
+}
+use crate::on_both_backends;
+
+on_both_backends! {
+    async fn the_setup_link_creates_the_first_administrator_once(app) {
+        let token = app.setup_token.clone().expect("setup token");
+        let stranger = app.browser();
+        assert_eq!(stranger.get("/setup").await.status, StatusCode::NOT_FOUND);
+        assert_eq!(stranger.get("/setup?token=wrong").await.status, StatusCode::NOT_FOUND);
+        assert!(stranger.get("/login").await.body.contains("setup link"));
+
+        let admin = app.admin().await;
+        let dashboard = admin.get("/").await;
+        assert_eq!(dashboard.status, StatusCode::OK);
+        assert!(dashboard.body.contains("Ada Admin"));
+        assert_eq!(dashboard.count("accounts-active"), Some(1));
+        assert_eq!(dashboard.count("keys-active"), Some(0));
+        assert!(dashboard.body.contains("setup.completed"));
+
+        let again = app.browser();
+        assert_eq!(again.get(&format!("/setup?token={token}")).await.status, StatusCode::NOT_FOUND);
+        again.get("/login").await;
+        let replay = again
+            .post("/setup", &[("token", &token), ("workspace", "X"), ("name", "Eve"), ("email", "eve@example.com"),
+                              ("password", PASSWORD), ("confirm", PASSWORD)])
+            .await;
+        assert_eq!(replay.status, StatusCode::NOT_FOUND);
+        assert_eq!(again.sign_in("eve@example.com", PASSWORD).await.status, StatusCode::UNAUTHORIZED);
+    }
+}
+
+on_both_backends! {
+    async fn setup_with_bad_input_explains_and_creates_nothing(app) {
+        let token = app.setup_token.clone().expect("setup token");
+        let b = app.browser();
+        b.get(&format!("/setup?token={token}")).await;
+        let page = b
+            .post("/setup", &[("token", &token), ("workspace", "Acme"), ("name", "Ada"), ("email", "ada@example.com"),
+                              ("password", PASSWORD), ("confirm", "something else entirely")])
+            .await;
+        assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(page.body.contains("The two passwords differ."));
+        assert!(page.body.contains("ada@example.com"), "the form keeps what was typed");
+        let short = b
+            .post("/setup", &[("token", &token), ("workspace", "Acme"), ("name", "Ada"), ("email", "ada@example.com"),
+                              ("password", "short"), ("confirm", "short")])
+            .await;
+        assert!(short.body.contains("at least 12 characters"));
+        assert_eq!(app.browser().sign_in("ada@example.com", PASSWORD).await.status, StatusCode::UNAUTHORIZED);
+        // The link still works after a failed attempt.
+        assert_eq!(app.browser().get(&format!("/setup?token={token}")).await.status, StatusCode::OK);
+    }
+}
+
+on_both_backends! {
+    async fn signing_in_lands_on_the_requested_page_and_signing_out_ends_the_session(app) {
+        let admin = app.admin().await;
+        let b = app.browser();
+        let redirect = b.get("/users").await;
+        assert_eq!(redirect.status, StatusCode::SEE_OTHER);
+        assert_eq!(redirect.location(), "/login?next=%2Fusers");
+        b.get("/login?next=%2Fusers").await;
+        let signed_in = b.post("/login", &[("email", "ADMIN@example.com"), ("password", PASSWORD), ("next", "/users")]).await;
+        assert_eq!(signed_in.status, StatusCode::SEE_OTHER);
+        assert_eq!(signed_in.location(), "/users");
+        assert_eq!(b.get("/users").await.status, StatusCode::OK);
+
+        b.get("/logout").await;
+        let out = b.post("/logout", &[]).await;
+        assert_eq!(out.status, StatusCode::SEE_OTHER);
+        assert_eq!(b.get("/").await.status, StatusCode::SEE_OTHER);
+        // The other browser of the same person is unaffected.
+        assert_eq!(admin.get("/").await.status, StatusCode::OK);
+    }
+}
+
+on_both_backends! {
+    async fn a_wrong_password_and_an_unknown_email_get_the_same_answer(app) {
+        app.admin().await;
+        let wrong = app.browser().sign_in("admin@example.com", "not the password at all").await;
+        let unknown = app.browser().sign_in("nobody@example.com", "not the password at all").await;
+        assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
+        assert!(wrong.body.contains("Wrong email or password."));
+        assert!(unknown.body.contains("Wrong email or password."));
+        assert!(wrong.body.contains("admin@example.com"), "the email stays in the form");
+    }
+}
+
+on_both_backends! {
+    async fn repeated_failures_slow_down_then_lock_until_an_administrator_unlocks(app) {
+        let admin = app.admin().await;
+        app.user(&admin, "mia@example.com", "member").await;
+        let b = app.browser();
+        let attempt = |password: &'static str| {
+            let b = &b;
+            async move { b.sign_in("mia@example.com", password).await }
+        };
+        for _ in 0..3 {
+            assert_eq!(attempt("wrong password 1234").await.status, StatusCode::UNAUTHORIZED);
+        }
+        // From the fourth failure on, attempts must wait: 1 s, 2 s, 4 s, …
+        let wait = attempt(PASSWORD).await;
+        assert_eq!(wait.status, StatusCode::TOO_MANY_REQUESTS);
+        assert!(wait.body.contains("Wait 1 seconds"), "{}", wait.body);
+        let mut delay = 1;
+        for _ in 3..9 {
+            app.clock.advance(delay);
+            assert_eq!(attempt("wrong password 1234").await.status, StatusCode::UNAUTHORIZED);
+            delay *= 2;
+        }
+        app.clock.advance(delay);
+        // The tenth consecutive failure (the default threshold) locks the account.
+        let locked = attempt("wrong password 1234").await;
+        assert_eq!(locked.status, StatusCode::FORBIDDEN);
+        assert!(locked.body.contains("locked"));
+        app.clock.advance(3600);
+        assert_eq!(attempt(PASSWORD).await.status, StatusCode::FORBIDDEN, "the right password does not open a locked account");
+
+        // The hour that passed also ended the administrator's idle session.
+        assert_eq!(admin.sign_in("admin@example.com", PASSWORD).await.status, StatusCode::SEE_OTHER);
+        let users = admin.get("/users").await;
+        assert!(users.body.contains("Locked"));
+        let id = users.body.split("action=\"/users/").filter_map(|s| s.split_once("/unlock")).map(|(id, _)| id.to_owned()).next();
+        let id = id.expect("an unlock button");
+        let unlocked = admin.htmx_post(&format!("/users/{id}/unlock"), &[]).await;
+        assert_eq!(unlocked.status, StatusCode::OK);
+        assert!(unlocked.body.contains("Active"));
+        assert_eq!(attempt(PASSWORD).await.status, StatusCode::SEE_OTHER);
+    }
+}
+
+on_both_backends! {
+    async fn the_command_line_creates_admins_and_unlocks_accounts(app) {
+        let (ok, stdout, stderr) = app.command(
+            &["admin", "create", "--email", "Ops@Example.com", "--name", "Ops"],
+            &[("KEYWARD_ADMIN_PASSWORD", PASSWORD)],
+        );
+        assert!(ok, "{stderr}");
+        assert!(stdout.is_empty(), "nothing on stdout: {stdout}");
+        let b = app.browser();
+        assert_eq!(b.sign_in("ops@example.com", PASSWORD).await.status, StatusCode::SEE_OTHER);
+        assert!(b.get("/users").await.body.contains("ops@example.com"));
+
+        let (ok, _, stderr) = app.command(&["admin", "create", "--email", "ops@example.com", "--name", "Again"],
+                                          &[("KEYWARD_ADMIN_PASSWORD", PASSWORD)]);
+        assert!(!ok);
+        assert!(stderr.contains("already exists"), "{stderr}");
+        let (ok, _, stderr) = app.command(&["admin", "create", "--email", "x@example.com", "--name", "X"], &[]);
+        assert!(!ok, "without a password and a terminal it refuses");
+        assert!(stderr.contains("KEYWARD_ADMIN_PASSWORD"), "{stderr}");
+
+        let locked = app.browser();
+        lock_out(&app, &locked, "ops@example.com").await;
+        assert_eq!(locked.sign_in("ops@example.com", PASSWORD).await.status, StatusCode::FORBIDDEN);
+        let (ok, _, stderr) = app.command(&["account", "unlock", "ops@example.com"], &[]);
+        assert!(ok, "{stderr}");
+        assert_eq!(locked.sign_in("ops@example.com", PASSWORD).await.status, StatusCode::SEE_OTHER);
+
+        let (ok, _, stderr) = app.command(&["account", "unlock", "nobody@example.com"], &[]);
+        assert!(!ok);
+        assert!(stderr.contains("no account"), "{stderr}");
+    }
+}
+
+on_both_backends! {
+    async fn changing_the_password_ends_the_other_sessions_but_not_this_one(app) {
+        let here = app.admin().await;
+        let elsewhere = app.browser();
+        assert_eq!(elsewhere.sign_in("admin@example.com", PASSWORD).await.status, StatusCode::SEE_OTHER);
+
+        here.get("/profile").await;
+        let wrong = here
+            .htmx_post("/profile/password", &[("current_password", "not it at all"), ("new_password", "a brand new passphrase"),
+                                              ("confirm", "a brand new passphrase")])
+            .await;
+        assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(wrong.body.contains("not your current password"));
+        assert_eq!(elsewhere.get("/").await.status, StatusCode::OK, "a refused change ends nothing");
+
+        let changed = here
+            .htmx_post("/profile/password", &[("current_password", PASSWORD), ("new_password", "a brand new passphrase"),
+                                              ("confirm", "a brand new passphrase")])
+            .await;
+        assert_eq!(changed.status, StatusCode::OK, "{}", changed.body);
+        assert!(changed.body.contains("Password changed"));
+        assert_eq!(here.get("/").await.status, StatusCode::OK);
+        let gone = elsewhere.get("/").await;
+        assert_eq!(gone.status, StatusCode::SEE_OTHER);
+        assert!(gone.location().starts_with("/login"));
+        assert_eq!(app.browser().sign_in("admin@example.com", PASSWORD).await.status, StatusCode::UNAUTHORIZED);
+        assert_eq!(app.browser().sign_in("admin@example.com", "a brand new passphrase").await.status, StatusCode::SEE_OTHER);
+    }
+}
+
+on_both_backends! {
+    async fn sessions_end_after_the_idle_timeout_and_the_absolute_lifetime(app) {
+        let b = app.admin().await;
+        app.clock.advance(29 * 60);
+        assert_eq!(b.get("/").await.status, StatusCode::OK);
+        app.clock.advance(29 * 60);
+        assert_eq!(b.get("/").await.status, StatusCode::OK, "activity keeps the session alive");
+        app.clock.advance(31 * 60);
+        let expired = b.get("/").await;
+        assert_eq!(expired.status, StatusCode::SEE_OTHER);
+        assert!(expired.location().contains("expired=1"));
+        assert!(b.get(expired.location()).await.body.contains("Your session has ended"));
+
+        let active = app.browser();
+        active.sign_in("admin@example.com", PASSWORD).await;
+        for _ in 0..25 {
+            app.clock.advance(29 * 60);
+            active.get("/").await;
+        }
+        assert_eq!(active.get("/").await.status, StatusCode::SEE_OTHER, "12 hours is the most, however active");
+    }
+}
+
+on_both_backends! {
+    async fn disabling_an_account_ends_its_sessions_at_once(app) {
+        let admin = app.admin().await;
+        let member = app.user(&admin, "mo@example.com", "member").await;
+        assert_eq!(member.get("/").await.status, StatusCode::OK);
+        let users = admin.get("/users").await;
+        let id = users.body.split("action=\"/users/").filter_map(|s| s.split_once("/disable")).map(|(id, _)| id.to_owned()).next();
+        let disabled = admin.htmx_post(&format!("/users/{}/disable", id.expect("a disable button")), &[]).await;
+        assert_eq!(disabled.status, StatusCode::OK);
+        assert!(disabled.body.contains("Disabled"));
+        assert_eq!(member.get("/").await.status, StatusCode::SEE_OTHER);
+        let again = app.browser().sign_in("mo@example.com", PASSWORD).await;
+        assert!(again.body.contains("disabled"), "{}", again.body);
+        assert_eq!(admin.get("/").await.count("accounts-disabled"), Some(1));
+    }
+}
+
+#[tokio::test]
+async fn a_fresh_install_has_no_accounts_and_a_setup_token() {
+    let app = TestApp::spawn(crate::helpers::Backend::Sqlite).await;
+    assert!(app.setup_token.as_ref().is_some_and(|t| t.len() >= 43));
+}
