@@ -3,7 +3,7 @@
 use std::io::IsTerminal as _;
 
 use crate::clock::Clock;
-use crate::config::{AccountCommand, AdminCommand, Cli, Command, Config, ServeArgs};
+use crate::config::{AccountCommand, AdminCommand, Cli, Command, Config, KeyCommand, ServeArgs};
 use crate::crypto::SecretString;
 use crate::domain::audit::Actor;
 use crate::domain::email::Email;
@@ -69,6 +69,10 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             eprintln!("administrator created (account id {id})");
             Ok(())
         }
+        Command::Key(command) => {
+            let state = open_state(config(&cli.serve)?, Clock::System)?;
+            create_key(&state, command)
+        }
         Command::Account(AccountCommand::Unlock { email }) => {
             let state = open_state(config(&cli.serve)?, Clock::System)?;
             let email = Email::parse(&email).map_err(|e| CliError::Input(e.message))?;
@@ -109,6 +113,81 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             eprintln!("password of {email} reset; its sessions have ended");
             Ok(())
         }
+    }
+}
+
+/// `keyward key create`: the new key is the only thing written to stdout.
+fn create_key(state: &crate::state::AppState, command: KeyCommand) -> Result<(), CliError> {
+    let KeyCommand::Create {
+        owner,
+        name,
+        role,
+        key_type,
+        identifier,
+        expires,
+    } = command;
+    let email = Email::parse(&owner).map_err(|e| CliError::Input(e.message))?;
+    let input =
+        |message: String| crate::error::Error::from(crate::domain::Invalid::new("input", message));
+    let (workspace, owner_id, role_ids, type_id) = state
+        .db
+        .read(|c| {
+            let account = crate::db::accounts::find_by_email(c, &email)?
+                .ok_or_else(|| input(format!("no account {email}")))?;
+            let workspace = crate::db::workspaces::home_of(c, account.id)?
+                .ok_or_else(|| input(format!("{email} is not a member of any workspace")))?;
+            let mut role_ids = Vec::new();
+            for r in &role {
+                let found =
+                    crate::db::roles::find_by_name(c, workspace.id, r)?.ok_or_else(|| {
+                        input(format!("no role {r:?} in workspace {}", workspace.name))
+                    })?;
+                role_ids.push(found.id);
+            }
+            let key_type = crate::db::key_types::find_by_name(c, workspace.id, &key_type)?
+                .ok_or_else(|| {
+                    input(format!(
+                        "no key type {key_type:?} in workspace {}",
+                        workspace.name
+                    ))
+                })?;
+            Ok::<_, crate::error::Error>((workspace.id, account.id, role_ids, key_type.id))
+        })
+        .map_err(cli_input)?;
+    let form = crate::services::keys::KeyForm {
+        name,
+        key_type: type_id.to_string(),
+        identifier: identifier.unwrap_or_default(),
+        owner: owner_id.to_string(),
+        roles: role_ids,
+        expiry: if expires.is_some() {
+            "date".into()
+        } else {
+            "never".into()
+        },
+        expires_on: expires.unwrap_or_default(),
+        ..Default::default()
+    };
+    let caller = crate::services::Caller {
+        workspace_id: workspace,
+        account_id: None,
+        role: crate::domain::role::ConsoleRole::Administrator,
+        origin: Origin {
+            actor: Actor::System("command line"),
+            ip: None,
+        },
+    };
+    let created = crate::services::keys::create(state, &caller, &form).map_err(cli_input)?;
+    println!("{}", created.secret.expose());
+    eprintln!("key {} created (id {})", created.name, created.id);
+    Ok(())
+}
+
+/// Input errors read as messages on the command line.
+fn cli_input(e: crate::error::Error) -> CliError {
+    match e {
+        crate::error::Error::Invalid(invalid) => CliError::Input(invalid.message),
+        other => other.into(),
     }
 }
 

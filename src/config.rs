@@ -68,6 +68,34 @@ pub enum Command {
     /// Console accounts.
     #[command(subcommand)]
     Account(AccountCommand),
+    /// API keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeyCommand {
+    /// Create a key in the owner's workspace and print it once on stdout (and nothing else there),
+    /// for bootstrapping automation.
+    Create {
+        /// Email of the owning account.
+        #[arg(long)]
+        owner: String,
+        #[arg(long)]
+        name: String,
+        /// Role name, e.g. ADMIN or READONLY; repeat for several.
+        #[arg(long, required = true)]
+        role: Vec<String>,
+        /// Key type name.
+        #[arg(long = "type", default_value = "Integration")]
+        key_type: String,
+        /// Identifying field value, for types that have one.
+        #[arg(long)]
+        identifier: Option<String>,
+        /// Last valid day (YYYY-MM-DD, UTC); default: never expires.
+        #[arg(long)]
+        expires: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

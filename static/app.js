@@ -17,6 +17,36 @@
     document.querySelectorAll("#toasts .toast").forEach(arm);
   });
 
+  // Copy buttons: copy the referenced field's value without showing it anywhere else.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-copy]");
+    if (!button) return;
+    var field = document.querySelector(button.getAttribute("data-copy"));
+    if (!field) return;
+    var done = function () { button.textContent = "Copied"; setTimeout(function () { button.textContent = "Copy"; }, 2000); };
+    if (navigator.clipboard && navigator.clipboard.writeText) {
+      navigator.clipboard.writeText(field.value).then(done, function () { field.select(); });
+    } else {
+      field.select();
+    }
+  });
+
+  // A revealed key disappears after its time.
+  function hideLater(root) {
+    root.querySelectorAll("[data-hide-after]").forEach(function (box) {
+      if (box.dataset.armed) return;
+      box.dataset.armed = "1";
+      setTimeout(function () {
+        var note = document.createElement("p");
+        note.className = "muted";
+        note.textContent = "The key is hidden again. Reload the page to view it once more.";
+        box.replaceWith(note);
+      }, Number(box.getAttribute("data-hide-after")) * 1000);
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { hideLater(document); });
+  document.addEventListener("htmx:afterSwap", function (event) { hideLater(event.target.parentNode || document); });
+
   // A network failure gets a toast too, rather than silence.
   document.addEventListener("htmx:sendError", function () {
     var box = document.getElementById("toasts");

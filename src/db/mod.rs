@@ -4,6 +4,9 @@
 pub mod accounts;
 pub mod audit;
 pub mod dashboard;
+pub mod key_types;
+pub mod keys;
+pub mod roles;
 pub mod schema;
 pub mod workspaces;
 

@@ -3,7 +3,8 @@
 use diesel::prelude::*;
 
 use super::DbConn;
-use super::schema::{memberships, workspaces};
+use super::schema::{key_types, memberships, roles, workspaces};
+use crate::domain::key_type::{BuiltinRole, SEEDED};
 use crate::domain::role::ConsoleRole;
 
 type QResult<T> = Result<T, diesel::result::Error>;
@@ -15,11 +16,38 @@ pub struct Workspace {
     pub name: String,
 }
 
+/// Creates a workspace with its seeded key types and built-in roles.
 pub fn create(conn: &mut DbConn, name: &str, now: i64) -> QResult<i64> {
-    diesel::insert_into(workspaces::table)
+    let id = diesel::insert_into(workspaces::table)
         .values((workspaces::name.eq(name), workspaces::created_at.eq(now)))
         .returning(workspaces::id)
-        .get_result(conn)
+        .get_result(conn)?;
+    for t in SEEDED {
+        diesel::insert_into(key_types::table)
+            .values((
+                key_types::workspace_id.eq(id),
+                key_types::name.eq(t.name),
+                key_types::prefix.eq(t.prefix),
+                key_types::id_field_label.eq(t.id_field_label),
+                key_types::editable.eq(t.editable),
+                key_types::one_per_account.eq(t.one_per_account),
+                key_types::created_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    for role in BuiltinRole::ALL {
+        diesel::insert_into(roles::table)
+            .values((
+                roles::workspace_id.eq(id),
+                roles::name.eq(role.name()),
+                roles::description.eq(role.description()),
+                roles::builtin.eq(role.code()),
+                roles::created_at.eq(now),
+                roles::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    Ok(id)
 }
 
 /// The oldest workspace that is not archived: where a fresh install's data lives.

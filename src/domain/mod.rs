@@ -3,8 +3,12 @@
 pub mod account;
 pub mod audit;
 pub mod email;
+pub mod key;
+pub mod key_input;
+pub mod key_type;
 pub mod lockout;
 pub mod password;
+pub mod policy;
 pub mod role;
 
 /// A message meant for the person who typed the input, naming the field it is about.

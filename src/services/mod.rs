@@ -3,4 +3,25 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod keys;
 pub mod throttle;
+
+use crate::domain::role::ConsoleRole;
+use accounts::Origin;
+
+/// Who is acting, where, and with which console role: the console's signed-in account, the command
+/// line (acting as an Administrator), or later a management-API key.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub workspace_id: i64,
+    /// `None` for the command line.
+    pub account_id: Option<i64>,
+    pub role: ConsoleRole,
+    pub origin: Origin,
+}
+
+impl Caller {
+    pub fn is(&self, account_id: i64) -> bool {
+        self.account_id == Some(account_id)
+    }
+}

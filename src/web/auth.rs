@@ -16,6 +16,7 @@ use crate::db::{accounts, workspaces};
 use crate::domain::audit::Actor;
 use crate::domain::role::ConsoleRole;
 use crate::error::Error;
+use crate::services::Caller;
 use crate::services::accounts::Origin;
 use crate::state::AppState;
 
@@ -40,6 +41,15 @@ impl CurrentUser {
         Actor::Account {
             id: self.id,
             email: self.email.clone(),
+        }
+    }
+
+    pub fn caller(&self) -> Caller {
+        Caller {
+            workspace_id: self.workspace_id,
+            account_id: Some(self.id),
+            role: self.role,
+            origin: self.origin(),
         }
     }
 

@@ -5,7 +5,9 @@ pub mod auth;
 pub mod csrf;
 pub mod dashboard;
 pub mod error;
+pub mod form;
 pub mod headers;
+pub mod keys;
 pub mod layout;
 pub mod ops;
 pub mod profile;
@@ -32,6 +34,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/profile/password",
             web::post().to(profile::change_password),
         )
+        .route("/keys", web::get().to(keys::list))
+        .route("/keys", web::post().to(keys::create))
+        .route("/keys/new", web::get().to(keys::new))
+        .route("/keys/{id}", web::get().to(keys::show))
+        .route("/keys/{id}/reveal", web::post().to(keys::reveal))
         .route("/users", web::get().to(users::list))
         .route("/users", web::post().to(users::create))
         .route("/users/{id}/{action}", web::post().to(users::row_action));

@@ -333,6 +333,18 @@ impl Browser {
         self.page(response).await
     }
 
+    /// A GET as htmx sends it.
+    pub async fn get_htmx(&self, path: &str) -> Page {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .header("HX-Request", "true")
+            .send()
+            .await
+            .expect("GET");
+        self.page(response).await
+    }
+
     pub fn csrf(&self) -> String {
         self.csrf.lock().expect("lock").clone().unwrap_or_default()
     }

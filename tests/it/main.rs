@@ -3,6 +3,7 @@
 mod helpers;
 
 mod access;
+mod keys;
 mod operations;
 mod security;
 mod sign_in;

@@ -1,0 +1,416 @@
+//! API keys: records, secrets, grants, and the paginated listing of the API Keys page.
+
+use diesel::dsl::sql;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
+
+use super::DbConn;
+use super::schema::{
+    accounts, api_key_permissions, api_key_roles, api_keys, key_secrets, key_types, key_usage,
+    roles,
+};
+
+type QResult<T> = Result<T, diesel::result::Error>;
+
+diesel::define_sql_function!(fn lower(x: Text) -> Text);
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = api_keys)]
+pub struct KeyRecord {
+    pub id: i64,
+    pub workspace_id: i64,
+    pub key_type_id: i64,
+    pub name: String,
+    pub description: String,
+    pub identifier: Option<String>,
+    pub owner_id: i64,
+    pub act_as_owner: bool,
+    pub status: String,
+    pub expires_at: Option<i64>,
+    pub created_at: i64,
+    pub created_by: Option<i64>,
+    pub updated_at: i64,
+}
+
+impl KeyRecord {
+    pub fn is_active(&self) -> bool {
+        self.status == "active"
+    }
+}
+
+#[derive(Debug)]
+pub struct NewKey<'a> {
+    pub workspace_id: i64,
+    pub key_type_id: i64,
+    pub name: &'a str,
+    pub description: &'a str,
+    pub identifier: Option<&'a str>,
+    pub owner_id: i64,
+    pub act_as_owner: bool,
+    pub expires_at: Option<i64>,
+    pub created_by: Option<i64>,
+    pub now: i64,
+}
+
+pub fn insert(conn: &mut DbConn, new: &NewKey<'_>) -> QResult<i64> {
+    diesel::insert_into(api_keys::table)
+        .values((
+            api_keys::workspace_id.eq(new.workspace_id),
+            api_keys::key_type_id.eq(new.key_type_id),
+            api_keys::name.eq(new.name),
+            api_keys::name_key.eq(new.name.to_lowercase()),
+            api_keys::description.eq(new.description),
+            api_keys::identifier.eq(new.identifier),
+            api_keys::owner_id.eq(new.owner_id),
+            api_keys::act_as_owner.eq(new.act_as_owner),
+            api_keys::expires_at.eq(new.expires_at),
+            api_keys::created_at.eq(new.now),
+            api_keys::created_by.eq(new.created_by),
+            api_keys::updated_at.eq(new.now),
+        ))
+        .returning(api_keys::id)
+        .get_result(conn)
+}
+
+pub fn name_taken(
+    conn: &mut DbConn,
+    workspace_id: i64,
+    name: &str,
+    except: Option<i64>,
+) -> QResult<bool> {
+    let query = api_keys::table
+        .filter(api_keys::workspace_id.eq(workspace_id))
+        .filter(api_keys::name_key.eq(name.to_lowercase()))
+        // Ids start at 1, so 0 excludes nothing.
+        .filter(api_keys::id.ne(except.unwrap_or(0)));
+    diesel::select(diesel::dsl::exists(query)).get_result(conn)
+}
+
+pub fn find(conn: &mut DbConn, workspace_id: i64, id: i64) -> QResult<Option<KeyRecord>> {
+    api_keys::table
+        .filter(api_keys::workspace_id.eq(workspace_id))
+        .filter(api_keys::id.eq(id))
+        .select(KeyRecord::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// A stored secret, sealed: what reveal opens and what rotation adds.
+#[derive(Debug)]
+pub struct NewSecret<'a> {
+    pub key_id: i64,
+    pub digest: &'a [u8],
+    pub sealed: &'a [u8],
+    pub master_key_version: i64,
+    pub hint: &'a str,
+    pub now: i64,
+}
+
+pub fn insert_secret(conn: &mut DbConn, new: &NewSecret<'_>) -> QResult<i64> {
+    diesel::insert_into(key_secrets::table)
+        .values((
+            key_secrets::key_id.eq(new.key_id),
+            key_secrets::digest.eq(new.digest),
+            key_secrets::sealed.eq(new.sealed),
+            key_secrets::master_key_version.eq(new.master_key_version),
+            key_secrets::hint.eq(new.hint),
+            key_secrets::created_at.eq(new.now),
+        ))
+        .returning(key_secrets::id)
+        .get_result(conn)
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = key_secrets)]
+pub struct SecretInfo {
+    pub id: i64,
+    pub hint: String,
+    pub created_at: i64,
+    pub retires_at: Option<i64>,
+    pub last_used_at: Option<i64>,
+}
+
+/// The key's secrets, current first.
+pub fn secrets(conn: &mut DbConn, key_id: i64) -> QResult<Vec<SecretInfo>> {
+    key_secrets::table
+        .filter(key_secrets::key_id.eq(key_id))
+        .order((
+            key_secrets::retires_at.is_not_null(),
+            key_secrets::id.desc(),
+        ))
+        .select(SecretInfo::as_select())
+        .load(conn)
+}
+
+/// The current secret's sealed bytes, master-key version and row id (the AEAD context).
+pub fn current_sealed(conn: &mut DbConn, key_id: i64) -> QResult<Option<(i64, Vec<u8>, i64)>> {
+    key_secrets::table
+        .filter(key_secrets::key_id.eq(key_id))
+        .filter(key_secrets::retires_at.is_null())
+        .order(key_secrets::id.desc())
+        .select((
+            key_secrets::id,
+            key_secrets::sealed,
+            key_secrets::master_key_version,
+        ))
+        .first(conn)
+        .optional()
+}
+
+pub fn set_grants(
+    conn: &mut DbConn,
+    key_id: i64,
+    role_ids: &[i64],
+    permission_ids: &[i64],
+) -> QResult<()> {
+    diesel::delete(api_key_roles::table.filter(api_key_roles::key_id.eq(key_id))).execute(conn)?;
+    diesel::delete(api_key_permissions::table.filter(api_key_permissions::key_id.eq(key_id)))
+        .execute(conn)?;
+    for role_id in role_ids {
+        diesel::insert_into(api_key_roles::table)
+            .values((
+                api_key_roles::key_id.eq(key_id),
+                api_key_roles::role_id.eq(role_id),
+            ))
+            .execute(conn)?;
+    }
+    for permission_id in permission_ids {
+        diesel::insert_into(api_key_permissions::table)
+            .values((
+                api_key_permissions::key_id.eq(key_id),
+                api_key_permissions::permission_id.eq(permission_id),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Role names of each of these keys.
+pub fn role_names(conn: &mut DbConn, key_ids: &[i64]) -> QResult<Vec<(i64, String)>> {
+    api_key_roles::table
+        .inner_join(roles::table)
+        .filter(api_key_roles::key_id.eq_any(key_ids))
+        .order(roles::name.asc())
+        .select((api_key_roles::key_id, roles::name))
+        .load(conn)
+}
+
+/// The masked hint of each key's current secret.
+pub fn current_hints(conn: &mut DbConn, key_ids: &[i64]) -> QResult<Vec<(i64, String)>> {
+    key_secrets::table
+        .filter(key_secrets::key_id.eq_any(key_ids))
+        .filter(key_secrets::retires_at.is_null())
+        .select((key_secrets::key_id, key_secrets::hint))
+        .load(conn)
+}
+
+pub fn role_ids(conn: &mut DbConn, key_id: i64) -> QResult<Vec<i64>> {
+    api_key_roles::table
+        .filter(api_key_roles::key_id.eq(key_id))
+        .select(api_key_roles::role_id)
+        .load(conn)
+}
+
+pub fn permission_ids(conn: &mut DbConn, key_id: i64) -> QResult<Vec<i64>> {
+    api_key_permissions::table
+        .filter(api_key_permissions::key_id.eq(key_id))
+        .select(api_key_permissions::permission_id)
+        .load(conn)
+}
+
+// ---- the API Keys page ----
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Filter {
+    #[default]
+    All,
+    Active,
+    Inactive,
+    Expired,
+    /// Active keys that expire within this many seconds.
+    ExpiringWithin(i64),
+    /// Keys not used (or never used) for this many seconds.
+    UnusedFor(i64),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Sort {
+    Name,
+    Type,
+    Owner,
+    Status,
+    Expires,
+    LastUsed,
+    #[default]
+    Created,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery {
+    pub workspace_id: i64,
+    /// Members see only their own keys.
+    pub owner_id: Option<i64>,
+    pub filter: Filter,
+    pub search: Option<String>,
+    pub sort: Sort,
+    pub descending: bool,
+    /// Keyset cursor: the sort value and id of the last row of the previous page.
+    pub after: Option<(String, i64)>,
+    pub limit: i64,
+    pub now: i64,
+}
+
+#[derive(Debug, Clone, Queryable)]
+pub struct KeyRow {
+    pub id: i64,
+    pub name: String,
+    pub description: String,
+    pub identifier: Option<String>,
+    pub status: String,
+    pub expires_at: Option<i64>,
+    pub created_at: i64,
+    pub type_name: String,
+    pub id_field_label: Option<String>,
+    pub editable: bool,
+    pub owner_id: i64,
+    pub owner_email: String,
+    pub owner_name: String,
+    pub last_used_at: Option<i64>,
+}
+
+/// "Never expires" sorts after every date; "never used" before every use.
+const NEVER_EXPIRES: i64 = i64::MAX;
+
+impl KeyRow {
+    /// The value of the sort column, as the cursor stores it.
+    pub fn sort_value(&self, sort: Sort) -> String {
+        match sort {
+            Sort::Name => self.name.to_lowercase(),
+            Sort::Type => self.type_name.clone(),
+            Sort::Owner => self.owner_email.clone(),
+            Sort::Status => self.status.clone(),
+            Sort::Expires => self.expires_at.unwrap_or(NEVER_EXPIRES).to_string(),
+            Sort::LastUsed => self.last_used_at.unwrap_or(0).to_string(),
+            Sort::Created => self.created_at.to_string(),
+        }
+    }
+}
+
+/// One page of keys, plus whether another page follows.
+pub fn list(conn: &mut DbConn, q: &ListQuery) -> QResult<(Vec<KeyRow>, bool)> {
+    let mut query = api_keys::table
+        .inner_join(key_types::table)
+        .inner_join(accounts::table.on(accounts::id.eq(api_keys::owner_id)))
+        .left_join(key_usage::table)
+        .filter(api_keys::workspace_id.eq(q.workspace_id))
+        .select((
+            api_keys::id,
+            api_keys::name,
+            api_keys::description,
+            api_keys::identifier,
+            api_keys::status,
+            api_keys::expires_at,
+            api_keys::created_at,
+            key_types::name,
+            key_types::id_field_label,
+            key_types::editable,
+            api_keys::owner_id,
+            accounts::email,
+            accounts::display_name,
+            key_usage::last_used_at.nullable(),
+        ))
+        .into_boxed();
+    if let Some(owner) = q.owner_id {
+        query = query.filter(api_keys::owner_id.eq(owner));
+    }
+    let now = q.now;
+    query = match q.filter {
+        Filter::All => query,
+        Filter::Active => query.filter(api_keys::status.eq("active")).filter(
+            api_keys::expires_at
+                .is_null()
+                .or(api_keys::expires_at.gt(now)),
+        ),
+        Filter::Inactive => query.filter(api_keys::status.eq("inactive")),
+        Filter::Expired => query.filter(api_keys::expires_at.le(now)),
+        Filter::ExpiringWithin(secs) => query
+            .filter(api_keys::status.eq("active"))
+            .filter(api_keys::expires_at.gt(now))
+            .filter(api_keys::expires_at.le(now.saturating_add(secs))),
+        Filter::UnusedFor(secs) => {
+            let cutoff = now.saturating_sub(secs);
+            query.filter(api_keys::created_at.le(cutoff)).filter(
+                key_usage::last_used_at
+                    .is_null()
+                    .or(key_usage::last_used_at.le(cutoff)),
+            )
+        }
+    };
+    if let Some(term) = q.search.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        let pattern = format!("%{}%", escape_like(&term.to_lowercase()));
+        query = query.filter(
+            api_keys::name_key
+                .like(pattern.clone())
+                .escape('\\')
+                .or(lower(api_keys::description)
+                    .like(pattern.clone())
+                    .escape('\\'))
+                .or(accounts::email.like(pattern.clone()).escape('\\'))
+                .or(lower(accounts::display_name)
+                    .like(pattern.clone())
+                    .escape('\\'))
+                .or(lower(api_keys::identifier.assume_not_null())
+                    .like(pattern)
+                    .escape('\\')),
+        );
+    }
+
+    macro_rules! order_by {
+        ($col:expr, $parse:expr) => {{
+            if let Some((value, id)) = &q.after {
+                let value = $parse(value);
+                query = if q.descending {
+                    query.filter(
+                        $col.lt(value.clone())
+                            .or($col.eq(value).and(api_keys::id.lt(*id))),
+                    )
+                } else {
+                    query.filter(
+                        $col.gt(value.clone())
+                            .or($col.eq(value).and(api_keys::id.gt(*id))),
+                    )
+                };
+            }
+            query = if q.descending {
+                query.order(($col.desc(), api_keys::id.desc()))
+            } else {
+                query.order(($col.asc(), api_keys::id.asc()))
+            };
+        }};
+    }
+    let text = |v: &String| v.clone();
+    let number = |v: &String| v.parse::<i64>().unwrap_or(0);
+    match q.sort {
+        Sort::Name => order_by!(api_keys::name_key, text),
+        Sort::Type => order_by!(key_types::name, text),
+        Sort::Owner => order_by!(accounts::email, text),
+        Sort::Status => order_by!(api_keys::status, text),
+        Sort::Created => order_by!(api_keys::created_at, number),
+        Sort::Expires => order_by!(
+            sql::<BigInt>("COALESCE(api_keys.expires_at, 9223372036854775807)"),
+            number
+        ),
+        Sort::LastUsed => order_by!(sql::<BigInt>("COALESCE(key_usage.last_used_at, 0)"), number),
+    }
+    let limit = q.limit.clamp(1, 500);
+    let mut rows: Vec<KeyRow> = query.limit(limit + 1).load(conn)?;
+    let more = rows.len() > usize::try_from(limit).unwrap_or(usize::MAX);
+    rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    Ok((rows, more))
+}
+
+fn escape_like(term: &str) -> String {
+    term.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}

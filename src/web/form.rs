@@ -1,0 +1,46 @@
+//! `HtmlForm<T>`: an urlencoded form body decoded like a browser sends it, repeated fields
+//! (`roles=1&roles=2`) included, which `web::Form` cannot do.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::web::Bytes;
+use actix_web::{FromRequest, HttpRequest};
+use serde::de::DeserializeOwned;
+
+use super::error::AppError;
+use crate::domain::Invalid;
+
+const LIMIT: usize = 256 * 1024;
+
+#[derive(Debug)]
+pub struct HtmlForm<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for HtmlForm<T> {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let bytes = Bytes::from_request(req, payload);
+        let req = req.clone();
+        Box::pin(async move {
+            let body = bytes.await.map_err(|_| AppError::TooLarge)?;
+            if body.len() > LIMIT {
+                return Err(AppError::TooLarge);
+            }
+            serde_html_form::from_bytes::<T>(&body)
+                .map(HtmlForm)
+                .map_err(|e| {
+                    tracing::debug!(path = req.path(), error = %e, "unreadable form");
+                    AppError::Service(
+                        Invalid::new(
+                            "form",
+                            "The form could not be read. Reload the page and try again.",
+                        )
+                        .into(),
+                    )
+                })
+        })
+    }
+}

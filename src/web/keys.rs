@@ -1,0 +1,478 @@
+//! The API Keys page, adding a key (secret shown once), the key page, and revealing a key.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+
+use super::auth::CurrentUser;
+use super::error::{AppError, html, is_htmx};
+use super::form::HtmlForm;
+use super::layout::Layout;
+use crate::clock::format_time;
+use crate::crypto::SecretString;
+use crate::db::keys::{Filter, ListQuery, SecretInfo, Sort};
+use crate::db::{accounts, key_types, keys as key_db, roles};
+use crate::domain::key::PlainKey;
+use crate::domain::key_input::DAY;
+use crate::domain::policy;
+use crate::error::Error;
+use crate::services::keys::{self, KeyForm, Listed};
+use crate::state::AppState;
+
+const PAGE_SIZE: i64 = 50;
+
+/// The table's state, all of it in the URL so reload, back and links work.
+#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
+pub struct ListParams {
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub filter: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub days: Option<i64>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub q: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub sort: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub dir: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub after: String,
+}
+
+impl ListParams {
+    fn days(&self) -> i64 {
+        self.days.filter(|d| (1..=3650).contains(d)).unwrap_or(30)
+    }
+
+    fn filter(&self) -> Filter {
+        match self.filter.as_str() {
+            "active" => Filter::Active,
+            "inactive" => Filter::Inactive,
+            "expired" => Filter::Expired,
+            "expiring" => Filter::ExpiringWithin(self.days() * DAY),
+            "unused" => Filter::UnusedFor(self.days() * DAY),
+            _ => Filter::All,
+        }
+    }
+
+    fn sort(&self) -> Sort {
+        match self.sort.as_str() {
+            "name" => Sort::Name,
+            "type" => Sort::Type,
+            "owner" => Sort::Owner,
+            "status" => Sort::Status,
+            "expires" => Sort::Expires,
+            "last_used" => Sort::LastUsed,
+            _ => Sort::Created,
+        }
+    }
+
+    fn descending(&self) -> bool {
+        match self.dir.as_str() {
+            "asc" => false,
+            "desc" => true,
+            _ => self.sort() == Sort::Created,
+        }
+    }
+
+    fn query(&self) -> ListQuery {
+        ListQuery {
+            filter: self.filter(),
+            search: Some(self.q.clone()).filter(|q| !q.trim().is_empty()),
+            sort: self.sort(),
+            descending: self.descending(),
+            after: self
+                .after
+                .split_once(':')
+                .and_then(|(id, v)| Some((v.to_owned(), id.parse().ok()?))),
+            limit: PAGE_SIZE,
+            ..ListQuery::default()
+        }
+    }
+
+    fn url(&self) -> String {
+        let query = serde_urlencoded::to_string(self).unwrap_or_default();
+        if query.is_empty() {
+            "/keys".to_owned()
+        } else {
+            format!("/keys?{query}")
+        }
+    }
+
+    /// The URL of the same view with another filter, from the first page.
+    pub fn with_filter(&self, filter: &str) -> String {
+        Self {
+            filter: filter.to_owned(),
+            after: String::new(),
+            ..self.clone()
+        }
+        .url()
+    }
+
+    /// The URL sorted by `column`, toggling the direction when it is already the sort column.
+    pub fn with_sort(&self, column: &str) -> String {
+        let dir = if self.sort == column && !self.descending() {
+            "desc"
+        } else {
+            "asc"
+        };
+        Self {
+            sort: column.to_owned(),
+            dir: dir.to_owned(),
+            after: String::new(),
+            ..self.clone()
+        }
+        .url()
+    }
+
+    pub fn sort_mark(&self, column: &str) -> &'static str {
+        let current = if self.sort.is_empty() {
+            "created"
+        } else {
+            self.sort.as_str()
+        };
+        match (current == column, self.descending()) {
+            (false, _) => "none",
+            (true, true) => "descending",
+            (true, false) => "ascending",
+        }
+    }
+
+    pub fn is(&self, filter: &str) -> bool {
+        self.filter == filter
+            || (filter.is_empty()
+                && !["active", "inactive", "expired", "expiring", "unused"]
+                    .contains(&self.filter.as_str()))
+    }
+}
+
+#[derive(Template)]
+#[template(path = "keys/index.html")]
+struct KeysPage {
+    layout: Layout,
+    can_create: bool,
+    table: KeysTable,
+}
+
+#[derive(Template)]
+#[template(path = "keys/_table.html")]
+struct KeysTable {
+    params: ListParams,
+    rows: Vec<Listed>,
+    next: Option<String>,
+    now: i64,
+}
+
+impl KeysTable {
+    fn when(&self, t: &Option<i64>, none: &str) -> String {
+        t.map_or_else(|| none.to_owned(), format_time)
+    }
+
+    fn expired(&self, l: &Listed) -> bool {
+        l.row.expires_at.is_some_and(|t| t <= self.now)
+    }
+}
+
+pub async fn list(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    params: web::Query<ListParams>,
+) -> Result<HttpResponse, AppError> {
+    let params = params.into_inner();
+    let caller = user.caller();
+    let query = params.query();
+    let sort = query.sort;
+    let (rows, more) = state.run(move |s| keys::list(s, &caller, query)).await?;
+    let next = more.then(|| rows.last()).flatten().map(|last| {
+        ListParams {
+            after: format!("{}:{}", last.row.id, last.row.sort_value(sort)),
+            ..params.clone()
+        }
+        .url()
+    });
+    let table = KeysTable {
+        params,
+        rows,
+        next,
+        now: state.now(),
+    };
+    if is_htmx(&req) {
+        return Ok(html(StatusCode::OK, table.render()));
+    }
+    let can_create = policy::may_manage_key(user.role, true);
+    Ok(html(
+        StatusCode::OK,
+        KeysPage {
+            layout: Layout::new("API keys", "keys", &user),
+            can_create,
+            table,
+        }
+        .render(),
+    ))
+}
+
+// ---- adding a key ----
+
+#[derive(Template)]
+#[template(path = "keys/new.html")]
+struct NewKeyPage {
+    layout: Layout,
+    form: KeyForm,
+    error: Option<(String, String)>,
+    types: Vec<key_types::KeyType>,
+    roles: Vec<roles::Role>,
+    owners: Vec<accounts::Member>,
+    choose_owner: bool,
+    me: i64,
+}
+
+impl NewKeyPage {
+    fn error_for(&self, field: &str) -> Option<&str> {
+        self.error
+            .as_ref()
+            .filter(|(f, _)| f == field)
+            .map(|(_, m)| m.as_str())
+    }
+
+    fn role_checked(&self, id: &i64) -> bool {
+        self.form.roles.contains(id)
+    }
+
+    fn expiry_is(&self, choice: &str) -> bool {
+        self.form.expiry == choice || (self.form.expiry.is_empty() && choice == "90")
+    }
+
+    fn owner_is(&self, id: &i64) -> bool {
+        self.form
+            .owner
+            .parse::<i64>()
+            .map_or(*id == self.me, |o| o == *id)
+    }
+
+    fn type_is(&self, id: &i64) -> bool {
+        self.form.key_type.parse::<i64>().is_ok_and(|t| t == *id)
+    }
+}
+
+async fn new_key_page(
+    state: &AppState,
+    user: &CurrentUser,
+    form: KeyForm,
+    error: Option<(String, String)>,
+) -> Result<NewKeyPage, AppError> {
+    let (ws, choose_owner) = (user.workspace_id, policy::may_create_for_others(user.role));
+    let (types, roles, owners) = state
+        .blocking(move |db| {
+            db.read(|c| {
+                let owners = if choose_owner {
+                    accounts::members(c, ws)?
+                } else {
+                    Vec::new()
+                };
+                Ok::<_, diesel::result::Error>((
+                    key_types::list(c, ws)?,
+                    roles::list(c, ws)?,
+                    owners,
+                ))
+            })
+        })
+        .await?;
+    let owners = owners
+        .into_iter()
+        .filter(|m| m.account.is_active())
+        .collect();
+    Ok(NewKeyPage {
+        layout: Layout::new("Add API key", "keys", user),
+        form,
+        error,
+        types,
+        roles,
+        owners,
+        choose_owner,
+        me: user.id,
+    })
+}
+
+pub async fn new(user: CurrentUser, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    if !policy::may_manage_key(user.role, true) {
+        return Err(Error::Forbidden.into());
+    }
+    Ok(html(
+        StatusCode::OK,
+        new_key_page(&state, &user, KeyForm::default(), None)
+            .await?
+            .render(),
+    ))
+}
+
+#[derive(Template)]
+#[template(path = "keys/created.html")]
+struct CreatedPage {
+    layout: Layout,
+    id: i64,
+    name: String,
+    secret: PlainKey,
+}
+
+pub async fn create(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    HtmlForm(form): HtmlForm<KeyForm>,
+) -> Result<HttpResponse, AppError> {
+    let caller = user.caller();
+    let submitted = form.clone();
+    match state
+        .run(move |s| keys::create(s, &caller, &submitted))
+        .await
+    {
+        Ok(created) => {
+            tracing::info!(key_id = created.id, "key created");
+            let page = CreatedPage {
+                layout: Layout::new("Key created", "keys", &user),
+                id: created.id,
+                name: created.name,
+                secret: created.secret,
+            };
+            Ok(html(StatusCode::CREATED, page.render()))
+        }
+        Err(Error::Invalid(invalid)) => {
+            let page = new_key_page(
+                &state,
+                &user,
+                form,
+                Some((invalid.field.to_owned(), invalid.message)),
+            )
+            .await?;
+            Ok(html(StatusCode::UNPROCESSABLE_ENTITY, page.render()))
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+// ---- the key page ----
+
+#[derive(Template)]
+#[template(path = "keys/show.html")]
+struct KeyPage {
+    layout: Layout,
+    key: key_db::KeyRecord,
+    key_type: Option<key_types::KeyType>,
+    owner: Option<accounts::Account>,
+    roles: Vec<String>,
+    secrets: Vec<SecretInfo>,
+    can_reveal: bool,
+    reveal: RevealBox,
+    now: i64,
+}
+
+impl KeyPage {
+    fn when(&self, t: &Option<i64>, none: &str) -> String {
+        t.map_or_else(|| none.to_owned(), format_time)
+    }
+
+    fn at(&self, t: &i64) -> String {
+        format_time(*t)
+    }
+}
+
+/// The reveal form, or the revealed key.
+#[derive(Template, Default)]
+#[template(path = "keys/_reveal.html")]
+struct RevealBox {
+    key_id: i64,
+    csrf: String,
+    secret: Option<PlainKey>,
+    error: Option<String>,
+}
+
+async fn key_page(
+    state: &AppState,
+    user: &CurrentUser,
+    key_id: i64,
+    reveal: RevealBox,
+) -> Result<KeyPage, AppError> {
+    let caller = user.caller();
+    let (key, key_type, owner, roles, secrets) = state
+        .run(move |s| {
+            let key = keys::get(s, &caller, key_id)?;
+            s.db.read(|c| {
+                let key_type = key_types::find(c, key.workspace_id, key.key_type_id)?;
+                let owner = accounts::find(c, key.owner_id)?;
+                let roles = key_db::role_names(c, &[key.id])?
+                    .into_iter()
+                    .map(|(_, n)| n)
+                    .collect::<Vec<_>>();
+                let secrets = key_db::secrets(c, key.id)?;
+                Ok::<_, diesel::result::Error>((key, key_type, owner, roles, secrets))
+            })
+        })
+        .await?;
+    let can_reveal = policy::may_reveal_key(user.role, user.id == key.owner_id);
+    Ok(KeyPage {
+        layout: Layout::new(key.name.clone(), "keys", user),
+        key,
+        key_type,
+        owner,
+        roles,
+        secrets,
+        can_reveal,
+        reveal,
+        now: state.now(),
+    })
+}
+
+pub async fn show(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let reveal = RevealBox {
+        key_id: id,
+        csrf: user.csrf.clone(),
+        ..RevealBox::default()
+    };
+    Ok(html(
+        StatusCode::OK,
+        key_page(&state, &user, id, reveal).await?.render(),
+    ))
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct RevealForm {
+    password: SecretString,
+}
+
+pub async fn reveal(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    form: web::Form<RevealForm>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let mut reveal = RevealBox {
+        key_id: id,
+        csrf: user.csrf.clone(),
+        ..RevealBox::default()
+    };
+    let status = match keys::reveal(&state, &user.caller(), id, &form.password, user.ip).await {
+        Ok(secret) => {
+            tracing::info!(key_id = id, "key revealed");
+            reveal.secret = Some(secret);
+            StatusCode::OK
+        }
+        Err(Error::Invalid(invalid)) => {
+            reveal.error = Some(invalid.message);
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+        Err(other) => return Err(other.into()),
+    };
+    if is_htmx(&req) {
+        return Ok(html(status, reveal.render()));
+    }
+    Ok(html(
+        status,
+        key_page(&state, &user, id, reveal).await?.render(),
+    ))
+}
