@@ -44,3 +44,30 @@ impl<T: DeserializeOwned + 'static> FromRequest for HtmlForm<T> {
         })
     }
 }
+
+/// The one field a form submission was refused for, and why; templates ask `errors.get("field")`.
+#[derive(Debug, Clone, Default)]
+pub struct FieldError(Option<Invalid>);
+
+impl FieldError {
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.0
+            .as_ref()
+            .filter(|e| e.field == field)
+            .map(|e| e.message.as_str())
+    }
+
+    pub fn any(&self) -> Option<&str> {
+        self.0.as_ref().map(|e| e.message.as_str())
+    }
+
+    pub fn is_some(&self) -> bool {
+        self.0.is_some()
+    }
+}
+
+impl From<Invalid> for FieldError {
+    fn from(invalid: Invalid) -> Self {
+        Self(Some(invalid))
+    }
+}

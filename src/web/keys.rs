@@ -6,7 +6,7 @@ use askama::Template;
 
 use super::auth::CurrentUser;
 use super::error::{AppError, html, is_htmx};
-use super::form::HtmlForm;
+use super::form::{FieldError, HtmlForm};
 use super::layout::Layout;
 use crate::clock::format_time;
 use crate::crypto::SecretString;
@@ -218,7 +218,7 @@ pub async fn list(
 struct NewKeyPage {
     layout: Layout,
     form: KeyForm,
-    error: Option<(String, String)>,
+    errors: FieldError,
     types: Vec<key_types::KeyType>,
     roles: Vec<roles::Role>,
     owners: Vec<accounts::Member>,
@@ -227,13 +227,6 @@ struct NewKeyPage {
 }
 
 impl NewKeyPage {
-    fn error_for(&self, field: &str) -> Option<&str> {
-        self.error
-            .as_ref()
-            .filter(|(f, _)| f == field)
-            .map(|(_, m)| m.as_str())
-    }
-
     fn role_checked(&self, id: &i64) -> bool {
         self.form.roles.contains(id)
     }
@@ -258,7 +251,7 @@ async fn new_key_page(
     state: &AppState,
     user: &CurrentUser,
     form: KeyForm,
-    error: Option<(String, String)>,
+    errors: FieldError,
 ) -> Result<NewKeyPage, AppError> {
     let (ws, choose_owner) = (user.workspace_id, policy::may_create_for_others(user.role));
     let (types, roles, owners) = state
@@ -284,7 +277,7 @@ async fn new_key_page(
     Ok(NewKeyPage {
         layout: Layout::new("Add API key", "keys", user),
         form,
-        error,
+        errors,
         types,
         roles,
         owners,
@@ -299,7 +292,7 @@ pub async fn new(user: CurrentUser, state: web::Data<AppState>) -> Result<HttpRe
     }
     Ok(html(
         StatusCode::OK,
-        new_key_page(&state, &user, KeyForm::default(), None)
+        new_key_page(&state, &user, KeyForm::default(), FieldError::default())
             .await?
             .render(),
     ))
@@ -336,13 +329,7 @@ pub async fn create(
             Ok(html(StatusCode::CREATED, page.render()))
         }
         Err(Error::Invalid(invalid)) => {
-            let page = new_key_page(
-                &state,
-                &user,
-                form,
-                Some((invalid.field.to_owned(), invalid.message)),
-            )
-            .await?;
+            let page = new_key_page(&state, &user, form, invalid.into()).await?;
             Ok(html(StatusCode::UNPROCESSABLE_ENTITY, page.render()))
         }
         Err(other) => Err(other.into()),

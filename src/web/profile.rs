@@ -7,6 +7,7 @@ use askama::Template;
 
 use super::auth::CurrentUser;
 use super::error::{AppError, html, is_htmx};
+use super::form::FieldError;
 use super::layout::Layout;
 use super::session::ConsoleSession;
 use crate::crypto::SecretString;
@@ -25,17 +26,8 @@ struct ProfilePage {
 #[template(path = "profile/_password_form.html")]
 struct PasswordForm {
     csrf: String,
-    error: Option<(String, String)>,
+    errors: FieldError,
     done: bool,
-}
-
-impl PasswordForm {
-    fn error_for(&self, field: &str) -> Option<&str> {
-        self.error
-            .as_ref()
-            .filter(|(f, _)| f == field)
-            .map(|(_, m)| m.as_str())
-    }
 }
 
 pub async fn show(user: CurrentUser) -> HttpResponse {
@@ -84,7 +76,7 @@ pub async fn change_password(
                 StatusCode::OK,
                 PasswordForm {
                     csrf: session.csrf_token(),
-                    error: None,
+                    errors: FieldError::default(),
                     done: true,
                 },
             )
@@ -93,7 +85,7 @@ pub async fn change_password(
             StatusCode::UNPROCESSABLE_ENTITY,
             PasswordForm {
                 csrf: user.csrf.clone(),
-                error: Some((invalid.field.to_owned(), invalid.message)),
+                errors: invalid.into(),
                 done: false,
             },
         ),

@@ -6,6 +6,7 @@ use askama::Template;
 
 use super::auth::{Admin, CurrentUser, Reader};
 use super::error::{AppError, html, is_htmx};
+use super::form::FieldError;
 use super::layout::Layout;
 use crate::db::accounts::{self, Member};
 use crate::domain::role::ConsoleRole;
@@ -37,7 +38,7 @@ struct AddForm {
     email: String,
     name: String,
     role: String,
-    error: Option<(String, String)>,
+    errors: FieldError,
     added: Option<String>,
 }
 
@@ -51,14 +52,6 @@ struct UserRow<'a> {
 }
 
 impl UsersSection {
-    fn error_for(&self, field: &str) -> Option<&str> {
-        self.form
-            .error
-            .as_ref()
-            .filter(|(f, _)| f == field)
-            .map(|(_, m)| m.as_str())
-    }
-
     fn row(&self, m: &Member) -> String {
         UserRow {
             csrf: &self.csrf,
@@ -145,7 +138,7 @@ pub async fn create(
                 email: input.email,
                 name: input.name,
                 role: input.role,
-                error: Some((invalid.field.to_owned(), invalid.message)),
+                errors: invalid.into(),
                 added: None,
             },
         ),
