@@ -27,12 +27,9 @@ pub enum CliError {
 
 /// Logs go to stderr, so stdout stays clean for output meant for scripts.
 pub fn init_logging(filter: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_new(filter)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+    let filter =
+        tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
 
 pub fn run(cli: Cli) -> Result<(), CliError> {
@@ -47,24 +44,10 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         }
         Command::Admin(AdminCommand::Create { email, name }) => {
             let state = open_state(config(&cli.serve)?, Clock::System)?;
-            let password = read_secret(
-                "KEYWARD_ADMIN_PASSWORD",
-                "Password for the new administrator",
-            )?;
-            let form = NewUserForm {
-                email,
-                name,
-                role: "admin".into(),
-                password: password.clone(),
-                confirm: password,
-            };
-            let origin = Origin {
-                actor: Actor::System("command line"),
-                ip: None,
-            };
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?;
+            let password = read_secret("KEYWARD_ADMIN_PASSWORD", "Password for the new administrator")?;
+            let form = NewUserForm { email, name, role: "admin".into(), password: password.clone(), confirm: password };
+            let origin = Origin { actor: Actor::System("command line"), ip: None };
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
             let id = runtime.block_on(accounts::create_user(&state, origin, None, form))?;
             eprintln!("administrator created (account id {id})");
             Ok(())
@@ -76,33 +59,21 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Account(AccountCommand::Unlock { email }) => {
             let state = open_state(config(&cli.serve)?, Clock::System)?;
             let email = Email::parse(&email).map_err(|e| CliError::Input(e.message))?;
-            let id = accounts::id_by_email(&state, &email)
-                .map_err(|_| CliError::Input(format!("no account {email}")))?;
-            accounts::unlock(
-                &state,
-                &Origin {
-                    actor: Actor::System("command line"),
-                    ip: None,
-                },
-                None,
-                id,
-            )?;
+            let id =
+                accounts::id_by_email(&state, &email).map_err(|_| CliError::Input(format!("no account {email}")))?;
+            accounts::unlock(&state, &Origin { actor: Actor::System("command line"), ip: None }, None, id)?;
             eprintln!("{email} unlocked");
             Ok(())
         }
         Command::Account(AccountCommand::ResetPassword { email }) => {
             let state = open_state(config(&cli.serve)?, Clock::System)?;
             let email = Email::parse(&email).map_err(|e| CliError::Input(e.message))?;
-            let password =
-                read_secret("KEYWARD_NEW_PASSWORD", &format!("New password for {email}"))?;
+            let password = read_secret("KEYWARD_NEW_PASSWORD", &format!("New password for {email}"))?;
             let password = NewPassword::parse(password.expose(), password.expose(), email.as_str())
                 .map_err(|e| CliError::Input(e.message))?;
             accounts::reset_password(
                 &state,
-                &Origin {
-                    actor: Actor::System("command line"),
-                    ip: None,
-                },
+                &Origin { actor: Actor::System("command line"), ip: None },
                 &email,
                 &password,
             )
@@ -118,39 +89,24 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
 
 /// `keyward key create`: the new key is the only thing written to stdout.
 fn create_key(state: &crate::state::AppState, command: KeyCommand) -> Result<(), CliError> {
-    let KeyCommand::Create {
-        owner,
-        name,
-        role,
-        key_type,
-        identifier,
-        expires,
-    } = command;
+    let KeyCommand::Create { owner, name, role, key_type, identifier, expires } = command;
     let email = Email::parse(&owner).map_err(|e| CliError::Input(e.message))?;
-    let input =
-        |message: String| crate::error::Error::from(crate::domain::Invalid::new("input", message));
+    let input = |message: String| crate::error::Error::from(crate::domain::Invalid::new("input", message));
     let (workspace, owner_id, role_ids, type_id) = state
         .db
         .read(|c| {
-            let account = crate::db::accounts::find_by_email(c, &email)?
-                .ok_or_else(|| input(format!("no account {email}")))?;
+            let account =
+                crate::db::accounts::find_by_email(c, &email)?.ok_or_else(|| input(format!("no account {email}")))?;
             let workspace = crate::db::workspaces::home_of(c, account.id)?
                 .ok_or_else(|| input(format!("{email} is not a member of any workspace")))?;
             let mut role_ids = Vec::new();
             for r in &role {
-                let found =
-                    crate::db::roles::find_by_name(c, workspace.id, r)?.ok_or_else(|| {
-                        input(format!("no role {r:?} in workspace {}", workspace.name))
-                    })?;
+                let found = crate::db::roles::find_by_name(c, workspace.id, r)?
+                    .ok_or_else(|| input(format!("no role {r:?} in workspace {}", workspace.name)))?;
                 role_ids.push(found.id);
             }
             let key_type = crate::db::key_types::find_by_name(c, workspace.id, &key_type)?
-                .ok_or_else(|| {
-                    input(format!(
-                        "no key type {key_type:?} in workspace {}",
-                        workspace.name
-                    ))
-                })?;
+                .ok_or_else(|| input(format!("no key type {key_type:?} in workspace {}", workspace.name)))?;
             Ok::<_, crate::error::Error>((workspace.id, account.id, role_ids, key_type.id))
         })
         .map_err(cli_input)?;
@@ -160,11 +116,7 @@ fn create_key(state: &crate::state::AppState, command: KeyCommand) -> Result<(),
         identifier: identifier.unwrap_or_default(),
         owner: owner_id.to_string(),
         roles: role_ids,
-        expiry: if expires.is_some() {
-            "date".into()
-        } else {
-            "never".into()
-        },
+        expiry: if expires.is_some() { "date".into() } else { "never".into() },
         expires_on: expires.unwrap_or_default(),
         ..Default::default()
     };
@@ -172,10 +124,7 @@ fn create_key(state: &crate::state::AppState, command: KeyCommand) -> Result<(),
         workspace_id: workspace,
         account_id: None,
         role: crate::domain::role::ConsoleRole::Administrator,
-        origin: Origin {
-            actor: Actor::System("command line"),
-            ip: None,
-        },
+        origin: Origin { actor: Actor::System("command line"), ip: None },
     };
     let created = crate::services::keys::create(state, &caller, &form).map_err(cli_input)?;
     println!("{}", created.secret.expose());
@@ -207,9 +156,7 @@ fn read_secret(env: &str, prompt: &str) -> Result<SecretString, CliError> {
         return Ok(SecretString::new(value));
     }
     if !std::io::stdin().is_terminal() {
-        return Err(CliError::Input(format!(
-            "set {env}, or run this at a terminal to be asked"
-        )));
+        return Err(CliError::Input(format!("set {env}, or run this at a terminal to be asked")));
     }
     let first = rpassword::prompt_password(format!("{prompt}: "))?;
     let again = rpassword::prompt_password("Repeat it: ")?;

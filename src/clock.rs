@@ -36,10 +36,7 @@ impl Clock {
 /// `2026-11-23 14:05 UTC`, or an empty string for an impossible time.
 pub fn format_time(unix_secs: i64) -> String {
     let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
-    time::OffsetDateTime::from_unix_timestamp(unix_secs)
-        .ok()
-        .and_then(|t| t.format(&format).ok())
-        .unwrap_or_default()
+    time::OffsetDateTime::from_unix_timestamp(unix_secs).ok().and_then(|t| t.format(&format).ok()).unwrap_or_default()
 }
 
 #[cfg(test)]

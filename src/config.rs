@@ -9,11 +9,7 @@ use crate::db::{DatabaseUrl, DbError};
 use crate::domain::lockout::LockoutPolicy;
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "keyward",
-    version,
-    about = "API key management console and key verification service"
-)]
+#[command(name = "keyward", version, about = "API key management console and key verification service")]
 #[command(args_conflicts_with_subcommands = true)]
 pub struct Cli {
     #[command(subcommand)]
@@ -28,28 +24,13 @@ pub struct Cli {
 #[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
     /// Directory for the SQLite database, the master key and the cookie key (created on first run).
-    #[arg(
-        long,
-        env = "KEYWARD_DATA_DIR",
-        default_value = "./data",
-        global = true
-    )]
+    #[arg(long, env = "KEYWARD_DATA_DIR", default_value = "./data", global = true)]
     pub data_dir: PathBuf,
     /// `sqlite://<path>` or `postgres://…`. Default: sqlite://<data-dir>/keyward.db
-    #[arg(
-        long,
-        env = "KEYWARD_DATABASE_URL",
-        global = true,
-        hide_env_values = true
-    )]
+    #[arg(long, env = "KEYWARD_DATABASE_URL", global = true, hide_env_values = true)]
     pub database_url: Option<String>,
     /// Master keyring (`1:<base64 32 bytes>`, comma-separated versions). Default: <data-dir>/master.key
-    #[arg(
-        long,
-        env = "KEYWARD_MASTER_KEY",
-        global = true,
-        hide_env_values = true
-    )]
+    #[arg(long, env = "KEYWARD_MASTER_KEY", global = true, hide_env_values = true)]
     pub master_key: Option<String>,
     /// Log filter, e.g. `info` or `keyward=debug,actix_web=info`.
     #[arg(long, env = "KEYWARD_LOG", default_value = "info", global = true)]
@@ -138,12 +119,7 @@ pub struct ServeArgs {
     #[arg(long, env = "KEYWARD_COOKIE_KEY", hide_env_values = true)]
     pub cookie_key: Option<String>,
     /// Mark cookies Secure (HTTPS only).
-    #[arg(
-        long,
-        env = "KEYWARD_SECURE_COOKIES",
-        value_enum,
-        default_value = "auto"
-    )]
+    #[arg(long, env = "KEYWARD_SECURE_COOKIES", value_enum, default_value = "auto")]
     pub secure_cookies: SecureCookies,
     /// Minutes without a request after which a console session ends.
     #[arg(long, env = "KEYWARD_SESSION_IDLE_MINUTES", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=10_080))]
@@ -201,10 +177,10 @@ impl Config {
         };
         Ok(Self {
             listen: serve.listen,
-            public_url: serve.public_url.clone().map_or_else(
-                || format!("http://{}", serve.listen),
-                |u| u.trim_end_matches('/').to_owned(),
-            ),
+            public_url: serve
+                .public_url
+                .clone()
+                .map_or_else(|| format!("http://{}", serve.listen), |u| u.trim_end_matches('/').to_owned()),
             data_dir: global.data_dir.clone(),
             database: global.database()?,
             master_key: global.master_key.clone(),
@@ -214,24 +190,16 @@ impl Config {
             session_lifetime_secs: i64::from(serve.session_lifetime_hours) * 3600,
             lockout: LockoutPolicy::new(serve.lockout_threshold),
             trust_proxy: serve.trust_proxy,
-            workers: serve
-                .workers
-                .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from)),
+            workers: serve.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from)),
             db_pool_size: serve.db_pool_size.max(2),
         })
     }
 
     /// Defaults for a data directory and database, as `keyward serve` would use them.
     pub fn with_defaults(data_dir: PathBuf, database: DatabaseUrl) -> Self {
-        let global = GlobalArgs {
-            data_dir,
-            database_url: None,
-            master_key: None,
-            log: "info".into(),
-        };
+        let global = GlobalArgs { data_dir, database_url: None, master_key: None, log: "info".into() };
         let serve = Cli::parse_from(["keyward"]).serve;
-        let mut config =
-            Self::from_args(&global, &serve).unwrap_or_else(|_| unreachable!("no URL to parse"));
+        let mut config = Self::from_args(&global, &serve).unwrap_or_else(|_| unreachable!("no URL to parse"));
         config.database = database;
         config
     }
@@ -247,30 +215,15 @@ mod tests {
         assert!(cli.command.is_none());
         let config = Config::from_args(&cli.global, &cli.serve).ok();
         let config = config.as_ref();
-        assert_eq!(
-            config.map(|c| c.listen.to_string()),
-            Some("127.0.0.1:8080".into())
-        );
+        assert_eq!(config.map(|c| c.listen.to_string()), Some("127.0.0.1:8080".into()));
         assert_eq!(config.map(|c| c.secure_cookies), Some(false));
-        assert_eq!(
-            config.map(|c| format!("{:?}", c.database)),
-            Some("sqlite://./data/keyward.db".into())
-        );
+        assert_eq!(config.map(|c| format!("{:?}", c.database)), Some("sqlite://./data/keyward.db".into()));
     }
 
     #[test]
     fn serve_flags_work_after_the_subcommand_too() {
-        let cli = Cli::parse_from([
-            "keyward",
-            "serve",
-            "--listen",
-            "0.0.0.0:9000",
-            "--data-dir",
-            "/tmp/k",
-        ]);
-        let Some(Command::Serve(serve)) = cli.command else {
-            panic!("expected serve")
-        };
+        let cli = Cli::parse_from(["keyward", "serve", "--listen", "0.0.0.0:9000", "--data-dir", "/tmp/k"]);
+        let Some(Command::Serve(serve)) = cli.command else { panic!("expected serve") };
         let config = Config::from_args(&cli.global, &serve).ok();
         assert_eq!(config.as_ref().map(|c| c.secure_cookies), Some(true));
         assert_eq!(config.map(|c| c.data_dir), Some(PathBuf::from("/tmp/k")));

@@ -19,9 +19,7 @@ pub enum Error {
     /// Too many attempts: wait this many seconds.
     #[error("too many attempts; try again in {0} seconds")]
     Throttled(i64),
-    #[error(
-        "this account is locked after too many failed attempts; an administrator can unlock it"
-    )]
+    #[error("this account is locked after too many failed attempts; an administrator can unlock it")]
     Locked,
     #[error(transparent)]
     Db(#[from] DbError),

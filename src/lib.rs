@@ -10,6 +10,7 @@ pub mod crypto;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod jobs;
 pub mod services;
 pub mod startup;
 pub mod state;

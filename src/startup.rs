@@ -34,19 +34,13 @@ pub enum StartError {
     #[error(transparent)]
     Keyring(#[from] crate::crypto::KeyringError),
     #[error("data directory {path}: {source}")]
-    DataDir {
-        path: String,
-        source: std::io::Error,
-    },
+    DataDir { path: String, source: std::io::Error },
     #[error("cookie key: {0}")]
     CookieKey(String),
     #[error(transparent)]
     Service(#[from] crate::error::Error),
     #[error("cannot listen on {addr}: {source}")]
-    Listen {
-        addr: String,
-        source: std::io::Error,
-    },
+    Listen { addr: String, source: std::io::Error },
 }
 
 pub struct Application {
@@ -57,9 +51,7 @@ pub struct Application {
 
 impl std::fmt::Debug for Application {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Application")
-            .field("port", &self.port)
-            .finish_non_exhaustive()
+        f.debug_struct("Application").field("port", &self.port).finish_non_exhaustive()
     }
 }
 
@@ -79,15 +71,14 @@ pub fn open_state(config: Config, clock: Clock) -> Result<AppState, StartError> 
         passwords: PasswordService::new(workers),
         keyring: Arc::new(keyring),
         ip_throttle: Arc::new(IpThrottle::new(IP_FAILURES_PER_WINDOW, IP_WINDOW_SECS)),
+        usage: Arc::default(),
         setup_token: Arc::new(Mutex::new(None)),
     })
 }
 
 fn create_data_dir(config: &Config) -> Result<(), StartError> {
-    std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir {
-        path: config.data_dir.display().to_string(),
-        source,
-    })
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|source| StartError::DataDir { path: config.data_dir.display().to_string(), source })
 }
 
 fn cookie_key(config: &Config) -> Result<Key, StartError> {
@@ -101,10 +92,7 @@ fn cookie_key(config: &Config) -> Result<Key, StartError> {
                 Ok(text) => text.trim().to_owned(),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => create_cookie_key(&path)?,
                 Err(e) => {
-                    return Err(StartError::DataDir {
-                        path: path.display().to_string(),
-                        source: e,
-                    });
+                    return Err(StartError::DataDir { path: path.display().to_string(), source: e });
                 }
             }
         }
@@ -115,27 +103,18 @@ fn cookie_key(config: &Config) -> Result<Key, StartError> {
 
 fn create_cookie_key(path: &Path) -> Result<String, StartError> {
     let encoded = B64.encode(crate::crypto::random_bytes::<64>());
-    write_private_file(path, format!("{encoded}\n").as_bytes()).map_err(|source| {
-        StartError::DataDir {
-            path: path.display().to_string(),
-            source,
-        }
-    })?;
+    write_private_file(path, format!("{encoded}\n").as_bytes())
+        .map_err(|source| StartError::DataDir { path: path.display().to_string(), source })?;
     Ok(encoded)
 }
 
 impl Application {
     pub fn build(config: Config, clock: Clock) -> Result<Self, StartError> {
-        let listener = TcpListener::bind(config.listen).map_err(|source| StartError::Listen {
-            addr: config.listen.to_string(),
-            source,
-        })?;
+        let listener = TcpListener::bind(config.listen)
+            .map_err(|source| StartError::Listen { addr: config.listen.to_string(), source })?;
         let port = listener
             .local_addr()
-            .map_err(|source| StartError::Listen {
-                addr: config.listen.to_string(),
-                source,
-            })?
+            .map_err(|source| StartError::Listen { addr: config.listen.to_string(), source })?
             .port();
         let key = cookie_key(&config)?;
         let state = open_state(config, clock)?;
@@ -143,9 +122,7 @@ impl Application {
         if state.db.read(accounts::count)? == 0 {
             let token = random_token();
             let base = state.config.public_url.replace(":0", &format!(":{port}"));
-            tracing::warn!(
-                "no account exists yet: create the first administrator at {base}/setup?token={token}"
-            );
+            tracing::warn!("no account exists yet: create the first administrator at {base}/setup?token={token}");
             *state.setup_token.lock().unwrap_or_else(|p| p.into_inner()) = Some(token);
         }
 
@@ -175,16 +152,9 @@ impl Application {
         .workers(workers)
         .shutdown_timeout(10)
         .listen(listener)
-        .map_err(|source| StartError::Listen {
-            addr: "listener".into(),
-            source,
-        })?
+        .map_err(|source| StartError::Listen { addr: "listener".into(), source })?
         .run();
-        Ok(Self {
-            port,
-            server,
-            state,
-        })
+        Ok(Self { port, server, state })
     }
 
     pub fn port(&self) -> u16 {
@@ -204,8 +174,13 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until SIGINT/SIGTERM, then finishes in-flight requests (up to 10 s) and returns.
+    /// Serves until SIGINT/SIGTERM, then finishes in-flight requests (up to 10 s), writes the last
+    /// gathered key usage, and returns.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let flusher = tokio::spawn(crate::jobs::flush_usage_periodically(self.state.clone()));
+        let result = self.server.await;
+        flusher.abort();
+        crate::jobs::flush_usage(&self.state).await;
+        result
     }
 }

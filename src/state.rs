@@ -7,6 +7,7 @@ use crate::config::Config;
 use crate::crypto::{Keyring, PasswordService};
 use crate::db::Database;
 use crate::services::throttle::IpThrottle;
+use crate::services::usage::UsageRecorder;
 
 #[derive(Debug, Clone)]
 pub struct AppState {
@@ -16,6 +17,8 @@ pub struct AppState {
     pub passwords: PasswordService,
     pub keyring: Arc<Keyring>,
     pub ip_throttle: Arc<IpThrottle>,
+    /// Key uses since the last flush.
+    pub usage: Arc<UsageRecorder>,
     /// The one-time first-run link's token while no account exists.
     pub setup_token: Arc<Mutex<Option<String>>>,
 }

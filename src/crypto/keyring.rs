@@ -20,10 +20,7 @@ pub enum KeyringError {
     #[error("master key: {0}")]
     Format(String),
     #[error("master key file {path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
+    Io { path: String, source: std::io::Error },
     #[error("sealed with master key version {0}, which this keyring does not hold")]
     UnknownVersion(i64),
     #[error("a sealed secret failed to open: wrong key, wrong context, or altered data")]
@@ -37,9 +34,7 @@ pub struct Keyring {
 
 impl std::fmt::Debug for Keyring {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Keyring")
-            .field("versions", &self.keys.keys().collect::<Vec<_>>())
-            .finish()
+        f.debug_struct("Keyring").field("versions", &self.keys.keys().collect::<Vec<_>>()).finish()
     }
 }
 
@@ -55,31 +50,23 @@ impl Keyring {
     /// base64 key is version 1.
     pub fn parse(text: &str) -> Result<Self, KeyringError> {
         let mut keys = BTreeMap::new();
-        for entry in text
-            .split([',', '\n'])
-            .map(str::trim)
-            .filter(|e| !e.is_empty() && !e.starts_with('#'))
-        {
+        for entry in text.split([',', '\n']).map(str::trim).filter(|e| !e.is_empty() && !e.starts_with('#')) {
             let (version, encoded) = match entry.split_once(':') {
                 Some((v, k)) => {
                     let v = v.trim().parse::<i64>().map_err(|_| {
-                        KeyringError::Format(
-                            "each entry is <version>:<base64 key>, version a number".into(),
-                        )
+                        KeyringError::Format("each entry is <version>:<base64 key>, version a number".into())
                     })?;
                     (v, k.trim())
                 }
                 None => (1, entry),
             };
-            let bytes = B64.decode(encoded).map_err(|_| {
-                KeyringError::Format(format!("version {version} is not valid base64"))
-            })?;
+            let bytes = B64
+                .decode(encoded)
+                .map_err(|_| KeyringError::Format(format!("version {version} is not valid base64")))?;
             let cipher = Aes256Gcm::new_from_slice(&bytes)
                 .map_err(|_| KeyringError::Format(format!("version {version} must be 32 bytes")))?;
             if keys.insert(version, cipher).is_some() {
-                return Err(KeyringError::Format(format!(
-                    "version {version} appears twice"
-                )));
+                return Err(KeyringError::Format(format!("version {version} appears twice")));
             }
         }
         if keys.is_empty() {
@@ -90,10 +77,7 @@ impl Keyring {
 
     /// Reads `path`, or creates it with one fresh key and mode 0600 when it does not exist.
     pub fn load_or_create(path: &Path) -> Result<Self, KeyringError> {
-        let io = |source| KeyringError::Io {
-            path: path.display().to_string(),
-            source,
-        };
+        let io = |source| KeyringError::Io { path: path.display().to_string(), source };
         match std::fs::read_to_string(path) {
             Ok(text) => Self::parse(&text),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -117,47 +101,22 @@ impl Keyring {
         let nonce_bytes = random_bytes::<NONCE_LEN>();
         let nonce = Nonce::from(nonce_bytes);
         let mut bytes = nonce_bytes.to_vec();
-        #[expect(
-            clippy::expect_used,
-            reason = "AES-GCM encryption of a short buffer cannot fail"
-        )]
+        #[expect(clippy::expect_used, reason = "AES-GCM encryption of a short buffer cannot fail")]
         let ciphertext = self.keys[&version]
-            .encrypt(
-                &nonce,
-                Payload {
-                    msg: plaintext,
-                    aad: context,
-                },
-            )
+            .encrypt(&nonce, Payload { msg: plaintext, aad: context })
             .expect("AES-GCM encryption failed");
         bytes.extend_from_slice(&ciphertext);
         Sealed { bytes, version }
     }
 
-    pub fn open(
-        &self,
-        sealed: &[u8],
-        version: i64,
-        context: &[u8],
-    ) -> Result<Vec<u8>, KeyringError> {
-        let cipher = self
-            .keys
-            .get(&version)
-            .ok_or(KeyringError::UnknownVersion(version))?;
+    pub fn open(&self, sealed: &[u8], version: i64, context: &[u8]) -> Result<Vec<u8>, KeyringError> {
+        let cipher = self.keys.get(&version).ok_or(KeyringError::UnknownVersion(version))?;
         if sealed.len() < NONCE_LEN {
             return Err(KeyringError::Open);
         }
         let (nonce, ciphertext) = sealed.split_at(NONCE_LEN);
         let nonce = Nonce::try_from(nonce).map_err(|_| KeyringError::Open)?;
-        cipher
-            .decrypt(
-                &nonce,
-                Payload {
-                    msg: ciphertext,
-                    aad: context,
-                },
-            )
-            .map_err(|_| KeyringError::Open)
+        cipher.decrypt(&nonce, Payload { msg: ciphertext, aad: context }).map_err(|_| KeyringError::Open)
     }
 }
 
@@ -189,10 +148,7 @@ mod tests {
     fn sealed_secrets_open_only_with_their_context() {
         let keys = ring(&key());
         let sealed = keys.seal(b"kwa_secret", b"key:1");
-        assert_eq!(
-            keys.open(&sealed.bytes, sealed.version, b"key:1").ok(),
-            Some(b"kwa_secret".to_vec())
-        );
+        assert_eq!(keys.open(&sealed.bytes, sealed.version, b"key:1").ok(), Some(b"kwa_secret".to_vec()));
         assert!(keys.open(&sealed.bytes, sealed.version, b"key:2").is_err());
     }
 
@@ -233,9 +189,7 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt as _;
-            let mode = std::fs::metadata(&path)
-                .map(|m| m.permissions().mode() & 0o777)
-                .unwrap_or(0);
+            let mode = std::fs::metadata(&path).map(|m| m.permissions().mode() & 0o777).unwrap_or(0);
             assert_eq!(mode, 0o600);
         }
     }

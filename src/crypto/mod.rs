@@ -12,13 +12,8 @@ use rand::rngs::SysRng;
 /// Bytes from the operating system's CSPRNG.
 pub fn random_bytes<const N: usize>() -> [u8; N] {
     let mut bytes = [0_u8; N];
-    #[expect(
-        clippy::expect_used,
-        reason = "without an OS random source no secret can be made; stop"
-    )]
-    SysRng
-        .try_fill_bytes(&mut bytes)
-        .expect("the operating system's random source failed");
+    #[expect(clippy::expect_used, reason = "without an OS random source no secret can be made; stop")]
+    SysRng.try_fill_bytes(&mut bytes).expect("the operating system's random source failed");
     bytes
 }
 
@@ -64,10 +59,7 @@ mod tests {
         let (a, b) = (random_token(), random_token());
         assert_ne!(a, b);
         assert_eq!(a.len(), 43);
-        assert!(
-            a.chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        );
+        assert!(a.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
     }
 
     #[test]

@@ -28,9 +28,7 @@ pub struct PasswordService {
 
 impl std::fmt::Debug for PasswordService {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PasswordService")
-            .field("permits", &self.permits.available_permits())
-            .finish()
+        f.debug_struct("PasswordService").field("permits", &self.permits.available_permits()).finish()
     }
 }
 
@@ -43,11 +41,7 @@ impl PasswordService {
     pub fn new(max_concurrent: usize) -> Self {
         #[expect(clippy::expect_used, reason = "constant, valid parameters")]
         let params = Params::new(19 * 1024, 2, 1, None).expect("valid argon2 parameters");
-        Self {
-            permits: Arc::new(Semaphore::new(max_concurrent.max(1))),
-            params,
-            dummy: Arc::default(),
-        }
+        Self { permits: Arc::new(Semaphore::new(max_concurrent.max(1))), params, dummy: Arc::default() }
     }
 
     fn argon2(&self) -> Argon2<'static> {
@@ -56,10 +50,7 @@ impl PasswordService {
 
     /// Hashes synchronously; for the command line and start-up.
     pub fn hash_blocking(&self, password: &str) -> Result<String, HashError> {
-        self.argon2()
-            .hash_password(password.as_bytes())
-            .map(|h| h.to_string())
-            .map_err(|e| HashError(e.to_string()))
+        self.argon2().hash_password(password.as_bytes()).map(|h| h.to_string()).map_err(|e| HashError(e.to_string()))
     }
 
     /// Checks synchronously. `stored` is `None` when there is no such account or it has no password.
@@ -68,32 +59,18 @@ impl PasswordService {
         let (phc, real) = match stored {
             Some(phc) => (phc, true),
             None => {
-                dummy = self
-                    .dummy
-                    .get_or_init(|| {
-                        self.hash_blocking(&super::random_token())
-                            .unwrap_or_default()
-                    })
-                    .clone();
+                dummy =
+                    self.dummy.get_or_init(|| self.hash_blocking(&super::random_token()).unwrap_or_default()).clone();
                 (dummy.as_str(), false)
             }
         };
         let Ok(hash) = PasswordHash::new(phc) else {
             // Still spend the time so a broken hash does not stand out.
             let _ = self.hash_blocking(password);
-            return Verification {
-                ok: false,
-                rehash: None,
-            };
+            return Verification { ok: false, rehash: None };
         };
-        let ok = self
-            .argon2()
-            .verify_password(password.as_bytes(), &hash)
-            .is_ok()
-            && real;
-        let rehash = (ok && self.is_weaker(&hash))
-            .then(|| self.hash_blocking(password).ok())
-            .flatten();
+        let ok = self.argon2().verify_password(password.as_bytes(), &hash).is_ok() && real;
+        let rehash = (ok && self.is_weaker(&hash)).then(|| self.hash_blocking(password).ok()).flatten();
         Verification { ok, rehash }
     }
 
@@ -109,27 +86,15 @@ impl PasswordService {
     }
 
     pub async fn hash(&self, password: String) -> Result<String, HashError> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|e| HashError(e.to_string()))?;
+        let _permit = self.permits.acquire().await.map_err(|e| HashError(e.to_string()))?;
         let this = self.clone();
         tokio::task::spawn_blocking(move || this.hash_blocking(&password))
             .await
             .map_err(|e| HashError(e.to_string()))?
     }
 
-    pub async fn verify(
-        &self,
-        password: String,
-        stored: Option<String>,
-    ) -> Result<Verification, HashError> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|e| HashError(e.to_string()))?;
+    pub async fn verify(&self, password: String, stored: Option<String>) -> Result<Verification, HashError> {
+        let _permit = self.permits.acquire().await.map_err(|e| HashError(e.to_string()))?;
         let this = self.clone();
         tokio::task::spawn_blocking(move || this.verify_blocking(&password, stored.as_deref()))
             .await
@@ -144,9 +109,7 @@ mod tests {
     #[test]
     fn hashes_are_argon2id_phc_strings_that_verify() {
         let svc = PasswordService::new(1);
-        let phc = svc
-            .hash_blocking("correct horse battery")
-            .unwrap_or_default();
+        let phc = svc.hash_blocking("correct horse battery").unwrap_or_default();
         assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
         assert!(svc.verify_blocking("correct horse battery", Some(&phc)).ok);
         assert!(!svc.verify_blocking("wrong horse battery", Some(&phc)).ok);
@@ -162,14 +125,11 @@ mod tests {
     #[test]
     fn weaker_hashes_are_upgraded_on_success() {
         let svc = PasswordService::new(1);
-        let weak = Argon2::new(
-            Algorithm::Argon2id,
-            Version::V0x13,
-            Params::new(8 * 1024, 1, 1, None).unwrap_or_default(),
-        )
-        .hash_password(b"correct horse battery")
-        .map(|h| h.to_string())
-        .unwrap_or_default();
+        let weak =
+            Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(8 * 1024, 1, 1, None).unwrap_or_default())
+                .hash_password(b"correct horse battery")
+                .map(|h| h.to_string())
+                .unwrap_or_default();
         let v = svc.verify_blocking("correct horse battery", Some(&weak));
         assert!(v.ok);
         assert!(v.rehash.is_some_and(|h| h.contains("m=19456,t=2")));

@@ -30,20 +30,13 @@ pub struct Account {
 impl std::fmt::Debug for Account {
     /// Leaves out the password hash.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Account")
-            .field("id", &self.id)
-            .field("email", &self.email)
-            .finish_non_exhaustive()
+        f.debug_struct("Account").field("id", &self.id).field("email", &self.email).finish_non_exhaustive()
     }
 }
 
 impl Account {
     pub fn attempt_state(&self) -> AttemptState {
-        AttemptState {
-            failures: self.failed_attempts,
-            last_failed_at: self.last_failed_at,
-            locked_at: self.locked_at,
-        }
+        AttemptState { failures: self.failed_attempts, last_failed_at: self.last_failed_at, locked_at: self.locked_at }
     }
 
     pub fn is_active(&self) -> bool {
@@ -65,26 +58,15 @@ pub fn count(conn: &mut DbConn) -> QResult<i64> {
 }
 
 pub fn find(conn: &mut DbConn, id: i64) -> QResult<Option<Account>> {
-    accounts::table
-        .find(id)
-        .select(Account::as_select())
-        .first(conn)
-        .optional()
+    accounts::table.find(id).select(Account::as_select()).first(conn).optional()
 }
 
 pub fn find_by_email(conn: &mut DbConn, email: &Email) -> QResult<Option<Account>> {
-    accounts::table
-        .filter(accounts::email.eq(email.as_str()))
-        .select(Account::as_select())
-        .first(conn)
-        .optional()
+    accounts::table.filter(accounts::email.eq(email.as_str())).select(Account::as_select()).first(conn).optional()
 }
 
 pub fn email_taken(conn: &mut DbConn, email: &Email) -> QResult<bool> {
-    diesel::select(diesel::dsl::exists(
-        accounts::table.filter(accounts::email.eq(email.as_str())),
-    ))
-    .get_result(conn)
+    diesel::select(diesel::dsl::exists(accounts::table.filter(accounts::email.eq(email.as_str())))).get_result(conn)
 }
 
 pub fn create(conn: &mut DbConn, new: &NewAccount<'_>) -> QResult<i64> {
@@ -102,40 +84,22 @@ pub fn create(conn: &mut DbConn, new: &NewAccount<'_>) -> QResult<i64> {
 }
 
 /// Records a failed sign-in or re-authentication; returns the new count and whether it locked the account.
-pub fn record_failure(
-    conn: &mut DbConn,
-    id: i64,
-    now: i64,
-    policy: LockoutPolicy,
-) -> QResult<(i64, bool)> {
+pub fn record_failure(conn: &mut DbConn, id: i64, now: i64, policy: LockoutPolicy) -> QResult<(i64, bool)> {
     let failures: i64 = diesel::update(accounts::table.find(id))
-        .set((
-            accounts::failed_attempts.eq(accounts::failed_attempts + 1),
-            accounts::last_failed_at.eq(now),
-        ))
+        .set((accounts::failed_attempts.eq(accounts::failed_attempts + 1), accounts::last_failed_at.eq(now)))
         .returning(accounts::failed_attempts)
         .get_result(conn)?;
     let locks = policy.locks_at(failures);
     if locks {
-        diesel::update(
-            accounts::table
-                .find(id)
-                .filter(accounts::locked_at.is_null()),
-        )
-        .set(accounts::locked_at.eq(now))
-        .execute(conn)?;
+        diesel::update(accounts::table.find(id).filter(accounts::locked_at.is_null()))
+            .set(accounts::locked_at.eq(now))
+            .execute(conn)?;
     }
     Ok((failures, locks))
 }
 
 /// Records a successful sign-in: clears the failure count and, when given, stores an upgraded hash.
-pub fn record_sign_in(
-    conn: &mut DbConn,
-    id: i64,
-    now: i64,
-    ip: &str,
-    rehash: Option<&str>,
-) -> QResult<()> {
+pub fn record_sign_in(conn: &mut DbConn, id: i64, now: i64, ip: &str, rehash: Option<&str>) -> QResult<()> {
     diesel::update(accounts::table.find(id))
         .set((
             accounts::failed_attempts.eq(0),
@@ -145,9 +109,7 @@ pub fn record_sign_in(
         ))
         .execute(conn)?;
     if let Some(hash) = rehash {
-        diesel::update(accounts::table.find(id))
-            .set(accounts::password_hash.eq(hash))
-            .execute(conn)?;
+        diesel::update(accounts::table.find(id)).set(accounts::password_hash.eq(hash)).execute(conn)?;
     }
     Ok(())
 }
@@ -155,10 +117,7 @@ pub fn record_sign_in(
 /// A correct re-authentication clears the failure count without counting as a sign-in.
 pub fn clear_failures(conn: &mut DbConn, id: i64) -> QResult<()> {
     diesel::update(accounts::table.find(id))
-        .set((
-            accounts::failed_attempts.eq(0),
-            accounts::last_failed_at.eq(None::<i64>),
-        ))
+        .set((accounts::failed_attempts.eq(0), accounts::last_failed_at.eq(None::<i64>)))
         .execute(conn)
         .map(drop)
 }
@@ -216,10 +175,7 @@ pub fn members(conn: &mut DbConn, workspace_id: i64) -> QResult<Vec<Member>> {
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|(account, role)| Member {
-            account,
-            role: ConsoleRole::parse(&role).unwrap_or(ConsoleRole::Member),
-        })
+        .map(|(account, role)| Member { account, role: ConsoleRole::parse(&role).unwrap_or(ConsoleRole::Member) })
         .collect())
 }
 
@@ -232,8 +188,5 @@ pub fn member(conn: &mut DbConn, workspace_id: i64, account_id: i64) -> QResult<
         .select((Account::as_select(), memberships::role))
         .first(conn)
         .optional()?;
-    Ok(row.map(|(account, role)| Member {
-        account,
-        role: ConsoleRole::parse(&role).unwrap_or(ConsoleRole::Member),
-    }))
+    Ok(row.map(|(account, role)| Member { account, role: ConsoleRole::parse(&role).unwrap_or(ConsoleRole::Member) }))
 }

@@ -12,11 +12,8 @@ pub fn record(conn: &mut DbConn, now: i64, event: &Event) -> Result<(), diesel::
         // Serialises appends across instances so the chain has one order.
         diesel::sql_query("SELECT pg_advisory_xact_lock(7243190002)").execute(conn)?;
     }
-    let prev: Option<Vec<u8>> = audit_events::table
-        .order(audit_events::id.desc())
-        .select(audit_events::hash)
-        .first(conn)
-        .optional()?;
+    let prev: Option<Vec<u8>> =
+        audit_events::table.order(audit_events::id.desc()).select(audit_events::hash).first(conn).optional()?;
     let (actor_account_id, actor_key_id) = match &event.actor {
         Actor::Account { id, .. } => (Some(*id), None),
         Actor::Key { id, .. } => (None, Some(*id)),
@@ -70,11 +67,7 @@ pub struct Recent {
 }
 
 /// The newest events of a workspace, newest first.
-pub fn recent(
-    conn: &mut DbConn,
-    workspace_id: i64,
-    limit: i64,
-) -> Result<Vec<Recent>, diesel::result::Error> {
+pub fn recent(conn: &mut DbConn, workspace_id: i64, limit: i64) -> Result<Vec<Recent>, diesel::result::Error> {
     audit_events::table
         .filter(audit_events::workspace_id.eq(workspace_id))
         .order(audit_events::id.desc())

@@ -37,7 +37,5 @@ pub fn find(conn: &mut DbConn, workspace_id: i64, id: i64) -> QResult<Option<Key
 
 pub fn find_by_name(conn: &mut DbConn, workspace_id: i64, name: &str) -> QResult<Option<KeyType>> {
     let wanted = name.trim().to_lowercase();
-    Ok(list(conn, workspace_id)?
-        .into_iter()
-        .find(|t| t.name.to_lowercase() == wanted))
+    Ok(list(conn, workspace_id)?.into_iter().find(|t| t.name.to_lowercase() == wanted))
 }

@@ -5,10 +5,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 
 use super::DbConn;
-use super::schema::{
-    accounts, api_key_permissions, api_key_roles, api_keys, key_secrets, key_types, key_usage,
-    roles,
-};
+use super::schema::{accounts, api_key_permissions, api_key_roles, api_keys, key_secrets, key_types, key_usage, roles};
 
 type QResult<T> = Result<T, diesel::result::Error>;
 
@@ -72,12 +69,72 @@ pub fn insert(conn: &mut DbConn, new: &NewKey<'_>) -> QResult<i64> {
         .get_result(conn)
 }
 
-pub fn name_taken(
-    conn: &mut DbConn,
-    workspace_id: i64,
-    name: &str,
-    except: Option<i64>,
-) -> QResult<bool> {
+#[derive(Debug)]
+pub struct Changes<'a> {
+    pub description: &'a str,
+    pub active: bool,
+    pub expires_at: Option<i64>,
+    pub act_as_owner: bool,
+    pub now: i64,
+}
+
+fn status_text(active: bool) -> &'static str {
+    if active { "active" } else { "inactive" }
+}
+
+pub fn update(conn: &mut DbConn, id: i64, changes: &Changes<'_>) -> QResult<()> {
+    diesel::update(api_keys::table.find(id))
+        .set((
+            api_keys::description.eq(changes.description),
+            api_keys::status.eq(status_text(changes.active)),
+            api_keys::expires_at.eq(changes.expires_at),
+            api_keys::act_as_owner.eq(changes.act_as_owner),
+            api_keys::updated_at.eq(changes.now),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn set_status(conn: &mut DbConn, id: i64, active: bool, now: i64) -> QResult<()> {
+    diesel::update(api_keys::table.find(id))
+        .set((api_keys::status.eq(status_text(active)), api_keys::updated_at.eq(now)))
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn set_owner(conn: &mut DbConn, id: i64, owner_id: i64, now: i64) -> QResult<()> {
+    diesel::update(api_keys::table.find(id))
+        .set((api_keys::owner_id.eq(owner_id), api_keys::updated_at.eq(now)))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Deletes a key; its secrets, grants and usage go with it (foreign keys cascade).
+pub fn delete(conn: &mut DbConn, id: i64) -> QResult<()> {
+    diesel::delete(api_keys::table.find(id)).execute(conn).map(drop)
+}
+
+/// Removes any previous secret still in its overlap; returns how many.
+pub fn drop_retiring_secrets(conn: &mut DbConn, key_id: i64) -> QResult<usize> {
+    diesel::delete(
+        key_secrets::table.filter(key_secrets::key_id.eq(key_id)).filter(key_secrets::retires_at.is_not_null()),
+    )
+    .execute(conn)
+}
+
+pub fn drop_current_secret(conn: &mut DbConn, key_id: i64) -> QResult<usize> {
+    diesel::delete(key_secrets::table.filter(key_secrets::key_id.eq(key_id)).filter(key_secrets::retires_at.is_null()))
+        .execute(conn)
+}
+
+/// Starts the current secret's overlap: it keeps working until `until`.
+pub fn retire_current_secret(conn: &mut DbConn, key_id: i64, until: i64) -> QResult<usize> {
+    diesel::update(key_secrets::table.filter(key_secrets::key_id.eq(key_id)).filter(key_secrets::retires_at.is_null()))
+        .set(key_secrets::retires_at.eq(until))
+        .execute(conn)
+}
+
+pub fn name_taken(conn: &mut DbConn, workspace_id: i64, name: &str, except: Option<i64>) -> QResult<bool> {
     let query = api_keys::table
         .filter(api_keys::workspace_id.eq(workspace_id))
         .filter(api_keys::name_key.eq(name.to_lowercase()))
@@ -134,10 +191,7 @@ pub struct SecretInfo {
 pub fn secrets(conn: &mut DbConn, key_id: i64) -> QResult<Vec<SecretInfo>> {
     key_secrets::table
         .filter(key_secrets::key_id.eq(key_id))
-        .order((
-            key_secrets::retires_at.is_not_null(),
-            key_secrets::id.desc(),
-        ))
+        .order((key_secrets::retires_at.is_not_null(), key_secrets::id.desc()))
         .select(SecretInfo::as_select())
         .load(conn)
 }
@@ -148,38 +202,22 @@ pub fn current_sealed(conn: &mut DbConn, key_id: i64) -> QResult<Option<(i64, Ve
         .filter(key_secrets::key_id.eq(key_id))
         .filter(key_secrets::retires_at.is_null())
         .order(key_secrets::id.desc())
-        .select((
-            key_secrets::id,
-            key_secrets::sealed,
-            key_secrets::master_key_version,
-        ))
+        .select((key_secrets::id, key_secrets::sealed, key_secrets::master_key_version))
         .first(conn)
         .optional()
 }
 
-pub fn set_grants(
-    conn: &mut DbConn,
-    key_id: i64,
-    role_ids: &[i64],
-    permission_ids: &[i64],
-) -> QResult<()> {
+pub fn set_grants(conn: &mut DbConn, key_id: i64, role_ids: &[i64], permission_ids: &[i64]) -> QResult<()> {
     diesel::delete(api_key_roles::table.filter(api_key_roles::key_id.eq(key_id))).execute(conn)?;
-    diesel::delete(api_key_permissions::table.filter(api_key_permissions::key_id.eq(key_id)))
-        .execute(conn)?;
+    diesel::delete(api_key_permissions::table.filter(api_key_permissions::key_id.eq(key_id))).execute(conn)?;
     for role_id in role_ids {
         diesel::insert_into(api_key_roles::table)
-            .values((
-                api_key_roles::key_id.eq(key_id),
-                api_key_roles::role_id.eq(role_id),
-            ))
+            .values((api_key_roles::key_id.eq(key_id), api_key_roles::role_id.eq(role_id)))
             .execute(conn)?;
     }
     for permission_id in permission_ids {
         diesel::insert_into(api_key_permissions::table)
-            .values((
-                api_key_permissions::key_id.eq(key_id),
-                api_key_permissions::permission_id.eq(permission_id),
-            ))
+            .values((api_key_permissions::key_id.eq(key_id), api_key_permissions::permission_id.eq(permission_id)))
             .execute(conn)?;
     }
     Ok(())
@@ -205,10 +243,7 @@ pub fn current_hints(conn: &mut DbConn, key_ids: &[i64]) -> QResult<Vec<(i64, St
 }
 
 pub fn role_ids(conn: &mut DbConn, key_id: i64) -> QResult<Vec<i64>> {
-    api_key_roles::table
-        .filter(api_key_roles::key_id.eq(key_id))
-        .select(api_key_roles::role_id)
-        .load(conn)
+    api_key_roles::table.filter(api_key_roles::key_id.eq(key_id)).select(api_key_roles::role_id).load(conn)
 }
 
 pub fn permission_ids(conn: &mut DbConn, key_id: i64) -> QResult<Vec<i64>> {
@@ -326,11 +361,9 @@ pub fn list(conn: &mut DbConn, q: &ListQuery) -> QResult<(Vec<KeyRow>, bool)> {
     let now = q.now;
     query = match q.filter {
         Filter::All => query,
-        Filter::Active => query.filter(api_keys::status.eq("active")).filter(
-            api_keys::expires_at
-                .is_null()
-                .or(api_keys::expires_at.gt(now)),
-        ),
+        Filter::Active => query
+            .filter(api_keys::status.eq("active"))
+            .filter(api_keys::expires_at.is_null().or(api_keys::expires_at.gt(now))),
         Filter::Inactive => query.filter(api_keys::status.eq("inactive")),
         Filter::Expired => query.filter(api_keys::expires_at.le(now)),
         Filter::ExpiringWithin(secs) => query
@@ -339,11 +372,9 @@ pub fn list(conn: &mut DbConn, q: &ListQuery) -> QResult<(Vec<KeyRow>, bool)> {
             .filter(api_keys::expires_at.le(now.saturating_add(secs))),
         Filter::UnusedFor(secs) => {
             let cutoff = now.saturating_sub(secs);
-            query.filter(api_keys::created_at.le(cutoff)).filter(
-                key_usage::last_used_at
-                    .is_null()
-                    .or(key_usage::last_used_at.le(cutoff)),
-            )
+            query
+                .filter(api_keys::created_at.le(cutoff))
+                .filter(key_usage::last_used_at.is_null().or(key_usage::last_used_at.le(cutoff)))
         }
     };
     if let Some(term) = q.search.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
@@ -352,16 +383,10 @@ pub fn list(conn: &mut DbConn, q: &ListQuery) -> QResult<(Vec<KeyRow>, bool)> {
             api_keys::name_key
                 .like(pattern.clone())
                 .escape('\\')
-                .or(lower(api_keys::description)
-                    .like(pattern.clone())
-                    .escape('\\'))
+                .or(lower(api_keys::description).like(pattern.clone()).escape('\\'))
                 .or(accounts::email.like(pattern.clone()).escape('\\'))
-                .or(lower(accounts::display_name)
-                    .like(pattern.clone())
-                    .escape('\\'))
-                .or(lower(api_keys::identifier.assume_not_null())
-                    .like(pattern)
-                    .escape('\\')),
+                .or(lower(accounts::display_name).like(pattern.clone()).escape('\\'))
+                .or(lower(api_keys::identifier.assume_not_null()).like(pattern).escape('\\')),
         );
     }
 
@@ -370,15 +395,9 @@ pub fn list(conn: &mut DbConn, q: &ListQuery) -> QResult<(Vec<KeyRow>, bool)> {
             if let Some((value, id)) = &q.after {
                 let value = $parse(value);
                 query = if q.descending {
-                    query.filter(
-                        $col.lt(value.clone())
-                            .or($col.eq(value).and(api_keys::id.lt(*id))),
-                    )
+                    query.filter($col.lt(value.clone()).or($col.eq(value).and(api_keys::id.lt(*id))))
                 } else {
-                    query.filter(
-                        $col.gt(value.clone())
-                            .or($col.eq(value).and(api_keys::id.gt(*id))),
-                    )
+                    query.filter($col.gt(value.clone()).or($col.eq(value).and(api_keys::id.gt(*id))))
                 };
             }
             query = if q.descending {
@@ -396,10 +415,7 @@ pub fn list(conn: &mut DbConn, q: &ListQuery) -> QResult<(Vec<KeyRow>, bool)> {
         Sort::Owner => order_by!(accounts::email, text),
         Sort::Status => order_by!(api_keys::status, text),
         Sort::Created => order_by!(api_keys::created_at, number),
-        Sort::Expires => order_by!(
-            sql::<BigInt>("COALESCE(api_keys.expires_at, 9223372036854775807)"),
-            number
-        ),
+        Sort::Expires => order_by!(sql::<BigInt>("COALESCE(api_keys.expires_at, 9223372036854775807)"), number),
         Sort::LastUsed => order_by!(sql::<BigInt>("COALESCE(key_usage.last_used_at, 0)"), number),
     }
     let limit = q.limit.clamp(1, 500);
@@ -410,7 +426,41 @@ pub fn list(conn: &mut DbConn, q: &ListQuery) -> QResult<(Vec<KeyRow>, bool)> {
 }
 
 fn escape_like(term: &str) -> String {
-    term.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
+    term.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}
+
+/// What verification needs to know about the key behind a secret digest.
+#[derive(Debug, Clone, Queryable)]
+pub struct Lookup {
+    pub secret_id: i64,
+    pub secret_retires_at: Option<i64>,
+    pub key_id: i64,
+    pub workspace_id: i64,
+    pub name: String,
+    pub status: String,
+    pub expires_at: Option<i64>,
+    pub type_name: String,
+    pub owner_email: String,
+    pub owner_disabled_at: Option<i64>,
+}
+
+pub fn lookup(conn: &mut DbConn, digest: &[u8]) -> QResult<Option<Lookup>> {
+    key_secrets::table
+        .inner_join(api_keys::table.inner_join(key_types::table))
+        .inner_join(accounts::table.on(accounts::id.eq(api_keys::owner_id)))
+        .filter(key_secrets::digest.eq(digest))
+        .select((
+            key_secrets::id,
+            key_secrets::retires_at,
+            api_keys::id,
+            api_keys::workspace_id,
+            api_keys::name,
+            api_keys::status,
+            api_keys::expires_at,
+            key_types::name,
+            accounts::email,
+            accounts::disabled_at,
+        ))
+        .first(conn)
+        .optional()
 }

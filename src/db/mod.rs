@@ -6,8 +6,11 @@ pub mod audit;
 pub mod dashboard;
 pub mod key_types;
 pub mod keys;
+pub mod notifications;
 pub mod roles;
 pub mod schema;
+pub mod settings;
+pub mod usage;
 pub mod workspaces;
 
 use std::path::{Path, PathBuf};
@@ -97,21 +100,16 @@ impl DatabaseUrl {
     fn connect(&self) -> Result<DbConn, DbError> {
         match self {
             DatabaseUrl::Sqlite(path) => {
-                let path = path
-                    .to_str()
-                    .ok_or_else(|| DbError::Connect("database path is not UTF-8".into()))?;
-                let mut conn = SqliteConnection::establish(path)
-                    .map_err(|e| DbError::Connect(e.to_string()))?;
+                let path = path.to_str().ok_or_else(|| DbError::Connect("database path is not UTF-8".into()))?;
+                let mut conn = SqliteConnection::establish(path).map_err(|e| DbError::Connect(e.to_string()))?;
                 // Per connection; WAL itself is persistent and set once in `Database::open`.
-                conn.batch_execute(
-                    "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;",
-                )
-                .map_err(|e| DbError::Connect(e.to_string()))?;
+                conn.batch_execute("PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;")
+                    .map_err(|e| DbError::Connect(e.to_string()))?;
                 Ok(DbConn::Sqlite(conn))
             }
-            DatabaseUrl::Postgres(url) => PgConnection::establish(url)
-                .map(DbConn::Postgres)
-                .map_err(|e| DbError::Connect(e.to_string())),
+            DatabaseUrl::Postgres(url) => {
+                PgConnection::establish(url).map(DbConn::Postgres).map_err(|e| DbError::Connect(e.to_string()))
+            }
         }
     }
 }
@@ -166,9 +164,8 @@ impl Database {
     pub fn open(url: DatabaseUrl, max_connections: u32) -> Result<Self, DbError> {
         if let DatabaseUrl::Sqlite(path) = &url {
             if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                std::fs::create_dir_all(parent).map_err(|e| {
-                    DbError::Connect(format!("cannot create {}: {e}", parent.display()))
-                })?;
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| DbError::Connect(format!("cannot create {}: {e}", parent.display())))?;
             }
             let mut conn = url.connect()?;
             conn.batch_execute("PRAGMA journal_mode = WAL;")?;
@@ -182,11 +179,7 @@ impl Database {
             .connection_timeout(Duration::from_secs(10))
             .build(ConnectionManager { url: url.clone() })?;
         let write_gate = (!url.is_postgres()).then(|| Arc::new(Mutex::new(())));
-        Ok(Self {
-            pool,
-            url,
-            write_gate,
-        })
+        Ok(Self { pool, url, write_gate })
     }
 
     pub fn url(&self) -> &DatabaseUrl {
@@ -202,10 +195,7 @@ impl Database {
     where
         E: From<diesel::result::Error> + From<DbError>,
     {
-        let _guard = self
-            .write_gate
-            .as_ref()
-            .map(|gate| gate.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+        let _guard = self.write_gate.as_ref().map(|gate| gate.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
         let mut conn = self.conn()?;
         let conn: &mut DbConn = &mut conn;
         conn.transaction(f)
@@ -255,9 +245,7 @@ mod tests {
 
     #[test]
     fn other_schemes_are_refused_without_echoing_a_password() {
-        let err = DatabaseUrl::parse("mysql://root:hunter2@localhost/db")
-            .err()
-            .map(|e| e.to_string());
+        let err = DatabaseUrl::parse("mysql://root:hunter2@localhost/db").err().map(|e| e.to_string());
         let err = err.unwrap_or_default();
         assert!(err.contains("sqlite://"), "{err}");
         assert!(!err.contains("hunter2"), "{err}");

@@ -26,7 +26,5 @@ pub fn list(conn: &mut DbConn, workspace_id: i64) -> QResult<Vec<Role>> {
 
 pub fn find_by_name(conn: &mut DbConn, workspace_id: i64, name: &str) -> QResult<Option<Role>> {
     let wanted = name.trim().to_lowercase();
-    Ok(list(conn, workspace_id)?
-        .into_iter()
-        .find(|r| r.name.to_lowercase() == wanted))
+    Ok(list(conn, workspace_id)?.into_iter().find(|r| r.name.to_lowercase() == wanted))
 }

@@ -60,13 +60,7 @@ pub fn first(conn: &mut DbConn) -> QResult<Option<Workspace>> {
         .optional()
 }
 
-pub fn add_member(
-    conn: &mut DbConn,
-    workspace_id: i64,
-    account_id: i64,
-    role: ConsoleRole,
-    now: i64,
-) -> QResult<()> {
+pub fn add_member(conn: &mut DbConn, workspace_id: i64, account_id: i64, role: ConsoleRole, now: i64) -> QResult<()> {
     diesel::insert_into(memberships::table)
         .values((
             memberships::workspace_id.eq(workspace_id),

@@ -14,10 +14,7 @@ impl DisplayName {
             return Err(Invalid::new("name", "A name has at most 100 characters."));
         }
         if name.chars().any(char::is_control) {
-            return Err(Invalid::new(
-                "name",
-                "A name cannot contain control characters.",
-            ));
+            return Err(Invalid::new("name", "A name cannot contain control characters."));
         }
         Ok(Self(name.to_owned()))
     }
@@ -40,10 +37,7 @@ mod tests {
 
     #[test]
     fn names_are_trimmed_and_bounded() {
-        assert_eq!(
-            DisplayName::parse("  Ada Lovelace ").map(|n| n.0),
-            Ok("Ada Lovelace".to_owned())
-        );
+        assert_eq!(DisplayName::parse("  Ada Lovelace ").map(|n| n.0), Ok("Ada Lovelace".to_owned()));
         assert!(DisplayName::parse("   ").is_err());
         assert!(DisplayName::parse(&"x".repeat(101)).is_err());
         assert!(DisplayName::parse("a\u{0}b").is_err());

@@ -54,15 +54,7 @@ pub struct Event {
 
 impl Event {
     pub fn new(action: &'static str, actor: Actor) -> Self {
-        Self {
-            workspace_id: None,
-            actor,
-            source_ip: None,
-            action,
-            target: None,
-            before: None,
-            after: None,
-        }
+        Self { workspace_id: None, actor, source_ip: None, action, target: None, before: None, after: None }
     }
 
     pub fn in_workspace(mut self, id: i64) -> Self {
@@ -76,19 +68,11 @@ impl Event {
     }
 
     pub fn on(mut self, kind: &'static str, id: i64, label: impl Into<String>) -> Self {
-        self.target = Some(Target {
-            kind,
-            id,
-            label: label.into(),
-        });
+        self.target = Some(Target { kind, id, label: label.into() });
         self
     }
 
-    pub fn change(
-        mut self,
-        before: Option<serde_json::Value>,
-        after: Option<serde_json::Value>,
-    ) -> Self {
+    pub fn change(mut self, before: Option<serde_json::Value>, after: Option<serde_json::Value>) -> Self {
         self.before = before;
         self.after = after;
         self

@@ -47,16 +47,11 @@ pub fn parse_prefix(input: &str) -> Result<String, Invalid> {
     let prefix = input.trim();
     let ok = (2..=PREFIX_MAX).contains(&prefix.len())
         && prefix.starts_with(|c: char| c.is_ascii_lowercase())
-        && prefix
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+        && prefix.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
     if ok {
         Ok(prefix.to_owned())
     } else {
-        Err(Invalid::new(
-            "prefix",
-            "A prefix is 2–12 lower-case letters or digits and starts with a letter.",
-        ))
+        Err(Invalid::new("prefix", "A prefix is 2–12 lower-case letters or digits and starts with a letter."))
     }
 }
 
@@ -126,10 +121,7 @@ pub fn parse(presented: &str) -> Result<WellFormed, Malformed> {
     if checksum(without_checksum) != sum {
         return Err(Malformed::Checksum);
     }
-    Ok(WellFormed {
-        key: PlainKey(presented.to_owned()),
-        prefix_len: prefix.len(),
-    })
+    Ok(WellFormed { key: PlainKey(presented.to_owned()), prefix_len: prefix.len() })
 }
 
 /// CRC32 of `text` in six base62 characters (62⁶ > 2³²), most significant first.
@@ -173,10 +165,7 @@ mod tests {
         let key = fresh("kwi");
         let mut bytes = key.expose().as_bytes().to_vec();
         bytes[10] = if bytes[10] == b'a' { b'b' } else { b'a' };
-        assert_eq!(
-            parse(&String::from_utf8_lossy(&bytes)),
-            Err(Malformed::Checksum)
-        );
+        assert_eq!(parse(&String::from_utf8_lossy(&bytes)), Err(Malformed::Checksum));
     }
 
     #[test]
@@ -184,20 +173,10 @@ mod tests {
         let key = fresh("kwp");
         let text = key.expose();
         assert_eq!(parse("no-prefix-here"), Err(Malformed::NoPrefix));
-        assert_eq!(
-            parse(&format!("KWP{}", &text[3..])),
-            Err(Malformed::NoPrefix)
-        );
+        assert_eq!(parse(&format!("KWP{}", &text[3..])), Err(Malformed::NoPrefix));
         assert_eq!(parse(&text[..text.len() - 1]), Err(Malformed::Length));
-        assert_eq!(
-            parse(&format!("{}!{}", &text[..20], &text[21..])),
-            Err(Malformed::Alphabet)
-        );
-        assert_eq!(
-            parse(&format!("  {text}\n")).map(|k| k.key),
-            Ok(key.clone()),
-            "surrounding space is forgiven"
-        );
+        assert_eq!(parse(&format!("{}!{}", &text[..20], &text[21..])), Err(Malformed::Alphabet));
+        assert_eq!(parse(&format!("  {text}\n")).map(|k| k.key), Ok(key.clone()), "surrounding space is forgiven");
     }
 
     #[test]

@@ -11,16 +11,10 @@ pub fn key_name(input: &str) -> Result<String, Invalid> {
         return Err(Invalid::new("name", "Enter a name for the key."));
     }
     if name.chars().count() > 100 {
-        return Err(Invalid::new(
-            "name",
-            "A key name has at most 100 characters.",
-        ));
+        return Err(Invalid::new("name", "A key name has at most 100 characters."));
     }
     if name.chars().any(char::is_control) {
-        return Err(Invalid::new(
-            "name",
-            "A key name cannot contain control characters.",
-        ));
+        return Err(Invalid::new("name", "A key name cannot contain control characters."));
     }
     Ok(name.to_owned())
 }
@@ -28,10 +22,7 @@ pub fn key_name(input: &str) -> Result<String, Invalid> {
 pub fn description(input: &str) -> Result<String, Invalid> {
     let text = input.trim();
     if text.chars().count() > 500 {
-        return Err(Invalid::new(
-            "description",
-            "A description has at most 500 characters.",
-        ));
+        return Err(Invalid::new("description", "A description has at most 500 characters."));
     }
     Ok(text.to_owned())
 }
@@ -44,22 +35,14 @@ pub fn identifier(input: &str, label: Option<&str>) -> Result<Option<String>, In
         return Err(Invalid::new("identifier", format!("Enter the {label}.")));
     }
     if value.chars().count() > 200 || value.chars().any(char::is_control) {
-        return Err(Invalid::new(
-            "identifier",
-            format!("The {label} has at most 200 printable characters."),
-        ));
+        return Err(Invalid::new("identifier", format!("The {label} has at most 200 printable characters.")));
     }
     Ok(Some(value.to_owned()))
 }
 
 /// When a key expires: never, a preset number of days from now, or the end (23:59:59 UTC) of a date.
 /// A moment already past is refused, and so is one beyond `max_lifetime_days` when a maximum is set.
-pub fn expiry(
-    choice: &str,
-    date: &str,
-    now: i64,
-    max_lifetime_days: Option<i64>,
-) -> Result<Option<i64>, Invalid> {
+pub fn expiry(choice: &str, date: &str, now: i64, max_lifetime_days: Option<i64>) -> Result<Option<i64>, Invalid> {
     let invalid = |m: String| Err(Invalid::new("expires", m));
     let at = match choice.trim() {
         "never" | "" => None,
@@ -68,10 +51,7 @@ pub fn expiry(
             let Ok(day) = time::Date::parse(date.trim(), &format) else {
                 return invalid("Enter the expiry date as YYYY-MM-DD.".into());
             };
-            let end = day
-                .with_hms(23, 59, 59)
-                .map(|t| t.assume_utc().unix_timestamp())
-                .unwrap_or(i64::MIN);
+            let end = day.with_hms(23, 59, 59).map(|t| t.assume_utc().unix_timestamp()).unwrap_or(i64::MIN);
             if end <= now {
                 return invalid("The expiry date is in the past. Choose a later date.".into());
             }
@@ -112,13 +92,8 @@ mod tests {
     fn a_date_means_the_end_of_that_day_and_must_be_in_the_future() {
         let end = expiry("date", "2027-01-31", NOW, None);
         assert_eq!(end, Ok(Some(1_801_439_999)));
-        let past = expiry("date", "2020-01-01", NOW, None)
-            .err()
-            .map(|e| e.message);
-        assert_eq!(
-            past.as_deref(),
-            Some("The expiry date is in the past. Choose a later date.")
-        );
+        let past = expiry("date", "2020-01-01", NOW, None).err().map(|e| e.message);
+        assert_eq!(past.as_deref(), Some("The expiry date is in the past. Choose a later date."));
         assert!(expiry("date", "31/01/2027", NOW, None).is_err());
     }
 
@@ -132,14 +107,8 @@ mod tests {
     #[test]
     fn the_identifying_field_is_required_only_when_the_type_has_one() {
         assert_eq!(identifier("  ", None), Ok(None));
-        assert!(
-            identifier(" ", Some("Application EUI"))
-                .is_err_and(|e| e.message == "Enter the Application EUI.")
-        );
-        assert_eq!(
-            identifier(" 70B3D5 ", Some("Application EUI")),
-            Ok(Some("70B3D5".into()))
-        );
+        assert!(identifier(" ", Some("Application EUI")).is_err_and(|e| e.message == "Enter the Application EUI."));
+        assert_eq!(identifier(" 70B3D5 ", Some("Application EUI")), Ok(Some("70B3D5".into())));
     }
 
     #[test]

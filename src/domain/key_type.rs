@@ -26,20 +26,8 @@ pub const SEEDED: [SeedKeyType; 4] = [
         editable: false,
         one_per_account: false,
     },
-    SeedKeyType {
-        name: "Integration",
-        prefix: "kwi",
-        id_field_label: None,
-        editable: true,
-        one_per_account: false,
-    },
-    SeedKeyType {
-        name: "Personal",
-        prefix: "kwp",
-        id_field_label: None,
-        editable: true,
-        one_per_account: true,
-    },
+    SeedKeyType { name: "Integration", prefix: "kwi", id_field_label: None, editable: true, one_per_account: false },
+    SeedKeyType { name: "Personal", prefix: "kwp", id_field_label: None, editable: true, one_per_account: true },
 ];
 
 /// The built-in roles of every workspace: they cannot be edited or deleted.
@@ -89,16 +77,8 @@ mod tests {
     #[test]
     fn seeded_prefixes_are_valid_and_distinct() {
         for (i, t) in SEEDED.iter().enumerate() {
-            assert!(
-                super::super::key::parse_prefix(t.prefix).is_ok(),
-                "{}",
-                t.prefix
-            );
-            assert!(
-                SEEDED[i + 1..]
-                    .iter()
-                    .all(|o| o.prefix != t.prefix && o.name != t.name)
-            );
+            assert!(super::super::key::parse_prefix(t.prefix).is_ok(), "{}", t.prefix);
+            assert!(SEEDED[i + 1..].iter().all(|o| o.prefix != t.prefix && o.name != t.name));
         }
     }
 }

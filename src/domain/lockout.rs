@@ -16,9 +16,7 @@ pub struct LockoutPolicy {
 impl LockoutPolicy {
     /// `threshold` is clamped to 1..=100.
     pub fn new(threshold: u32) -> Self {
-        Self {
-            threshold: i64::from(threshold.clamp(1, MAX_THRESHOLD)),
-        }
+        Self { threshold: i64::from(threshold.clamp(1, MAX_THRESHOLD)) }
     }
 
     pub fn threshold(self) -> i64 {
@@ -31,9 +29,7 @@ impl LockoutPolicy {
         if failures < FREE_FAILURES {
             return 0;
         }
-        let exponent = u32::try_from(failures - FREE_FAILURES)
-            .unwrap_or(u32::MAX)
-            .min(16);
+        let exponent = u32::try_from(failures - FREE_FAILURES).unwrap_or(u32::MAX).min(16);
         (1_i64 << exponent).min(MAX_DELAY_SECS)
     }
 
@@ -42,14 +38,8 @@ impl LockoutPolicy {
         if state.locked_at.is_some() {
             return Gate::Locked;
         }
-        let wait = state
-            .last_failed_at
-            .map_or(0, |last| last + self.delay_after(state.failures) - now);
-        if wait > 0 {
-            Gate::Wait(wait)
-        } else {
-            Gate::Open
-        }
+        let wait = state.last_failed_at.map_or(0, |last| last + self.delay_after(state.failures) - now);
+        if wait > 0 { Gate::Wait(wait) } else { Gate::Open }
     }
 
     /// Whether the failure just recorded (bringing the count to `failures`) locks the account.
@@ -80,10 +70,7 @@ mod tests {
     #[test]
     fn the_delay_grows_and_is_capped() {
         let p = LockoutPolicy::new(10);
-        assert_eq!(
-            (0..4).map(|n| p.delay_after(n)).collect::<Vec<_>>(),
-            [0, 0, 0, 1]
-        );
+        assert_eq!((0..4).map(|n| p.delay_after(n)).collect::<Vec<_>>(), [0, 0, 0, 1]);
         assert_eq!(p.delay_after(5), 4);
         assert_eq!(p.delay_after(1_000), MAX_DELAY_SECS);
         assert_eq!(p.delay_after(i64::MAX), MAX_DELAY_SECS);
@@ -92,23 +79,10 @@ mod tests {
     #[test]
     fn the_gate_opens_once_the_delay_has_passed() {
         let p = LockoutPolicy::new(10);
-        let state = AttemptState {
-            failures: 5,
-            last_failed_at: Some(100),
-            locked_at: None,
-        };
+        let state = AttemptState { failures: 5, last_failed_at: Some(100), locked_at: None };
         assert_eq!(p.gate(&state, 101), Gate::Wait(3));
         assert_eq!(p.gate(&state, 104), Gate::Open);
-        assert_eq!(
-            p.gate(
-                &AttemptState {
-                    locked_at: Some(1),
-                    ..state
-                },
-                10_000
-            ),
-            Gate::Locked
-        );
+        assert_eq!(p.gate(&AttemptState { locked_at: Some(1), ..state }, 10_000), Gate::Locked);
     }
 
     #[test]

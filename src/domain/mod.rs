@@ -10,6 +10,7 @@ pub mod lockout;
 pub mod password;
 pub mod policy;
 pub mod role;
+pub mod verify;
 
 /// A message meant for the person who typed the input, naming the field it is about.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -21,9 +22,6 @@ pub struct Invalid {
 
 impl Invalid {
     pub fn new(field: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            field,
-            message: message.into(),
-        }
+        Self { field, message: message.into() }
     }
 }

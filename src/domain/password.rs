@@ -50,16 +50,13 @@ mod tests {
 
     #[test]
     fn the_confirmation_must_match() {
-        let err =
-            NewPassword::parse("correct horse battery", "correct horse batterx", "a@b.c").err();
+        let err = NewPassword::parse("correct horse battery", "correct horse batterx", "a@b.c").err();
         assert_eq!(err.map(|e| e.field), Some("confirm"));
     }
 
     #[test]
     fn the_email_and_repeated_characters_are_refused() {
-        assert!(
-            NewPassword::parse("ada@example.com", "ada@example.com", "ada@example.com").is_err()
-        );
+        assert!(NewPassword::parse("ada@example.com", "ada@example.com", "ada@example.com").is_err());
         assert!(NewPassword::parse("aaaaaaaaaaaaaaaa", "aaaaaaaaaaaaaaaa", "a@b.c").is_err());
     }
 

@@ -44,11 +44,7 @@ mod tests {
             (Member, false, (false, false, false)),
         ];
         for (role, owner, expected) in cases {
-            let got = (
-                may_view_key(role, owner),
-                may_manage_key(role, owner),
-                may_reveal_key(role, owner),
-            );
+            let got = (may_view_key(role, owner), may_manage_key(role, owner), may_reveal_key(role, owner));
             assert_eq!(got, expected, "{role:?} owner={owner}");
         }
         assert!(may_create_for_others(Administrator));

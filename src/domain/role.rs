@@ -10,11 +10,7 @@ pub enum ConsoleRole {
 }
 
 impl ConsoleRole {
-    pub const ALL: [ConsoleRole; 3] = [
-        ConsoleRole::Administrator,
-        ConsoleRole::Auditor,
-        ConsoleRole::Member,
-    ];
+    pub const ALL: [ConsoleRole; 3] = [ConsoleRole::Administrator, ConsoleRole::Auditor, ConsoleRole::Member];
 
     /// The value stored in the database and sent by forms.
     pub fn code(self) -> &'static str {
@@ -36,9 +32,7 @@ impl ConsoleRole {
     /// Accepts the code or the label, in any case ("admin", "Administrator", "AUDITOR").
     pub fn parse(input: &str) -> Option<Self> {
         let input = input.trim();
-        Self::ALL
-            .into_iter()
-            .find(|r| r.code().eq_ignore_ascii_case(input) || r.label().eq_ignore_ascii_case(input))
+        Self::ALL.into_iter().find(|r| r.code().eq_ignore_ascii_case(input) || r.label().eq_ignore_ascii_case(input))
     }
 
     pub fn can_read_all(self) -> bool {

@@ -47,19 +47,11 @@ pub async fn create_user(
 ) -> Result<i64> {
     let email = Email::parse(&form.email)?;
     let name = DisplayName::parse(&form.name)?;
-    let role = ConsoleRole::parse(&form.role).ok_or_else(|| {
-        crate::domain::Invalid::new("role", "Choose Administrator, Auditor or Member.")
-    })?;
-    let password = NewPassword::parse(
-        form.password.expose(),
-        form.confirm.expose(),
-        email.as_str(),
-    )?;
+    let role = ConsoleRole::parse(&form.role)
+        .ok_or_else(|| crate::domain::Invalid::new("role", "Choose Administrator, Auditor or Member."))?;
+    let password = NewPassword::parse(form.password.expose(), form.confirm.expose(), email.as_str())?;
     let taken_email = email.clone();
-    if state
-        .blocking(move |db| db.read(|c| accounts::email_taken(c, &taken_email)))
-        .await?
-    {
+    if state.blocking(move |db| db.read(|c| accounts::email_taken(c, &taken_email))).await? {
         return Err(duplicate(&email));
     }
     let hash = state.passwords.hash(password.expose().to_owned()).await?;
@@ -92,10 +84,7 @@ pub async fn create_user(
                 let event = origin
                     .event("account.created", Some(workspace_id))
                     .on("account", id, email.as_str())
-                    .change(
-                        None,
-                        Some(serde_json::json!({ "name": name.as_str(), "role": role.code() })),
-                    );
+                    .change(None, Some(serde_json::json!({ "name": name.as_str(), "role": role.code() })));
                 audit::record(c, now, &event)?;
                 Ok(id)
             })
@@ -104,11 +93,7 @@ pub async fn create_user(
 }
 
 fn duplicate(email: &Email) -> Error {
-    crate::domain::Invalid::new(
-        "email",
-        format!("An account with the email {email} already exists."),
-    )
-    .into()
+    crate::domain::Invalid::new("email", format!("An account with the email {email} already exists.")).into()
 }
 
 /// Disables or enables a member of the workspace. Disabling ends the account's sessions at once.
@@ -121,9 +106,7 @@ pub fn set_disabled(
     disabled: bool,
 ) -> Result<()> {
     if matches!(origin.actor, Actor::Account { id, .. } if id == account_id) {
-        return Err(Error::Conflict(
-            "You cannot disable your own account.".into(),
-        ));
+        return Err(Error::Conflict("You cannot disable your own account.".into()));
     }
     let now = state.now();
     state.db.write(|c| {
@@ -132,18 +115,11 @@ pub fn set_disabled(
             return Ok(());
         }
         accounts::set_disabled(c, account_id, disabled, now)?;
-        let action = if disabled {
-            "account.disabled"
-        } else {
-            "account.enabled"
-        };
-        let event = origin
-            .event(action, Some(workspace_id))
-            .on("account", account_id, member.account.email)
-            .change(
-                Some(serde_json::json!({ "status": status(!disabled) })),
-                Some(serde_json::json!({ "status": status(disabled) })),
-            );
+        let action = if disabled { "account.disabled" } else { "account.enabled" };
+        let event = origin.event(action, Some(workspace_id)).on("account", account_id, member.account.email).change(
+            Some(serde_json::json!({ "status": status(!disabled) })),
+            Some(serde_json::json!({ "status": status(disabled) })),
+        );
         audit::record(c, now, &event)?;
         Ok(())
     })
@@ -155,12 +131,7 @@ fn status(disabled: bool) -> &'static str {
 
 /// Unlocks an account locked by failed attempts. `workspace_id` limits it to members of that
 /// workspace (the console); the command line passes `None`.
-pub fn unlock(
-    state: &AppState,
-    origin: &Origin,
-    workspace_id: Option<i64>,
-    account_id: i64,
-) -> Result<()> {
+pub fn unlock(state: &AppState, origin: &Origin, workspace_id: Option<i64>, account_id: i64) -> Result<()> {
     let now = state.now();
     state.db.write(|c| {
         let account = match workspace_id {
@@ -173,46 +144,25 @@ pub fn unlock(
         }
         accounts::unlock(c, account.id)?;
         let home = workspace_id.or(workspaces::home_of(c, account.id)?.map(|w| w.id));
-        audit::record(
-            c,
-            now,
-            &origin
-                .event("account.unlocked", home)
-                .on("account", account.id, account.email),
-        )?;
+        audit::record(c, now, &origin.event("account.unlocked", home).on("account", account.id, account.email))?;
         Ok(())
     })
 }
 
 /// The id of the account with this email, for the command line.
 pub fn id_by_email(state: &AppState, email: &Email) -> Result<i64> {
-    state.db.read(|c| {
-        accounts::find_by_email(c, email)?
-            .map(|a| a.id)
-            .ok_or(Error::NotFound)
-    })
+    state.db.read(|c| accounts::find_by_email(c, email)?.map(|a| a.id).ok_or(Error::NotFound))
 }
 
 /// Sets a new password from the command line: unlocks the account and ends its sessions.
-pub fn reset_password(
-    state: &AppState,
-    origin: &Origin,
-    email: &Email,
-    password: &NewPassword,
-) -> Result<()> {
+pub fn reset_password(state: &AppState, origin: &Origin, email: &Email, password: &NewPassword) -> Result<()> {
     let hash = state.passwords.hash_blocking(password.expose())?;
     let now = state.now();
     state.db.write(|c| {
         let account = accounts::find_by_email(c, email)?.ok_or(Error::NotFound)?;
         accounts::set_password(c, account.id, &hash, now)?;
         let home = workspaces::home_of(c, account.id)?.map(|w| w.id);
-        audit::record(
-            c,
-            now,
-            &origin
-                .event("account.password_reset", home)
-                .on("account", account.id, account.email),
-        )?;
+        audit::record(c, now, &origin.event("account.password_reset", home).on("account", account.id, account.email))?;
         Ok(())
     })
 }

@@ -48,11 +48,7 @@ pub async fn sign_in(
     }
     let email = Email::parse(email_input).ok();
     let account = match email.clone() {
-        Some(email) => {
-            state
-                .blocking(move |db| db.read(|c| accounts::find_by_email(c, &email)))
-                .await?
-        }
+        Some(email) => state.blocking(move |db| db.read(|c| accounts::find_by_email(c, &email))).await?,
         None => None,
     };
     if let Some(account) = &account {
@@ -64,11 +60,7 @@ pub async fn sign_in(
     }
     // Unknown addresses are checked against a dummy hash: the same work as a wrong password.
     let stored = account.as_ref().and_then(|a| a.password_hash.clone());
-    let verification = state
-        .passwords
-        .verify(password.expose().to_owned(), stored)
-        .await
-        .map_err(Error::from)?;
+    let verification = state.passwords.verify(password.expose().to_owned(), stored).await.map_err(Error::from)?;
 
     let account = match account {
         Some(account) if verification.ok => account,
@@ -78,15 +70,9 @@ pub async fn sign_in(
             let known = other.map(|a| (a.id, a.email));
             let policy = state.config.lockout;
             let locked = state
-                .blocking(move |db| {
-                    db.write(|c| record_failed_sign_in(c, known, attempted, ip, now, policy))
-                })
+                .blocking(move |db| db.write(|c| record_failed_sign_in(c, known, attempted, ip, now, policy)))
                 .await?;
-            return Err(if locked {
-                Error::Locked.into()
-            } else {
-                SignInError::WrongCredentials
-            });
+            return Err(if locked { Error::Locked.into() } else { SignInError::WrongCredentials });
         }
     };
 
@@ -101,15 +87,9 @@ pub async fn sign_in(
                     return Ok(None);
                 };
                 accounts::record_sign_in(c, account.id, now, &ip.to_string(), rehash.as_deref())?;
-                let event = Event::new(
-                    "account.sign_in",
-                    Actor::Account {
-                        id: account.id,
-                        email: account.email,
-                    },
-                )
-                .in_workspace(home.id)
-                .from_ip(ip.to_string());
+                let event = Event::new("account.sign_in", Actor::Account { id: account.id, email: account.email })
+                    .in_workspace(home.id)
+                    .from_ip(ip.to_string());
                 audit::record(c, now, &event)?;
                 Ok::<_, Error>(Some(SignedIn {
                     account_id: account.id,
@@ -133,27 +113,14 @@ fn record_failed_sign_in(
     policy: crate::domain::lockout::LockoutPolicy,
 ) -> Result<bool> {
     let Some((id, email)) = known else {
-        audit::record(
-            c,
-            now,
-            &Event::new(FAILED_SIGN_IN, Actor::Anonymous(attempted)).from_ip(ip.to_string()),
-        )?;
+        audit::record(c, now, &Event::new(FAILED_SIGN_IN, Actor::Anonymous(attempted)).from_ip(ip.to_string()))?;
         return Ok(false);
     };
     let (failures, locks) = accounts::record_failure(c, id, now, policy)?;
     let home = workspaces::home_of(c, id)?.map(|w| w.id);
-    let mut failed = Event::new(
-        FAILED_SIGN_IN,
-        Actor::Account {
-            id,
-            email: email.clone(),
-        },
-    )
-    .from_ip(ip.to_string())
-    .change(
-        None,
-        Some(serde_json::json!({ "consecutive_failures": failures })),
-    );
+    let mut failed = Event::new(FAILED_SIGN_IN, Actor::Account { id, email: email.clone() })
+        .from_ip(ip.to_string())
+        .change(None, Some(serde_json::json!({ "consecutive_failures": failures })));
     failed.workspace_id = home;
     audit::record(c, now, &failed)?;
     if locks {
@@ -168,27 +135,15 @@ fn record_failed_sign_in(
 
 /// Re-enters the password of a signed-in account (before revealing a secret or changing the password).
 /// Failures count toward the account's lockout like failed sign-ins.
-pub async fn reauthenticate(
-    state: &AppState,
-    account_id: i64,
-    password: &SecretString,
-    ip: IpAddr,
-) -> Result<()> {
+pub async fn reauthenticate(state: &AppState, account_id: i64, password: &SecretString, ip: IpAddr) -> Result<()> {
     let now = state.now();
-    let account = state
-        .blocking(move |db| db.read(|c| accounts::find(c, account_id)))
-        .await?
-        .ok_or(Error::NotFound)?;
+    let account = state.blocking(move |db| db.read(|c| accounts::find(c, account_id))).await?.ok_or(Error::NotFound)?;
     match state.config.lockout.gate(&account.attempt_state(), now) {
         Gate::Open => {}
         Gate::Wait(secs) => return Err(Error::Throttled(secs)),
         Gate::Locked => return Err(Error::Locked),
     }
-    let ok = state
-        .passwords
-        .verify(password.expose().to_owned(), account.password_hash.clone())
-        .await?
-        .ok;
+    let ok = state.passwords.verify(password.expose().to_owned(), account.password_hash.clone()).await?.ok;
     let policy = state.config.lockout;
     state
         .blocking(move |db| {
@@ -198,18 +153,10 @@ pub async fn reauthenticate(
                     return Ok(());
                 }
                 let (failures, _) = accounts::record_failure(c, account_id, now, policy)?;
-                let event = Event::new(
-                    "account.reauth_failed",
-                    Actor::Account {
-                        id: account_id,
-                        email: account.email,
-                    },
-                )
-                .from_ip(ip.to_string())
-                .change(
-                    None,
-                    Some(serde_json::json!({ "consecutive_failures": failures })),
-                );
+                let event =
+                    Event::new("account.reauth_failed", Actor::Account { id: account_id, email: account.email })
+                        .from_ip(ip.to_string())
+                        .change(None, Some(serde_json::json!({ "consecutive_failures": failures })));
                 audit::record(c, now, &event)?;
                 Ok::<_, Error>(())
             })
@@ -218,10 +165,7 @@ pub async fn reauthenticate(
     if ok {
         Ok(())
     } else {
-        Err(
-            crate::domain::Invalid::new("current_password", "That is not your current password.")
-                .into(),
-        )
+        Err(crate::domain::Invalid::new("current_password", "That is not your current password.").into())
     }
 }
 
@@ -235,10 +179,7 @@ pub async fn change_password(
     confirm: &SecretString,
     ip: IpAddr,
 ) -> Result<i64> {
-    let account = state
-        .blocking(move |db| db.read(|c| accounts::find(c, account_id)))
-        .await?
-        .ok_or(Error::NotFound)?;
+    let account = state.blocking(move |db| db.read(|c| accounts::find(c, account_id))).await?.ok_or(Error::NotFound)?;
     let new = NewPassword::parse(new.expose(), confirm.expose(), &account.email)?;
     reauthenticate(state, account_id, current, ip).await?;
     let hash = state.passwords.hash(new.expose().to_owned()).await?;
@@ -250,10 +191,7 @@ pub async fn change_password(
                 let home = workspaces::home_of(c, account_id)?.map(|w| w.id);
                 let mut event = Event::new(
                     "account.password_changed",
-                    Actor::Account {
-                        id: account_id,
-                        email: account.email.clone(),
-                    },
+                    Actor::Account { id: account_id, email: account.email.clone() },
                 )
                 .from_ip(ip.to_string())
                 .on("account", account_id, account.email);
@@ -279,54 +217,38 @@ pub struct SetupForm {
 /// Whether `token` is the live one-time setup token.
 pub fn setup_token_matches(state: &AppState, token: &str) -> bool {
     let live = state.setup_token.lock().unwrap_or_else(|p| p.into_inner());
-    live.as_deref()
-        .is_some_and(|t| crypto::constant_time_eq(t.as_bytes(), token.as_bytes()))
+    live.as_deref().is_some_and(|t| crypto::constant_time_eq(t.as_bytes(), token.as_bytes()))
 }
 
 /// Creates the first workspace and its first Administrator (a super-administrator), once.
 pub async fn complete_setup(state: &AppState, form: SetupForm, ip: IpAddr) -> Result<SignedIn> {
     if !setup_token_matches(state, &form.token) {
-        return Err(Error::Conflict(
-            "This setup link is no longer valid. Sign in instead.".into(),
-        ));
+        return Err(Error::Conflict("This setup link is no longer valid. Sign in instead.".into()));
     }
     let workspace = workspace_name(&form.workspace)?;
     let name = DisplayName::parse(&form.name)?;
     let email = Email::parse(&form.email)?;
-    let password = NewPassword::parse(
-        form.password.expose(),
-        form.confirm.expose(),
-        email.as_str(),
-    )?;
+    let password = NewPassword::parse(form.password.expose(), form.confirm.expose(), email.as_str())?;
     let hash = state.passwords.hash(password.expose().to_owned()).await?;
     let now = state.now();
     let signed_in = state
         .blocking(move |db| {
             db.write(|c| {
                 if accounts::count(c)? > 0 {
-                    return Err(Error::Conflict(
-                        "keyward is already set up. Sign in instead.".into(),
-                    ));
+                    return Err(Error::Conflict("keyward is already set up. Sign in instead.".into()));
                 }
                 let account_id = create_with_membership(c, &workspace, &name, &email, &hash, now)?;
                 let event = Event::new("setup.completed", Actor::System("first-run setup"))
                     .in_workspace(account_id.workspace_id)
                     .from_ip(ip.to_string())
                     .on("account", account_id.account_id, email.as_str())
-                    .change(
-                        None,
-                        Some(serde_json::json!({ "workspace": workspace, "role": "admin" })),
-                    );
+                    .change(None, Some(serde_json::json!({ "workspace": workspace, "role": "admin" })));
                 audit::record(c, now, &event)?;
                 Ok(account_id)
             })
         })
         .await?;
-    state
-        .setup_token
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .take();
+    state.setup_token.lock().unwrap_or_else(|p| p.into_inner()).take();
     Ok(signed_in)
 }
 
@@ -351,9 +273,5 @@ fn create_with_membership(
         },
     )?;
     workspaces::add_member(c, workspace_id, account_id, ConsoleRole::Administrator, now)?;
-    Ok(SignedIn {
-        account_id,
-        session_epoch: 0,
-        workspace_id,
-    })
+    Ok(SignedIn { account_id, session_epoch: 0, workspace_id })
 }

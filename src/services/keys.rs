@@ -4,7 +4,7 @@ use std::net::IpAddr;
 
 use crate::crypto::SecretString;
 use crate::db::keys::{self, KeyRecord, ListQuery, NewKey, NewSecret};
-use crate::db::{accounts, audit, key_types, roles};
+use crate::db::{DbConn, accounts, audit, key_types, notifications, roles, settings, usage};
 use crate::domain::audit::Event;
 use crate::domain::key::{self, PlainKey};
 use crate::domain::{Invalid, key_input, policy};
@@ -64,18 +64,10 @@ pub fn create(state: &AppState, caller: &Caller, form: &KeyForm) -> Result<Creat
     let name = key_input::key_name(&form.name)?;
     let description = key_input::description(&form.description)?;
     let expires_at = key_input::expiry(&form.expiry, &form.expires_on, now, None)?;
-    let type_id: i64 = form
-        .key_type
-        .trim()
-        .parse()
-        .map_err(|_| Invalid::new("key_type", "Choose a key type."))?;
+    let type_id: i64 = form.key_type.trim().parse().map_err(|_| Invalid::new("key_type", "Choose a key type."))?;
     let owner_id = match form.owner.trim() {
-        "" => caller
-            .account_id
-            .ok_or_else(|| Invalid::new("owner", "Choose the key's owner."))?,
-        id => id
-            .parse()
-            .map_err(|_| Invalid::new("owner", "Choose the key's owner."))?,
+        "" => caller.account_id.ok_or_else(|| Invalid::new("owner", "Choose the key's owner."))?,
+        id => id.parse().map_err(|_| Invalid::new("owner", "Choose the key's owner."))?,
     };
     if !caller.is(owner_id) && !policy::may_create_for_others(caller.role) {
         return Err(Error::Forbidden);
@@ -85,18 +77,12 @@ pub fn create(state: &AppState, caller: &Caller, form: &KeyForm) -> Result<Creat
     }
     let ws = caller.workspace_id;
     state.db.write(|c| {
-        let key_type = key_types::find(c, ws, type_id)?
-            .ok_or_else(|| Invalid::new("key_type", "Choose a key type."))?;
-        let identifier =
-            key_input::identifier(&form.identifier, key_type.id_field_label.as_deref())?;
+        let key_type =
+            key_types::find(c, ws, type_id)?.ok_or_else(|| Invalid::new("key_type", "Choose a key type."))?;
+        let identifier = key_input::identifier(&form.identifier, key_type.id_field_label.as_deref())?;
         let owner = accounts::member(c, ws, owner_id)?
             .filter(|m| m.account.is_active())
-            .ok_or_else(|| {
-                Invalid::new(
-                    "owner",
-                    "The owner must be an active member of this workspace.",
-                )
-            })?;
+            .ok_or_else(|| Invalid::new("owner", "The owner must be an active member of this workspace."))?;
         if keys::name_taken(c, ws, &name, None)? {
             return Err(Invalid::new(
                 "name",
@@ -118,11 +104,7 @@ pub fn create(state: &AppState, caller: &Caller, form: &KeyForm) -> Result<Creat
             .collect::<Result<_, _>>()?;
         if !form.permissions.is_empty() {
             // The permission catalogue arrives with roles and permissions; until then none can be chosen.
-            return Err(Invalid::new(
-                "permissions",
-                "One of the chosen permissions does not exist.",
-            )
-            .into());
+            return Err(Invalid::new("permissions", "One of the chosen permissions does not exist.").into());
         }
         let id = keys::insert(
             c,
@@ -139,48 +121,27 @@ pub fn create(state: &AppState, caller: &Caller, form: &KeyForm) -> Result<Creat
                 now,
             },
         )?;
-        let secret = new_secret(&key_type.prefix);
-        let sealed = state
-            .keyring
-            .seal(secret.expose().as_bytes(), &seal_context(id));
-        keys::insert_secret(
-            c,
-            &NewSecret {
-                key_id: id,
-                digest: &secret.digest(),
-                sealed: &sealed.bytes,
-                master_key_version: sealed.version,
-                hint: &secret.hint(),
-                now,
-            },
-        )?;
+        let secret = store_new_secret(state, c, id, &key_type.prefix, now)?;
         keys::set_grants(c, id, &form.roles, &form.permissions)?;
-        let event = caller_event(caller, "key.created")
-            .on("api_key", id, &name)
-            .change(
-                None,
-                Some(serde_json::json!({
-                    "name": name,
-                    "type": key_type.name,
-                    "identifier": identifier,
-                    "owner": owner.account.email,
-                    "roles": role_names,
-                    "expires_at": expires_at,
-                    "act_as_owner": form.act_as_owner.is_some(),
-                })),
-            );
+        let event = caller_event(caller, "key.created").on("api_key", id, &name).change(
+            None,
+            Some(serde_json::json!({
+                "name": name,
+                "type": key_type.name,
+                "identifier": identifier,
+                "owner": owner.account.email,
+                "roles": role_names,
+                "expires_at": expires_at,
+                "act_as_owner": form.act_as_owner.is_some(),
+            })),
+        );
         audit::record(c, now, &event)?;
-        Ok(Created {
-            id,
-            name: name.clone(),
-            secret,
-        })
+        Ok(Created { id, name: name.clone(), secret })
     })
 }
 
 fn caller_event(caller: &Caller, action: &'static str) -> Event {
-    let mut event =
-        Event::new(action, caller.origin.actor.clone()).in_workspace(caller.workspace_id);
+    let mut event = Event::new(action, caller.origin.actor.clone()).in_workspace(caller.workspace_id);
     event.source_ip = caller.origin.ip.clone();
     event
 }
@@ -194,11 +155,7 @@ pub struct Listed {
 }
 
 /// One page of the API Keys table, as the caller may see it, and whether more follow.
-pub fn list(
-    state: &AppState,
-    caller: &Caller,
-    mut query: ListQuery,
-) -> Result<(Vec<Listed>, bool)> {
+pub fn list(state: &AppState, caller: &Caller, mut query: ListQuery) -> Result<(Vec<Listed>, bool)> {
     query.workspace_id = caller.workspace_id;
     query.now = state.now();
     if !caller.role.can_read_all() {
@@ -212,16 +169,8 @@ pub fn list(
         let listed = rows
             .into_iter()
             .map(|row| Listed {
-                roles: roles
-                    .iter()
-                    .filter(|(k, _)| *k == row.id)
-                    .map(|(_, n)| n.clone())
-                    .collect(),
-                hint: hints
-                    .iter()
-                    .find(|(k, _)| *k == row.id)
-                    .map(|(_, h)| h.clone())
-                    .unwrap_or_default(),
+                roles: roles.iter().filter(|(k, _)| *k == row.id).map(|(_, n)| n.clone()).collect(),
+                hint: hints.iter().find(|(k, _)| *k == row.id).map(|(_, h)| h.clone()).unwrap_or_default(),
                 row,
             })
             .collect();
@@ -229,16 +178,325 @@ pub fn list(
     })
 }
 
-/// A key the caller may see; another workspace's key, or another member's, is "not found".
+/// A key the caller may see. Another workspace's key is "not found"; another member's is "not allowed".
 pub fn get(state: &AppState, caller: &Caller, key_id: i64) -> Result<KeyRecord> {
-    let key = state
-        .db
-        .read(|c| keys::find(c, caller.workspace_id, key_id))?
-        .ok_or(Error::NotFound)?;
+    let key = state.db.read(|c| keys::find(c, caller.workspace_id, key_id))?.ok_or(Error::NotFound)?;
     if !policy::may_view_key(caller.role, caller.is(key.owner_id)) {
-        return Err(Error::NotFound);
+        return Err(Error::Forbidden);
     }
     Ok(key)
+}
+
+/// A key the caller may change, for the pages that change it.
+pub fn get_managed(state: &AppState, caller: &Caller, key_id: i64) -> Result<KeyRecord> {
+    state.db.read(|c| managed(c, caller, key_id))
+}
+
+/// A key the caller may change, read inside the caller's transaction.
+fn managed(c: &mut DbConn, caller: &Caller, key_id: i64) -> Result<KeyRecord> {
+    let key = keys::find(c, caller.workspace_id, key_id)?.ok_or(Error::NotFound)?;
+    if !policy::may_manage_key(caller.role, caller.is(key.owner_id)) {
+        return Err(Error::Forbidden);
+    }
+    Ok(key)
+}
+
+fn editable(c: &mut DbConn, key: &KeyRecord) -> Result<()> {
+    let key_type = key_types::find(c, key.workspace_id, key.key_type_id)?.ok_or(Error::NotFound)?;
+    if key_type.editable {
+        Ok(())
+    } else {
+        Err(Error::Conflict(format!("{} keys can only be created or deleted.", key_type.name)))
+    }
+}
+
+/// The fields of "Edit key". The secret never changes here.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct EditForm {
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub roles: Vec<i64>,
+    #[serde(default)]
+    pub permissions: Vec<i64>,
+    /// `active` or `inactive`.
+    #[serde(default)]
+    pub status: String,
+    /// `keep`, `never`, `30`, `90`, `365` or `date`.
+    #[serde(default)]
+    pub expiry: String,
+    #[serde(default)]
+    pub expires_on: String,
+    #[serde(default)]
+    pub act_as_owner: Option<String>,
+}
+
+fn snapshot(c: &mut DbConn, key: &KeyRecord) -> Result<serde_json::Value> {
+    let roles: Vec<String> = keys::role_names(c, &[key.id])?.into_iter().map(|(_, n)| n).collect();
+    Ok(serde_json::json!({
+        "description": key.description,
+        "status": key.status,
+        "expires_at": key.expires_at,
+        "roles": roles,
+        "act_as_owner": key.act_as_owner,
+    }))
+}
+
+fn check_roles(c: &mut DbConn, workspace_id: i64, role_ids: &[i64]) -> Result<()> {
+    let existing = roles::list(c, workspace_id)?;
+    if role_ids.iter().all(|id| existing.iter().any(|r| r.id == *id)) {
+        Ok(())
+    } else {
+        Err(Invalid::new("roles", "One of the chosen roles does not exist.").into())
+    }
+}
+
+pub fn update(state: &AppState, caller: &Caller, key_id: i64, form: &EditForm) -> Result<()> {
+    let now = state.now();
+    let description = key_input::description(&form.description)?;
+    let active = match form.status.as_str() {
+        "active" => true,
+        "inactive" => false,
+        _ => return Err(Invalid::new("status", "Choose active or inactive.").into()),
+    };
+    state.db.write(|c| {
+        let key = managed(c, caller, key_id)?;
+        editable(c, &key)?;
+        let expires_at = match form.expiry.as_str() {
+            "keep" | "" => key.expires_at,
+            choice => key_input::expiry(choice, &form.expires_on, now, None)?,
+        };
+        check_roles(c, caller.workspace_id, &form.roles)?;
+        if !form.permissions.is_empty() {
+            return Err(Invalid::new("permissions", "One of the chosen permissions does not exist.").into());
+        }
+        let before = snapshot(c, &key)?;
+        let changes = keys::Changes {
+            description: &description,
+            active,
+            expires_at,
+            act_as_owner: form.act_as_owner.is_some(),
+            now,
+        };
+        keys::update(c, key.id, &changes)?;
+        keys::set_grants(c, key.id, &form.roles, &form.permissions)?;
+        let after_key = keys::find(c, caller.workspace_id, key.id)?.ok_or(Error::NotFound)?;
+        let after = snapshot(c, &after_key)?;
+        let event =
+            caller_event(caller, "key.updated").on("api_key", key.id, &key.name).change(Some(before), Some(after));
+        audit::record(c, now, &event)?;
+        Ok(())
+    })
+}
+
+/// Activates or deactivates keys, all or none.
+pub fn set_active(state: &AppState, caller: &Caller, key_ids: &[i64], active: bool) -> Result<usize> {
+    let now = state.now();
+    state.db.write(|c| {
+        let mut changed = 0;
+        for &id in key_ids {
+            let key = managed(c, caller, id)?;
+            if key.is_active() == active {
+                continue;
+            }
+            keys::set_status(c, id, active, now)?;
+            let (action, from, to) = if active {
+                ("key.activated", "inactive", "active")
+            } else {
+                ("key.deactivated", "active", "inactive")
+            };
+            let event = caller_event(caller, action)
+                .on("api_key", id, &key.name)
+                .change(Some(serde_json::json!({ "status": from })), Some(serde_json::json!({ "status": to })));
+            audit::record(c, now, &event)?;
+            changed += 1;
+        }
+        Ok(changed)
+    })
+}
+
+/// How long the previous secret keeps working after a rotation: `0` (not at all), `3600`, `86400`,
+/// `604800`, or `custom` with a number of hours (1–720).
+pub fn overlap_secs(choice: &str, custom_hours: &str) -> Result<i64, Invalid> {
+    match choice.trim() {
+        "" | "0" => Ok(0),
+        "3600" => Ok(3_600),
+        "86400" => Ok(86_400),
+        "604800" => Ok(604_800),
+        "custom" => match custom_hours.trim().parse::<i64>() {
+            Ok(h @ 1..=720) => Ok(h * 3_600),
+            _ => Err(Invalid::new("overlap", "Enter the overlap in whole hours, from 1 to 720.")),
+        },
+        _ => Err(Invalid::new("overlap", "Choose how long the old secret keeps working.")),
+    }
+}
+
+/// Gives the key a new secret. Without overlap the old one stops working at once; with it, it keeps
+/// working for `overlap` seconds. Returns the new secret, shown once.
+pub fn rotate(state: &AppState, caller: &Caller, key_id: i64, overlap: i64) -> Result<PlainKey> {
+    let now = state.now();
+    state.db.write(|c| {
+        let key = managed(c, caller, key_id)?;
+        editable(c, &key)?;
+        let key_type = key_types::find(c, key.workspace_id, key.key_type_id)?.ok_or(Error::NotFound)?;
+        keys::drop_retiring_secrets(c, key.id)?;
+        if overlap > 0 {
+            keys::retire_current_secret(c, key.id, now + overlap)?;
+        } else {
+            keys::drop_current_secret(c, key.id)?;
+        }
+        let secret = store_new_secret(state, c, key.id, &key_type.prefix, now)?;
+        let event = caller_event(caller, "key.rotated")
+            .on("api_key", key.id, &key.name)
+            .change(None, Some(serde_json::json!({ "overlap_secs": overlap })));
+        audit::record(c, now, &event)?;
+        Ok(secret)
+    })
+}
+
+/// Ends a rotation overlap early: the previous secret stops working now.
+pub fn end_overlap(state: &AppState, caller: &Caller, key_id: i64) -> Result<()> {
+    let now = state.now();
+    state.db.write(|c| {
+        let key = managed(c, caller, key_id)?;
+        if keys::drop_retiring_secrets(c, key.id)? > 0 {
+            audit::record(c, now, &caller_event(caller, "key.overlap_ended").on("api_key", key.id, &key.name))?;
+        }
+        Ok(())
+    })
+}
+
+/// Gives keys to another member of the workspace, who is notified. Administrators only.
+pub fn reassign(state: &AppState, caller: &Caller, key_ids: &[i64], new_owner: i64, comment: &str) -> Result<usize> {
+    if !policy::may_create_for_others(caller.role) {
+        return Err(Error::Forbidden);
+    }
+    let comment = comment.trim();
+    if comment.chars().count() > 500 {
+        return Err(Invalid::new("comment", "A comment has at most 500 characters.").into());
+    }
+    let now = state.now();
+    state.db.write(|c| {
+        let owner = accounts::member(c, caller.workspace_id, new_owner)?
+            .filter(|m| m.account.is_active())
+            .ok_or_else(|| Invalid::new("owner", "Choose an active member of this workspace."))?;
+        let mut moved = 0;
+        for &id in key_ids {
+            let key = managed(c, caller, id)?;
+            if key.owner_id == new_owner {
+                continue;
+            }
+            let previous = accounts::find(c, key.owner_id)?.map(|a| a.email).unwrap_or_default();
+            keys::set_owner(c, id, new_owner, now)?;
+            let event = caller_event(caller, "key.reassigned").on("api_key", id, &key.name).change(
+                Some(serde_json::json!({ "owner": previous })),
+                Some(serde_json::json!({ "owner": owner.account.email, "comment": comment })),
+            );
+            audit::record(c, now, &event)?;
+            let link = format!("/keys/{id}");
+            let body = if comment.is_empty() { String::new() } else { format!("Comment: {comment}") };
+            let title = format!("The key \u{201c}{}\u{201d} was reassigned to you", key.name);
+            let notice = notifications::NewNotification {
+                workspace_id: caller.workspace_id,
+                account_id: new_owner,
+                kind: "key_reassigned",
+                title: &title,
+                body: &body,
+                link: Some(&link),
+            };
+            notifications::insert(c, &notice, now)?;
+            moved += 1;
+        }
+        Ok(moved)
+    })
+}
+
+/// Whether a deletion happened, or must be confirmed once more.
+#[derive(Debug)]
+pub enum DeleteOutcome {
+    Deleted(usize),
+    /// Some keys were used within the recent-use window: ask again, explicitly.
+    UsedRecently {
+        days: i64,
+        keys: Vec<(String, i64)>,
+    },
+}
+
+/// What the person typed to confirm, and whether they confirmed a second time.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct DeleteForm {
+    #[serde(default)]
+    pub ids: Vec<i64>,
+    #[serde(default)]
+    pub confirm: String,
+    #[serde(default)]
+    pub recent_ok: Option<String>,
+}
+
+/// What must be typed to delete one key: its identifying field, or its name when the type has none.
+pub fn delete_phrase(key: &KeyRecord) -> &str {
+    key.identifier.as_deref().unwrap_or(&key.name)
+}
+
+/// Deletes keys, which stop working at once. One key asks for its identifying field (or name) typed
+/// out; several ask for their count. Keys used within the recent-use window need `recent_ok`.
+pub fn delete(state: &AppState, caller: &Caller, form: &DeleteForm) -> Result<DeleteOutcome> {
+    let now = state.now();
+    if form.ids.is_empty() {
+        return Err(Invalid::new("ids", "Choose at least one key.").into());
+    }
+    state.db.write(|c| {
+        let mut targets = Vec::new();
+        for &id in &form.ids {
+            targets.push(managed(c, caller, id)?);
+        }
+        let expected = match targets.as_slice() {
+            [one] => delete_phrase(one).to_owned(),
+            many => many.len().to_string(),
+        };
+        if form.confirm.trim() != expected {
+            let what = if targets.len() == 1 {
+                format!("\u{201c}{expected}\u{201d}")
+            } else {
+                format!("the number of keys, {expected},")
+            };
+            return Err(Invalid::new("confirm", format!("Type {what} to confirm.")).into());
+        }
+        let (setting, default) = settings::RECENT_USE_DAYS;
+        let days = settings::get_i64(c, caller.workspace_id, setting, default)?;
+        let mut recent = Vec::new();
+        for key in &targets {
+            if let Some(last) = usage::last_used(c, key.id)?.filter(|u| u.at >= now - days * key_input::DAY) {
+                recent.push((key.name.clone(), last.at));
+            }
+        }
+        if !recent.is_empty() && form.recent_ok.is_none() {
+            return Ok(DeleteOutcome::UsedRecently { days, keys: recent });
+        }
+        for key in &targets {
+            let before = snapshot(c, key)?;
+            keys::delete(c, key.id)?;
+            let event = caller_event(caller, "key.deleted").on("api_key", key.id, &key.name).change(Some(before), None);
+            audit::record(c, now, &event)?;
+        }
+        Ok(DeleteOutcome::Deleted(targets.len()))
+    })
+}
+
+/// Generates a secret, seals it under the master key bound to the key id, and stores it as current.
+fn store_new_secret(state: &AppState, c: &mut DbConn, key_id: i64, prefix: &str, now: i64) -> Result<PlainKey> {
+    let secret = new_secret(prefix);
+    let sealed = state.keyring.seal(secret.expose().as_bytes(), &seal_context(key_id));
+    let stored = NewSecret {
+        key_id,
+        digest: &secret.digest(),
+        sealed: &sealed.bytes,
+        master_key_version: sealed.version,
+        hint: &secret.hint(),
+        now,
+    };
+    keys::insert_secret(c, &stored)?;
+    Ok(secret)
 }
 
 /// Shows the full secret after the caller re-enters their password. Every attempt is audited.
@@ -262,30 +520,15 @@ pub async fn reveal(
     state
         .run(move |s| {
             s.db.write(|c| {
-                let outcome = if confirmed {
-                    "key.revealed"
-                } else {
-                    "key.reveal_refused"
-                };
-                audit::record(
-                    c,
-                    now,
-                    &caller_event(&caller, outcome).on("api_key", key.id, &key.name),
-                )?;
+                let outcome = if confirmed { "key.revealed" } else { "key.reveal_refused" };
+                audit::record(c, now, &caller_event(&caller, outcome).on("api_key", key.id, &key.name))?;
                 Ok::<_, Error>(())
             })
         })
         .await?;
     checked?;
-    let (_, sealed, version) = state
-        .db
-        .read(|c| keys::current_sealed(c, key.id))?
-        .ok_or(Error::NotFound)?;
-    let plain = keyring
-        .open(&sealed, version, &seal_context(key.id))
-        .map_err(|e| Error::Internal(e.to_string()))?;
+    let (_, sealed, version) = state.db.read(|c| keys::current_sealed(c, key.id))?.ok_or(Error::NotFound)?;
+    let plain = keyring.open(&sealed, version, &seal_context(key.id)).map_err(|e| Error::Internal(e.to_string()))?;
     let text = String::from_utf8(plain).map_err(|e| Error::Internal(e.to_string()))?;
-    key::parse(&text)
-        .map(|k| k.key)
-        .map_err(|e| Error::Internal(format!("stored key is malformed: {e}")))
+    key::parse(&text).map(|k| k.key).map_err(|e| Error::Internal(format!("stored key is malformed: {e}")))
 }

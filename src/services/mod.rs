@@ -5,6 +5,8 @@ pub mod accounts;
 pub mod auth;
 pub mod keys;
 pub mod throttle;
+pub mod usage;
+pub mod verify;
 
 use crate::domain::role::ConsoleRole;
 use accounts::Origin;

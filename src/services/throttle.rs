@@ -14,11 +14,7 @@ pub struct IpThrottle {
 
 impl IpThrottle {
     pub fn new(max_failures: u32, window_secs: i64) -> Self {
-        Self {
-            max_failures,
-            window_secs,
-            windows: Mutex::default(),
-        }
+        Self { max_failures, window_secs, windows: Mutex::default() }
     }
 
     /// Seconds until `ip` may try again, when it is over the limit.

@@ -18,10 +18,7 @@ fn versions() -> &'static HashMap<String, String> {
         Files::iter()
             .filter_map(|name| {
                 let file = Files::get(&name)?;
-                Some((
-                    name.to_string(),
-                    hex::encode(&file.metadata.sha256_hash()[..6]),
-                ))
+                Some((name.to_string(), hex::encode(&file.metadata.sha256_hash()[..6])))
             })
             .collect()
     })
@@ -38,24 +35,14 @@ pub fn url(name: &str) -> String {
 pub async fn serve(req: HttpRequest, path: web::Path<String>) -> HttpResponse {
     let name = path.into_inner();
     let Some(file) = Files::get(&name) else {
-        return HttpResponse::NotFound()
-            .content_type("text/plain; charset=utf-8")
-            .body("Not found");
+        return HttpResponse::NotFound().content_type("text/plain; charset=utf-8").body("Not found");
     };
     let etag = format!("\"{}\"", hex::encode(&file.metadata.sha256_hash()[..8]));
-    if req
-        .headers()
-        .get(header::IF_NONE_MATCH)
-        .is_some_and(|v| v.as_bytes() == etag.as_bytes())
-    {
+    if req.headers().get(header::IF_NONE_MATCH).is_some_and(|v| v.as_bytes() == etag.as_bytes()) {
         return HttpResponse::NotModified().finish();
     }
     let versioned = req.query_string().starts_with("v=");
-    let cache = if versioned {
-        "public, max-age=31536000, immutable"
-    } else {
-        "public, max-age=300"
-    };
+    let cache = if versioned { "public, max-age=31536000, immutable" } else { "public, max-age=300" };
     HttpResponse::Ok()
         .content_type(file.metadata.mimetype())
         .insert_header((header::CACHE_CONTROL, cache))

@@ -38,45 +38,27 @@ pub struct CurrentUser {
 
 impl CurrentUser {
     pub fn actor(&self) -> Actor {
-        Actor::Account {
-            id: self.id,
-            email: self.email.clone(),
-        }
+        Actor::Account { id: self.id, email: self.email.clone() }
     }
 
     pub fn caller(&self) -> Caller {
-        Caller {
-            workspace_id: self.workspace_id,
-            account_id: Some(self.id),
-            role: self.role,
-            origin: self.origin(),
-        }
+        Caller { workspace_id: self.workspace_id, account_id: Some(self.id), role: self.role, origin: self.origin() }
     }
 
     pub fn origin(&self) -> Origin {
-        Origin {
-            actor: self.actor(),
-            ip: Some(self.ip.to_string()),
-        }
+        Origin { actor: self.actor(), ip: Some(self.ip.to_string()) }
     }
 }
 
 /// The client's address: the peer, or with `--trust-proxy` what the proxy reports.
 pub fn client_ip(req: &HttpRequest, state: &AppState) -> IpAddr {
-    let peer = req
-        .peer_addr()
-        .map_or(IpAddr::from([127, 0, 0, 1]), |a| a.ip());
+    let peer = req.peer_addr().map_or(IpAddr::from([127, 0, 0, 1]), |a| a.ip());
     if !state.config.trust_proxy {
         return peer;
     }
     req.connection_info()
         .realip_remote_addr()
-        .and_then(|s| {
-            s.parse::<std::net::SocketAddr>()
-                .map(|a| a.ip())
-                .ok()
-                .or_else(|| s.parse().ok())
-        })
+        .and_then(|s| s.parse::<std::net::SocketAddr>().map(|a| a.ip()).ok().or_else(|| s.parse().ok()))
         .unwrap_or(peer)
 }
 
@@ -89,9 +71,7 @@ pub fn app_state(req: &HttpRequest) -> Result<web::Data<AppState>, AppError> {
 /// Where to come back to after signing in: the path and query of a GET, else the dashboard.
 fn return_path(req: &HttpRequest) -> String {
     if req.method() == actix_web::http::Method::GET && !req.headers().contains_key("hx-request") {
-        req.uri()
-            .path_and_query()
-            .map_or_else(|| "/".to_owned(), |pq| pq.as_str().to_owned())
+        req.uri().path_and_query().map_or_else(|| "/".to_owned(), |pq| pq.as_str().to_owned())
     } else {
         "/".to_owned()
     }
@@ -106,9 +86,7 @@ async fn load(req: HttpRequest) -> Result<CurrentUser, AppError> {
     };
     let now = state.now();
     let config = &state.config;
-    if now - facts.issued_at >= config.session_lifetime_secs
-        || now - facts.last_seen >= config.session_idle_secs
-    {
+    if now - facts.issued_at >= config.session_lifetime_secs || now - facts.last_seen >= config.session_idle_secs {
         session.sign_out();
         return Err(AppError::SessionExpired { next });
     }
@@ -176,11 +154,7 @@ macro_rules! role_guard {
                 Box::pin(async move {
                     let user = load(req).await?;
                     let allowed: fn(ConsoleRole) -> bool = $allowed;
-                    if allowed(user.role) {
-                        Ok($name(user))
-                    } else {
-                        Err(Error::Forbidden.into())
-                    }
+                    if allowed(user.role) { Ok($name(user)) } else { Err(Error::Forbidden.into()) }
                 })
             }
         }

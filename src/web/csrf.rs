@@ -27,10 +27,7 @@ pub async fn protect(
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     if safe || req.path().starts_with("/api/") {
-        return next
-            .call(req)
-            .await
-            .map(ServiceResponse::map_into_left_body);
+        return next.call(req).await.map(ServiceResponse::map_into_left_body);
     }
     if !same_origin(&req) {
         tracing::warn!(path = req.path(), "refused a cross-origin state change");
@@ -51,36 +48,21 @@ pub async fn protect(
     };
     let valid = matches!((&expected, &presented), (Some(e), Some(p)) if constant_time_eq(e.as_bytes(), p.as_bytes()));
     if !valid {
-        tracing::warn!(
-            path = req.path(),
-            "refused a state change without a valid CSRF token"
-        );
+        tracing::warn!(path = req.path(), "refused a state change without a valid CSRF token");
         return Ok(req.error_response(AppError::Csrf).map_into_right_body());
     }
-    next.call(req)
-        .await
-        .map(ServiceResponse::map_into_left_body)
+    next.call(req).await.map(ServiceResponse::map_into_left_body)
 }
 
 /// `Origin`, when sent, must name this host; `Sec-Fetch-Site`, when sent, must be same-origin or none.
 fn same_origin(req: &ServiceRequest) -> bool {
-    let host = req
-        .headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok());
+    let host = req.headers().get(header::HOST).and_then(|h| h.to_str().ok());
     if let Some(origin) = req.headers().get(header::ORIGIN) {
-        let origin_host = origin
-            .to_str()
-            .ok()
-            .and_then(|o| o.split_once("://"))
-            .map(|(_, rest)| rest.trim_end_matches('/'));
+        let origin_host =
+            origin.to_str().ok().and_then(|o| o.split_once("://")).map(|(_, rest)| rest.trim_end_matches('/'));
         return matches!((origin_host, host), (Some(o), Some(h)) if o.eq_ignore_ascii_case(h));
     }
-    match req
-        .headers()
-        .get("sec-fetch-site")
-        .and_then(|v| v.to_str().ok())
-    {
+    match req.headers().get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
         Some(site) => matches!(site, "same-origin" | "none"),
         None => true,
     }
@@ -119,10 +101,7 @@ mod tests {
 
     #[test]
     fn the_token_is_found_among_other_fields() {
-        assert_eq!(
-            form_token(b"a=1&csrf_token=abc%2Bd&b=2").as_deref(),
-            Some("abc+d")
-        );
+        assert_eq!(form_token(b"a=1&csrf_token=abc%2Bd&b=2").as_deref(), Some("abc+d"));
         assert_eq!(form_token(b"a=1"), None);
         assert_eq!(form_token(b"%%%"), None);
     }

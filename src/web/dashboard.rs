@@ -31,19 +31,11 @@ pub async fn show(user: CurrentUser, state: web::Data<AppState>) -> Result<HttpR
         .blocking(move |db| {
             db.read(|c| {
                 let counts = dashboard::counts(c, workspace, now)?;
-                let recent = if reader {
-                    audit::recent(c, workspace, 10)?
-                } else {
-                    Vec::new()
-                };
+                let recent = if reader { audit::recent(c, workspace, 10)? } else { Vec::new() };
                 Ok::<_, diesel::result::Error>((counts, recent))
             })
         })
         .await?;
-    let page = DashboardPage {
-        layout: Layout::new("Dashboard", "dashboard", &user),
-        counts,
-        recent,
-    };
+    let page = DashboardPage { layout: Layout::new("Dashboard", "dashboard", &user), counts, recent };
     Ok(html(StatusCode::OK, page.render()))
 }

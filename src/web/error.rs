@@ -82,9 +82,7 @@ pub struct Toast {
 impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
-            AppError::SignInRequired { .. } | AppError::SessionExpired { .. } => {
-                StatusCode::SEE_OTHER
-            }
+            AppError::SignInRequired { .. } | AppError::SessionExpired { .. } => StatusCode::SEE_OTHER,
             AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Service(e) => match e {
@@ -108,9 +106,7 @@ impl ResponseError for AppError {
             AppError::SignInRequired { next } | AppError::SessionExpired { next } => {
                 let expired = matches!(self, AppError::SessionExpired { .. });
                 let location = login_url(next, expired);
-                HttpResponse::SeeOther()
-                    .insert_header((header::LOCATION, location))
-                    .finish()
+                HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish()
             }
             _ => {
                 let page = ErrorPage {
@@ -146,14 +142,10 @@ fn form_urlencoded_pairs(pairs: &[(&str, &str)]) -> String {
 /// An HTML response from a rendered template, or a plain 500 when rendering failed.
 pub fn html(status: StatusCode, rendered: askama::Result<String>) -> HttpResponse {
     match rendered {
-        Ok(body) => HttpResponse::build(status)
-            .content_type("text/html; charset=utf-8")
-            .body(body),
+        Ok(body) => HttpResponse::build(status).content_type("text/html; charset=utf-8").body(body),
         Err(e) => {
             tracing::error!(error = %e, "template rendering failed");
-            HttpResponse::InternalServerError()
-                .content_type("text/plain; charset=utf-8")
-                .body("Internal error")
+            HttpResponse::InternalServerError().content_type("text/plain; charset=utf-8").body("Internal error")
         }
     }
 }
@@ -172,52 +164,31 @@ pub async fn htmx_errors(
     let htmx = req.headers().contains_key("hx-request");
     let res = next.call(req).await?.map_into_boxed_body();
     let status = res.status();
-    if !htmx
-        || !(status.is_client_error()
-            || status.is_server_error()
-            || status == StatusCode::SEE_OTHER)
-    {
+    if !htmx || !(status.is_client_error() || status.is_server_error() || status == StatusCode::SEE_OTHER) {
         return Ok(res);
     }
     if status == StatusCode::UNPROCESSABLE_ENTITY || res.headers().contains_key("hx-retarget") {
         return Ok(res);
     }
-    let app_error = res
-        .response()
-        .error()
-        .and_then(|e| e.as_error::<AppError>());
+    let app_error = res.response().error().and_then(|e| e.as_error::<AppError>());
     if status == StatusCode::SEE_OTHER {
         let Some(location) = res.headers().get(header::LOCATION).cloned() else {
             return Ok(res);
         };
         let (req, _) = res.into_parts();
-        let redirect = HttpResponse::NoContent()
-            .insert_header(("HX-Redirect", location))
-            .finish();
+        let redirect = HttpResponse::NoContent().insert_header(("HX-Redirect", location)).finish();
         return Ok(ServiceResponse::new(req, redirect));
     }
-    let message = app_error.map_or_else(
-        || {
-            status
-                .canonical_reason()
-                .unwrap_or("Request failed")
-                .to_owned()
-        },
-        AppError::public_message,
-    );
+    let message = app_error
+        .map_or_else(|| status.canonical_reason().unwrap_or("Request failed").to_owned(), AppError::public_message);
     let (req, _) = res.into_parts();
-    let toast = Toast {
-        kind: "error",
-        message,
-    };
+    let toast = Toast { kind: "error", message };
     let mut response = html(status, toast.render());
-    response.headers_mut().insert(
-        header::HeaderName::from_static("hx-retarget"),
-        header::HeaderValue::from_static("#toasts"),
-    );
-    response.headers_mut().insert(
-        header::HeaderName::from_static("hx-reswap"),
-        header::HeaderValue::from_static("beforeend"),
-    );
+    response
+        .headers_mut()
+        .insert(header::HeaderName::from_static("hx-retarget"), header::HeaderValue::from_static("#toasts"));
+    response
+        .headers_mut()
+        .insert(header::HeaderName::from_static("hx-reswap"), header::HeaderValue::from_static("beforeend"));
     Ok(ServiceResponse::new(req, response))
 }

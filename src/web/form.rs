@@ -29,18 +29,12 @@ impl<T: DeserializeOwned + 'static> FromRequest for HtmlForm<T> {
             if body.len() > LIMIT {
                 return Err(AppError::TooLarge);
             }
-            serde_html_form::from_bytes::<T>(&body)
-                .map(HtmlForm)
-                .map_err(|e| {
-                    tracing::debug!(path = req.path(), error = %e, "unreadable form");
-                    AppError::Service(
-                        Invalid::new(
-                            "form",
-                            "The form could not be read. Reload the page and try again.",
-                        )
-                        .into(),
-                    )
-                })
+            serde_html_form::from_bytes::<T>(&body).map(HtmlForm).map_err(|e| {
+                tracing::debug!(path = req.path(), error = %e, "unreadable form");
+                AppError::Service(
+                    Invalid::new("form", "The form could not be read. Reload the page and try again.").into(),
+                )
+            })
         })
     }
 }
@@ -51,10 +45,7 @@ pub struct FieldError(Option<Invalid>);
 
 impl FieldError {
     pub fn get(&self, field: &str) -> Option<&str> {
-        self.0
-            .as_ref()
-            .filter(|e| e.field == field)
-            .map(|e| e.message.as_str())
+        self.0.as_ref().filter(|e| e.field == field).map(|e| e.message.as_str())
     }
 
     pub fn any(&self) -> Option<&str> {

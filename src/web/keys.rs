@@ -80,10 +80,7 @@ impl ListParams {
             search: Some(self.q.clone()).filter(|q| !q.trim().is_empty()),
             sort: self.sort(),
             descending: self.descending(),
-            after: self
-                .after
-                .split_once(':')
-                .and_then(|(id, v)| Some((v.to_owned(), id.parse().ok()?))),
+            after: self.after.split_once(':').and_then(|(id, v)| Some((v.to_owned(), id.parse().ok()?))),
             limit: PAGE_SIZE,
             ..ListQuery::default()
         }
@@ -91,45 +88,22 @@ impl ListParams {
 
     fn url(&self) -> String {
         let query = serde_urlencoded::to_string(self).unwrap_or_default();
-        if query.is_empty() {
-            "/keys".to_owned()
-        } else {
-            format!("/keys?{query}")
-        }
+        if query.is_empty() { "/keys".to_owned() } else { format!("/keys?{query}") }
     }
 
     /// The URL of the same view with another filter, from the first page.
     pub fn with_filter(&self, filter: &str) -> String {
-        Self {
-            filter: filter.to_owned(),
-            after: String::new(),
-            ..self.clone()
-        }
-        .url()
+        Self { filter: filter.to_owned(), after: String::new(), ..self.clone() }.url()
     }
 
     /// The URL sorted by `column`, toggling the direction when it is already the sort column.
     pub fn with_sort(&self, column: &str) -> String {
-        let dir = if self.sort == column && !self.descending() {
-            "desc"
-        } else {
-            "asc"
-        };
-        Self {
-            sort: column.to_owned(),
-            dir: dir.to_owned(),
-            after: String::new(),
-            ..self.clone()
-        }
-        .url()
+        let dir = if self.sort == column && !self.descending() { "desc" } else { "asc" };
+        Self { sort: column.to_owned(), dir: dir.to_owned(), after: String::new(), ..self.clone() }.url()
     }
 
     pub fn sort_mark(&self, column: &str) -> &'static str {
-        let current = if self.sort.is_empty() {
-            "created"
-        } else {
-            self.sort.as_str()
-        };
+        let current = if self.sort.is_empty() { "created" } else { self.sort.as_str() };
         match (current == column, self.descending()) {
             (false, _) => "none",
             (true, true) => "descending",
@@ -140,8 +114,7 @@ impl ListParams {
     pub fn is(&self, filter: &str) -> bool {
         self.filter == filter
             || (filter.is_empty()
-                && !["active", "inactive", "expired", "expiring", "unused"]
-                    .contains(&self.filter.as_str()))
+                && !["active", "inactive", "expired", "expiring", "unused"].contains(&self.filter.as_str()))
     }
 }
 
@@ -160,6 +133,32 @@ struct KeysTable {
     rows: Vec<Listed>,
     next: Option<String>,
     now: i64,
+    csrf: String,
+    can_bulk: bool,
+    notice: Option<String>,
+}
+
+/// What the last bulk action did, carried in the redirect's query string.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct Done {
+    deleted: Option<usize>,
+    reassigned: Option<usize>,
+    activated: Option<usize>,
+    deactivated: Option<usize>,
+}
+
+impl Done {
+    fn notice(&self) -> Option<String> {
+        let keys = |n: usize| if n == 1 { "1 key".to_owned() } else { format!("{n} keys") };
+        [
+            (self.deleted, "Deleted"),
+            (self.reassigned, "Reassigned"),
+            (self.activated, "Activated"),
+            (self.deactivated, "Deactivated"),
+        ]
+        .into_iter()
+        .find_map(|(n, verb)| n.map(|n| format!("{verb} {}.", keys(n))))
+    }
 }
 
 impl KeysTable {
@@ -177,6 +176,7 @@ pub async fn list(
     user: CurrentUser,
     state: web::Data<AppState>,
     params: web::Query<ListParams>,
+    done: web::Query<Done>,
 ) -> Result<HttpResponse, AppError> {
     let params = params.into_inner();
     let caller = user.caller();
@@ -184,31 +184,22 @@ pub async fn list(
     let sort = query.sort;
     let (rows, more) = state.run(move |s| keys::list(s, &caller, query)).await?;
     let next = more.then(|| rows.last()).flatten().map(|last| {
-        ListParams {
-            after: format!("{}:{}", last.row.id, last.row.sort_value(sort)),
-            ..params.clone()
-        }
-        .url()
+        ListParams { after: format!("{}:{}", last.row.id, last.row.sort_value(sort)), ..params.clone() }.url()
     });
     let table = KeysTable {
         params,
         rows,
         next,
         now: state.now(),
+        csrf: user.csrf.clone(),
+        can_bulk: policy::may_manage_key(user.role, true),
+        notice: done.notice(),
     };
     if is_htmx(&req) {
         return Ok(html(StatusCode::OK, table.render()));
     }
     let can_create = policy::may_manage_key(user.role, true);
-    Ok(html(
-        StatusCode::OK,
-        KeysPage {
-            layout: Layout::new("API keys", "keys", &user),
-            can_create,
-            table,
-        }
-        .render(),
-    ))
+    Ok(html(StatusCode::OK, KeysPage { layout: Layout::new("API keys", "keys", &user), can_create, table }.render()))
 }
 
 // ---- adding a key ----
@@ -236,10 +227,7 @@ impl NewKeyPage {
     }
 
     fn owner_is(&self, id: &i64) -> bool {
-        self.form
-            .owner
-            .parse::<i64>()
-            .map_or(*id == self.me, |o| o == *id)
+        self.form.owner.parse::<i64>().map_or(*id == self.me, |o| o == *id)
     }
 
     fn type_is(&self, id: &i64) -> bool {
@@ -257,23 +245,12 @@ async fn new_key_page(
     let (types, roles, owners) = state
         .blocking(move |db| {
             db.read(|c| {
-                let owners = if choose_owner {
-                    accounts::members(c, ws)?
-                } else {
-                    Vec::new()
-                };
-                Ok::<_, diesel::result::Error>((
-                    key_types::list(c, ws)?,
-                    roles::list(c, ws)?,
-                    owners,
-                ))
+                let owners = if choose_owner { accounts::members(c, ws)? } else { Vec::new() };
+                Ok::<_, diesel::result::Error>((key_types::list(c, ws)?, roles::list(c, ws)?, owners))
             })
         })
         .await?;
-    let owners = owners
-        .into_iter()
-        .filter(|m| m.account.is_active())
-        .collect();
+    let owners = owners.into_iter().filter(|m| m.account.is_active()).collect();
     Ok(NewKeyPage {
         layout: Layout::new("Add API key", "keys", user),
         form,
@@ -290,12 +267,7 @@ pub async fn new(user: CurrentUser, state: web::Data<AppState>) -> Result<HttpRe
     if !policy::may_manage_key(user.role, true) {
         return Err(Error::Forbidden.into());
     }
-    Ok(html(
-        StatusCode::OK,
-        new_key_page(&state, &user, KeyForm::default(), FieldError::default())
-            .await?
-            .render(),
-    ))
+    Ok(html(StatusCode::OK, new_key_page(&state, &user, KeyForm::default(), FieldError::default()).await?.render()))
 }
 
 #[derive(Template)]
@@ -314,10 +286,7 @@ pub async fn create(
 ) -> Result<HttpResponse, AppError> {
     let caller = user.caller();
     let submitted = form.clone();
-    match state
-        .run(move |s| keys::create(s, &caller, &submitted))
-        .await
-    {
+    match state.run(move |s| keys::create(s, &caller, &submitted)).await {
         Ok(created) => {
             tracing::info!(key_id = created.id, "key created");
             let page = CreatedPage {
@@ -348,6 +317,8 @@ struct KeyPage {
     roles: Vec<String>,
     secrets: Vec<SecretInfo>,
     can_reveal: bool,
+    can_manage: bool,
+    can_reassign: bool,
     reveal: RevealBox,
     now: i64,
 }
@@ -372,12 +343,7 @@ struct RevealBox {
     error: Option<String>,
 }
 
-async fn key_page(
-    state: &AppState,
-    user: &CurrentUser,
-    key_id: i64,
-    reveal: RevealBox,
-) -> Result<KeyPage, AppError> {
+async fn key_page(state: &AppState, user: &CurrentUser, key_id: i64, reveal: RevealBox) -> Result<KeyPage, AppError> {
     let caller = user.caller();
     let (key, key_type, owner, roles, secrets) = state
         .run(move |s| {
@@ -385,16 +351,15 @@ async fn key_page(
             s.db.read(|c| {
                 let key_type = key_types::find(c, key.workspace_id, key.key_type_id)?;
                 let owner = accounts::find(c, key.owner_id)?;
-                let roles = key_db::role_names(c, &[key.id])?
-                    .into_iter()
-                    .map(|(_, n)| n)
-                    .collect::<Vec<_>>();
+                let roles = key_db::role_names(c, &[key.id])?.into_iter().map(|(_, n)| n).collect::<Vec<_>>();
                 let secrets = key_db::secrets(c, key.id)?;
                 Ok::<_, diesel::result::Error>((key, key_type, owner, roles, secrets))
             })
         })
         .await?;
     let can_reveal = policy::may_reveal_key(user.role, user.id == key.owner_id);
+    let can_manage = policy::may_manage_key(user.role, user.id == key.owner_id);
+    let can_reassign = policy::may_create_for_others(user.role);
     Ok(KeyPage {
         layout: Layout::new(key.name.clone(), "keys", user),
         key,
@@ -403,6 +368,8 @@ async fn key_page(
         roles,
         secrets,
         can_reveal,
+        can_manage,
+        can_reassign,
         reveal,
         now: state.now(),
     })
@@ -414,15 +381,8 @@ pub async fn show(
     path: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    let reveal = RevealBox {
-        key_id: id,
-        csrf: user.csrf.clone(),
-        ..RevealBox::default()
-    };
-    Ok(html(
-        StatusCode::OK,
-        key_page(&state, &user, id, reveal).await?.render(),
-    ))
+    let reveal = RevealBox { key_id: id, csrf: user.csrf.clone(), ..RevealBox::default() };
+    Ok(html(StatusCode::OK, key_page(&state, &user, id, reveal).await?.render()))
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -438,11 +398,7 @@ pub async fn reveal(
     form: web::Form<RevealForm>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    let mut reveal = RevealBox {
-        key_id: id,
-        csrf: user.csrf.clone(),
-        ..RevealBox::default()
-    };
+    let mut reveal = RevealBox { key_id: id, csrf: user.csrf.clone(), ..RevealBox::default() };
     let status = match keys::reveal(&state, &user.caller(), id, &form.password, user.ip).await {
         Ok(secret) => {
             tracing::info!(key_id = id, "key revealed");
@@ -458,8 +414,5 @@ pub async fn reveal(
     if is_htmx(&req) {
         return Ok(html(status, reveal.render()));
     }
-    Ok(html(
-        status,
-        key_page(&state, &user, id, reveal).await?.render(),
-    ))
+    Ok(html(status, key_page(&state, &user, id, reveal).await?.render()))
 }

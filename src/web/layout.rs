@@ -14,22 +14,12 @@ pub struct Layout {
 
 impl Layout {
     pub fn new(title: impl Into<String>, section: &'static str, user: &CurrentUser) -> Self {
-        Self {
-            title: title.into(),
-            section,
-            csrf: user.csrf.clone(),
-            user: Some(user.clone()),
-        }
+        Self { title: title.into(), section, csrf: user.csrf.clone(), user: Some(user.clone()) }
     }
 
     /// For pages seen before signing in; `csrf` is the anonymous session's token.
     pub fn public(title: impl Into<String>, csrf: String) -> Self {
-        Self {
-            title: title.into(),
-            section: "",
-            user: None,
-            csrf,
-        }
+        Self { title: title.into(), section: "", user: None, csrf }
     }
 
     /// For error pages, which carry no form.
@@ -46,10 +36,6 @@ impl Layout {
     }
 
     pub fn current(&self, section: &str) -> &'static str {
-        if self.section == section {
-            "page"
-        } else {
-            "false"
-        }
+        if self.section == section { "page" } else { "false" }
     }
 }

@@ -7,6 +7,7 @@ pub mod dashboard;
 pub mod error;
 pub mod form;
 pub mod headers;
+pub mod key_actions;
 pub mod keys;
 pub mod layout;
 pub mod ops;
@@ -30,15 +31,23 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/logout", web::post().to(signin::logout))
         .route("/", web::get().to(dashboard::show))
         .route("/profile", web::get().to(profile::show))
-        .route(
-            "/profile/password",
-            web::post().to(profile::change_password),
-        )
+        .route("/profile/password", web::post().to(profile::change_password))
         .route("/keys", web::get().to(keys::list))
         .route("/keys", web::post().to(keys::create))
         .route("/keys/new", web::get().to(keys::new))
+        .route("/keys/bulk", web::post().to(key_actions::bulk))
+        .route("/keys/delete", web::post().to(key_actions::delete))
+        .route("/keys/reassign", web::post().to(key_actions::reassign))
         .route("/keys/{id}", web::get().to(keys::show))
         .route("/keys/{id}/reveal", web::post().to(keys::reveal))
+        .route("/keys/{id}/edit", web::get().to(key_actions::edit))
+        .route("/keys/{id}/edit", web::post().to(key_actions::update))
+        .route("/keys/{id}/status", web::post().to(key_actions::set_status))
+        .route("/keys/{id}/rotate", web::get().to(key_actions::rotate_form))
+        .route("/keys/{id}/rotate", web::post().to(key_actions::rotate))
+        .route("/keys/{id}/end-overlap", web::post().to(key_actions::end_overlap))
+        .route("/keys/{id}/reassign", web::get().to(key_actions::confirm_reassign))
+        .route("/keys/{id}/delete", web::get().to(key_actions::confirm_delete))
         .route("/users", web::get().to(users::list))
         .route("/users", web::post().to(users::create))
         .route("/users/{id}/{action}", web::post().to(users::row_action));

@@ -7,30 +7,17 @@ use crate::state::AppState;
 
 /// Liveness: the process answers. Touches nothing else.
 pub async fn healthz() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/plain; charset=utf-8")
-        .body("ok")
+    HttpResponse::Ok().content_type("text/plain; charset=utf-8").body("ok")
 }
 
 /// Readiness: the database answers a round trip.
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    let check = state
-        .blocking(|db| {
-            db.read(|c| {
-                c.batch_execute("SELECT 1")
-                    .map_err(crate::db::DbError::Query)
-            })
-        })
-        .await;
+    let check = state.blocking(|db| db.read(|c| c.batch_execute("SELECT 1").map_err(crate::db::DbError::Query))).await;
     match check {
-        Ok(()) => HttpResponse::Ok()
-            .content_type("text/plain; charset=utf-8")
-            .body("ready"),
+        Ok(()) => HttpResponse::Ok().content_type("text/plain; charset=utf-8").body("ready"),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
-            HttpResponse::ServiceUnavailable()
-                .content_type("text/plain; charset=utf-8")
-                .body("database unavailable")
+            HttpResponse::ServiceUnavailable().content_type("text/plain; charset=utf-8").body("database unavailable")
         }
     }
 }

@@ -31,18 +31,8 @@ struct PasswordForm {
 }
 
 pub async fn show(user: CurrentUser) -> HttpResponse {
-    let form = PasswordForm {
-        csrf: user.csrf.clone(),
-        ..PasswordForm::default()
-    };
-    html(
-        StatusCode::OK,
-        ProfilePage {
-            layout: Layout::new("Profile", "profile", &user),
-            form,
-        }
-        .render(),
-    )
+    let form = PasswordForm { csrf: user.csrf.clone(), ..PasswordForm::default() };
+    html(StatusCode::OK, ProfilePage { layout: Layout::new("Profile", "profile", &user), form }.render())
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -59,35 +49,18 @@ pub async fn change_password(
     session: Session,
     form: web::Form<ChangePassword>,
 ) -> Result<HttpResponse, AppError> {
-    let result = auth::change_password(
-        &state,
-        user.id,
-        &form.current_password,
-        &form.new_password,
-        &form.confirm,
-        user.ip,
-    )
-    .await;
+    let result =
+        auth::change_password(&state, user.id, &form.current_password, &form.new_password, &form.confirm, user.ip)
+            .await;
     let session = ConsoleSession(session);
     let (status, form) = match result {
         Ok(epoch) => {
             session.set_epoch(epoch, state.now());
-            (
-                StatusCode::OK,
-                PasswordForm {
-                    csrf: session.csrf_token(),
-                    errors: FieldError::default(),
-                    done: true,
-                },
-            )
+            (StatusCode::OK, PasswordForm { csrf: session.csrf_token(), errors: FieldError::default(), done: true })
         }
         Err(Error::Invalid(invalid)) => (
             StatusCode::UNPROCESSABLE_ENTITY,
-            PasswordForm {
-                csrf: user.csrf.clone(),
-                errors: invalid.into(),
-                done: false,
-            },
+            PasswordForm { csrf: user.csrf.clone(), errors: invalid.into(), done: false },
         ),
         Err(other) => return Err(other.into()),
     };
@@ -105,14 +78,7 @@ pub async fn change_password(
     Ok(html(
         status,
         ProfilePage {
-            layout: Layout::new(
-                "Profile",
-                "profile",
-                &CurrentUser {
-                    csrf: form.csrf.clone(),
-                    ..user
-                },
-            ),
+            layout: Layout::new("Profile", "profile", &CurrentUser { csrf: form.csrf.clone(), ..user }),
             form,
         }
         .render(),

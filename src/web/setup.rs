@@ -67,13 +67,8 @@ pub async fn submit(
     match auth::complete_setup(&state, form.clone(), client_ip(&req, &state)).await {
         Ok(signed_in) => {
             session.sign_in(signed_in, state.now());
-            tracing::info!(
-                account_id = signed_in.account_id,
-                "first administrator created; setup link retired"
-            );
-            Ok(HttpResponse::SeeOther()
-                .insert_header(("location", "/"))
-                .finish())
+            tracing::info!(account_id = signed_in.account_id, "first administrator created; setup link retired");
+            Ok(HttpResponse::SeeOther().insert_header(("location", "/")).finish())
         }
         Err(Error::Invalid(invalid)) => {
             let page = SetupPage {

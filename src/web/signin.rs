@@ -44,27 +44,14 @@ pub struct LoginForm {
 
 /// Only a local path may follow sign-in: never another site (`//evil`, `/\evil`, `https://…`).
 fn safe_next(next: &str) -> String {
-    let local = next.starts_with('/')
-        && !next.starts_with("//")
-        && !next.starts_with("/\\")
-        && !next.contains("://");
-    if local && !next.starts_with("/login") {
-        next.to_owned()
-    } else {
-        "/".to_owned()
-    }
+    let local = next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") && !next.contains("://");
+    if local && !next.starts_with("/login") { next.to_owned() } else { "/".to_owned() }
 }
 
-pub async fn show(
-    state: web::Data<AppState>,
-    session: Session,
-    query: web::Query<LoginQuery>,
-) -> HttpResponse {
+pub async fn show(state: web::Data<AppState>, session: Session, query: web::Query<LoginQuery>) -> HttpResponse {
     let session = ConsoleSession(session);
     if session.facts().is_some() && query.expired.is_none() {
-        return HttpResponse::SeeOther()
-            .insert_header(("location", safe_next(&query.next)))
-            .finish();
+        return HttpResponse::SeeOther().insert_header(("location", safe_next(&query.next))).finish();
     }
     let notice = if query.expired.is_some() {
         Some("Your session has ended. Sign in again.")
@@ -73,11 +60,7 @@ pub async fn show(
     } else {
         None
     };
-    let setup_pending = state
-        .setup_token
-        .lock()
-        .map(|t| t.is_some())
-        .unwrap_or(false);
+    let setup_pending = state.setup_token.lock().map(|t| t.is_some()).unwrap_or(false);
     let page = LoginPage {
         layout: Layout::public("Sign in", session.csrf_token()),
         email: String::new(),
@@ -102,17 +85,12 @@ pub async fn submit(
     let (status, error) = match auth::sign_in(&state, &form.email, &form.password, ip).await {
         Ok(signed_in) => {
             session.sign_in(signed_in, state.now());
-            return Ok(HttpResponse::SeeOther()
-                .insert_header(("location", safe_next(&form.next)))
-                .finish());
+            return Ok(HttpResponse::SeeOther().insert_header(("location", safe_next(&form.next))).finish());
         }
-        Err(SignInError::Refused(Error::Throttled(secs))) => (
-            StatusCode::TOO_MANY_REQUESTS,
-            format!("Too many failed attempts. Wait {secs} seconds and try again."),
-        ),
-        Err(SignInError::Refused(Error::Locked)) => {
-            (StatusCode::FORBIDDEN, Error::Locked.to_string())
+        Err(SignInError::Refused(Error::Throttled(secs))) => {
+            (StatusCode::TOO_MANY_REQUESTS, format!("Too many failed attempts. Wait {secs} seconds and try again."))
         }
+        Err(SignInError::Refused(Error::Locked)) => (StatusCode::FORBIDDEN, Error::Locked.to_string()),
         Err(SignInError::Refused(other)) => return Err(other.into()),
         Err(refused) => (StatusCode::UNAUTHORIZED, refused.to_string()),
     };
@@ -134,20 +112,12 @@ struct LogoutPage {
 
 /// A confirmation page, so that signing out is a POST like every other change.
 pub async fn confirm(user: super::auth::CurrentUser) -> HttpResponse {
-    html(
-        StatusCode::OK,
-        LogoutPage {
-            layout: Layout::new("Sign out", "", &user),
-        }
-        .render(),
-    )
+    html(StatusCode::OK, LogoutPage { layout: Layout::new("Sign out", "", &user) }.render())
 }
 
 pub async fn logout(session: Session) -> HttpResponse {
     ConsoleSession(session).sign_out();
-    HttpResponse::SeeOther()
-        .insert_header(("location", "/login?signed_out=1"))
-        .finish()
+    HttpResponse::SeeOther().insert_header(("location", "/login?signed_out=1")).finish()
 }
 
 #[cfg(test)]
@@ -157,14 +127,7 @@ mod tests {
     #[test]
     fn only_local_paths_follow_sign_in() {
         assert_eq!(safe_next("/users?q=a"), "/users?q=a");
-        for bad in [
-            "",
-            "//evil.example",
-            "/\\evil.example",
-            "https://evil.example",
-            "/login",
-            "users",
-        ] {
+        for bad in ["", "//evil.example", "/\\evil.example", "https://evil.example", "/login", "users"] {
             assert_eq!(safe_next(bad), "/", "{bad}");
         }
     }

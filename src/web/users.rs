@@ -53,26 +53,13 @@ struct UserRow<'a> {
 
 impl UsersSection {
     fn row(&self, m: &Member) -> String {
-        UserRow {
-            csrf: &self.csrf,
-            can_edit: self.can_edit,
-            me: self.me,
-            m,
-        }
-        .render()
-        .unwrap_or_default()
+        UserRow { csrf: &self.csrf, can_edit: self.can_edit, me: self.me, m }.render().unwrap_or_default()
     }
 }
 
-async fn section(
-    state: &AppState,
-    user: &CurrentUser,
-    form: AddForm,
-) -> Result<UsersSection, AppError> {
+async fn section(state: &AppState, user: &CurrentUser, form: AddForm) -> Result<UsersSection, AppError> {
     let workspace = user.workspace_id;
-    let rows = state
-        .blocking(move |db| db.read(|c| accounts::members(c, workspace)))
-        .await?;
+    let rows = state.blocking(move |db| db.read(|c| accounts::members(c, workspace))).await?;
     Ok(UsersSection {
         csrf: user.csrf.clone(),
         can_edit: user.role.can_administer(),
@@ -84,29 +71,12 @@ async fn section(
 }
 
 fn page(user: &CurrentUser, section: UsersSection, status: StatusCode) -> HttpResponse {
-    html(
-        status,
-        UsersPage {
-            layout: Layout::new("Users", "users", user),
-            section,
-        }
-        .render(),
-    )
+    html(status, UsersPage { layout: Layout::new("Users", "users", user), section }.render())
 }
 
-pub async fn list(
-    Reader(user): Reader,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, AppError> {
-    let form = AddForm {
-        role: ConsoleRole::Member.code().into(),
-        ..AddForm::default()
-    };
-    Ok(page(
-        &user,
-        section(&state, &user, form).await?,
-        StatusCode::OK,
-    ))
+pub async fn list(Reader(user): Reader, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    let form = AddForm { role: ConsoleRole::Member.code().into(), ..AddForm::default() };
+    Ok(page(&user, section(&state, &user, form).await?, StatusCode::OK))
 }
 
 pub async fn create(
@@ -116,13 +86,7 @@ pub async fn create(
     form: web::Form<NewUserForm>,
 ) -> Result<HttpResponse, AppError> {
     let input = form.into_inner();
-    let result = account_service::create_user(
-        &state,
-        user.origin(),
-        Some(user.workspace_id),
-        input.clone(),
-    )
-    .await;
+    let result = account_service::create_user(&state, user.origin(), Some(user.workspace_id), input.clone()).await;
     let (status, form) = match result {
         Ok(_) => (
             StatusCode::OK,
@@ -134,13 +98,7 @@ pub async fn create(
         ),
         Err(Error::Invalid(invalid)) => (
             StatusCode::UNPROCESSABLE_ENTITY,
-            AddForm {
-                email: input.email,
-                name: input.name,
-                role: input.role,
-                errors: invalid.into(),
-                added: None,
-            },
+            AddForm { email: input.email, name: input.name, role: input.role, errors: invalid.into(), added: None },
         ),
         Err(other) => return Err(other.into()),
     };
@@ -170,30 +128,16 @@ pub async fn row_action(
     let member = state
         .run(move |s| {
             match action {
-                RowAction::Disable => {
-                    account_service::set_disabled(s, &origin, workspace, account_id, true)?
-                }
-                RowAction::Enable => {
-                    account_service::set_disabled(s, &origin, workspace, account_id, false)?
-                }
-                RowAction::Unlock => {
-                    account_service::unlock(s, &origin, Some(workspace), account_id)?
-                }
+                RowAction::Disable => account_service::set_disabled(s, &origin, workspace, account_id, true)?,
+                RowAction::Enable => account_service::set_disabled(s, &origin, workspace, account_id, false)?,
+                RowAction::Unlock => account_service::unlock(s, &origin, Some(workspace), account_id)?,
             }
-            s.db.read(|c| accounts::member(c, workspace, account_id))?
-                .ok_or(Error::NotFound)
+            s.db.read(|c| accounts::member(c, workspace, account_id))?.ok_or(Error::NotFound)
         })
         .await?;
     if is_htmx(&req) {
-        let row = UserRow {
-            csrf: &user.csrf,
-            can_edit: true,
-            me: user.id,
-            m: &member,
-        };
+        let row = UserRow { csrf: &user.csrf, can_edit: true, me: user.id, m: &member };
         return Ok(html(StatusCode::OK, row.render()));
     }
-    Ok(HttpResponse::SeeOther()
-        .insert_header(("location", "/users"))
-        .finish())
+    Ok(HttpResponse::SeeOther().insert_header(("location", "/users")).finish())
 }

@@ -67,8 +67,7 @@ impl Drop for PgDatabase {
         let _ = std::thread::spawn(move || {
             if let Ok(mut conn) = diesel::PgConnection::establish(&url) {
                 let _ =
-                    diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                        .execute(&mut conn);
+                    diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).execute(&mut conn);
             }
         })
         .join();
@@ -79,39 +78,26 @@ fn postgres_admin_url() -> Option<String> {
     match std::env::var("KEYWARD_TEST_DATABASE_URL") {
         Ok(url) if !url.is_empty() => Some(url),
         _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!(
-                "KEYWARD_TEST_DATABASE_URL must be set in CI: the PostgreSQL tests may not be skipped"
-            )
+            panic!("KEYWARD_TEST_DATABASE_URL must be set in CI: the PostgreSQL tests may not be skipped")
         }
         _ => None,
     }
 }
 
 fn create_pg_database(admin_url: &str) -> (String, PgDatabase) {
-    let name = format!(
-        "keyward_test_{}",
-        hex::encode(keyward::crypto::random_bytes::<6>())
-    );
+    let name = format!("keyward_test_{}", hex::encode(keyward::crypto::random_bytes::<6>()));
     let mut conn = diesel::PgConnection::establish(admin_url)
         .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at KEYWARD_TEST_DATABASE_URL: {e}"));
     diesel::sql_query(format!("CREATE DATABASE \"{name}\""))
         .execute(&mut conn)
         .unwrap_or_else(|e| panic!("cannot create a test database: {e}"));
-    let (head, query) = admin_url
-        .split_once('?')
-        .map_or((admin_url, None), |(h, q)| (h, Some(q)));
+    let (head, query) = admin_url.split_once('?').map_or((admin_url, None), |(h, q)| (h, Some(q)));
     let base = head.rsplit_once('/').map_or(head, |(b, _)| b);
     let url = match query {
         Some(q) => format!("{base}/{name}?{q}"),
         None => format!("{base}/{name}"),
     };
-    (
-        url,
-        PgDatabase {
-            admin_url: admin_url.to_owned(),
-            name,
-        },
-    )
+    (url, PgDatabase { admin_url: admin_url.to_owned(), name })
 }
 
 impl TestApp {
@@ -122,9 +108,7 @@ impl TestApp {
     /// PostgreSQL runs when `KEYWARD_TEST_DATABASE_URL` is set; outside CI it is skipped otherwise.
     pub async fn spawn_if_available(backend: Backend) -> Option<TestApp> {
         if backend == Backend::Postgres && postgres_admin_url().is_none() {
-            eprintln!(
-                "skipped: set KEYWARD_TEST_DATABASE_URL=postgres://… to run the PostgreSQL variant"
-            );
+            eprintln!("skipped: set KEYWARD_TEST_DATABASE_URL=postgres://… to run the PostgreSQL variant");
             return None;
         }
         Some(Self::spawn(backend).await)
@@ -135,22 +119,12 @@ impl TestApp {
         let (database, database_url, pg) = match backend {
             Backend::Sqlite => {
                 let path = dir.path().join("keyward.db");
-                (
-                    DatabaseUrl::Sqlite(path.clone()),
-                    format!("sqlite://{}", path.display()),
-                    None,
-                )
+                (DatabaseUrl::Sqlite(path.clone()), format!("sqlite://{}", path.display()), None)
             }
             Backend::Postgres => {
                 let admin = postgres_admin_url().expect("KEYWARD_TEST_DATABASE_URL");
-                let (url, pg) = tokio::task::spawn_blocking(move || create_pg_database(&admin))
-                    .await
-                    .expect("join");
-                (
-                    DatabaseUrl::parse(&url).expect("postgres url"),
-                    url,
-                    Some(pg),
-                )
+                let (url, pg) = tokio::task::spawn_blocking(move || create_pg_database(&admin)).await.expect("join");
+                (DatabaseUrl::parse(&url).expect("postgres url"), url, Some(pg))
             }
         };
         let mut config = Config::with_defaults(dir.path().to_path_buf(), database);
@@ -183,15 +157,9 @@ impl TestApp {
 
     /// Completes first-run setup as `admin@example.com` and returns that signed-in browser.
     pub async fn admin(&self) -> Browser {
-        let token = self
-            .setup_token
-            .clone()
-            .expect("a fresh install has a setup token");
+        let token = self.setup_token.clone().expect("a fresh install has a setup token");
         let b = self.browser();
-        assert_eq!(
-            b.get(&format!("/setup?token={token}")).await.status,
-            StatusCode::OK
-        );
+        assert_eq!(b.get(&format!("/setup?token={token}")).await.status, StatusCode::OK);
         let page = b
             .post(
                 "/setup",
@@ -227,12 +195,7 @@ impl TestApp {
         assert_eq!(page.status, StatusCode::OK, "{}", page.body);
         let b = self.browser();
         let signed_in = b.sign_in(email, PASSWORD).await;
-        assert_eq!(
-            signed_in.status,
-            StatusCode::SEE_OTHER,
-            "{}",
-            signed_in.body
-        );
+        assert_eq!(signed_in.status, StatusCode::SEE_OTHER, "{}", signed_in.body);
         b
     }
 
@@ -271,10 +234,7 @@ pub struct Page {
 
 impl Page {
     pub fn header(&self, name: &str) -> &str {
-        self.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
+        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
     }
 
     pub fn location(&self) -> &str {
@@ -297,16 +257,8 @@ fn csrf_in(body: &str) -> Option<String> {
 
 impl Browser {
     pub fn new(base: &str) -> Self {
-        let client = Client::builder()
-            .cookie_store(true)
-            .redirect(Policy::none())
-            .build()
-            .expect("client");
-        Self {
-            client,
-            base: base.to_owned(),
-            csrf: std::sync::Mutex::new(None),
-        }
+        let client = Client::builder().cookie_store(true).redirect(Policy::none()).build().expect("client");
+        Self { client, base: base.to_owned(), csrf: std::sync::Mutex::new(None) }
     }
 
     async fn page(&self, response: reqwest::Response) -> Page {
@@ -316,32 +268,18 @@ impl Browser {
         if let Some(token) = csrf_in(&body) {
             *self.csrf.lock().expect("lock") = Some(token);
         }
-        Page {
-            status,
-            headers,
-            body,
-        }
+        Page { status, headers, body }
     }
 
     pub async fn get(&self, path: &str) -> Page {
-        let response = self
-            .client
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .expect("GET");
+        let response = self.client.get(format!("{}{path}", self.base)).send().await.expect("GET");
         self.page(response).await
     }
 
     /// A GET as htmx sends it.
     pub async fn get_htmx(&self, path: &str) -> Page {
-        let response = self
-            .client
-            .get(format!("{}{path}", self.base))
-            .header("HX-Request", "true")
-            .send()
-            .await
-            .expect("GET");
+        let response =
+            self.client.get(format!("{}{path}", self.base)).header("HX-Request", "true").send().await.expect("GET");
         self.page(response).await
     }
 
@@ -358,16 +296,8 @@ impl Browser {
     }
 
     /// Submits exactly these fields and headers: no token is added.
-    pub async fn post_raw(
-        &self,
-        path: &str,
-        fields: &[(&str, &str)],
-        headers: &[(&str, &str)],
-    ) -> Page {
-        let mut request = self
-            .client
-            .post(format!("{}{path}", self.base))
-            .form(fields);
+    pub async fn post_raw(&self, path: &str, fields: &[(&str, &str)], headers: &[(&str, &str)]) -> Page {
+        let mut request = self.client.post(format!("{}{path}", self.base)).form(fields);
         for (k, v) in headers {
             request = request.header(*k, *v);
         }
@@ -377,17 +307,11 @@ impl Browser {
     /// An htmx request: the token travels in the header, as `hx-headers` sends it.
     pub async fn htmx_post(&self, path: &str, fields: &[(&str, &str)]) -> Page {
         let token = self.csrf();
-        self.post_raw(
-            path,
-            fields,
-            &[("HX-Request", "true"), ("X-CSRF-Token", token.as_str())],
-        )
-        .await
+        self.post_raw(path, fields, &[("HX-Request", "true"), ("X-CSRF-Token", token.as_str())]).await
     }
 
     pub async fn sign_in(&self, email: &str, password: &str) -> Page {
         self.get("/login").await;
-        self.post("/login", &[("email", email), ("password", password)])
-            .await
+        self.post("/login", &[("email", email), ("password", password)]).await
     }
 }

@@ -6,26 +6,18 @@ use crate::helpers::{Browser, PASSWORD, TestApp};
 use crate::on_both_backends;
 
 /// Ids of the key types and roles offered by the Add API key form, by their visible names.
-async fn form_ids(b: &Browser) -> (Vec<(String, String)>, Vec<(String, String)>) {
+pub async fn form_ids(b: &Browser) -> (Vec<(String, String)>, Vec<(String, String)>) {
     let page = b.get("/keys/new").await;
     assert_eq!(page.status, StatusCode::OK);
     let options = |select: &str| -> Vec<(String, String)> {
-        let start = page
-            .body
-            .find(&format!("name=\"{select}\""))
-            .expect("select");
+        let start = page.body.find(&format!("name=\"{select}\"")).expect("select");
         let end = start + page.body[start..].find("</select>").expect("end of select");
         page.body[start..end]
             .split("<option value=\"")
             .skip(1)
             .map(|o| {
                 let (id, rest) = o.split_once('"').expect("value");
-                let label = rest
-                    .split_once('>')
-                    .map_or("", |(_, l)| l)
-                    .split('<')
-                    .next()
-                    .unwrap_or("");
+                let label = rest.split_once('>').map_or("", |(_, l)| l).split('<').next().unwrap_or("");
                 (label.trim().to_owned(), id.to_owned())
             })
             .collect()
@@ -36,14 +28,7 @@ async fn form_ids(b: &Browser) -> (Vec<(String, String)>, Vec<(String, String)>)
         .skip(1)
         .map(|r| {
             let (id, rest) = r.split_once('"').expect("value");
-            let name = rest
-                .split_once('>')
-                .map_or("", |(_, n)| n)
-                .split('<')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_owned();
+            let name = rest.split_once('>').map_or("", |(_, n)| n).split('<').next().unwrap_or("").trim().to_owned();
             (name, id.to_owned())
         })
         .collect();
@@ -60,8 +45,7 @@ fn id_of<'a>(list: &'a [(String, String)], name: &str) -> &'a str {
 /// Creates a key through the form and returns (key id, secret).
 pub async fn create_key(b: &Browser, fields: &[(&str, &str)]) -> (String, String) {
     let (types, roles) = form_ids(b).await;
-    let mut all: Vec<(&str, &str)> =
-        vec![("key_type", id_of(&types, "Integration")), ("expiry", "90")];
+    let mut all: Vec<(&str, &str)> = vec![("key_type", id_of(&types, "Integration")), ("expiry", "90")];
     all.extend_from_slice(fields);
     let resolved: Vec<(String, String)> = all
         .iter()
@@ -80,20 +64,9 @@ pub async fn create_key(b: &Browser, fields: &[(&str, &str)]) -> (String, String
     }
     let page = b.post("/keys", &deduped).await;
     assert_eq!(page.status, StatusCode::CREATED, "{}", page.body);
-    let secret = page
-        .body
-        .split("data-secret")
-        .next()
-        .and_then(|s| s.rsplit("value=\"").next())
-        .expect("secret");
+    let secret = page.body.split("data-secret").next().and_then(|s| s.rsplit("value=\"").next()).expect("secret");
     let secret = secret.split('"').next().expect("secret").to_owned();
-    let id = page
-        .body
-        .split("href=\"/keys/")
-        .nth(1)
-        .and_then(|s| s.split('"').next())
-        .expect("key link")
-        .to_owned();
+    let id = page.body.split("href=\"/keys/").nth(1).and_then(|s| s.split('"').next()).expect("key link").to_owned();
     (id, secret)
 }
 
@@ -178,8 +151,9 @@ on_both_backends! {
         let (own, own_secret) = create_key(&member, &[("name", "Mia key")]).await;
         let list = member.get("/keys").await;
         assert!(list.body.contains("Mia key") && !list.body.contains("Admin key"));
-        assert_eq!(member.get(&format!("/keys/{admins_key}")).await.status, StatusCode::NOT_FOUND, "another's key is not found");
-        assert_eq!(member.post(&format!("/keys/{admins_key}/reveal"), &[("password", PASSWORD)]).await.status, StatusCode::NOT_FOUND);
+        assert_eq!(member.get(&format!("/keys/{admins_key}")).await.status, StatusCode::FORBIDDEN, "another's key is off limits");
+        assert_eq!(member.post(&format!("/keys/{admins_key}/reveal"), &[("password", PASSWORD)]).await.status, StatusCode::FORBIDDEN);
+        assert_eq!(member.get("/keys/999999").await.status, StatusCode::NOT_FOUND, "an id that does not exist is not found");
         member.get(&format!("/keys/{own}")).await;
         let mine = member.htmx_post(&format!("/keys/{own}/reveal"), &[("password", PASSWORD)]).await;
         assert!(mine.body.contains(&own_secret));
@@ -207,20 +181,9 @@ async fn seed_keys(app: &TestApp, n: usize) {
     let state = app.state.clone();
     tokio::task::spawn_blocking(move || {
         let email = keyward::domain::email::Email::parse("admin@example.com").expect("email");
-        let admin = state
-            .db
-            .read(|c| keyward::db::accounts::find_by_email(c, &email))
-            .expect("query")
-            .expect("admin");
-        let ws = state
-            .db
-            .read(|c| keyward::db::workspaces::home_of(c, admin.id))
-            .expect("query")
-            .expect("workspace");
-        let types = state
-            .db
-            .read(|c| keyward::db::key_types::list(c, ws.id))
-            .expect("types");
+        let admin = state.db.read(|c| keyward::db::accounts::find_by_email(c, &email)).expect("query").expect("admin");
+        let ws = state.db.read(|c| keyward::db::workspaces::home_of(c, admin.id)).expect("query").expect("workspace");
+        let types = state.db.read(|c| keyward::db::key_types::list(c, ws.id)).expect("types");
         let caller = keyward::services::Caller {
             workspace_id: ws.id,
             account_id: Some(admin.id),
@@ -233,17 +196,9 @@ async fn seed_keys(app: &TestApp, n: usize) {
         for i in 0..n {
             let form = keyward::services::keys::KeyForm {
                 name: format!("key {i:04}"),
-                description: if i % 10 == 0 {
-                    format!("needle {i}")
-                } else {
-                    String::new()
-                },
+                description: if i % 10 == 0 { format!("needle {i}") } else { String::new() },
                 key_type: types[2].id.to_string(),
-                expiry: if i % 2 == 0 {
-                    "30".into()
-                } else {
-                    "365".into()
-                },
+                expiry: if i % 2 == 0 { "30".into() } else { "365".into() },
                 ..Default::default()
             };
             keyward::services::keys::create(&state, &caller, &form).expect("seed key");
@@ -265,13 +220,7 @@ fn next_link(body: &str) -> Option<String> {
     let start = body.find("rel=\"next\"")?;
     let before = &body[..start];
     let href = before.rfind("href=\"")?;
-    Some(
-        before[href + 6..]
-            .split('"')
-            .next()?
-            .replace("&amp;", "&")
-            .replace("&#38;", "&"),
-    )
+    Some(before[href + 6..].split('"').next()?.replace("&amp;", "&").replace("&#38;", "&"))
 }
 
 on_both_backends! {

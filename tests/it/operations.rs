@@ -26,38 +26,21 @@ async fn static_assets_are_served_with_their_content_types() {
     ] {
         let page = b.get(path).await;
         assert_eq!(page.status, StatusCode::OK, "{path}");
-        assert!(
-            page.header("content-type").contains(content_type),
-            "{path}: {}",
-            page.header("content-type")
-        );
+        assert!(page.header("content-type").contains(content_type), "{path}: {}", page.header("content-type"));
         assert!(!page.header("etag").is_empty());
     }
-    assert_eq!(
-        b.get("/static/../Cargo.toml").await.status,
-        StatusCode::NOT_FOUND
-    );
+    assert_eq!(b.get("/static/../Cargo.toml").await.status, StatusCode::NOT_FOUND);
     assert_eq!(b.get("/static/nope.js").await.status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
 async fn a_database_url_with_an_unknown_scheme_is_refused_clearly() {
     let app = TestApp::spawn(Backend::Sqlite).await;
-    for url in [
-        "mysql://root:hunter2@localhost/keyward",
-        "./keyward.db",
-        "sqlite:keyward.db",
-    ] {
+    for url in ["mysql://root:hunter2@localhost/keyward", "./keyward.db", "sqlite:keyward.db"] {
         let (ok, _, stderr) = app.command(&["migrate"], &[("KEYWARD_DATABASE_URL", url)]);
         assert!(!ok, "{url} was accepted");
-        assert!(
-            stderr.contains("sqlite://") && stderr.contains("postgres://"),
-            "{stderr}"
-        );
-        assert!(
-            !stderr.contains("hunter2"),
-            "the password is not echoed: {stderr}"
-        );
+        assert!(stderr.contains("sqlite://") && stderr.contains("postgres://"), "{stderr}");
+        assert!(!stderr.contains("hunter2"), "the password is not echoed: {stderr}");
     }
     let (ok, _, stderr) = app.command(&["migrate"], &[]);
     assert!(ok, "{stderr}");
@@ -66,9 +49,7 @@ async fn a_database_url_with_an_unknown_scheme_is_refused_clearly() {
 #[test]
 fn both_backends_have_the_same_migrations() {
     let names = |backend: &str| -> Vec<String> {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("migrations")
-            .join(backend);
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations").join(backend);
         let mut names: Vec<String> = std::fs::read_dir(&dir)
             .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
             .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
@@ -78,8 +59,5 @@ fn both_backends_have_the_same_migrations() {
     };
     let (sqlite, postgres) = (names("sqlite"), names("postgres"));
     assert!(!sqlite.is_empty());
-    assert_eq!(
-        sqlite, postgres,
-        "migrations/sqlite and migrations/postgres must stay in lockstep"
-    );
+    assert_eq!(sqlite, postgres, "migrations/sqlite and migrations/postgres must stay in lockstep");
 }

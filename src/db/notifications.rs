@@ -1,0 +1,41 @@
+//! In-app notifications to one account.
+
+use diesel::prelude::*;
+
+use super::DbConn;
+use super::schema::notifications;
+
+#[derive(Debug)]
+pub struct NewNotification<'a> {
+    pub workspace_id: i64,
+    pub account_id: i64,
+    pub kind: &'a str,
+    pub title: &'a str,
+    pub body: &'a str,
+    pub link: Option<&'a str>,
+}
+
+pub fn insert(conn: &mut DbConn, n: &NewNotification<'_>, now: i64) -> Result<(), diesel::result::Error> {
+    diesel::insert_into(notifications::table)
+        .values((
+            notifications::workspace_id.eq(n.workspace_id),
+            notifications::account_id.eq(n.account_id),
+            notifications::kind.eq(n.kind),
+            notifications::title.eq(n.title),
+            notifications::body.eq(n.body),
+            notifications::link.eq(n.link),
+            notifications::created_at.eq(now),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Titles of an account's unread notifications, newest first.
+pub fn unread_titles(conn: &mut DbConn, account_id: i64) -> Result<Vec<String>, diesel::result::Error> {
+    notifications::table
+        .filter(notifications::account_id.eq(account_id))
+        .filter(notifications::read_at.is_null())
+        .order(notifications::id.desc())
+        .select(notifications::title)
+        .load(conn)
+}

@@ -1,0 +1,421 @@
+//! Changing keys from the console: edit, (de)activate, regenerate, end an overlap, reassign, delete,
+//! and the same in bulk from the table. Forms post and redirect, so every action works without JS.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+
+use super::auth::CurrentUser;
+use super::error::{AppError, html};
+use super::form::{FieldError, HtmlForm};
+use super::layout::Layout;
+use crate::clock::format_time;
+use crate::db::keys::KeyRecord;
+use crate::db::{accounts, keys as key_db, roles, usage};
+use crate::domain::Invalid;
+use crate::domain::key::PlainKey;
+use crate::error::Error;
+use crate::services::keys::{self, DeleteForm, DeleteOutcome, EditForm};
+use crate::state::AppState;
+
+fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther().insert_header(("location", location.to_owned())).finish()
+}
+
+// ---- edit ----
+
+#[derive(Template)]
+#[template(path = "keys/edit.html")]
+struct EditPage {
+    layout: Layout,
+    key: KeyRecord,
+    form: EditForm,
+    roles: Vec<roles::Role>,
+    errors: FieldError,
+}
+
+impl EditPage {
+    fn role_checked(&self, id: &i64) -> bool {
+        self.form.roles.contains(id)
+    }
+
+    fn expiry_is(&self, choice: &str) -> bool {
+        self.form.expiry == choice || (self.form.expiry.is_empty() && choice == "keep")
+    }
+
+    fn current_expiry(&self) -> String {
+        self.key.expires_at.map_or_else(|| "never".to_owned(), format_time)
+    }
+}
+
+async fn edit_page(
+    state: &AppState,
+    user: &CurrentUser,
+    key_id: i64,
+    form: Option<EditForm>,
+    errors: FieldError,
+) -> Result<EditPage, AppError> {
+    let caller = user.caller();
+    let (key, roles, current_roles) = state
+        .run(move |s| {
+            let key = keys::get_managed(s, &caller, key_id)?;
+            let (roles, current) = s.db.read(|c| {
+                Ok::<_, diesel::result::Error>((roles::list(c, key.workspace_id)?, key_db::role_ids(c, key.id)?))
+            })?;
+            Ok((key, roles, current))
+        })
+        .await?;
+    let form = form.unwrap_or_else(|| EditForm {
+        description: key.description.clone(),
+        roles: current_roles,
+        status: key.status.clone(),
+        expiry: "keep".into(),
+        act_as_owner: key.act_as_owner.then(|| "1".to_owned()),
+        ..EditForm::default()
+    });
+    Ok(EditPage { layout: Layout::new(format!("Edit {}", key.name), "keys", user), key, form, roles, errors })
+}
+
+pub async fn edit(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    Ok(html(StatusCode::OK, edit_page(&state, &user, path.into_inner(), None, FieldError::default()).await?.render()))
+}
+
+pub async fn update(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    HtmlForm(form): HtmlForm<EditForm>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let (caller, submitted) = (user.caller(), form.clone());
+    match state.run(move |s| keys::update(s, &caller, id, &submitted)).await {
+        Ok(()) => Ok(see_other(&format!("/keys/{id}"))),
+        Err(Error::Invalid(invalid)) => {
+            let page = edit_page(&state, &user, id, Some(form), invalid.into()).await?;
+            Ok(html(StatusCode::UNPROCESSABLE_ENTITY, page.render()))
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+// ---- status and overlap ----
+
+#[derive(Debug, serde::Deserialize)]
+pub struct StatusForm {
+    status: String,
+}
+
+pub async fn set_status(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    form: web::Form<StatusForm>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let active = form.status == "active";
+    let caller = user.caller();
+    state.run(move |s| keys::set_active(s, &caller, &[id], active)).await?;
+    Ok(see_other(&format!("/keys/{id}")))
+}
+
+pub async fn end_overlap(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let caller = user.caller();
+    state.run(move |s| keys::end_overlap(s, &caller, id)).await?;
+    Ok(see_other(&format!("/keys/{id}")))
+}
+
+// ---- regenerate ----
+
+#[derive(Template)]
+#[template(path = "keys/rotate.html")]
+struct RotatePage {
+    layout: Layout,
+    key: KeyRecord,
+    errors: FieldError,
+}
+
+#[derive(Template)]
+#[template(path = "keys/rotated.html")]
+struct RotatedPage {
+    layout: Layout,
+    key: KeyRecord,
+    secret: PlainKey,
+    overlap_until: Option<String>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct RotateForm {
+    #[serde(default)]
+    overlap: String,
+    #[serde(default)]
+    custom_hours: String,
+}
+
+pub async fn rotate_form(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let (caller, id) = (user.caller(), path.into_inner());
+    let key = state.run(move |s| keys::get_managed(s, &caller, id)).await?;
+    let page = RotatePage {
+        layout: Layout::new(format!("Regenerate {}", key.name), "keys", &user),
+        key,
+        errors: FieldError::default(),
+    };
+    Ok(html(StatusCode::OK, page.render()))
+}
+
+pub async fn rotate(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    form: web::Form<RotateForm>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let caller = user.caller();
+    let key = state
+        .run({
+            let caller = caller.clone();
+            move |s| keys::get_managed(s, &caller, id)
+        })
+        .await?;
+    let overlap = match keys::overlap_secs(&form.overlap, &form.custom_hours) {
+        Ok(secs) => secs,
+        Err(invalid) => {
+            let page = RotatePage {
+                layout: Layout::new(format!("Regenerate {}", key.name), "keys", &user),
+                key,
+                errors: invalid.into(),
+            };
+            return Ok(html(StatusCode::UNPROCESSABLE_ENTITY, page.render()));
+        }
+    };
+    let secret = state.run(move |s| keys::rotate(s, &caller, id, overlap)).await?;
+    tracing::info!(key_id = id, overlap, "key regenerated");
+    let overlap_until = (overlap > 0).then(|| format_time(state.now() + overlap));
+    let page = RotatedPage { layout: Layout::new("New secret", "keys", &user), key, secret, overlap_until };
+    Ok(html(StatusCode::OK, page.render()))
+}
+
+// ---- reassign and delete, single and bulk ----
+
+/// The confirmation page for deleting or reassigning one or more keys.
+#[derive(Template)]
+#[template(path = "keys/confirm.html")]
+struct ConfirmPage {
+    layout: Layout,
+    action: &'static str,
+    targets: Vec<Target>,
+    phrase: String,
+    owners: Vec<accounts::Member>,
+    errors: FieldError,
+    recent: Option<(i64, Vec<(String, i64)>)>,
+    comment: String,
+}
+
+/// A key named on a confirmation page, with its last use.
+#[derive(Debug, Clone)]
+struct Target {
+    key: KeyRecord,
+    last_used: Option<usage::LastUse>,
+}
+
+impl ConfirmPage {
+    fn last_use(&self, t: &Target) -> String {
+        match &t.last_used {
+            None => "Never used".to_owned(),
+            Some(u) => format!(
+                "Last used {} from {} on {} ({} uses)",
+                format_time(u.at),
+                u.ip.as_deref().unwrap_or("an unknown address"),
+                u.path.as_deref().unwrap_or("an unknown path"),
+                u.count
+            ),
+        }
+    }
+
+    fn at(&self, t: &i64) -> String {
+        format_time(*t)
+    }
+
+    fn ids(&self) -> Vec<i64> {
+        self.targets.iter().map(|t| t.key.id).collect()
+    }
+}
+
+async fn confirm_page(
+    state: &AppState,
+    user: &CurrentUser,
+    action: &'static str,
+    ids: Vec<i64>,
+    errors: FieldError,
+    recent: Option<(i64, Vec<(String, i64)>)>,
+    comment: String,
+) -> Result<ConfirmPage, AppError> {
+    if ids.is_empty() {
+        return Err(Error::from(Invalid::new("ids", "Choose at least one key.")).into());
+    }
+    let caller = user.caller();
+    let want_owners = action == "reassign";
+    let (targets, owners) = state
+        .run(move |s| {
+            let mut targets = Vec::new();
+            for id in ids {
+                let key = keys::get_managed(s, &caller, id)?;
+                let last_used = s.db.read(|c| usage::last_used(c, key.id))?;
+                targets.push(Target { key, last_used });
+            }
+            let owners =
+                if want_owners { s.db.read(|c| accounts::members(c, caller.workspace_id))? } else { Vec::new() };
+            Ok((targets, owners))
+        })
+        .await?;
+    let phrase = match targets.as_slice() {
+        [one] => keys::delete_phrase(&one.key).to_owned(),
+        many => many.len().to_string(),
+    };
+    let title = if action == "delete" { "Delete keys" } else { "Reassign keys" };
+    let owners = owners.into_iter().filter(|m| m.account.is_active()).collect();
+    Ok(ConfirmPage {
+        layout: Layout::new(title, "keys", user),
+        action,
+        targets,
+        phrase,
+        owners,
+        errors,
+        recent,
+        comment,
+    })
+}
+
+pub async fn confirm_delete(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let page =
+        confirm_page(&state, &user, "delete", vec![path.into_inner()], FieldError::default(), None, String::new())
+            .await?;
+    Ok(html(StatusCode::OK, page.render()))
+}
+
+pub async fn confirm_reassign(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    if !user.role.can_administer() {
+        return Err(Error::Forbidden.into());
+    }
+    let page =
+        confirm_page(&state, &user, "reassign", vec![path.into_inner()], FieldError::default(), None, String::new())
+            .await?;
+    Ok(html(StatusCode::OK, page.render()))
+}
+
+pub async fn delete(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    HtmlForm(form): HtmlForm<DeleteForm>,
+) -> Result<HttpResponse, AppError> {
+    let (caller, submitted) = (user.caller(), form.clone());
+    let ids = form.ids.clone();
+    let (errors, recent) = match state.run(move |s| keys::delete(s, &caller, &submitted)).await {
+        Ok(DeleteOutcome::Deleted(n)) => {
+            tracing::info!(count = n, "keys deleted");
+            return Ok(see_other(&format!("/keys?deleted={n}")));
+        }
+        Ok(DeleteOutcome::UsedRecently { days, keys }) => (FieldError::default(), Some((days, keys))),
+        Err(Error::Invalid(invalid)) => (invalid.into(), None),
+        Err(other) => return Err(other.into()),
+    };
+    let status = if recent.is_some() { StatusCode::CONFLICT } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let page = confirm_page(&state, &user, "delete", ids, errors, recent, String::new()).await?;
+    Ok(html(status, page.render()))
+}
+
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct ReassignForm {
+    #[serde(default)]
+    ids: Vec<i64>,
+    #[serde(default)]
+    owner: String,
+    #[serde(default)]
+    comment: String,
+}
+
+pub async fn reassign(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    HtmlForm(form): HtmlForm<ReassignForm>,
+) -> Result<HttpResponse, AppError> {
+    let caller = user.caller();
+    let submitted = form.clone();
+    let result = state
+        .run(move |s| {
+            let owner =
+                submitted.owner.trim().parse::<i64>().map_err(|_| Invalid::new("owner", "Choose the new owner."))?;
+            keys::reassign(s, &caller, &submitted.ids, owner, &submitted.comment)
+        })
+        .await;
+    match result {
+        Ok(n) => Ok(see_other(&match form.ids.as_slice() {
+            [one] if n <= 1 => format!("/keys/{one}"),
+            _ => format!("/keys?reassigned={n}"),
+        })),
+        Err(Error::Invalid(invalid)) => {
+            let page = confirm_page(&state, &user, "reassign", form.ids, invalid.into(), None, form.comment).await?;
+            Ok(html(StatusCode::UNPROCESSABLE_ENTITY, page.render()))
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct BulkForm {
+    #[serde(default)]
+    ids: Vec<i64>,
+    #[serde(default)]
+    action: String,
+}
+
+/// The table's bulk actions: (de)activation applies at once; delete and reassign ask first.
+pub async fn bulk(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    HtmlForm(form): HtmlForm<BulkForm>,
+) -> Result<HttpResponse, AppError> {
+    if form.ids.is_empty() {
+        return Err(Error::from(Invalid::new("ids", "Choose at least one key with its checkbox.")).into());
+    }
+    match form.action.as_str() {
+        "activate" | "deactivate" => {
+            let active = form.action == "activate";
+            let caller = user.caller();
+            let n = state.run(move |s| keys::set_active(s, &caller, &form.ids, active)).await?;
+            Ok(see_other(&format!("/keys?{}={n}", if active { "activated" } else { "deactivated" })))
+        }
+        "delete" => Ok(html(
+            StatusCode::OK,
+            confirm_page(&state, &user, "delete", form.ids, FieldError::default(), None, String::new()).await?.render(),
+        )),
+        "reassign" if user.role.can_administer() => Ok(html(
+            StatusCode::OK,
+            confirm_page(&state, &user, "reassign", form.ids, FieldError::default(), None, String::new())
+                .await?
+                .render(),
+        )),
+        "reassign" => Err(Error::Forbidden.into()),
+        _ => Err(Error::from(Invalid::new("action", "Choose what to do with the chosen keys.")).into()),
+    }
+}
