@@ -80,3 +80,26 @@ pub fn recent(conn: &mut DbConn, workspace_id: i64, limit: i64) -> Result<Vec<Re
         ))
         .load(conn)
 }
+
+/// The newest events about one target, newest first.
+pub fn for_target(
+    conn: &mut DbConn,
+    workspace_id: i64,
+    kind: &str,
+    id: i64,
+    limit: i64,
+) -> Result<Vec<Recent>, diesel::result::Error> {
+    audit_events::table
+        .filter(audit_events::workspace_id.eq(workspace_id))
+        .filter(audit_events::target_type.eq(kind))
+        .filter(audit_events::target_id.eq(id))
+        .order(audit_events::id.desc())
+        .limit(limit)
+        .select((
+            audit_events::occurred_at,
+            audit_events::actor_label,
+            audit_events::action,
+            audit_events::target_label,
+        ))
+        .load(conn)
+}

@@ -134,6 +134,25 @@ pub fn retire_current_secret(conn: &mut DbConn, key_id: i64, until: i64) -> QRes
         .execute(conn)
 }
 
+pub fn owner_has_type(conn: &mut DbConn, owner_id: i64, key_type_id: i64) -> QResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        api_keys::table.filter(api_keys::owner_id.eq(owner_id)).filter(api_keys::key_type_id.eq(key_type_id)),
+    ))
+    .get_result(conn)
+}
+
+/// The account's key of a one-per-account type (the personal key), if any.
+pub fn personal_key(conn: &mut DbConn, workspace_id: i64, owner_id: i64) -> QResult<Option<KeyRecord>> {
+    api_keys::table
+        .inner_join(key_types::table)
+        .filter(api_keys::workspace_id.eq(workspace_id))
+        .filter(api_keys::owner_id.eq(owner_id))
+        .filter(key_types::one_per_account.eq(true))
+        .select(KeyRecord::as_select())
+        .first(conn)
+        .optional()
+}
+
 pub fn name_taken(conn: &mut DbConn, workspace_id: i64, name: &str, except: Option<i64>) -> QResult<bool> {
     let query = api_keys::table
         .filter(api_keys::workspace_id.eq(workspace_id))

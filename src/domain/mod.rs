@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod audit;
+pub mod chart;
 pub mod email;
 pub mod key;
 pub mod key_input;

@@ -83,6 +83,11 @@ pub fn create(state: &AppState, caller: &Caller, form: &KeyForm) -> Result<Creat
         let owner = accounts::member(c, ws, owner_id)?
             .filter(|m| m.account.is_active())
             .ok_or_else(|| Invalid::new("owner", "The owner must be an active member of this workspace."))?;
+        if key_type.one_per_account && keys::owner_has_type(c, owner_id, key_type.id)? {
+            let message =
+                format!("{} already has a {} key; regenerate it instead.", owner.account.email, key_type.name);
+            return Err(Invalid::new("key_type", message).into());
+        }
         if keys::name_taken(c, ws, &name, None)? {
             return Err(Invalid::new(
                 "name",
@@ -185,6 +190,33 @@ pub fn get(state: &AppState, caller: &Caller, key_id: i64) -> Result<KeyRecord> 
         return Err(Error::Forbidden);
     }
     Ok(key)
+}
+
+/// Creates the caller's personal key (the workspace's one-per-account type, acting as its owner).
+pub fn create_personal(state: &AppState, caller: &Caller, expiry: &str, expires_on: &str) -> Result<Created> {
+    let account_id = caller.account_id.ok_or(Error::Forbidden)?;
+    let (key_type, email) = state.db.read(|c| {
+        let key_type = key_types::list(c, caller.workspace_id)?.into_iter().find(|t| t.one_per_account);
+        let email = accounts::find(c, account_id)?.map(|a| a.email);
+        Ok::<_, diesel::result::Error>((key_type, email))
+    })?;
+    let key_type = key_type.ok_or_else(|| Error::Conflict("This workspace has no personal key type.".into()))?;
+    let form = KeyForm {
+        name: format!("Personal key of {}", email.unwrap_or_default()),
+        key_type: key_type.id.to_string(),
+        owner: account_id.to_string(),
+        expiry: expiry.to_owned(),
+        expires_on: expires_on.to_owned(),
+        act_as_owner: Some("1".into()),
+        ..KeyForm::default()
+    };
+    create(state, caller, &form)
+}
+
+/// The caller's personal key, if they have one.
+pub fn personal(state: &AppState, caller: &Caller) -> Result<Option<KeyRecord>> {
+    let Some(account_id) = caller.account_id else { return Ok(None) };
+    state.db.read(|c| keys::personal_key(c, caller.workspace_id, account_id))
 }
 
 /// A key the caller may change, for the pages that change it.

@@ -43,8 +43,8 @@ impl EditPage {
         self.form.expiry == choice || (self.form.expiry.is_empty() && choice == "keep")
     }
 
-    fn current_expiry(&self) -> String {
-        self.key.expires_at.map_or_else(|| "never".to_owned(), format_time)
+    fn kept_expiry(&self) -> Option<String> {
+        Some(self.key.expires_at.map_or_else(|| "never".to_owned(), format_time))
     }
 }
 

@@ -11,7 +11,8 @@ use super::layout::Layout;
 use crate::clock::format_time;
 use crate::crypto::SecretString;
 use crate::db::keys::{Filter, ListQuery, SecretInfo, Sort};
-use crate::db::{accounts, key_types, keys as key_db, roles};
+use crate::db::{accounts, audit, key_types, keys as key_db, roles, usage};
+use crate::domain::chart;
 use crate::domain::key::PlainKey;
 use crate::domain::key_input::DAY;
 use crate::domain::policy;
@@ -226,6 +227,10 @@ impl NewKeyPage {
         self.form.expiry == choice || (self.form.expiry.is_empty() && choice == "90")
     }
 
+    fn kept_expiry(&self) -> Option<String> {
+        None
+    }
+
     fn owner_is(&self, id: &i64) -> bool {
         self.form.owner.parse::<i64>().map_or(*id == self.me, |o| o == *id)
     }
@@ -320,6 +325,10 @@ struct KeyPage {
     can_manage: bool,
     can_reassign: bool,
     reveal: RevealBox,
+    last_use: Option<usage::LastUse>,
+    recent_uses: Vec<usage::RecentUse>,
+    bars: Vec<chart::Bar>,
+    trail: Vec<audit::Recent>,
     now: i64,
 }
 
@@ -330,6 +339,14 @@ impl KeyPage {
 
     fn at(&self, t: &i64) -> String {
         format_time(*t)
+    }
+
+    fn day(&self, day: &i64) -> String {
+        format_time(day * DAY).chars().take(10).collect()
+    }
+
+    fn total_uses(&self) -> i64 {
+        self.bars.iter().map(|b| b.uses).sum()
     }
 }
 
@@ -345,18 +362,31 @@ struct RevealBox {
 
 async fn key_page(state: &AppState, user: &CurrentUser, key_id: i64, reveal: RevealBox) -> Result<KeyPage, AppError> {
     let caller = user.caller();
-    let (key, key_type, owner, roles, secrets) = state
+    let now = state.now();
+    let today = now.div_euclid(DAY);
+    let (key, details, activity) = state
         .run(move |s| {
             let key = keys::get(s, &caller, key_id)?;
-            s.db.read(|c| {
+            let details = s.db.read(|c| {
                 let key_type = key_types::find(c, key.workspace_id, key.key_type_id)?;
                 let owner = accounts::find(c, key.owner_id)?;
                 let roles = key_db::role_names(c, &[key.id])?.into_iter().map(|(_, n)| n).collect::<Vec<_>>();
                 let secrets = key_db::secrets(c, key.id)?;
-                Ok::<_, diesel::result::Error>((key, key_type, owner, roles, secrets))
-            })
+                Ok::<_, diesel::result::Error>((key_type, owner, roles, secrets))
+            })?;
+            let activity = s.db.read(|c| {
+                let last = usage::last_used(c, key.id)?;
+                let recent = usage::recent_uses(c, key.id)?;
+                let daily = usage::daily(c, key.id, today - 29)?;
+                let trail = audit::for_target(c, key.workspace_id, "api_key", key.id, 50)?;
+                Ok::<_, diesel::result::Error>((last, recent, daily, trail))
+            })?;
+            Ok((key, details, activity))
         })
         .await?;
+    let (key_type, owner, roles, secrets) = details;
+    let (last_use, recent_uses, daily, trail) = activity;
+    let bars = chart::daily_bars(&daily, today, 30);
     let can_reveal = policy::may_reveal_key(user.role, user.id == key.owner_id);
     let can_manage = policy::may_manage_key(user.role, user.id == key.owner_id);
     let can_reassign = policy::may_create_for_others(user.role);
@@ -371,7 +401,11 @@ async fn key_page(state: &AppState, user: &CurrentUser, key_id: i64, reveal: Rev
         can_manage,
         can_reassign,
         reveal,
-        now: state.now(),
+        last_use,
+        recent_uses,
+        bars,
+        trail,
+        now,
     })
 }
 

@@ -32,6 +32,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/", web::get().to(dashboard::show))
         .route("/profile", web::get().to(profile::show))
         .route("/profile/password", web::post().to(profile::change_password))
+        .route("/profile/key", web::post().to(profile::generate_key))
         .route("/keys", web::get().to(keys::list))
         .route("/keys", web::post().to(keys::create))
         .route("/keys/new", web::get().to(keys::new))

@@ -11,8 +11,11 @@ use super::form::FieldError;
 use super::layout::Layout;
 use super::session::ConsoleSession;
 use crate::crypto::SecretString;
+use crate::db::keys::{KeyRecord, ListQuery};
+use crate::domain::key::PlainKey;
+use crate::domain::policy;
 use crate::error::Error;
-use crate::services::auth;
+use crate::services::{auth, keys};
 use crate::state::AppState;
 
 #[derive(Template)]
@@ -20,6 +23,36 @@ use crate::state::AppState;
 struct ProfilePage {
     layout: Layout,
     form: PasswordForm,
+    personal: PersonalKey,
+}
+
+/// The personal key section: generate one, or regenerate the one there is.
+#[derive(Template, Default)]
+#[template(path = "profile/_personal_key.html")]
+struct PersonalKey {
+    csrf: String,
+    may_have: bool,
+    key: Option<KeyRecord>,
+    own: Vec<keys::Listed>,
+    errors: FieldError,
+}
+
+impl PersonalKey {
+    fn expires(&self) -> String {
+        self.key.as_ref().and_then(|k| k.expires_at).map_or_else(|| "never".to_owned(), crate::clock::format_time)
+    }
+}
+
+async fn personal_section(state: &AppState, user: &CurrentUser, errors: FieldError) -> Result<PersonalKey, AppError> {
+    let caller = user.caller();
+    let me = user.id;
+    let (key, own) = state
+        .run(move |s| {
+            let own = keys::list(s, &caller, ListQuery { owner_id: Some(me), limit: 100, ..ListQuery::default() })?.0;
+            Ok((keys::personal(s, &caller)?, own))
+        })
+        .await?;
+    Ok(PersonalKey { csrf: user.csrf.clone(), may_have: policy::may_manage_key(user.role, true), key, own, errors })
 }
 
 #[derive(Template, Default)]
@@ -30,9 +63,56 @@ struct PasswordForm {
     done: bool,
 }
 
-pub async fn show(user: CurrentUser) -> HttpResponse {
+pub async fn show(user: CurrentUser, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     let form = PasswordForm { csrf: user.csrf.clone(), ..PasswordForm::default() };
-    html(StatusCode::OK, ProfilePage { layout: Layout::new("Profile", "profile", &user), form }.render())
+    let personal = personal_section(&state, &user, FieldError::default()).await?;
+    Ok(html(StatusCode::OK, ProfilePage { layout: Layout::new("Profile", "profile", &user), form, personal }.render()))
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct PersonalKeyForm {
+    #[serde(default)]
+    expiry: String,
+    #[serde(default)]
+    expires_on: String,
+}
+
+#[derive(Template)]
+#[template(path = "keys/created.html")]
+struct PersonalCreated {
+    layout: Layout,
+    id: i64,
+    name: String,
+    secret: PlainKey,
+}
+
+/// Generates the signed-in person's personal key, shown once.
+pub async fn generate_key(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    form: web::Form<PersonalKeyForm>,
+) -> Result<HttpResponse, AppError> {
+    let caller = user.caller();
+    let form = form.into_inner();
+    let (expiry, on) = (form.expiry.clone(), form.expires_on.clone());
+    match state.run(move |s| keys::create_personal(s, &caller, &expiry, &on)).await {
+        Ok(created) => {
+            let page = PersonalCreated {
+                layout: Layout::new("Personal key", "profile", &user),
+                id: created.id,
+                name: created.name,
+                secret: created.secret,
+            };
+            Ok(html(StatusCode::CREATED, page.render()))
+        }
+        Err(Error::Invalid(invalid)) => {
+            let personal = personal_section(&state, &user, invalid.into()).await?;
+            let form = PasswordForm { csrf: user.csrf.clone(), ..PasswordForm::default() };
+            let page = ProfilePage { layout: Layout::new("Profile", "profile", &user), form, personal };
+            Ok(html(StatusCode::UNPROCESSABLE_ENTITY, page.render()))
+        }
+        Err(other) => Err(other.into()),
+    }
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -75,12 +155,8 @@ pub async fn change_password(
         }
         return Ok(response);
     }
-    Ok(html(
-        status,
-        ProfilePage {
-            layout: Layout::new("Profile", "profile", &CurrentUser { csrf: form.csrf.clone(), ..user }),
-            form,
-        }
-        .render(),
-    ))
+    // The session (and its CSRF token) may have been renewed: render with the current token.
+    let user = CurrentUser { csrf: form.csrf.clone(), ..user };
+    let personal = personal_section(&state, &user, FieldError::default()).await?;
+    Ok(html(status, ProfilePage { layout: Layout::new("Profile", "profile", &user), form, personal }.render()))
 }

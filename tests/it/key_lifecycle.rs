@@ -216,3 +216,58 @@ on_both_backends! {
         assert_eq!(code(&app, &secret), "VALID");
     }
 }
+
+on_both_backends! {
+    async fn the_key_page_shows_usage_and_history(app) {
+        let admin = app.admin().await;
+        let (id, secret) = create_key(&admin, &[("name", "Busy")]).await;
+        let fresh = admin.get(&format!("/keys/{id}")).await.body;
+        assert!(fresh.contains("Never used.") && fresh.contains("0 in all"));
+        for _ in 0..3 {
+            use_key(&app, &secret);
+        }
+        app.clock.advance(86_400);
+        use_key(&app, &secret);
+        admin.sign_in("admin@example.com", PASSWORD).await;
+        admin.get(&format!("/keys/{id}/rotate")).await;
+        admin.post(&format!("/keys/{id}/rotate"), &[("overlap", "3600")]).await;
+        let page = admin.get(&format!("/keys/{id}")).await.body;
+        assert!(page.contains("4 uses in all") && page.contains("(4 in all)"), "counts add up across flushes");
+        assert!(page.contains("<code>192.0.2.7</code>") && page.contains("<code>/integration/device/lock</code>"));
+        assert_eq!(page.matches("<rect ").count(), 30, "one bar a day");
+        assert!(page.contains(": 3</title>") && page.contains(": 1</title>"));
+        assert!(page.contains("key.created") && page.contains("key.rotated"), "the key's own history");
+        let list = admin.get("/keys?sort=last_used&dir=desc").await.body;
+        assert!(!list.contains(">Never<"), "the table shows the last use");
+    }
+}
+
+on_both_backends! {
+    async fn members_generate_and_regenerate_their_personal_key(app) {
+        let admin = app.admin().await;
+        let member = app.user(&admin, "pat@example.com", "member").await;
+        let profile = member.get("/profile").await;
+        assert!(profile.body.contains("Generate API key") && profile.body.contains("You own no keys."));
+        let past = member.post("/profile/key", &[("expiry", "date"), ("expires_on", "2001-02-03")]).await;
+        assert_eq!(past.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(past.body.contains("in the past"));
+        let created = member.post("/profile/key", &[("expiry", "never")]).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+        let key = secret_in(&created.body);
+        assert!(key.starts_with("kwp_"), "personal keys use the Personal type's prefix");
+        assert_eq!(code(&app, &key), "VALID");
+        let profile = member.get("/profile").await.body;
+        assert!(profile.contains("Personal key of pat@example.com") && profile.contains("expires never") && profile.contains("Regenerate"));
+        let again = member.post("/profile/key", &[("expiry", "never")]).await;
+        assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(again.body.contains("already has a Personal key"));
+
+        let id = profile.split("href=\"/keys/").nth(1).and_then(|s| s.split('"').next()).expect("key link").to_owned();
+        member.get(&format!("/keys/{id}/rotate")).await;
+        let rotated = member.post(&format!("/keys/{id}/rotate"), &[("overlap", "0")]).await;
+        let new_key = secret_in(&rotated.body);
+        assert_eq!((code(&app, &key), code(&app, &new_key)), ("NOT_FOUND", "VALID"));
+        let auditor = app.user(&admin, "aud@example.com", "auditor").await;
+        assert!(auditor.get("/profile").await.body.contains("Your role has no personal key."));
+    }
+}
