@@ -52,6 +52,18 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             eprintln!("administrator created (account id {id})");
             Ok(())
         }
+        Command::Demo { keys } => {
+            let state = open_state(config(&cli.serve)?, Clock::System)?;
+            let started = std::time::Instant::now();
+            let report = crate::services::demo::load(&state, keys)?;
+            eprintln!(
+                "demo data loaded: {} new accounts, {} keys in {:.1} s",
+                report.accounts,
+                report.keys,
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
         Command::Key(command) => {
             let state = open_state(config(&cli.serve)?, Clock::System)?;
             create_key(&state, command)

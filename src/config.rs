@@ -52,6 +52,12 @@ pub enum Command {
     /// API keys.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Load demo data: a few people and as many keys as asked for (in the first workspace).
+    Demo {
+        /// How many keys to add.
+        #[arg(long, default_value_t = 50)]
+        keys: usize,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -140,6 +140,7 @@ diesel::table! {
         created_at -> BigInt,
         created_by -> Nullable<BigInt>,
         updated_at -> BigInt,
+        search_text -> Text,
     }
 }
 

@@ -60,6 +60,11 @@ fn new_secret(prefix: &str) -> PlainKey {
 }
 
 pub fn create(state: &AppState, caller: &Caller, form: &KeyForm) -> Result<Created> {
+    state.db.write(|c| create_in(c, state, caller, form))
+}
+
+/// Creates a key inside the caller's transaction (so a batch can create many in one).
+pub fn create_in(c: &mut DbConn, state: &AppState, caller: &Caller, form: &KeyForm) -> Result<Created> {
     let now = state.now();
     let name = key_input::key_name(&form.name)?;
     let description = key_input::description(&form.description)?;
@@ -76,73 +81,70 @@ pub fn create(state: &AppState, caller: &Caller, form: &KeyForm) -> Result<Creat
         return Err(Error::Forbidden);
     }
     let ws = caller.workspace_id;
-    state.db.write(|c| {
-        let key_type =
-            key_types::find(c, ws, type_id)?.ok_or_else(|| Invalid::new("key_type", "Choose a key type."))?;
-        let identifier = key_input::identifier(&form.identifier, key_type.id_field_label.as_deref())?;
-        let owner = accounts::member(c, ws, owner_id)?
-            .filter(|m| m.account.is_active())
-            .ok_or_else(|| Invalid::new("owner", "The owner must be an active member of this workspace."))?;
-        if key_type.one_per_account && keys::owner_has_type(c, owner_id, key_type.id)? {
-            let message =
-                format!("{} already has a {} key; regenerate it instead.", owner.account.email, key_type.name);
-            return Err(Invalid::new("key_type", message).into());
-        }
-        if keys::name_taken(c, ws, &name, None)? {
-            return Err(Invalid::new(
-                "name",
-                format!("A key named \u{201c}{name}\u{201d} already exists. Choose another name."),
-            )
-            .into());
-        }
-        let workspace_roles = roles::list(c, ws)?;
-        let role_names: Vec<String> = form
-            .roles
-            .iter()
-            .map(|id| {
-                workspace_roles
-                    .iter()
-                    .find(|r| r.id == *id)
-                    .map(|r| r.name.clone())
-                    .ok_or_else(|| Invalid::new("roles", "One of the chosen roles does not exist."))
-            })
-            .collect::<Result<_, _>>()?;
-        if !form.permissions.is_empty() {
-            // The permission catalogue arrives with roles and permissions; until then none can be chosen.
-            return Err(Invalid::new("permissions", "One of the chosen permissions does not exist.").into());
-        }
-        let id = keys::insert(
-            c,
-            &NewKey {
-                workspace_id: ws,
-                key_type_id: key_type.id,
-                name: &name,
-                description: &description,
-                identifier: identifier.as_deref(),
-                owner_id,
-                act_as_owner: form.act_as_owner.is_some(),
-                expires_at,
-                created_by: caller.account_id,
-                now,
-            },
-        )?;
-        let secret = store_new_secret(state, c, id, &key_type.prefix, now)?;
-        keys::set_grants(c, id, &form.roles, &form.permissions)?;
-        let event = caller_event(caller, "key.created").on("api_key", id, &name).change(
-            None,
-            Some(serde_json::json!({
-                "name": name,
-                "type": key_type.name,
-                "identifier": identifier,
-                "owner": owner.account.email,
-                "roles": role_names,
-                "expires_at": expires_at,
-                "act_as_owner": form.act_as_owner.is_some(),
-            })),
-        );
-        audit::record(c, now, &event)?;
-        Ok(Created { id, name: name.clone(), secret })
-    })
+    let key_type = key_types::find(c, ws, type_id)?.ok_or_else(|| Invalid::new("key_type", "Choose a key type."))?;
+    let identifier = key_input::identifier(&form.identifier, key_type.id_field_label.as_deref())?;
+    let owner = accounts::member(c, ws, owner_id)?
+        .filter(|m| m.account.is_active())
+        .ok_or_else(|| Invalid::new("owner", "The owner must be an active member of this workspace."))?;
+    if key_type.one_per_account && keys::owner_has_type(c, owner_id, key_type.id)? {
+        let message = format!("{} already has a {} key; regenerate it instead.", owner.account.email, key_type.name);
+        return Err(Invalid::new("key_type", message).into());
+    }
+    if keys::name_taken(c, ws, &name, None)? {
+        return Err(Invalid::new(
+            "name",
+            format!("A key named \u{201c}{name}\u{201d} already exists. Choose another name."),
+        )
+        .into());
+    }
+    let workspace_roles = roles::list(c, ws)?;
+    let role_names: Vec<String> = form
+        .roles
+        .iter()
+        .map(|id| {
+            workspace_roles
+                .iter()
+                .find(|r| r.id == *id)
+                .map(|r| r.name.clone())
+                .ok_or_else(|| Invalid::new("roles", "One of the chosen roles does not exist."))
+        })
+        .collect::<Result<_, _>>()?;
+    if !form.permissions.is_empty() {
+        // The permission catalogue arrives with roles and permissions; until then none can be chosen.
+        return Err(Invalid::new("permissions", "One of the chosen permissions does not exist.").into());
+    }
+    let id = keys::insert(
+        c,
+        &NewKey {
+            workspace_id: ws,
+            key_type_id: key_type.id,
+            name: &name,
+            description: &description,
+            identifier: identifier.as_deref(),
+            owner_id,
+            act_as_owner: form.act_as_owner.is_some(),
+            expires_at,
+            created_by: caller.account_id,
+            now,
+        },
+    )?;
+    keys::refresh_search_text(c, id)?;
+    let secret = store_new_secret(state, c, id, &key_type.prefix, now)?;
+    keys::set_grants(c, id, &form.roles, &form.permissions)?;
+    let event = caller_event(caller, "key.created").on("api_key", id, &name).change(
+        None,
+        Some(serde_json::json!({
+            "name": name,
+            "type": key_type.name,
+            "identifier": identifier,
+            "owner": owner.account.email,
+            "roles": role_names,
+            "expires_at": expires_at,
+            "act_as_owner": form.act_as_owner.is_some(),
+        })),
+    );
+    audit::record(c, now, &event)?;
+    Ok(Created { id, name: name.clone(), secret })
 }
 
 fn caller_event(caller: &Caller, action: &'static str) -> Event {
@@ -311,6 +313,7 @@ pub fn update(state: &AppState, caller: &Caller, key_id: i64, form: &EditForm) -
             now,
         };
         keys::update(c, key.id, &changes)?;
+        keys::refresh_search_text(c, key.id)?;
         keys::set_grants(c, key.id, &form.roles, &form.permissions)?;
         let after_key = keys::find(c, caller.workspace_id, key.id)?.ok_or(Error::NotFound)?;
         let after = snapshot(c, &after_key)?;
@@ -420,6 +423,7 @@ pub fn reassign(state: &AppState, caller: &Caller, key_ids: &[i64], new_owner: i
             }
             let previous = accounts::find(c, key.owner_id)?.map(|a| a.email).unwrap_or_default();
             keys::set_owner(c, id, new_owner, now)?;
+            keys::refresh_search_text(c, id)?;
             let event = caller_event(caller, "key.reassigned").on("api_key", id, &key.name).change(
                 Some(serde_json::json!({ "owner": previous })),
                 Some(serde_json::json!({ "owner": owner.account.email, "comment": comment })),

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod demo;
 pub mod keys;
 pub mod throttle;
 pub mod usage;

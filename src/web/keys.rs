@@ -63,6 +63,9 @@ impl ListParams {
             "status" => Sort::Status,
             "expires" => Sort::Expires,
             "last_used" => Sort::LastUsed,
+            "created" => Sort::Created,
+            // Keys about to expire, or just expired, read best by their expiry.
+            _ if matches!(self.filter.as_str(), "expiring" | "expired") => Sort::Expires,
             _ => Sort::Created,
         }
     }
@@ -71,7 +74,7 @@ impl ListParams {
         match self.dir.as_str() {
             "asc" => false,
             "desc" => true,
-            _ => self.sort() == Sort::Created,
+            _ => self.sort() == Sort::Created || self.filter == "expired",
         }
     }
 
@@ -104,7 +107,15 @@ impl ListParams {
     }
 
     pub fn sort_mark(&self, column: &str) -> &'static str {
-        let current = if self.sort.is_empty() { "created" } else { self.sort.as_str() };
+        let current = match self.sort() {
+            Sort::Name => "name",
+            Sort::Type => "type",
+            Sort::Owner => "owner",
+            Sort::Status => "status",
+            Sort::Expires => "expires",
+            Sort::LastUsed => "last_used",
+            Sort::Created => "created",
+        };
         match (current == column, self.descending()) {
             (false, _) => "none",
             (true, true) => "descending",
