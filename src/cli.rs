@@ -3,7 +3,7 @@
 use std::io::IsTerminal as _;
 
 use crate::clock::Clock;
-use crate::config::{AccountCommand, AdminCommand, Cli, Command, Config, KeyCommand, ServeArgs};
+use crate::config::{AccountCommand, AdminCommand, Cli, Command, Config, KeyCommand, MasterKeyCommand, ServeArgs};
 use crate::crypto::SecretString;
 use crate::domain::audit::Actor;
 use crate::domain::email::Email;
@@ -51,6 +51,9 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             let id = runtime.block_on(accounts::create_user(&state, origin, None, form))?;
             eprintln!("administrator created (account id {id})");
             Ok(())
+        }
+        Command::MasterKey(MasterKeyCommand::Rotate { retire_old }) => {
+            rotate_master_key(config(&cli.serve)?, retire_old)
         }
         Command::Demo { keys } => {
             let state = open_state(config(&cli.serve)?, Clock::System)?;
@@ -141,6 +144,52 @@ fn create_key(state: &crate::state::AppState, command: KeyCommand) -> Result<(),
     let created = crate::services::keys::create(state, &caller, &form).map_err(cli_input)?;
     println!("{}", created.secret.expose());
     eprintln!("key {} created (id {})", created.name, created.id);
+    Ok(())
+}
+
+/// `keyward master-key rotate [--retire-old]`.
+fn rotate_master_key(config: Config, retire_old: bool) -> Result<(), CliError> {
+    use crate::crypto::keyring::{Keyring, replace_private_file};
+    let io = |e: std::io::Error| CliError::Input(format!("master key file: {e}"));
+    if config.master_key.is_some() {
+        // The keyring lives in the environment, which this command cannot change: re-seal under the
+        // newest version it holds.
+        let state = open_state(config, Clock::System)?;
+        let done = crate::services::master_key::reseal_all(&state, &state.keyring)?;
+        eprintln!(
+            "re-sealed {} key secrets, {} two-factor secrets and {} shared secrets under version {} of KEYWARD_MASTER_KEY;              to rotate, add a new version there (e.g. 1:…,2:…), restart, and run this again",
+            done.key_secrets,
+            done.totp_secrets,
+            done.shared_secrets,
+            state.keyring.current_version()
+        );
+        return Ok(());
+    }
+    let path = config.data_dir.join("master.key");
+    if !retire_old {
+        let text = std::fs::read_to_string(&path).map_err(io)?;
+        let (_, new_text) =
+            Keyring::parse(&text).and_then(|ring| ring.with_new_version(&text)).map_err(StartError::from)?;
+        replace_private_file(&path, new_text.as_bytes()).map_err(io)?;
+    }
+    let state = open_state(config, Clock::System)?;
+    let done = crate::services::master_key::reseal_all(&state, &state.keyring)?;
+    let version = state.keyring.current_version();
+    if retire_old {
+        let text = std::fs::read_to_string(&path).map_err(io)?;
+        let newest = Keyring::retain_newest(&text).map_err(StartError::from)?;
+        replace_private_file(&path, newest.as_bytes()).map_err(io)?;
+        eprintln!(
+            "re-sealed {} secrets; the master key file now holds only version {version}",
+            done.key_secrets + done.totp_secrets + done.shared_secrets
+        );
+    } else {
+        eprintln!(
+            "master key version {version} added; re-sealed {} key secrets, {} two-factor secrets and {} shared secrets. \
+             Restart every instance, then run `keyward master-key rotate --retire-old` to drop the old versions.",
+            done.key_secrets, done.totp_secrets, done.shared_secrets
+        );
+    }
     Ok(())
 }
 

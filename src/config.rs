@@ -52,11 +52,26 @@ pub enum Command {
     /// API keys.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// The master key that seals stored secrets.
+    #[command(subcommand)]
+    MasterKey(MasterKeyCommand),
     /// Load demo data: a few people and as many keys as asked for (in the first workspace).
     Demo {
         /// How many keys to add.
         #[arg(long, default_value_t = 50)]
         keys: usize,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MasterKeyCommand {
+    /// Add a new master-key version and re-seal every stored secret under it, in one transaction.
+    /// Old versions stay in the key file until `--retire-old`: restart every instance first, since a
+    /// running server keeps sealing with the version it loaded.
+    Rotate {
+        /// Re-seal anything still under an old version, then remove old versions from the key file.
+        #[arg(long)]
+        retire_old: bool,
     },
 }
 

@@ -90,6 +90,29 @@ impl Keyring {
         }
     }
 
+    /// Versions held, oldest first.
+    pub fn versions(&self) -> Vec<i64> {
+        self.keys.keys().copied().collect()
+    }
+
+    /// This keyring plus a fresh key one version above the newest; returns it and its file text.
+    pub fn with_new_version(&self, existing_text: &str) -> Result<(Self, String), KeyringError> {
+        let version = self.current_version() + 1;
+        let text = format!("{}\n{version}:{}\n", existing_text.trim_end(), B64.encode(random_bytes::<32>()));
+        Ok((Self::parse(&text)?, text))
+    }
+
+    /// The keyring text with only the newest version.
+    pub fn retain_newest(text: &str) -> Result<String, KeyringError> {
+        let current = Self::parse(text)?.current_version();
+        let line = text
+            .split([',', '\n'])
+            .map(str::trim)
+            .find(|e| e.split_once(':').is_some_and(|(v, _)| v.trim().parse::<i64>().ok() == Some(current)))
+            .ok_or_else(|| KeyringError::Format("the newest version has no entry".into()))?;
+        Ok(format!("{line}\n"))
+    }
+
     pub fn current_version(&self) -> i64 {
         self.keys.keys().next_back().copied().unwrap_or(1)
     }
@@ -118,6 +141,19 @@ impl Keyring {
         let nonce = Nonce::try_from(nonce).map_err(|_| KeyringError::Open)?;
         cipher.decrypt(&nonce, Payload { msg: ciphertext, aad: context }).map_err(|_| KeyringError::Open)
     }
+}
+
+/// Replaces a key file atomically (write a 0600 temporary file, fsync, rename), so a crash leaves the
+/// old file or the new one, never half of either.
+pub fn replace_private_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    let temporary = path.with_extension("key.new");
+    let _ = std::fs::remove_file(&temporary);
+    write_private_file(&temporary, contents)?;
+    std::fs::rename(&temporary, path)?;
+    if let Some(dir) = path.parent() {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
 }
 
 /// Writes a new file readable only by its owner.
@@ -192,6 +228,17 @@ mod tests {
             let mode = std::fs::metadata(&path).map(|m| m.permissions().mode() & 0o777).unwrap_or(0);
             assert_eq!(mode, 0o600);
         }
+    }
+
+    #[test]
+    fn a_new_version_is_added_and_old_ones_can_be_dropped() {
+        let first = format!("1:{}\n", key());
+        let (ring2, text) = ring(&first).with_new_version(&first).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(ring2.versions(), vec![1, 2]);
+        let newest = Keyring::retain_newest(&text).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(ring(&newest).versions(), vec![2]);
+        let sealed = ring2.seal(b"x", b"c");
+        assert!(ring(&newest).open(&sealed.bytes, sealed.version, b"c").is_ok());
     }
 
     proptest! {

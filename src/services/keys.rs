@@ -47,10 +47,7 @@ pub struct Created {
     pub secret: PlainKey,
 }
 
-/// The AEAD context binding a sealed secret to its key.
-fn seal_context(key_id: i64) -> Vec<u8> {
-    format!("api_key:{key_id}").into_bytes()
-}
+use crate::services::master_key::key_context as seal_context;
 
 fn new_secret(prefix: &str) -> PlainKey {
     key::generate(prefix, |buf| {

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod auth;
 pub mod demo;
 pub mod keys;
+pub mod master_key;
 pub mod throttle;
 pub mod usage;
 pub mod verify;

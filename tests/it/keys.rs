@@ -296,3 +296,37 @@ on_both_backends! {
         assert!(!ok && stderr.contains("already exists"), "{stderr}");
     }
 }
+
+on_both_backends! {
+    async fn rotating_the_master_key_reseals_every_secret(app) {
+        let admin = app.admin().await;
+        let (id, secret) = create_key(&admin, &[("name", "Sealed")]).await;
+        let opened = |text: &str, key_id: i64| -> (i64, String) {
+            let ring = keyward::crypto::Keyring::parse(text).expect("keyring");
+            let (_, sealed, version) = app.state.db.read(|c| keyward::db::keys::current_sealed(c, key_id)).expect("q").expect("secret");
+            let plain = ring.open(&sealed, version, format!("api_key:{key_id}").as_bytes()).expect("opens");
+            (version, String::from_utf8(plain).expect("utf-8"))
+        };
+        let key_id: i64 = id.parse().expect("id");
+        let file = app.data_dir.join("master.key");
+        assert_eq!(opened(&std::fs::read_to_string(&file).expect("file"), key_id), (1, secret.clone()));
+
+        let (ok, stdout, stderr) = app.command(&["master-key", "rotate"], &[]);
+        assert!(ok && stdout.is_empty(), "{stderr}");
+        assert!(stderr.contains("version 2 added; re-sealed 1 key secrets"), "{stderr}");
+        let text = std::fs::read_to_string(&file).expect("file");
+        assert_eq!(keyward::crypto::Keyring::parse(&text).expect("ring").versions(), vec![1, 2]);
+        assert_eq!(opened(&text, key_id), (2, secret.clone()), "the same secret, sealed under version 2");
+
+        let (ok, _, stderr) = app.command(&["master-key", "rotate", "--retire-old"], &[]);
+        assert!(ok, "{stderr}");
+        let text = std::fs::read_to_string(&file).expect("file");
+        assert_eq!(keyward::crypto::Keyring::parse(&text).expect("ring").versions(), vec![2]);
+        assert_eq!(opened(&text, key_id), (2, secret));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            assert_eq!(std::fs::metadata(&file).expect("meta").permissions().mode() & 0o777, 0o600);
+        }
+    }
+}
