@@ -39,3 +39,51 @@ pub fn find_by_name(conn: &mut DbConn, workspace_id: i64, name: &str) -> QResult
     let wanted = name.trim().to_lowercase();
     Ok(list(conn, workspace_id)?.into_iter().find(|t| t.name.to_lowercase() == wanted))
 }
+
+#[derive(Debug)]
+pub struct TypeFields<'a> {
+    pub name: &'a str,
+    pub prefix: &'a str,
+    pub id_field_label: Option<&'a str>,
+    pub editable: bool,
+}
+
+pub fn insert(conn: &mut DbConn, workspace_id: i64, f: &TypeFields<'_>, now: i64) -> QResult<i64> {
+    diesel::insert_into(key_types::table)
+        .values((
+            key_types::workspace_id.eq(workspace_id),
+            key_types::name.eq(f.name),
+            key_types::prefix.eq(f.prefix),
+            key_types::id_field_label.eq(f.id_field_label),
+            key_types::editable.eq(f.editable),
+            key_types::created_at.eq(now),
+        ))
+        .returning(key_types::id)
+        .get_result(conn)
+}
+
+pub fn update(conn: &mut DbConn, id: i64, f: &TypeFields<'_>) -> QResult<()> {
+    diesel::update(key_types::table.find(id))
+        .set((
+            key_types::name.eq(f.name),
+            key_types::prefix.eq(f.prefix),
+            key_types::id_field_label.eq(f.id_field_label),
+            key_types::editable.eq(f.editable),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn delete(conn: &mut DbConn, id: i64) -> QResult<()> {
+    diesel::delete(key_types::table.find(id)).execute(conn).map(drop)
+}
+
+/// How many keys each type of the workspace has.
+pub fn key_counts(conn: &mut DbConn, workspace_id: i64) -> QResult<Vec<(i64, i64)>> {
+    use super::schema::api_keys;
+    api_keys::table
+        .filter(api_keys::workspace_id.eq(workspace_id))
+        .group_by(api_keys::key_type_id)
+        .select((api_keys::key_type_id, diesel::dsl::count_star()))
+        .load(conn)
+}

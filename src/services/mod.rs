@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod auth;
 pub mod demo;
+pub mod key_types;
 pub mod keys;
 pub mod master_key;
 pub mod throttle;

@@ -13,6 +13,7 @@ pub mod layout;
 pub mod ops;
 pub mod profile;
 pub mod session;
+pub mod settings;
 pub mod setup;
 pub mod signin;
 pub mod users;
@@ -49,6 +50,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/keys/{id}/end-overlap", web::post().to(key_actions::end_overlap))
         .route("/keys/{id}/reassign", web::get().to(key_actions::confirm_reassign))
         .route("/keys/{id}/delete", web::get().to(key_actions::confirm_delete))
+        .route("/settings", web::get().to(settings::show))
+        .route("/settings/key-types", web::post().to(settings::add_type))
+        .route("/settings/key-types/{id}", web::post().to(settings::update_type))
+        .route("/settings/key-types/{id}/delete", web::post().to(settings::delete_type))
         .route("/users", web::get().to(users::list))
         .route("/users", web::post().to(users::create))
         .route("/users/{id}/{action}", web::post().to(users::row_action));

@@ -271,3 +271,33 @@ on_both_backends! {
         assert!(auditor.get("/profile").await.body.contains("Your role has no personal key."));
     }
 }
+
+on_both_backends! {
+    async fn every_key_action_needs_the_csrf_token(app) {
+        let admin = app.admin().await;
+        let (id, secret) = create_key(&admin, &[("name", "Guarded")]).await;
+        let routes = [
+            "/keys".to_owned(),
+            format!("/keys/{id}/edit"),
+            format!("/keys/{id}/status"),
+            format!("/keys/{id}/rotate"),
+            format!("/keys/{id}/end-overlap"),
+            format!("/keys/{id}/reveal"),
+            "/keys/bulk".to_owned(),
+            "/keys/delete".to_owned(),
+            "/keys/reassign".to_owned(),
+            "/profile/key".to_owned(),
+            "/settings/key-types".to_owned(),
+        ];
+        for route in &routes {
+            let fields = [("ids", id.as_str()), ("status", "inactive"), ("action", "deactivate"), ("confirm", "Guarded"),
+                          ("overlap", "0"), ("expiry", "never"), ("name", "Forged"), ("key_type", "1"), ("password", PASSWORD)];
+            assert_eq!(admin.post_raw(route, &fields, &[]).await.status, StatusCode::FORBIDDEN, "{route} without a token");
+            let forged = admin.post_raw(route, &fields, &[("X-CSRF-Token", "forged"), ("HX-Request", "true")]).await;
+            assert_eq!(forged.status, StatusCode::FORBIDDEN, "{route} with a forged token");
+        }
+        assert_eq!(code(&app, &secret), "VALID", "nothing changed");
+        let list = admin.get("/keys").await.body;
+        assert!(list.contains("Guarded") && !list.contains("Forged"));
+    }
+}

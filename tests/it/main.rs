@@ -7,4 +7,5 @@ mod key_lifecycle;
 mod keys;
 mod operations;
 mod security;
+mod settings;
 mod sign_in;

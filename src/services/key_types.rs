@@ -1,0 +1,126 @@
+//! Key types: added, renamed, relabelled and removed by Administrators. A prefix never changes once
+//! keys of the type exist, and a type with keys cannot be removed.
+
+use crate::db::{audit, key_types};
+use crate::domain::audit::Event;
+use crate::domain::key::parse_prefix;
+use crate::domain::{Invalid, policy};
+use crate::error::{Error, Result};
+use crate::services::Caller;
+use crate::state::AppState;
+
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct TypeForm {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub prefix: String,
+    #[serde(default)]
+    pub id_field_label: String,
+    #[serde(default)]
+    pub editable: Option<String>,
+}
+
+struct Parsed {
+    name: String,
+    prefix: String,
+    label: Option<String>,
+    editable: bool,
+}
+
+fn parse(form: &TypeForm) -> Result<Parsed, Invalid> {
+    let name = form.name.trim();
+    if name.is_empty() || name.chars().count() > 50 || name.chars().any(char::is_control) {
+        return Err(Invalid::new("name", "A type name has 1–50 printable characters."));
+    }
+    let label = form.id_field_label.trim();
+    if label.chars().count() > 50 || label.chars().any(char::is_control) {
+        return Err(Invalid::new("id_field_label", "A field label has at most 50 printable characters."));
+    }
+    Ok(Parsed {
+        name: name.to_owned(),
+        prefix: parse_prefix(&form.prefix)?,
+        label: (!label.is_empty()).then(|| label.to_owned()),
+        editable: form.editable.is_some(),
+    })
+}
+
+fn admin_only(caller: &Caller) -> Result<()> {
+    if policy::may_create_for_others(caller.role) { Ok(()) } else { Err(Error::Forbidden) }
+}
+
+fn clashes(types: &[key_types::KeyType], except: Option<i64>, p: &Parsed) -> Result<()> {
+    for t in types.iter().filter(|t| Some(t.id) != except) {
+        if t.name.eq_ignore_ascii_case(&p.name) {
+            return Err(Invalid::new("name", format!("A type named \u{201c}{}\u{201d} already exists.", t.name)).into());
+        }
+        if t.prefix == p.prefix {
+            return Err(
+                Invalid::new("prefix", format!("The prefix {} is already used by {}.", t.prefix, t.name)).into()
+            );
+        }
+    }
+    Ok(())
+}
+
+fn event(caller: &Caller, action: &'static str, id: i64, name: &str) -> Event {
+    let mut e =
+        Event::new(action, caller.origin.actor.clone()).in_workspace(caller.workspace_id).on("key_type", id, name);
+    e.source_ip = caller.origin.ip.clone();
+    e
+}
+
+fn fields(p: &Parsed) -> key_types::TypeFields<'_> {
+    key_types::TypeFields { name: &p.name, prefix: &p.prefix, id_field_label: p.label.as_deref(), editable: p.editable }
+}
+
+fn json(p: &Parsed) -> serde_json::Value {
+    serde_json::json!({ "name": p.name, "prefix": p.prefix, "id_field_label": p.label, "editable": p.editable })
+}
+
+pub fn create(state: &AppState, caller: &Caller, form: &TypeForm) -> Result<i64> {
+    admin_only(caller)?;
+    let parsed = parse(form)?;
+    let now = state.now();
+    state.db.write(|c| {
+        clashes(&key_types::list(c, caller.workspace_id)?, None, &parsed)?;
+        let id = key_types::insert(c, caller.workspace_id, &fields(&parsed), now)?;
+        audit::record(c, now, &event(caller, "key_type.created", id, &parsed.name).change(None, Some(json(&parsed))))?;
+        Ok(id)
+    })
+}
+
+pub fn update(state: &AppState, caller: &Caller, id: i64, form: &TypeForm) -> Result<()> {
+    admin_only(caller)?;
+    let parsed = parse(form)?;
+    let now = state.now();
+    state.db.write(|c| {
+        let types = key_types::list(c, caller.workspace_id)?;
+        let current = types.iter().find(|t| t.id == id).ok_or(Error::NotFound)?;
+        let in_use = key_types::key_counts(c, caller.workspace_id)?.iter().any(|(t, n)| *t == id && *n > 0);
+        if in_use && current.prefix != parsed.prefix {
+            return Err(Invalid::new("prefix", "Keys of this type exist, so its prefix cannot change.").into());
+        }
+        clashes(&types, Some(id), &parsed)?;
+        let before = serde_json::json!({
+            "name": current.name, "prefix": current.prefix, "id_field_label": current.id_field_label, "editable": current.editable,
+        });
+        key_types::update(c, id, &fields(&parsed))?;
+        audit::record(c, now, &event(caller, "key_type.updated", id, &parsed.name).change(Some(before), Some(json(&parsed))))?;
+        Ok(())
+    })
+}
+
+pub fn delete(state: &AppState, caller: &Caller, id: i64) -> Result<()> {
+    admin_only(caller)?;
+    let now = state.now();
+    state.db.write(|c| {
+        let current = key_types::find(c, caller.workspace_id, id)?.ok_or(Error::NotFound)?;
+        if key_types::key_counts(c, caller.workspace_id)?.iter().any(|(t, n)| *t == id && *n > 0) {
+            return Err(Error::Conflict(format!("Keys of type {} exist; delete them first.", current.name)));
+        }
+        key_types::delete(c, id)?;
+        audit::record(c, now, &event(caller, "key_type.deleted", id, &current.name))?;
+        Ok(())
+    })
+}
