@@ -31,6 +31,15 @@
     }
   });
 
+  // "Add all": checks every box of the named field in the same form.
+  document.addEventListener("change", function (event) {
+    var all = event.target.closest("[data-check-all]");
+    if (!all || !all.form) return;
+    all.form.querySelectorAll('input[type="checkbox"][name="' + all.getAttribute("data-check-all") + '"]').forEach(function (box) {
+      box.checked = all.checked;
+    });
+  });
+
   // A revealed key disappears after its time.
   function hideLater(root) {
     root.querySelectorAll("[data-hide-after]").forEach(function (box) {

@@ -476,6 +476,7 @@ pub struct Lookup {
     pub status: String,
     pub expires_at: Option<i64>,
     pub type_name: String,
+    pub owner_id: i64,
     pub owner_email: String,
     pub owner_disabled_at: Option<i64>,
 }
@@ -494,6 +495,7 @@ pub fn lookup(conn: &mut DbConn, digest: &[u8]) -> QResult<Option<Lookup>> {
             api_keys::status,
             api_keys::expires_at,
             key_types::name,
+            accounts::id,
             accounts::email,
             accounts::disabled_at,
         ))

@@ -299,6 +299,8 @@ diesel::joinable!(role_permissions -> roles (role_id));
 diesel::joinable!(role_permissions -> permissions (permission_id));
 diesel::joinable!(notifications -> accounts (account_id));
 diesel::joinable!(api_key_roles -> roles (role_id));
+diesel::joinable!(account_roles -> roles (role_id));
+diesel::joinable!(account_permissions -> permissions (permission_id));
 diesel::joinable!(api_key_permissions -> permissions (permission_id));
 
 diesel::allow_tables_to_appear_in_same_query!(

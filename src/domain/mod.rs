@@ -1,5 +1,6 @@
 //! Pure types and rules: no HTTP, no SQL. Input is parsed into these types at the door.
 
+pub mod access;
 pub mod account;
 pub mod audit;
 pub mod chart;
@@ -11,6 +12,7 @@ pub mod lockout;
 pub mod password;
 pub mod policy;
 pub mod role;
+pub mod uri;
 pub mod verify;
 
 /// A message meant for the person who typed the input, naming the field it is about.

@@ -72,18 +72,19 @@ pub fn load(state: &AppState, key_count: usize) -> Result<Report> {
         }
         Ok::<_, Error>((workspace, owners, created))
     })?;
-    let (types, readonly, existing) = state.db.read(|c| {
-        let types: Vec<_> = key_types::list(c, workspace)?.into_iter().filter(|t| !t.one_per_account).collect();
-        let readonly = roles::find_by_name(c, workspace, "READONLY")?.map(|r| r.id);
-        let existing = key_db::count(c, workspace)?;
-        Ok::<_, diesel::result::Error>((types, readonly, existing))
-    })?;
     let caller = Caller {
         workspace_id: workspace,
         account_id: None,
         role: ConsoleRole::Administrator,
         origin: Origin { actor: Actor::System("demo data"), ip: None },
     };
+    state.db.write(|c| crate::services::permissions::seed_demo(c, &caller, now))?;
+    let (types, readonly, existing) = state.db.read(|c| {
+        let types: Vec<_> = key_types::list(c, workspace)?.into_iter().filter(|t| !t.one_per_account).collect();
+        let readonly = roles::find_by_name(c, workspace, "READONLY")?.map(|r| r.id);
+        let existing = key_db::count(c, workspace)?;
+        Ok::<_, diesel::result::Error>((types, readonly, existing))
+    })?;
     let start = usize::try_from(existing).unwrap_or(0);
     for chunk in (start..start + key_count).collect::<Vec<_>>().chunks(1_000) {
         state.db.write(|c| {

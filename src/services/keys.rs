@@ -106,10 +106,7 @@ pub fn create_in(c: &mut DbConn, state: &AppState, caller: &Caller, form: &KeyFo
                 .ok_or_else(|| Invalid::new("roles", "One of the chosen roles does not exist."))
         })
         .collect::<Result<_, _>>()?;
-    if !form.permissions.is_empty() {
-        // The permission catalogue arrives with roles and permissions; until then none can be chosen.
-        return Err(Invalid::new("permissions", "One of the chosen permissions does not exist.").into());
-    }
+    check_permissions(c, caller, &form.permissions)?;
     let id = keys::insert(
         c,
         &NewKey {
@@ -273,6 +270,25 @@ fn snapshot(c: &mut DbConn, key: &KeyRecord) -> Result<serde_json::Value> {
     }))
 }
 
+/// The chosen permissions exist in the workspace, and high-risk ones are granted only by Administrators.
+fn check_permissions(c: &mut DbConn, caller: &Caller, ids: &[i64]) -> Result<()> {
+    let catalogue = crate::db::permissions::rows(c, caller.workspace_id)?;
+    for id in ids {
+        let p = catalogue
+            .iter()
+            .find(|p| p.id == *id)
+            .ok_or_else(|| Invalid::new("permissions", "One of the chosen permissions does not exist."))?;
+        if p.risk == "high" && !policy::may_create_for_others(caller.role) {
+            return Err(Invalid::new(
+                "permissions",
+                format!("Only Administrators grant high-risk permissions such as {}.", p.label),
+            )
+            .into());
+        }
+    }
+    Ok(())
+}
+
 fn check_roles(c: &mut DbConn, workspace_id: i64, role_ids: &[i64]) -> Result<()> {
     let existing = roles::list(c, workspace_id)?;
     if role_ids.iter().all(|id| existing.iter().any(|r| r.id == *id)) {
@@ -298,9 +314,7 @@ pub fn update(state: &AppState, caller: &Caller, key_id: i64, form: &EditForm) -
             choice => key_input::expiry(choice, &form.expires_on, now, None)?,
         };
         check_roles(c, caller.workspace_id, &form.roles)?;
-        if !form.permissions.is_empty() {
-            return Err(Invalid::new("permissions", "One of the chosen permissions does not exist.").into());
-        }
+        check_permissions(c, caller, &form.permissions)?;
         let before = snapshot(c, &key)?;
         let changes = keys::Changes {
             description: &description,

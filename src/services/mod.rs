@@ -7,6 +7,7 @@ pub mod demo;
 pub mod key_types;
 pub mod keys;
 pub mod master_key;
+pub mod permissions;
 pub mod throttle;
 pub mod usage;
 pub mod verify;

@@ -1,7 +1,8 @@
 //! Verifying a presented key: format and checksum, digest lookup, status, expiry, overlap secret.
 //! The verification API and the key tester put this behind HTTP.
 
-use crate::db::keys;
+use crate::db::{keys, permissions};
+use crate::domain::access::{Access, Want};
 use crate::domain::key;
 use crate::domain::verify::{self, Code, Found};
 use crate::error::Result;
@@ -16,6 +17,9 @@ pub struct KeyFacts {
     pub owner: String,
     pub key_type: String,
     pub expires_at: Option<i64>,
+    pub roles: Vec<String>,
+    /// Names of the permissions the key may use.
+    pub permissions: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -24,6 +28,8 @@ pub struct Verdict {
     /// Why a malformed key was refused.
     pub reason: Option<String>,
     pub key: Option<KeyFacts>,
+    /// With FORBIDDEN: the permissions that would allow the request.
+    pub missing: Vec<String>,
 }
 
 impl Verdict {
@@ -32,24 +38,27 @@ impl Verdict {
     }
 }
 
-/// Where a use came from, for the key's last-use record.
+/// Where a use came from (for the key's last-use record) and what it wants to do.
 #[derive(Debug, Clone, Default)]
 pub struct UseContext {
     pub ip: Option<String>,
     pub path: Option<String>,
+    pub want: Option<Want>,
 }
 
 pub fn verify(state: &AppState, presented: &str, context: &UseContext) -> Result<Verdict> {
     let now = state.now();
     let well_formed = match key::parse(presented) {
         Ok(k) => k,
-        Err(e) => return Ok(Verdict { code: Code::Malformed, reason: Some(e.to_string()), key: None }),
+        Err(e) => {
+            return Ok(Verdict { code: Code::Malformed, reason: Some(e.to_string()), key: None, missing: Vec::new() });
+        }
     };
     let digest = well_formed.key.digest();
     let Some(found) = state.db.read(|c| keys::lookup(c, &digest))? else {
-        return Ok(Verdict { code: Code::NotFound, reason: None, key: None });
+        return Ok(Verdict { code: Code::NotFound, reason: None, key: None, missing: Vec::new() });
     };
-    let code = verify::status(
+    let mut code = verify::status(
         &Found {
             key_active: found.status == "active",
             owner_active: found.owner_disabled_at.is_none(),
@@ -59,15 +68,38 @@ pub fn verify(state: &AppState, presented: &str, context: &UseContext) -> Result
         now,
     );
     if code == Code::NotFound {
-        return Ok(Verdict { code, reason: None, key: None });
+        return Ok(Verdict { code, reason: None, key: None, missing: Vec::new() });
+    }
+    let (catalogue, key_grants, owner_grants, roles, act_as_owner) = state.db.read(|c| {
+        let record = keys::find(c, found.workspace_id, found.key_id)?;
+        Ok::<_, diesel::result::Error>((
+            permissions::catalogue(c, found.workspace_id)?,
+            permissions::key_grants(c, found.key_id)?,
+            permissions::account_grants(c, found.workspace_id, found.owner_id)?,
+            keys::role_names(c, &[found.key_id])?.into_iter().map(|(_, n)| n).collect::<Vec<_>>(),
+            record.is_some_and(|k| k.act_as_owner),
+        ))
+    })?;
+    let access = Access { catalogue: &catalogue, key: &key_grants, owner: &owner_grants, act_as_owner };
+    let mut missing = Vec::new();
+    let mut reason = None;
+    if let (Code::Valid, Some(want)) = (code, &context.want)
+        && let Err(denial) = access.check(want)
+    {
+        code = Code::Forbidden;
+        missing = denial.missing();
+        reason = Some(denial.to_string());
     }
     if code == Code::Valid {
         state.usage.record(found.key_id, found.secret_id, now, context.ip.as_deref(), context.path.as_deref());
     }
     Ok(Verdict {
         code,
-        reason: None,
+        reason,
+        missing,
         key: Some(KeyFacts {
+            roles,
+            permissions: access.effective().iter().map(|p| p.name.clone()).collect(),
             key_id: found.key_id,
             workspace_id: found.workspace_id,
             name: found.name,

@@ -31,12 +31,17 @@ struct EditPage {
     key: KeyRecord,
     form: EditForm,
     roles: Vec<roles::Role>,
+    catalogue: Vec<crate::domain::access::Permission>,
     errors: FieldError,
 }
 
 impl EditPage {
     fn role_checked(&self, id: &i64) -> bool {
         self.form.roles.contains(id)
+    }
+
+    fn permission_checked(&self, id: &i64) -> bool {
+        self.form.permissions.contains(id)
     }
 
     fn expiry_is(&self, choice: &str) -> bool {
@@ -56,24 +61,37 @@ async fn edit_page(
     errors: FieldError,
 ) -> Result<EditPage, AppError> {
     let caller = user.caller();
-    let (key, roles, current_roles) = state
+    let (key, roles, current_roles, catalogue, granted) = state
         .run(move |s| {
             let key = keys::get_managed(s, &caller, key_id)?;
-            let (roles, current) = s.db.read(|c| {
-                Ok::<_, diesel::result::Error>((roles::list(c, key.workspace_id)?, key_db::role_ids(c, key.id)?))
+            let (roles, current, catalogue, granted) = s.db.read(|c| {
+                Ok::<_, diesel::result::Error>((
+                    roles::list(c, key.workspace_id)?,
+                    key_db::role_ids(c, key.id)?,
+                    crate::db::permissions::catalogue(c, key.workspace_id)?,
+                    key_db::permission_ids(c, key.id)?,
+                ))
             })?;
-            Ok((key, roles, current))
+            Ok((key, roles, current, catalogue, granted))
         })
         .await?;
     let form = form.unwrap_or_else(|| EditForm {
         description: key.description.clone(),
         roles: current_roles,
+        permissions: granted,
         status: key.status.clone(),
         expiry: "keep".into(),
         act_as_owner: key.act_as_owner.then(|| "1".to_owned()),
         ..EditForm::default()
     });
-    Ok(EditPage { layout: Layout::new(format!("Edit {}", key.name), "keys", user), key, form, roles, errors })
+    Ok(EditPage {
+        layout: Layout::new(format!("Edit {}", key.name), "keys", user),
+        key,
+        form,
+        roles,
+        catalogue,
+        errors,
+    })
 }
 
 pub async fn edit(

@@ -11,7 +11,8 @@ use super::layout::Layout;
 use crate::clock::format_time;
 use crate::crypto::SecretString;
 use crate::db::keys::{Filter, ListQuery, SecretInfo, Sort};
-use crate::db::{accounts, audit, key_types, keys as key_db, roles, usage};
+use crate::db::{accounts, audit, key_types, keys as key_db, permissions, roles, usage};
+use crate::domain::access::{Access, Permission};
 use crate::domain::chart;
 use crate::domain::key::PlainKey;
 use crate::domain::key_input::DAY;
@@ -224,6 +225,7 @@ struct NewKeyPage {
     errors: FieldError,
     types: Vec<key_types::KeyType>,
     roles: Vec<roles::Role>,
+    catalogue: Vec<Permission>,
     owners: Vec<accounts::Member>,
     choose_owner: bool,
     me: i64,
@@ -232,6 +234,10 @@ struct NewKeyPage {
 impl NewKeyPage {
     fn role_checked(&self, id: &i64) -> bool {
         self.form.roles.contains(id)
+    }
+
+    fn permission_checked(&self, id: &i64) -> bool {
+        self.form.permissions.contains(id)
     }
 
     fn expiry_is(&self, choice: &str) -> bool {
@@ -258,11 +264,16 @@ async fn new_key_page(
     errors: FieldError,
 ) -> Result<NewKeyPage, AppError> {
     let (ws, choose_owner) = (user.workspace_id, policy::may_create_for_others(user.role));
-    let (types, roles, owners) = state
+    let (types, roles, owners, catalogue) = state
         .blocking(move |db| {
             db.read(|c| {
                 let owners = if choose_owner { accounts::members(c, ws)? } else { Vec::new() };
-                Ok::<_, diesel::result::Error>((key_types::list(c, ws)?, roles::list(c, ws)?, owners))
+                Ok::<_, diesel::result::Error>((
+                    key_types::list(c, ws)?,
+                    roles::list(c, ws)?,
+                    owners,
+                    permissions::catalogue(c, ws)?,
+                ))
             })
         })
         .await?;
@@ -273,6 +284,7 @@ async fn new_key_page(
         errors,
         types,
         roles,
+        catalogue,
         owners,
         choose_owner,
         me: user.id,
@@ -340,6 +352,8 @@ struct KeyPage {
     recent_uses: Vec<usage::RecentUse>,
     bars: Vec<chart::Bar>,
     trail: Vec<audit::Recent>,
+    effective: Vec<Permission>,
+    held_back: Vec<Permission>,
     now: i64,
 }
 
@@ -392,11 +406,30 @@ async fn key_page(state: &AppState, user: &CurrentUser, key_id: i64, reveal: Rev
                 let trail = audit::for_target(c, key.workspace_id, "api_key", key.id, 50)?;
                 Ok::<_, diesel::result::Error>((last, recent, daily, trail))
             })?;
-            Ok((key, details, activity))
+            let access = s.db.read(|c| {
+                let catalogue = permissions::catalogue(c, key.workspace_id)?;
+                let key_grants = permissions::key_grants(c, key.id)?;
+                let owner_grants = permissions::account_grants(c, key.workspace_id, key.owner_id)?;
+                let access = Access {
+                    catalogue: &catalogue,
+                    key: &key_grants,
+                    owner: &owner_grants,
+                    act_as_owner: key.act_as_owner,
+                };
+                let effective: Vec<Permission> = access.effective().into_iter().cloned().collect();
+                // Granted to the key but not to its owner: shown so the gap is visible.
+                let held_back = catalogue
+                    .iter()
+                    .filter(|p| (key.act_as_owner || key_grants.includes(p)) && !owner_grants.includes(p))
+                    .cloned()
+                    .collect::<Vec<_>>();
+                Ok::<_, diesel::result::Error>((effective, held_back))
+            })?;
+            Ok((key, details, (activity, access)))
         })
         .await?;
     let (key_type, owner, roles, secrets) = details;
-    let (last_use, recent_uses, daily, trail) = activity;
+    let ((last_use, recent_uses, daily, trail), (effective, held_back)) = activity;
     let bars = chart::daily_bars(&daily, today, 30);
     let can_reveal = policy::may_reveal_key(user.role, user.id == key.owner_id);
     let can_manage = policy::may_manage_key(user.role, user.id == key.owner_id);
@@ -416,6 +449,8 @@ async fn key_page(state: &AppState, user: &CurrentUser, key_id: i64, reveal: Rev
         recent_uses,
         bars,
         trail,
+        effective,
+        held_back,
         now,
     })
 }

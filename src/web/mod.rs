@@ -11,6 +11,7 @@ pub mod key_actions;
 pub mod keys;
 pub mod layout;
 pub mod ops;
+pub mod permissions;
 pub mod profile;
 pub mod session;
 pub mod settings;
@@ -50,6 +51,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/keys/{id}/end-overlap", web::post().to(key_actions::end_overlap))
         .route("/keys/{id}/reassign", web::get().to(key_actions::confirm_reassign))
         .route("/keys/{id}/delete", web::get().to(key_actions::confirm_delete))
+        .route("/permissions", web::get().to(permissions::list))
+        .route("/permissions", web::post().to(permissions::create))
+        .route("/permissions/{id}", web::get().to(permissions::edit))
+        .route("/permissions/{id}", web::post().to(permissions::update))
+        .route("/permissions/{id}/delete", web::post().to(permissions::delete))
         .route("/settings", web::get().to(settings::show))
         .route("/settings/key-types", web::post().to(settings::add_type))
         .route("/settings/key-types/{id}", web::post().to(settings::update_type))

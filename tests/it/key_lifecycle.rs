@@ -14,7 +14,8 @@ fn code(app: &TestApp, key: &str) -> &'static str {
 
 /// Verifies as a service would (recording a use) and writes the gathered usage.
 fn use_key(app: &TestApp, key: &str) {
-    let context = UseContext { ip: Some("192.0.2.7".into()), path: Some("/integration/device/lock".into()) };
+    let context =
+        UseContext { ip: Some("192.0.2.7".into()), path: Some("/integration/device/lock".into()), want: None };
     assert!(verify(&app.state, key, &context).expect("verify").valid());
     app.state.usage.flush(&app.state.db).expect("flush");
 }

@@ -6,6 +6,7 @@ mod access;
 mod key_lifecycle;
 mod keys;
 mod operations;
+mod permissions;
 mod security;
 mod settings;
 mod sign_in;

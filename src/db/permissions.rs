@@ -1,0 +1,184 @@
+//! The permission catalogue of a workspace and what keys and accounts are granted.
+
+use std::collections::BTreeSet;
+
+use diesel::prelude::*;
+
+use super::DbConn;
+use super::schema::{
+    account_permissions, account_roles, api_key_permissions, api_key_roles, permission_rules, permissions,
+    role_permissions, roles,
+};
+use crate::domain::access::{Grants, Permission};
+use crate::domain::key_type::BuiltinRole;
+use crate::domain::uri::UriRule;
+
+type QResult<T> = Result<T, diesel::result::Error>;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = permissions)]
+pub struct PermissionRow {
+    pub id: i64,
+    pub name: String,
+    pub label: String,
+    pub description: String,
+    pub risk: String,
+    pub writes: bool,
+}
+
+/// The whole catalogue with parsed URI rules, ordered by name.
+pub fn catalogue(conn: &mut DbConn, workspace_id: i64) -> QResult<Vec<Permission>> {
+    let rows: Vec<PermissionRow> = permissions::table
+        .filter(permissions::workspace_id.eq(workspace_id))
+        .order(permissions::name.asc())
+        .select(PermissionRow::as_select())
+        .load(conn)?;
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let rules: Vec<(i64, String, String)> = permission_rules::table
+        .filter(permission_rules::permission_id.eq_any(&ids))
+        .order(permission_rules::id.asc())
+        .select((permission_rules::permission_id, permission_rules::method, permission_rules::pattern))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Permission {
+            rules: rules
+                .iter()
+                .filter(|(p, ..)| *p == r.id)
+                .filter_map(|(_, m, pat)| {
+                    UriRule::parse(m, pat)
+                        .inspect_err(|e| tracing::warn!(permission = %r.name, error = %e, "stored URI rule does not parse; ignored"))
+                        .ok()
+                })
+                .collect(),
+            id: r.id,
+            high_risk: r.risk == "high",
+            writes: r.writes,
+            name: r.name,
+            label: r.label,
+        })
+        .collect())
+}
+
+pub fn rows(conn: &mut DbConn, workspace_id: i64) -> QResult<Vec<PermissionRow>> {
+    permissions::table
+        .filter(permissions::workspace_id.eq(workspace_id))
+        .order(permissions::name.asc())
+        .select(PermissionRow::as_select())
+        .load(conn)
+}
+
+/// Grants through roles: ADMIN and READONLY set their flags, custom roles add their permissions.
+fn role_grants(conn: &mut DbConn, role_ids: &[i64], grants: &mut Grants) -> QResult<()> {
+    let builtin: Vec<Option<String>> =
+        roles::table.filter(roles::id.eq_any(role_ids)).select(roles::builtin).load(conn)?;
+    for code in builtin.into_iter().flatten() {
+        match BuiltinRole::parse(&code) {
+            Some(BuiltinRole::Admin) => grants.everything = true,
+            Some(BuiltinRole::ReadOnly) => grants.read_only = true,
+            None => {}
+        }
+    }
+    let via_roles: Vec<i64> = role_permissions::table
+        .filter(role_permissions::role_id.eq_any(role_ids))
+        .select(role_permissions::permission_id)
+        .load(conn)?;
+    grants.permissions.extend(via_roles);
+    Ok(())
+}
+
+pub fn key_grants(conn: &mut DbConn, key_id: i64) -> QResult<Grants> {
+    let role_ids: Vec<i64> =
+        api_key_roles::table.filter(api_key_roles::key_id.eq(key_id)).select(api_key_roles::role_id).load(conn)?;
+    let direct: Vec<i64> = api_key_permissions::table
+        .filter(api_key_permissions::key_id.eq(key_id))
+        .select(api_key_permissions::permission_id)
+        .load(conn)?;
+    let mut grants = Grants { permissions: direct.into_iter().collect::<BTreeSet<_>>(), ..Grants::default() };
+    role_grants(conn, &role_ids, &mut grants)?;
+    Ok(grants)
+}
+
+/// An account's grants within one workspace.
+pub fn account_grants(conn: &mut DbConn, workspace_id: i64, account_id: i64) -> QResult<Grants> {
+    let role_ids: Vec<i64> = account_roles::table
+        .inner_join(roles::table)
+        .filter(account_roles::account_id.eq(account_id))
+        .filter(roles::workspace_id.eq(workspace_id))
+        .select(account_roles::role_id)
+        .load(conn)?;
+    let direct: Vec<i64> = account_permissions::table
+        .inner_join(permissions::table)
+        .filter(account_permissions::account_id.eq(account_id))
+        .filter(permissions::workspace_id.eq(workspace_id))
+        .select(account_permissions::permission_id)
+        .load(conn)?;
+    let mut grants = Grants { permissions: direct.into_iter().collect::<BTreeSet<_>>(), ..Grants::default() };
+    role_grants(conn, &role_ids, &mut grants)?;
+    Ok(grants)
+}
+
+#[derive(Debug)]
+pub struct PermissionFields<'a> {
+    pub name: &'a str,
+    pub label: &'a str,
+    pub description: &'a str,
+    pub high_risk: bool,
+    pub writes: bool,
+    pub rules: &'a [UriRule],
+}
+
+fn risk(high: bool) -> &'static str {
+    if high { "high" } else { "normal" }
+}
+
+fn set_rules(conn: &mut DbConn, id: i64, rules: &[UriRule]) -> QResult<()> {
+    diesel::delete(permission_rules::table.filter(permission_rules::permission_id.eq(id))).execute(conn)?;
+    for rule in rules {
+        diesel::insert_into(permission_rules::table)
+            .values((
+                permission_rules::permission_id.eq(id),
+                permission_rules::method.eq(rule.method()),
+                permission_rules::pattern.eq(rule.pattern()),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn insert(conn: &mut DbConn, workspace_id: i64, f: &PermissionFields<'_>, now: i64) -> QResult<i64> {
+    let id = diesel::insert_into(permissions::table)
+        .values((
+            permissions::workspace_id.eq(workspace_id),
+            permissions::name.eq(f.name),
+            permissions::label.eq(f.label),
+            permissions::description.eq(f.description),
+            permissions::risk.eq(risk(f.high_risk)),
+            permissions::writes.eq(f.writes),
+            permissions::created_at.eq(now),
+            permissions::updated_at.eq(now),
+        ))
+        .returning(permissions::id)
+        .get_result(conn)?;
+    set_rules(conn, id, f.rules)?;
+    Ok(id)
+}
+
+pub fn update(conn: &mut DbConn, id: i64, f: &PermissionFields<'_>, now: i64) -> QResult<()> {
+    diesel::update(permissions::table.find(id))
+        .set((
+            permissions::name.eq(f.name),
+            permissions::label.eq(f.label),
+            permissions::description.eq(f.description),
+            permissions::risk.eq(risk(f.high_risk)),
+            permissions::writes.eq(f.writes),
+            permissions::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    set_rules(conn, id, f.rules)
+}
+
+/// Removes a permission; grants of it to roles, keys and accounts go with it (foreign keys cascade).
+pub fn delete(conn: &mut DbConn, id: i64) -> QResult<()> {
+    diesel::delete(permissions::table.find(id)).execute(conn).map(drop)
+}

@@ -1,0 +1,140 @@
+//! The permission catalogue page.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+
+use super::auth::{Admin, CurrentUser, Reader};
+use super::error::{AppError, html};
+use super::form::{FieldError, HtmlForm};
+use super::layout::Layout;
+use crate::db::permissions as permission_db;
+use crate::domain::access::Permission;
+use crate::error::Error;
+use crate::services::permissions::{self, PermissionForm};
+use crate::state::AppState;
+
+#[derive(Template)]
+#[template(path = "permissions/index.html")]
+struct CataloguePage {
+    layout: Layout,
+    can_edit: bool,
+    catalogue: Vec<Permission>,
+    form: PermissionForm,
+    errors: FieldError,
+}
+
+#[derive(Template)]
+#[template(path = "permissions/edit.html")]
+struct EditPage {
+    layout: Layout,
+    id: i64,
+    form: PermissionForm,
+    errors: FieldError,
+}
+
+async fn catalogue(state: &AppState, workspace_id: i64) -> Result<Vec<Permission>, AppError> {
+    Ok(state.blocking(move |db| db.read(|c| permission_db::catalogue(c, workspace_id))).await?)
+}
+
+async fn list_page(
+    state: &AppState,
+    user: &CurrentUser,
+    form: PermissionForm,
+    errors: FieldError,
+) -> Result<CataloguePage, AppError> {
+    let catalogue = catalogue(state, user.workspace_id).await?;
+    Ok(CataloguePage {
+        layout: Layout::new("Permissions", "permissions", user),
+        can_edit: user.role.can_administer(),
+        catalogue,
+        form,
+        errors,
+    })
+}
+
+pub async fn list(Reader(user): Reader, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    let form = PermissionForm { writes: Some("1".into()), ..PermissionForm::default() };
+    Ok(html(StatusCode::OK, list_page(&state, &user, form, FieldError::default()).await?.render()))
+}
+
+fn back() -> HttpResponse {
+    HttpResponse::SeeOther().insert_header(("location", "/permissions")).finish()
+}
+
+pub async fn create(
+    Admin(user): Admin,
+    state: web::Data<AppState>,
+    HtmlForm(form): HtmlForm<PermissionForm>,
+) -> Result<HttpResponse, AppError> {
+    let (caller, submitted) = (user.caller(), form.clone());
+    match state.run(move |s| permissions::create(s, &caller, &submitted)).await {
+        Ok(_) => Ok(back()),
+        Err(Error::Invalid(invalid)) => {
+            Ok(html(StatusCode::UNPROCESSABLE_ENTITY, list_page(&state, &user, form, invalid.into()).await?.render()))
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+pub async fn edit(
+    Admin(user): Admin,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let (id, ws) = (path.into_inner(), user.workspace_id);
+    let (catalogue, rows) = state
+        .blocking(move |db| {
+            db.read(|c| Ok::<_, diesel::result::Error>((permission_db::catalogue(c, ws)?, permission_db::rows(c, ws)?)))
+        })
+        .await?;
+    let p = catalogue.into_iter().find(|p| p.id == id).ok_or(Error::NotFound)?;
+    let form = PermissionForm {
+        description: rows.into_iter().find(|r| r.id == id).map(|r| r.description).unwrap_or_default(),
+        risk: if p.high_risk { "high".into() } else { "normal".into() },
+        writes: p.writes.then(|| "1".to_owned()),
+        rules: p.rules.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"),
+        name: p.name,
+        label: p.label,
+    };
+    let page = EditPage {
+        layout: Layout::new(format!("Edit {}", form.name), "permissions", &user),
+        id,
+        form,
+        errors: FieldError::default(),
+    };
+    Ok(html(StatusCode::OK, page.render()))
+}
+
+pub async fn update(
+    Admin(user): Admin,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    HtmlForm(form): HtmlForm<PermissionForm>,
+) -> Result<HttpResponse, AppError> {
+    let id = path.into_inner();
+    let (caller, submitted) = (user.caller(), form.clone());
+    match state.run(move |s| permissions::update(s, &caller, id, &submitted)).await {
+        Ok(()) => Ok(back()),
+        Err(Error::Invalid(invalid)) => {
+            let page = EditPage {
+                layout: Layout::new("Edit permission", "permissions", &user),
+                id,
+                form,
+                errors: invalid.into(),
+            };
+            Ok(html(StatusCode::UNPROCESSABLE_ENTITY, page.render()))
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+pub async fn delete(
+    Admin(user): Admin,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let (caller, id) = (user.caller(), path.into_inner());
+    state.run(move |s| permissions::delete(s, &caller, id)).await?;
+    Ok(back())
+}

@@ -1,0 +1,109 @@
+//! The permission catalogue, and what it does to verification through effective access.
+
+use keyward::domain::access::Want;
+use keyward::services::verify::{UseContext, verify};
+use reqwest::StatusCode;
+
+use crate::helpers::TestApp;
+use crate::keys::create_key;
+use crate::on_both_backends;
+
+fn check(app: &TestApp, key: &str, want: Want) -> (String, Vec<String>, String) {
+    let context = UseContext { want: Some(want), ..UseContext::default() };
+    let v = verify(&app.state, key, &context).expect("verify");
+    (v.code.as_str().to_owned(), v.missing, v.reason.unwrap_or_default())
+}
+
+fn permission_id(body: &str, name: &str) -> String {
+    let at = body.find(&format!("<code>{name}</code>")).expect("permission");
+    body[..at].rsplit("value=\"").next().and_then(|s| s.split('"').next()).expect("id").to_owned()
+}
+
+on_both_backends! {
+    async fn administrators_maintain_the_catalogue_and_bad_rules_are_refused(app) {
+        let admin = app.admin().await;
+        let empty = admin.get("/permissions").await;
+        assert!(empty.body.contains("No permissions yet"));
+        let cases = [
+            ("Device.Lock", "Lock Device", "POST /integration/device/*/lock", "looks like area.action"),
+            ("device.lock", "", "POST /integration/device/*/lock", "Give the permission a label"),
+            ("device.lock", "Lock Device", "POST /integration/**/lock", "** may only end a pattern"),
+            ("device.lock", "Lock Device", "/integration/device/lock", "write a rule as METHOD /path"),
+            ("device.lock", "Lock Device", "FETCH /x", "is not an HTTP method"),
+        ];
+        for (name, label, rules, message) in cases {
+            let page = admin.post("/permissions", &[("name", name), ("label", label), ("rules", rules), ("risk", "normal"), ("writes", "1")]).await;
+            assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{name} {rules}");
+            assert!(page.body.contains(message), "expected {message:?}");
+        }
+        let added = admin.post("/permissions", &[("name", "device.lock"), ("label", "Lock Device"), ("risk", "normal"), ("writes", "1"),
+                                                 ("rules", "post /integration/device/*/lock\nPOST /integration/device/sendmsg")]).await;
+        assert_eq!(added.status, StatusCode::SEE_OTHER);
+        let again = admin.post("/permissions", &[("name", "device.lock"), ("label", "Again"), ("rules", "")]).await;
+        assert!(again.body.contains("already exists"));
+        admin.post("/permissions", &[("name", "device.wipe"), ("label", "Wipe Device"), ("risk", "high"), ("writes", "1"), ("rules", "POST /integration/device/*/wipe")]).await;
+        let page = admin.get("/permissions").await.body;
+        assert!(page.contains("POST /integration/device/*/lock") && page.contains("high risk"));
+
+        let id = page.split("href=\"/permissions/").nth(1).and_then(|s| s.split('"').next()).expect("edit link").to_owned();
+        let edit = admin.get(&format!("/permissions/{id}")).await;
+        assert!(edit.body.contains("POST /integration/device/sendmsg"));
+        let saved = admin.post(&format!("/permissions/{id}"), &[("name", "device.lock"), ("label", "Lock a device"), ("risk", "normal"), ("writes", "1"), ("rules", "POST /integration/device/*/lock")]).await;
+        assert_eq!(saved.status, StatusCode::SEE_OTHER);
+        let page = admin.get("/permissions").await.body;
+        assert!(page.contains("Lock a device") && !page.contains("sendmsg"));
+        assert_eq!(admin.post(&format!("/permissions/{id}/delete"), &[]).await.status, StatusCode::SEE_OTHER);
+        assert!(!admin.get("/permissions").await.body.contains("Lock a device"));
+        let activity = admin.get("/").await.body;
+        assert!(activity.contains("permission.created") && activity.contains("permission.deleted"));
+
+        let auditor = app.user(&admin, "aud@example.com", "auditor").await;
+        let member = app.user(&admin, "mem@example.com", "member").await;
+        let seen = auditor.get("/permissions").await;
+        assert!(seen.status == StatusCode::OK && seen.body.contains("device.wipe") && !seen.body.contains("Add permission"));
+        assert_eq!(auditor.post("/permissions", &[("name", "x.y"), ("label", "X")]).await.status, StatusCode::FORBIDDEN);
+        assert_eq!(member.get("/permissions").await.status, StatusCode::FORBIDDEN);
+    }
+}
+
+on_both_backends! {
+    async fn verification_refuses_what_a_key_or_its_owner_lacks(app) {
+        let admin = app.admin().await;
+        admin.get("/permissions").await;
+        admin.post("/permissions", &[("name", "device.lock"), ("label", "Lock Device"), ("writes", "1"), ("rules", "POST /integration/device/*/lock")]).await;
+        admin.post("/permissions", &[("name", "device.wipe"), ("label", "Wipe Device"), ("risk", "high"), ("writes", "1"), ("rules", "POST /integration/device/*/wipe")]).await;
+        let form = admin.get("/keys/new").await.body;
+        assert!(form.contains("Add all") && form.contains("high risk"));
+        let lock = permission_id(&form, "device.lock");
+        let (id, key) = create_key(&admin, &[("name", "Locker"), ("permissions", &lock)]).await;
+
+        // The owner (a fresh administrator) holds no grants yet, so nothing is usable.
+        let (code, missing, reason) = check(&app, &key, Want::Permission("device.lock".into()));
+        assert_eq!((code.as_str(), missing), ("FORBIDDEN", vec!["device.lock".to_owned()]));
+        assert!(reason.contains("owner no longer holds device.lock"), "{reason}");
+        let page = admin.get(&format!("/keys/{id}")).await.body;
+        assert!(page.contains("can use no permission") && page.contains("because its owner does not hold <code>device.lock</code>"));
+
+        let (code, missing, _) = check(&app, &key, Want::Permission("device.wipe".into()));
+        assert_eq!((code.as_str(), missing), ("FORBIDDEN", vec!["device.wipe".to_owned()]));
+        let (code, _, reason) = check(&app, &key, Want::Request { method: "GET".into(), path: "/elsewhere".into() });
+        assert_eq!(code, "FORBIDDEN");
+        assert!(reason.contains("no permission's URI rules cover GET /elsewhere"));
+        let (code, missing, _) = check(&app, &key, Want::Permission("no.such".into()));
+        assert_eq!((code.as_str(), missing), ("FORBIDDEN", vec!["no.such".to_owned()]));
+        let plain = verify(&app.state, &key, &UseContext::default()).expect("verify");
+        assert!(plain.valid(), "without a permission asked for, a live key is valid");
+
+        // Only Administrators grant high-risk permissions.
+        let member = app.user(&admin, "mem@example.com", "member").await;
+        let form = member.get("/keys/new").await.body;
+        let wipe = permission_id(&form, "device.wipe");
+        let types = crate::keys::form_ids(&member).await.0;
+        let integration = types.iter().find(|(n, _)| n.starts_with("Integration")).map(|(_, id)| id.clone()).expect("type");
+        let refused = member.post("/keys", &[("name", "Risky"), ("key_type", &integration), ("expiry", "30"), ("permissions", &wipe)]).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(refused.body.contains("Only Administrators grant high-risk permissions such as Wipe Device."));
+        let bogus = member.post("/keys", &[("name", "Bogus"), ("key_type", &integration), ("expiry", "30"), ("permissions", "999999")]).await;
+        assert!(bogus.body.contains("One of the chosen permissions does not exist."));
+    }
+}
