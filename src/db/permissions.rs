@@ -182,3 +182,54 @@ pub fn update(conn: &mut DbConn, id: i64, f: &PermissionFields<'_>, now: i64) ->
 pub fn delete(conn: &mut DbConn, id: i64) -> QResult<()> {
     diesel::delete(permissions::table.find(id)).execute(conn).map(drop)
 }
+
+/// Direct permission ids and role ids of an account within one workspace.
+pub fn account_grant_ids(conn: &mut DbConn, workspace_id: i64, account_id: i64) -> QResult<(Vec<i64>, Vec<i64>)> {
+    let permission_ids = account_permissions::table
+        .inner_join(permissions::table)
+        .filter(account_permissions::account_id.eq(account_id))
+        .filter(permissions::workspace_id.eq(workspace_id))
+        .select(account_permissions::permission_id)
+        .load(conn)?;
+    let role_ids = account_roles::table
+        .inner_join(roles::table)
+        .filter(account_roles::account_id.eq(account_id))
+        .filter(roles::workspace_id.eq(workspace_id))
+        .select(account_roles::role_id)
+        .load(conn)?;
+    Ok((permission_ids, role_ids))
+}
+
+/// Replaces an account's direct permissions and roles within one workspace (other workspaces' grants stay).
+pub fn set_account_grants(
+    conn: &mut DbConn,
+    workspace_id: i64,
+    account_id: i64,
+    permission_ids: &[i64],
+    role_ids: &[i64],
+) -> QResult<()> {
+    let (old_permissions, old_roles) = account_grant_ids(conn, workspace_id, account_id)?;
+    diesel::delete(
+        account_permissions::table
+            .filter(account_permissions::account_id.eq(account_id))
+            .filter(account_permissions::permission_id.eq_any(&old_permissions)),
+    )
+    .execute(conn)?;
+    diesel::delete(
+        account_roles::table
+            .filter(account_roles::account_id.eq(account_id))
+            .filter(account_roles::role_id.eq_any(&old_roles)),
+    )
+    .execute(conn)?;
+    for id in permission_ids {
+        diesel::insert_into(account_permissions::table)
+            .values((account_permissions::account_id.eq(account_id), account_permissions::permission_id.eq(id)))
+            .execute(conn)?;
+    }
+    for id in role_ids {
+        diesel::insert_into(account_roles::table)
+            .values((account_roles::account_id.eq(account_id), account_roles::role_id.eq(id)))
+            .execute(conn)?;
+    }
+    Ok(())
+}

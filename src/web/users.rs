@@ -7,6 +7,7 @@ use askama::Template;
 use super::auth::{Admin, CurrentUser, Reader};
 use super::error::{AppError, html, is_htmx};
 use super::form::FieldError;
+use super::form::HtmlForm;
 use super::layout::Layout;
 use crate::db::accounts::{self, Member};
 use crate::domain::role::ConsoleRole;
@@ -140,4 +141,107 @@ pub async fn row_action(
         return Ok(html(StatusCode::OK, row.render()));
     }
     Ok(HttpResponse::SeeOther().insert_header(("location", "/users")).finish())
+}
+
+// ---- one person: grants ----
+
+#[derive(Template)]
+#[template(path = "users/show.html")]
+struct UserPage {
+    layout: Layout,
+    member: Member,
+    grants: GrantsBox,
+}
+
+/// The grants form: what htmx swaps after each change.
+#[derive(Template)]
+#[template(path = "users/_grants.html")]
+struct GrantsBox {
+    account_id: i64,
+    csrf: String,
+    can_edit: bool,
+    catalogue: Vec<crate::domain::access::Permission>,
+    roles: Vec<crate::db::roles::Role>,
+    permissions_held: Vec<i64>,
+    roles_held: Vec<i64>,
+    saved: bool,
+    errors: FieldError,
+}
+
+impl GrantsBox {
+    fn has_permission(&self, id: &i64) -> bool {
+        self.permissions_held.contains(id)
+    }
+
+    fn has_role(&self, id: &i64) -> bool {
+        self.roles_held.contains(id)
+    }
+}
+
+async fn grants_box(
+    state: &AppState,
+    user: &CurrentUser,
+    account_id: i64,
+    saved: bool,
+    errors: FieldError,
+) -> Result<(Member, GrantsBox), AppError> {
+    let ws = user.workspace_id;
+    let (member, catalogue, roles, (permissions_held, roles_held)) = state
+        .blocking(move |db| {
+            db.read(|c| {
+                let member = accounts::member(c, ws, account_id)?.ok_or(Error::NotFound)?;
+                Ok::<_, Error>((
+                    member,
+                    crate::db::permissions::catalogue(c, ws)?,
+                    crate::db::roles::list(c, ws)?,
+                    crate::db::permissions::account_grant_ids(c, ws, account_id)?,
+                ))
+            })
+        })
+        .await?;
+    let grants = GrantsBox {
+        account_id,
+        csrf: user.csrf.clone(),
+        can_edit: user.role.can_administer(),
+        catalogue,
+        roles,
+        permissions_held,
+        roles_held,
+        saved,
+        errors,
+    };
+    Ok((member, grants))
+}
+
+pub async fn show(
+    Reader(user): Reader,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let (member, grants) = grants_box(&state, &user, path.into_inner(), false, FieldError::default()).await?;
+    let page = UserPage { layout: Layout::new(member.account.display_name.clone(), "users", &user), member, grants };
+    Ok(html(StatusCode::OK, page.render()))
+}
+
+pub async fn set_grants(
+    req: HttpRequest,
+    Admin(user): Admin,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    HtmlForm(form): HtmlForm<crate::services::grants::GrantsForm>,
+) -> Result<HttpResponse, AppError> {
+    let account_id = path.into_inner();
+    let caller = user.caller();
+    let (status, saved, errors) =
+        match state.run(move |s| crate::services::grants::set(s, &caller, account_id, &form)).await {
+            Ok(()) => (StatusCode::OK, true, FieldError::default()),
+            Err(Error::Invalid(invalid)) => (StatusCode::UNPROCESSABLE_ENTITY, false, invalid.into()),
+            Err(other) => return Err(other.into()),
+        };
+    let (member, grants) = grants_box(&state, &user, account_id, saved, errors).await?;
+    if is_htmx(&req) {
+        return Ok(html(status, grants.render()));
+    }
+    let page = UserPage { layout: Layout::new(member.account.display_name.clone(), "users", &user), member, grants };
+    Ok(html(status, page.render()))
 }

@@ -107,3 +107,51 @@ on_both_backends! {
         assert!(bogus.body.contains("One of the chosen permissions does not exist."));
     }
 }
+
+on_both_backends! {
+    async fn a_persons_grants_bound_their_keys_and_take_effect_at_once(app) {
+        let admin = app.admin().await;
+        admin.get("/permissions").await;
+        admin.post("/permissions", &[("name", "device.lock"), ("label", "Lock Device"), ("writes", "1"), ("rules", "POST /integration/device/*/lock")]).await;
+        admin.post("/permissions", &[("name", "device.location"), ("label", "View Location"), ("rules", "GET /integration/device/*/location")]).await;
+        let form = admin.get("/keys/new").await.body;
+        let lock = permission_id(&form, "device.lock");
+        let (_, key) = create_key(&admin, &[("name", "Locker"), ("permissions", &lock), ("role_name", "READONLY")]).await;
+        let lock_request = || Want::Request { method: "POST".into(), path: "/integration/device/7/lock".into() };
+        assert_eq!(check(&app, &key, lock_request()).0, "FORBIDDEN", "the owner holds nothing yet");
+
+        let users = admin.get("/users").await.body;
+        let me = users.split("<a href=\"/users/").nth(1).and_then(|s| s.split('"').next()).expect("own row").to_owned();
+        let page = admin.get(&format!("/users/{me}")).await;
+        assert!(page.body.contains("hx-trigger=\"change\""));
+        let granted = admin.htmx_post(&format!("/users/{me}/grants"), &[("permissions", &lock)]).await;
+        assert_eq!(granted.status, StatusCode::OK);
+        assert!(granted.body.contains("Saved.") && granted.body.contains("checked"));
+        assert_eq!(check(&app, &key, lock_request()).0, "VALID");
+        assert_eq!(check(&app, &key, Want::Permission("device.lock".into())).0, "VALID");
+        let (code, missing, _) = check(&app, &key, Want::Request { method: "GET".into(), path: "/integration/device/7/location".into() });
+        assert_eq!((code.as_str(), missing), ("FORBIDDEN", vec!["device.location".to_owned()]), "READONLY on the key, but the owner lacks it");
+
+        // Give the owner the READONLY role: the key's READONLY now reaches the read-only permission.
+        let readonly_role = page.body.split("name=\"roles\" value=\"").nth(2).and_then(|s| s.split('"').next()).expect("READONLY role").to_owned();
+        admin.htmx_post(&format!("/users/{me}/grants"), &[("permissions", &lock), ("roles", &readonly_role)]).await;
+        assert_eq!(check(&app, &key, Want::Permission("device.location".into())).0, "VALID");
+
+        // Unchecking narrows the key on the very next check.
+        admin.htmx_post(&format!("/users/{me}/grants"), &[("roles", &readonly_role)]).await;
+        assert_eq!(check(&app, &key, lock_request()).0, "FORBIDDEN");
+        assert!(admin.get("/").await.body.contains("account.grants_changed"));
+
+        let auditor = app.user(&admin, "aud@example.com", "auditor").await;
+        let member = app.user(&admin, "mem@example.com", "member").await;
+        let seen = auditor.get(&format!("/users/{me}")).await.body;
+        assert!(seen.contains("disabled") && !seen.contains("hx-post"));
+        for b in [&auditor, &member] {
+            b.get("/keys").await;
+            assert_eq!(b.htmx_post(&format!("/users/{me}/grants"), &[("permissions", &lock)]).await.status, StatusCode::FORBIDDEN);
+        }
+        assert_eq!(member.get(&format!("/users/{me}")).await.status, StatusCode::FORBIDDEN);
+        assert_eq!(check(&app, &key, lock_request()).0, "FORBIDDEN", "refused changes change nothing");
+        assert_eq!(admin.get("/users/999999").await.status, StatusCode::NOT_FOUND);
+    }
+}
