@@ -32,6 +32,11 @@ pub fn url(name: &str) -> String {
     }
 }
 
+/// Browsers ask for /favicon.ico whatever the page says; send them to the real icon.
+pub async fn favicon() -> HttpResponse {
+    HttpResponse::MovedPermanently().insert_header((header::LOCATION, url("favicon.svg"))).finish()
+}
+
 pub async fn serve(req: HttpRequest, path: web::Path<String>) -> HttpResponse {
     let name = path.into_inner();
     let Some(file) = Files::get(&name) else {

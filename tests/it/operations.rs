@@ -23,12 +23,16 @@ async fn static_assets_are_served_with_their_content_types() {
         ("/static/vendor/pico-2.1.1.min.css", "text/css"),
         ("/static/app.css", "text/css"),
         ("/static/app.js", "javascript"),
+        ("/static/favicon.svg", "image/svg+xml"),
     ] {
         let page = b.get(path).await;
         assert_eq!(page.status, StatusCode::OK, "{path}");
         assert!(page.header("content-type").contains(content_type), "{path}: {}", page.header("content-type"));
         assert!(!page.header("etag").is_empty());
     }
+    let icon = b.get("/favicon.ico").await;
+    assert_eq!(icon.status, StatusCode::MOVED_PERMANENTLY);
+    assert!(icon.location().starts_with("/static/favicon.svg?v="));
     assert_eq!(b.get("/static/../Cargo.toml").await.status, StatusCode::NOT_FOUND);
     assert_eq!(b.get("/static/nope.js").await.status, StatusCode::NOT_FOUND);
 }
