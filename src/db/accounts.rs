@@ -190,3 +190,9 @@ pub fn member(conn: &mut DbConn, workspace_id: i64, account_id: i64) -> QResult<
         .optional()?;
     Ok(row.map(|(account, role)| Member { account, role: ConsoleRole::parse(&role).unwrap_or(ConsoleRole::Member) }))
 }
+
+/// Removes an account; memberships, grants and notifications go with it. Its keys must have been
+/// reassigned first (the owner foreign key refuses otherwise).
+pub fn delete(conn: &mut DbConn, id: i64) -> QResult<()> {
+    diesel::delete(accounts::table.find(id)).execute(conn).map(drop)
+}

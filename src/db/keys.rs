@@ -502,3 +502,12 @@ pub fn lookup(conn: &mut DbConn, digest: &[u8]) -> QResult<Option<Lookup>> {
         .first(conn)
         .optional()
 }
+
+/// Every key an account owns, in any workspace: (workspace, key id, name).
+pub fn owned_by(conn: &mut DbConn, owner_id: i64) -> QResult<Vec<(i64, i64, String)>> {
+    api_keys::table
+        .filter(api_keys::owner_id.eq(owner_id))
+        .order((api_keys::workspace_id.asc(), api_keys::name_key.asc()))
+        .select((api_keys::workspace_id, api_keys::id, api_keys::name))
+        .load(conn)
+}

@@ -92,3 +92,24 @@ pub fn find(conn: &mut DbConn, id: i64) -> QResult<Option<Workspace>> {
         .first(conn)
         .optional()
 }
+
+/// The workspace's longest-serving active administrator other than `except`.
+pub fn senior_admin(conn: &mut DbConn, workspace_id: i64, except: i64) -> QResult<Option<i64>> {
+    use super::schema::accounts;
+    memberships::table
+        .inner_join(accounts::table)
+        .filter(memberships::workspace_id.eq(workspace_id))
+        .filter(memberships::role.eq(ConsoleRole::Administrator.code()))
+        .filter(memberships::account_id.ne(except))
+        .filter(accounts::disabled_at.is_null())
+        .order((memberships::created_at.asc(), memberships::account_id.asc()))
+        .select(memberships::account_id)
+        .first(conn)
+        .optional()
+}
+
+pub fn role_in(conn: &mut DbConn, workspace_id: i64, account_id: i64) -> QResult<Option<ConsoleRole>> {
+    let role: Option<String> =
+        memberships::table.find((account_id, workspace_id)).select(memberships::role).first(conn).optional()?;
+    Ok(role.and_then(|r| ConsoleRole::parse(&r)))
+}

@@ -166,3 +166,85 @@ pub fn reset_password(state: &AppState, origin: &Origin, email: &Email, password
         Ok(())
     })
 }
+
+/// What deleting an account did with its keys: (recipient account id, key names) per workspace.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Deleted {
+    pub moved: Vec<(i64, i64, Vec<String>)>,
+}
+
+/// Deletes a member of the caller's workspace. Their sessions end at once (the account is gone) and
+/// their keys are reassigned workspace by workspace: to the deleting Administrator where they administer
+/// that workspace, otherwise to its longest-serving Administrator, who is notified with the list.
+pub fn delete_user(state: &AppState, caller: &crate::services::Caller, account_id: i64) -> Result<Deleted> {
+    if !caller.role.can_administer() {
+        return Err(Error::Forbidden);
+    }
+    if caller.is(account_id) {
+        return Err(Error::Conflict("You cannot delete your own account.".into()));
+    }
+    let now = state.now();
+    state.db.write(|c| {
+        let member = accounts::member(c, caller.workspace_id, account_id)?.ok_or(Error::NotFound)?;
+        let keys = crate::db::keys::owned_by(c, account_id)?;
+        let mut by_workspace: Vec<(i64, Vec<(i64, String)>)> = Vec::new();
+        for (ws, id, name) in keys {
+            match by_workspace.last_mut() {
+                Some((w, list)) if *w == ws => list.push((id, name)),
+                _ => by_workspace.push((ws, vec![(id, name)])),
+            }
+        }
+        let mut deleted = Deleted::default();
+        for (ws, keys) in by_workspace {
+            let me = caller
+                .account_id
+                .filter(|me| workspaces::role_in(c, ws, *me).ok().flatten() == Some(ConsoleRole::Administrator));
+            let recipient = match me {
+                Some(me) => me,
+                None => workspaces::senior_admin(c, ws, account_id)?.ok_or_else(|| {
+                    Error::Conflict(format!(
+                        "No administrator could receive {}'s keys in workspace {ws}.",
+                        member.account.email
+                    ))
+                })?,
+            };
+            for (id, name) in &keys {
+                crate::db::keys::set_owner(c, *id, recipient, now)?;
+                crate::db::keys::refresh_search_text(c, *id)?;
+                let mut event = origin_event(caller, "key.reassigned", ws).on("api_key", *id, name).change(
+                    Some(serde_json::json!({ "owner": member.account.email })),
+                    Some(serde_json::json!({ "owner_id": recipient, "reason": "owner deleted" })),
+                );
+                event.workspace_id = Some(ws);
+                audit::record(c, now, &event)?;
+            }
+            let names: Vec<String> = keys.iter().map(|(_, n)| n.clone()).collect();
+            let title = format!("{} keys of {} are now yours", names.len(), member.account.email);
+            let body = format!(
+                "{} was deleted; their keys were reassigned to you: {}.",
+                member.account.email,
+                names.join(", ")
+            );
+            let notice = crate::db::notifications::NewNotification {
+                workspace_id: ws,
+                account_id: recipient,
+                kind: "deleted_user_keys",
+                title: &title,
+                body: &body,
+                link: Some("/keys"),
+            };
+            crate::db::notifications::insert(c, &notice, now)?;
+            deleted.moved.push((ws, recipient, names));
+        }
+        accounts::delete(c, account_id)?;
+        let event = origin_event(caller, "account.deleted", caller.workspace_id)
+            .on("account", account_id, &member.account.email)
+            .change(Some(serde_json::json!({ "name": member.account.display_name, "role": member.role.code() })), None);
+        audit::record(c, now, &event)?;
+        Ok(deleted)
+    })
+}
+
+fn origin_event(caller: &crate::services::Caller, action: &'static str, workspace_id: i64) -> Event {
+    caller.origin.event(action, Some(workspace_id))
+}

@@ -245,3 +245,53 @@ pub async fn set_grants(
     let page = UserPage { layout: Layout::new(member.account.display_name.clone(), "users", &user), member, grants };
     Ok(html(status, page.render()))
 }
+
+impl UserPage {
+    fn may_delete(&self) -> bool {
+        self.layout.user.as_ref().is_some_and(|u| u.role.can_administer() && u.id != self.member.account.id)
+    }
+}
+
+// ---- deleting a person ----
+
+#[derive(Template)]
+#[template(path = "users/delete.html")]
+struct DeletePage {
+    layout: Layout,
+    member: Member,
+    keys: Vec<String>,
+}
+
+pub async fn confirm_delete(
+    Admin(user): Admin,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let (id, ws) = (path.into_inner(), user.workspace_id);
+    if id == user.id {
+        return Err(Error::Conflict("You cannot delete your own account.".into()).into());
+    }
+    let (member, keys) = state
+        .blocking(move |db| {
+            db.read(|c| {
+                let member = accounts::member(c, ws, id)?.ok_or(Error::NotFound)?;
+                let keys = crate::db::keys::owned_by(c, id)?.into_iter().map(|(_, _, name)| name).collect::<Vec<_>>();
+                Ok::<_, Error>((member, keys))
+            })
+        })
+        .await?;
+    let page =
+        DeletePage { layout: Layout::new(format!("Delete {}", member.account.email), "users", &user), member, keys };
+    Ok(html(StatusCode::OK, page.render()))
+}
+
+pub async fn delete(
+    Admin(user): Admin,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let (caller, id) = (user.caller(), path.into_inner());
+    let deleted = state.run(move |s| account_service::delete_user(s, &caller, id)).await?;
+    tracing::info!(account_id = id, workspaces = deleted.moved.len(), "account deleted; keys reassigned");
+    Ok(HttpResponse::SeeOther().insert_header(("location", "/users")).finish())
+}

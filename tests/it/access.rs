@@ -81,3 +81,41 @@ on_both_backends! {
         assert_eq!(admin.get("/").await.status, StatusCode::OK);
     }
 }
+
+on_both_backends! {
+    async fn deleting_a_user_ends_their_sessions_and_hands_their_keys_to_the_administrator(app) {
+        let admin = app.admin().await;
+        let member = app.user(&admin, "leaver@example.com", "member").await;
+        let (_, first) = crate::keys::create_key(&member, &[("name", "Leaver one")]).await;
+        crate::keys::create_key(&member, &[("name", "Leaver two")]).await;
+        let users = admin.get("/users").await.body;
+        let at = users.find("leaver@example.com").expect("row");
+        let id = users[..at].rsplit("<a href=\"/users/").next().and_then(|s| s.split('"').next()).expect("id").to_owned();
+
+        let confirm = admin.get(&format!("/users/{id}/delete")).await;
+        assert_eq!(confirm.status, StatusCode::OK);
+        assert!(confirm.body.contains("They own 2 keys") && confirm.body.contains("Leaver one"));
+        let auditor = app.user(&admin, "aud@example.com", "auditor").await;
+        auditor.get("/users").await;
+        assert_eq!(auditor.post(&format!("/users/{id}/delete"), &[]).await.status, StatusCode::FORBIDDEN);
+
+        let done = admin.post(&format!("/users/{id}/delete"), &[]).await;
+        assert_eq!(done.status, StatusCode::SEE_OTHER);
+        assert_eq!(member.get("/").await.status, StatusCode::SEE_OTHER, "their session ended at once");
+        assert_eq!(app.browser().sign_in("leaver@example.com", PASSWORD).await.status, StatusCode::UNAUTHORIZED);
+        let keys = admin.get("/keys?q=leaver").await.body;
+        assert!(keys.contains("Leaver one") && keys.contains("Leaver two"));
+        assert!(keys.contains("admin@example.com") && !keys.contains("leaver@example.com"), "now owned by the administrator");
+        let me = keyward::domain::email::Email::parse("admin@example.com").expect("email");
+        let admin_id = app.state.db.read(|c| keyward::db::accounts::find_by_email(c, &me)).expect("q").expect("admin").id;
+        let notices = app.state.db.read(|c| keyward::db::notifications::unread_titles(c, admin_id)).expect("notices");
+        assert_eq!(notices, vec!["2 keys of leaver@example.com are now yours".to_owned()]);
+        let verdict = keyward::services::verify::verify(&app.state, &first, &Default::default()).expect("verify");
+        assert_eq!(verdict.key.map(|k| k.owner), Some("admin@example.com".to_owned()), "the key carries its new owner's access");
+        assert!(admin.get("/").await.body.contains("account.deleted"));
+
+        let own_row = admin.get("/users").await.body;
+        let mine = own_row.split("<a href=\"/users/").nth(1).and_then(|s| s.split('"').next()).expect("own id").to_owned();
+        assert_eq!(admin.post(&format!("/users/{mine}/delete"), &[]).await.status, StatusCode::CONFLICT, "no deleting yourself");
+    }
+}
