@@ -58,7 +58,8 @@ pub fn record(conn: &mut DbConn, now: i64, event: &Event) -> Result<(), diesel::
         .map(drop)
 }
 
-#[derive(Debug, Clone, Queryable)]
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = audit_events)]
 pub struct Recent {
     pub occurred_at: i64,
     pub actor_label: String,
@@ -72,12 +73,7 @@ pub fn recent(conn: &mut DbConn, workspace_id: i64, limit: i64) -> Result<Vec<Re
         .filter(audit_events::workspace_id.eq(workspace_id))
         .order(audit_events::id.desc())
         .limit(limit)
-        .select((
-            audit_events::occurred_at,
-            audit_events::actor_label,
-            audit_events::action,
-            audit_events::target_label,
-        ))
+        .select(Recent::as_select())
         .load(conn)
 }
 
@@ -95,11 +91,6 @@ pub fn for_target(
         .filter(audit_events::target_id.eq(id))
         .order(audit_events::id.desc())
         .limit(limit)
-        .select((
-            audit_events::occurred_at,
-            audit_events::actor_label,
-            audit_events::action,
-            audit_events::target_label,
-        ))
+        .select(Recent::as_select())
         .load(conn)
 }
