@@ -113,3 +113,9 @@ pub fn role_in(conn: &mut DbConn, workspace_id: i64, account_id: i64) -> QResult
         memberships::table.find((account_id, workspace_id)).select(memberships::role).first(conn).optional()?;
     Ok(role.and_then(|r| ConsoleRole::parse(&r)))
 }
+
+pub fn set_role(conn: &mut DbConn, workspace_id: i64, account_id: i64, role: ConsoleRole) -> QResult<usize> {
+    diesel::update(memberships::table.find((account_id, workspace_id)))
+        .set(memberships::role.eq(role.code()))
+        .execute(conn)
+}

@@ -248,3 +248,35 @@ pub fn delete_user(state: &AppState, caller: &crate::services::Caller, account_i
 fn origin_event(caller: &crate::services::Caller, action: &'static str, workspace_id: i64) -> Event {
     caller.origin.event(action, Some(workspace_id))
 }
+
+/// Changes a member's console role in the caller's workspace. It applies from their next request (the
+/// role is read on every request). Nobody changes their own role, so a workspace keeps the
+/// administrator acting.
+pub fn change_role(state: &AppState, caller: &crate::services::Caller, account_id: i64, role: &str) -> Result<()> {
+    if !caller.role.can_administer() {
+        return Err(Error::Forbidden);
+    }
+    if caller.is(account_id) {
+        return Err(Error::Conflict("You cannot change your own console role.".into()));
+    }
+    let role = ConsoleRole::parse(role)
+        .ok_or_else(|| crate::domain::Invalid::new("role", "Choose Administrator, Auditor or Member."))?;
+    let now = state.now();
+    state.db.write(|c| {
+        let member = accounts::member(c, caller.workspace_id, account_id)?.ok_or(Error::NotFound)?;
+        if member.role == role {
+            return Ok(());
+        }
+        workspaces::set_role(c, caller.workspace_id, account_id, role)?;
+        let event = caller
+            .origin
+            .event("account.role_changed", Some(caller.workspace_id))
+            .on("account", account_id, member.account.email)
+            .change(
+                Some(serde_json::json!({ "role": member.role.code() })),
+                Some(serde_json::json!({ "role": role.code() })),
+            );
+        audit::record(c, now, &event)?;
+        Ok(())
+    })
+}

@@ -65,6 +65,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/users", web::post().to(users::create))
         .route("/users/{id}", web::get().to(users::show))
         .route("/users/{id}/grants", web::post().to(users::set_grants))
+        .route("/users/{id}/role", web::post().to(users::change_role))
         .route("/users/{id}/delete", web::get().to(users::confirm_delete))
         .route("/users/{id}/delete", web::post().to(users::delete))
         .route("/users/{id}/{action}", web::post().to(users::row_action));

@@ -247,6 +247,11 @@ pub async fn set_grants(
 }
 
 impl UserPage {
+    fn roles(&self) -> [ConsoleRole; 3] {
+        ConsoleRole::ALL
+    }
+
+    /// Administrators manage everyone but themselves.
     fn may_delete(&self) -> bool {
         self.layout.user.as_ref().is_some_and(|u| u.role.can_administer() && u.id != self.member.account.id)
     }
@@ -294,4 +299,21 @@ pub async fn delete(
     let deleted = state.run(move |s| account_service::delete_user(s, &caller, id)).await?;
     tracing::info!(account_id = id, workspaces = deleted.moved.len(), "account deleted; keys reassigned");
     Ok(HttpResponse::SeeOther().insert_header(("location", "/users")).finish())
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct RoleForm {
+    #[serde(default)]
+    role: String,
+}
+
+pub async fn change_role(
+    Admin(user): Admin,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    form: web::Form<RoleForm>,
+) -> Result<HttpResponse, AppError> {
+    let (caller, id, role) = (user.caller(), path.into_inner(), form.into_inner().role);
+    state.run(move |s| account_service::change_role(s, &caller, id, &role)).await?;
+    Ok(HttpResponse::SeeOther().insert_header(("location", format!("/users/{id}"))).finish())
 }

@@ -119,3 +119,25 @@ on_both_backends! {
         assert_eq!(admin.post(&format!("/users/{mine}/delete"), &[]).await.status, StatusCode::CONFLICT, "no deleting yourself");
     }
 }
+
+on_both_backends! {
+    async fn administrators_change_console_roles_which_apply_at_once(app) {
+        let admin = app.admin().await;
+        let person = app.user(&admin, "pat@example.com", "member").await;
+        assert_eq!(person.get("/users").await.status, StatusCode::FORBIDDEN);
+        let users = admin.get("/users").await.body;
+        let at = users.find("pat@example.com").expect("row");
+        let id = users[..at].rsplit("<a href=\"/users/").next().and_then(|s| s.split('"').next()).expect("id").to_owned();
+        admin.get(&format!("/users/{id}")).await;
+        let changed = admin.post(&format!("/users/{id}/role"), &[("role", "auditor")]).await;
+        assert_eq!(changed.status, StatusCode::SEE_OTHER);
+        assert_eq!(person.get("/users").await.status, StatusCode::OK, "the new role applies on the next request");
+        assert!(admin.get(&format!("/users/{id}")).await.body.contains("value=\"auditor\" selected"));
+        let bad = admin.post(&format!("/users/{id}/role"), &[("role", "root")]).await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(person.post(&format!("/users/{id}/role"), &[("role", "admin")]).await.status, StatusCode::FORBIDDEN, "no promoting oneself");
+        let mine = users.split("<a href=\"/users/").nth(1).and_then(|s| s.split('"').next()).expect("own id").to_owned();
+        assert_eq!(admin.post(&format!("/users/{mine}/role"), &[("role", "member")]).await.status, StatusCode::CONFLICT);
+        assert!(admin.get("/").await.body.contains("account.role_changed"));
+    }
+}
