@@ -70,17 +70,16 @@ pub fn verify(state: &AppState, presented: &str, context: &UseContext) -> Result
     if code == Code::NotFound {
         return Ok(Verdict { code, reason: None, key: None, missing: Vec::new() });
     }
-    let (catalogue, key_grants, owner_grants, roles, act_as_owner) = state.db.read(|c| {
-        let record = keys::find(c, found.workspace_id, found.key_id)?;
+    let (catalogue, key_grants, owner_grants, roles) = state.db.read(|c| {
         Ok::<_, diesel::result::Error>((
             permissions::catalogue(c, found.workspace_id)?,
             permissions::key_grants(c, found.key_id)?,
             permissions::account_grants(c, found.workspace_id, found.owner_id)?,
             keys::role_names(c, &[found.key_id])?.into_iter().map(|(_, n)| n).collect::<Vec<_>>(),
-            record.is_some_and(|k| k.act_as_owner),
         ))
     })?;
-    let access = Access { catalogue: &catalogue, key: &key_grants, owner: &owner_grants, act_as_owner };
+    let access =
+        Access { catalogue: &catalogue, key: &key_grants, owner: &owner_grants, act_as_owner: found.act_as_owner };
     let mut missing = Vec::new();
     let mut reason = None;
     if let (Code::Valid, Some(want)) = (code, &context.want)
