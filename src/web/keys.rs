@@ -23,6 +23,20 @@ use crate::state::AppState;
 
 const PAGE_SIZE: i64 = 50;
 
+/// The table's filters by URL code (`""`: all keys); `expiring` and `unused` also read `days`.
+const FILTERS: [&str; 6] = ["", "active", "inactive", "expired", "expiring", "unused"];
+
+/// The table's sorts by URL code: one table for reading the URL and for marking the sorted column.
+const SORTS: [(&str, Sort); 7] = [
+    ("name", Sort::Name),
+    ("type", Sort::Type),
+    ("owner", Sort::Owner),
+    ("status", Sort::Status),
+    ("expires", Sort::Expires),
+    ("last_used", Sort::LastUsed),
+    ("created", Sort::Created),
+];
+
 /// The table's state, all of it in the URL so reload, back and links work.
 #[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
 pub struct ListParams {
@@ -45,8 +59,13 @@ impl ListParams {
         self.days.filter(|d| (1..=3650).contains(d)).unwrap_or(30)
     }
 
+    /// The filter's URL code, `""` for all keys (and for anything unknown).
+    fn filter_code(&self) -> &'static str {
+        FILTERS.into_iter().find(|f| *f == self.filter).unwrap_or("")
+    }
+
     fn filter(&self) -> Filter {
-        match self.filter.as_str() {
+        match self.filter_code() {
             "active" => Filter::Active,
             "inactive" => Filter::Inactive,
             "expired" => Filter::Expired,
@@ -57,25 +76,22 @@ impl ListParams {
     }
 
     fn sort(&self) -> Sort {
-        match self.sort.as_str() {
-            "name" => Sort::Name,
-            "type" => Sort::Type,
-            "owner" => Sort::Owner,
-            "status" => Sort::Status,
-            "expires" => Sort::Expires,
-            "last_used" => Sort::LastUsed,
-            "created" => Sort::Created,
+        SORTS.into_iter().find(|(code, _)| *code == self.sort).map(|(_, sort)| sort).unwrap_or(
             // Keys about to expire, or just expired, read best by their expiry.
-            _ if matches!(self.filter.as_str(), "expiring" | "expired") => Sort::Expires,
-            _ => Sort::Created,
-        }
+            if matches!(self.filter_code(), "expiring" | "expired") { Sort::Expires } else { Sort::Created },
+        )
+    }
+
+    fn sort_code(&self) -> &'static str {
+        let sort = self.sort();
+        SORTS.into_iter().find(|(_, s)| *s == sort).map_or("created", |(code, _)| code)
     }
 
     fn descending(&self) -> bool {
         match self.dir.as_str() {
             "asc" => false,
             "desc" => true,
-            _ => self.sort() == Sort::Created || self.filter == "expired",
+            _ => self.sort() == Sort::Created || self.filter_code() == "expired",
         }
     }
 
@@ -103,21 +119,12 @@ impl ListParams {
 
     /// The URL sorted by `column`, toggling the direction when it is already the sort column.
     pub fn with_sort(&self, column: &str) -> String {
-        let dir = if self.sort == column && !self.descending() { "desc" } else { "asc" };
+        let dir = if self.sort_code() == column && !self.descending() { "desc" } else { "asc" };
         Self { sort: column.to_owned(), dir: dir.to_owned(), after: String::new(), ..self.clone() }.url()
     }
 
     pub fn sort_mark(&self, column: &str) -> &'static str {
-        let current = match self.sort() {
-            Sort::Name => "name",
-            Sort::Type => "type",
-            Sort::Owner => "owner",
-            Sort::Status => "status",
-            Sort::Expires => "expires",
-            Sort::LastUsed => "last_used",
-            Sort::Created => "created",
-        };
-        match (current == column, self.descending()) {
+        match (self.sort_code() == column, self.descending()) {
             (false, _) => "none",
             (true, true) => "descending",
             (true, false) => "ascending",
@@ -125,9 +132,7 @@ impl ListParams {
     }
 
     pub fn is(&self, filter: &str) -> bool {
-        self.filter == filter
-            || (filter.is_empty()
-                && !["active", "inactive", "expired", "expiring", "unused"].contains(&self.filter.as_str()))
+        self.filter_code() == filter
     }
 }
 
@@ -495,4 +500,31 @@ pub async fn reveal(
         return Ok(html(status, reveal.render()));
     }
     Ok(html(status, key_page(&state, &user, id, reveal).await?.render()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(filter: &str, sort: &str, dir: &str) -> ListParams {
+        ListParams { filter: filter.into(), sort: sort.into(), dir: dir.into(), ..ListParams::default() }
+    }
+
+    #[test]
+    fn unknown_codes_fall_back_to_the_defaults() {
+        let p = params("bogus", "bogus", "");
+        assert!(p.is(""));
+        assert_eq!((p.sort(), p.descending()), (Sort::Created, true));
+        assert_eq!(p.sort_mark("created"), "descending");
+    }
+
+    #[test]
+    fn expiry_views_sort_by_expiry_and_its_header_toggles() {
+        let expiring = params("expiring", "", "");
+        assert_eq!((expiring.sort(), expiring.descending()), (Sort::Expires, false));
+        assert_eq!(expiring.sort_mark("expires"), "ascending");
+        assert!(expiring.with_sort("expires").contains("dir=desc"), "clicking the sorted column reverses it");
+        assert_eq!(params("expired", "", "").sort_mark("expires"), "descending");
+        assert!(params("", "name", "asc").with_sort("owner").contains("sort=owner&dir=asc"));
+    }
 }
