@@ -8,6 +8,7 @@ use askama::Template;
 use super::auth::CurrentUser;
 use super::error::{AppError, html};
 use super::form::{FieldError, HtmlForm};
+use super::keys::AccessChoices;
 use super::layout::Layout;
 use crate::clock::format_time;
 use crate::db::keys::KeyRecord;
@@ -35,17 +36,11 @@ struct EditPage {
     errors: FieldError,
 }
 
-impl EditPage {
-    fn role_checked(&self, id: &i64) -> bool {
-        self.form.roles.contains(id)
-    }
+impl AccessChoices for EditPage {
+    const DEFAULT_EXPIRY: &'static str = "keep";
 
-    fn permission_checked(&self, id: &i64) -> bool {
-        self.form.permissions.contains(id)
-    }
-
-    fn expiry_is(&self, choice: &str) -> bool {
-        self.form.expiry == choice || (self.form.expiry.is_empty() && choice == "keep")
+    fn chosen(&self) -> (&[i64], &[i64], &str) {
+        (&self.form.roles, &self.form.permissions, &self.form.expiry)
     }
 
     fn kept_expiry(&self) -> Option<String> {

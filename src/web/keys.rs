@@ -236,23 +236,43 @@ struct NewKeyPage {
     me: i64,
 }
 
-impl NewKeyPage {
-    fn role_checked(&self, id: &i64) -> bool {
-        self.form.roles.contains(id)
-    }
+/// What the add and edit forms share: the role and permission checkboxes and the expiry choice
+/// (`keys/_permission_fields.html`, `keys/_expiry_fields.html`).
+pub(super) trait AccessChoices {
+    /// The expiry option checked before anything was chosen.
+    const DEFAULT_EXPIRY: &'static str;
 
-    fn permission_checked(&self, id: &i64) -> bool {
-        self.form.permissions.contains(id)
-    }
+    /// The chosen role ids, permission ids and expiry option.
+    fn chosen(&self) -> (&[i64], &[i64], &str);
 
-    fn expiry_is(&self, choice: &str) -> bool {
-        self.form.expiry == choice || (self.form.expiry.is_empty() && choice == "90")
-    }
-
+    /// The current expiry, for the edit form's "keep" option.
     fn kept_expiry(&self) -> Option<String> {
         None
     }
 
+    fn role_checked(&self, id: &i64) -> bool {
+        self.chosen().0.contains(id)
+    }
+
+    fn permission_checked(&self, id: &i64) -> bool {
+        self.chosen().1.contains(id)
+    }
+
+    fn expiry_is(&self, choice: &str) -> bool {
+        let expiry = self.chosen().2;
+        expiry == choice || (expiry.is_empty() && choice == Self::DEFAULT_EXPIRY)
+    }
+}
+
+impl AccessChoices for NewKeyPage {
+    const DEFAULT_EXPIRY: &'static str = "90";
+
+    fn chosen(&self) -> (&[i64], &[i64], &str) {
+        (&self.form.roles, &self.form.permissions, &self.form.expiry)
+    }
+}
+
+impl NewKeyPage {
     fn owner_is(&self, id: &i64) -> bool {
         self.form.owner.parse::<i64>().map_or(*id == self.me, |o| o == *id)
     }
