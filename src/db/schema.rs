@@ -302,6 +302,9 @@ diesel::joinable!(api_key_roles -> roles (role_id));
 diesel::joinable!(account_roles -> roles (role_id));
 diesel::joinable!(account_permissions -> permissions (permission_id));
 diesel::joinable!(api_key_permissions -> permissions (permission_id));
+diesel::joinable!(api_key_roles -> api_keys (key_id));
+diesel::joinable!(account_roles -> accounts (account_id));
+diesel::joinable!(account_permissions -> accounts (account_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     workspaces,

@@ -142,9 +142,7 @@ pub fn create_in(c: &mut DbConn, state: &AppState, caller: &Caller, form: &KeyFo
 }
 
 fn caller_event(caller: &Caller, action: &'static str) -> Event {
-    let mut event = Event::new(action, caller.origin.actor.clone()).in_workspace(caller.workspace_id);
-    event.source_ip = caller.origin.ip.clone();
-    event
+    caller.event(action)
 }
 
 /// A row of the API Keys table.

@@ -9,6 +9,7 @@ pub mod key_types;
 pub mod keys;
 pub mod master_key;
 pub mod permissions;
+pub mod roles;
 pub mod throttle;
 pub mod usage;
 pub mod verify;
@@ -30,5 +31,18 @@ pub struct Caller {
 impl Caller {
     pub fn is(&self, account_id: i64) -> bool {
         self.account_id == Some(account_id)
+    }
+
+    /// An audit event by this caller in its workspace, from its address.
+    pub fn event(&self, action: &'static str) -> crate::domain::audit::Event {
+        let mut event =
+            crate::domain::audit::Event::new(action, self.origin.actor.clone()).in_workspace(self.workspace_id);
+        event.source_ip = self.origin.ip.clone();
+        event
+    }
+
+    /// Administrators only.
+    pub fn must_administer(&self) -> crate::error::Result<()> {
+        if self.role.can_administer() { Ok(()) } else { Err(crate::error::Error::Forbidden) }
     }
 }

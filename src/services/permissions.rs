@@ -1,9 +1,9 @@
 //! The permission catalogue: Administrators add, edit and remove permissions and their URI rules.
 
 use crate::db::{audit, permissions};
+use crate::domain::Invalid;
 use crate::domain::audit::Event;
 use crate::domain::uri::{UriRule, parse_line};
-use crate::domain::{Invalid, policy};
 use crate::error::{Error, Result};
 use crate::services::Caller;
 use crate::state::AppState;
@@ -111,14 +111,11 @@ fn json(p: &Parsed) -> serde_json::Value {
 }
 
 fn event(caller: &Caller, action: &'static str, id: i64, name: &str) -> Event {
-    let mut e =
-        Event::new(action, caller.origin.actor.clone()).in_workspace(caller.workspace_id).on("permission", id, name);
-    e.source_ip = caller.origin.ip.clone();
-    e
+    caller.event(action).on("permission", id, name)
 }
 
 fn admin_only(caller: &Caller) -> Result<()> {
-    if policy::may_create_for_others(caller.role) { Ok(()) } else { Err(Error::Forbidden) }
+    caller.must_administer()
 }
 
 fn taken(rows: &[permissions::PermissionRow], except: Option<i64>, name: &str) -> Result<()> {

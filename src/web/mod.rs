@@ -13,6 +13,7 @@ pub mod layout;
 pub mod ops;
 pub mod permissions;
 pub mod profile;
+pub mod roles;
 pub mod session;
 pub mod settings;
 pub mod setup;
@@ -57,6 +58,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/permissions/{id}", web::get().to(permissions::edit))
         .route("/permissions/{id}", web::post().to(permissions::update))
         .route("/permissions/{id}/delete", web::post().to(permissions::delete))
+        .route("/roles", web::get().to(roles::list))
+        .route("/roles", web::post().to(roles::create))
+        .route("/roles/new", web::get().to(roles::new))
+        .route("/roles/preview", web::get().to(roles::preview))
+        .route("/roles/{id}", web::get().to(roles::show))
+        .route("/roles/{id}", web::post().to(roles::update))
+        .route("/roles/{id}/delete", web::get().to(roles::confirm_delete))
+        .route("/roles/{id}/delete", web::post().to(roles::delete))
         .route("/settings", web::get().to(settings::show))
         .route("/settings/key-types", web::post().to(settings::add_type))
         .route("/settings/key-types/{id}", web::post().to(settings::update_type))

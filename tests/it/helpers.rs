@@ -151,6 +151,17 @@ impl TestApp {
         }
     }
 
+    pub fn account_id(&self, email: &str) -> i64 {
+        let email = keyward::domain::email::Email::parse(email).expect("email");
+        self.state.db.read(|c| keyward::db::accounts::find_by_email(c, &email)).expect("query").expect("account").id
+    }
+
+    /// Titles of the account's unread notifications, newest first.
+    pub fn notices(&self, email: &str) -> Vec<String> {
+        let id = self.account_id(email);
+        self.state.db.read(|c| keyward::db::notifications::unread_titles(c, id)).expect("notices")
+    }
+
     pub fn browser(&self) -> Browser {
         Browser::new(&self.base)
     }

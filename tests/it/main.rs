@@ -7,6 +7,7 @@ mod key_lifecycle;
 mod keys;
 mod operations;
 mod permissions;
+mod roles;
 mod security;
 mod settings;
 mod sign_in;

@@ -14,7 +14,7 @@ fn check(app: &TestApp, key: &str, want: Want) -> (String, Vec<String>, String) 
     (v.code.as_str().to_owned(), v.missing, v.reason.unwrap_or_default())
 }
 
-fn permission_id(body: &str, name: &str) -> String {
+pub fn permission_id(body: &str, name: &str) -> String {
     let at = body.find(&format!("<code>{name}</code>")).expect("permission");
     body[..at].rsplit("value=\"").next().and_then(|s| s.split('"').next()).expect("id").to_owned()
 }
