@@ -45,6 +45,7 @@ async fn run(keys: usize) {
         role: "admin".into(),
         password: SecretString::new(PASSWORD.into()),
         confirm: SecretString::new(PASSWORD.into()),
+        permissions: Vec::new(),
     };
     create_user(&state, Origin { actor: Actor::System("benchmark"), ip: None }, None, form).await.expect("admin");
     let started = Instant::now();

@@ -45,7 +45,14 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Admin(AdminCommand::Create { email, name }) => {
             let state = open_state(config(&cli.serve)?, Clock::System)?;
             let password = read_secret("KEYWARD_ADMIN_PASSWORD", "Password for the new administrator")?;
-            let form = NewUserForm { email, name, role: "admin".into(), password: password.clone(), confirm: password };
+            let form = NewUserForm {
+                email,
+                name,
+                role: "admin".into(),
+                password: password.clone(),
+                confirm: password,
+                permissions: Vec::new(),
+            };
             let origin = Origin { actor: Actor::System("command line"), ip: None };
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
             let id = runtime.block_on(accounts::create_user(&state, origin, None, form))?;

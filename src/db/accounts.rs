@@ -196,3 +196,66 @@ pub fn member(conn: &mut DbConn, workspace_id: i64, account_id: i64) -> QResult<
 pub fn delete(conn: &mut DbConn, id: i64) -> QResult<()> {
     diesel::delete(accounts::table.find(id)).execute(conn).map(drop)
 }
+
+/// A member as User Management lists them: what they hold and own.
+#[derive(Debug, Clone)]
+pub struct MemberSummary {
+    pub member: Member,
+    /// Direct permissions.
+    pub permissions: i64,
+    /// Direct permissions that are high-risk.
+    pub high_risk: i64,
+    /// Names of the roles they hold.
+    pub roles: Vec<String>,
+    /// Keys they own in the workspace.
+    pub keys: i64,
+}
+
+/// Every member of the workspace with grant and key counts, in four queries whatever the size.
+pub fn summaries(conn: &mut DbConn, workspace_id: i64) -> QResult<Vec<MemberSummary>> {
+    use super::schema::{account_permissions, account_roles, api_keys, permissions, roles};
+    use std::collections::HashMap;
+
+    let direct: Vec<(i64, String)> = account_permissions::table
+        .inner_join(permissions::table)
+        .filter(permissions::workspace_id.eq(workspace_id))
+        .select((account_permissions::account_id, permissions::risk))
+        .load(conn)?;
+    let mut held: HashMap<i64, (i64, i64)> = HashMap::new();
+    for (account, risk) in direct {
+        let entry = held.entry(account).or_default();
+        entry.0 += 1;
+        entry.1 += i64::from(risk == "high");
+    }
+    let role_names: Vec<(i64, String)> = account_roles::table
+        .inner_join(roles::table)
+        .filter(roles::workspace_id.eq(workspace_id))
+        .order(roles::name.asc())
+        .select((account_roles::account_id, roles::name))
+        .load(conn)?;
+    let mut roles_of: HashMap<i64, Vec<String>> = HashMap::new();
+    for (account, name) in role_names {
+        roles_of.entry(account).or_default().push(name);
+    }
+    let key_counts: HashMap<i64, i64> = api_keys::table
+        .filter(api_keys::workspace_id.eq(workspace_id))
+        .group_by(api_keys::owner_id)
+        .select((api_keys::owner_id, diesel::dsl::count_star()))
+        .load::<(i64, i64)>(conn)?
+        .into_iter()
+        .collect();
+    Ok(members(conn, workspace_id)?
+        .into_iter()
+        .map(|member| {
+            let id = member.account.id;
+            let (permissions, high_risk) = held.get(&id).copied().unwrap_or_default();
+            MemberSummary {
+                permissions,
+                high_risk,
+                roles: roles_of.remove(&id).unwrap_or_default(),
+                keys: key_counts.get(&id).copied().unwrap_or_default(),
+                member,
+            }
+        })
+        .collect())
+}

@@ -233,3 +233,22 @@ pub fn set_account_grants(
     }
     Ok(())
 }
+
+/// Grants an account those of `permission_ids` it does not hold yet; returns how many were added.
+pub fn add_account_permissions(
+    conn: &mut DbConn,
+    workspace_id: i64,
+    account_id: i64,
+    permission_ids: &[i64],
+) -> QResult<usize> {
+    let (held, _) = account_grant_ids(conn, workspace_id, account_id)?;
+    let mut added = 0;
+    let wanted: BTreeSet<i64> = permission_ids.iter().copied().filter(|id| !held.contains(id)).collect();
+    for id in wanted {
+        diesel::insert_into(account_permissions::table)
+            .values((account_permissions::account_id.eq(account_id), account_permissions::permission_id.eq(id)))
+            .execute(conn)?;
+        added += 1;
+    }
+    Ok(added)
+}

@@ -18,6 +18,9 @@ pub struct NewUserForm {
     pub role: String,
     pub password: SecretString,
     pub confirm: SecretString,
+    /// Permissions granted at once (ids in the workspace's catalogue).
+    #[serde(default)]
+    pub permissions: Vec<i64>,
 }
 
 /// Where a change comes from, for the audit log.
@@ -81,10 +84,20 @@ pub async fn create_user(
                     },
                 )?;
                 workspaces::add_member(c, workspace_id, id, role, now)?;
-                let event = origin
-                    .event("account.created", Some(workspace_id))
-                    .on("account", id, email.as_str())
-                    .change(None, Some(serde_json::json!({ "name": name.as_str(), "role": role.code() })));
+                let catalogue = crate::db::permissions::rows(c, workspace_id)?;
+                let mut granted = Vec::new();
+                for wanted in &form.permissions {
+                    let p = catalogue.iter().find(|p| p.id == *wanted).ok_or_else(|| {
+                        crate::domain::Invalid::new("permissions", "One of the chosen permissions does not exist.")
+                    })?;
+                    granted.push(p.name.clone());
+                }
+                crate::db::permissions::add_account_permissions(c, workspace_id, id, &form.permissions)?;
+                let event =
+                    origin.event("account.created", Some(workspace_id)).on("account", id, email.as_str()).change(
+                        None,
+                        Some(serde_json::json!({ "name": name.as_str(), "role": role.code(), "permissions": granted })),
+                    );
                 audit::record(c, now, &event)?;
                 Ok(id)
             })

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod auth;
 pub mod demo;
+pub mod directory;
 pub mod grants;
 pub mod key_types;
 pub mod keys;

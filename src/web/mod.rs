@@ -72,6 +72,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/settings/key-types/{id}/delete", web::post().to(settings::delete_type))
         .route("/users", web::get().to(users::list))
         .route("/users", web::post().to(users::create))
+        .route("/users/grant-all", web::get().to(users::confirm_grant_all))
+        .route("/users/grant-all", web::post().to(users::grant_all))
         .route("/users/{id}", web::get().to(users::show))
         .route("/users/{id}/grants", web::post().to(users::set_grants))
         .route("/users/{id}/role", web::post().to(users::change_role))

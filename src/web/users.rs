@@ -6,13 +6,14 @@ use askama::Template;
 
 use super::auth::{Admin, CurrentUser, Reader};
 use super::error::{AppError, html, is_htmx};
-use super::form::FieldError;
-use super::form::HtmlForm;
+use super::form::{FieldError, HtmlForm};
 use super::layout::Layout;
-use crate::db::accounts::{self, Member};
+use crate::db::accounts::{self, Member, MemberSummary};
+use crate::domain::access::Permission;
 use crate::domain::role::ConsoleRole;
 use crate::error::Error;
 use crate::services::accounts::{self as account_service, NewUserForm};
+use crate::services::directory::{self, GrantAllPlan, UserFilter};
 use crate::state::AppState;
 
 #[derive(Template)]
@@ -22,16 +23,26 @@ struct UsersPage {
     section: UsersSection,
 }
 
-/// The table and the add form: what htmx swaps after adding someone.
+/// Rows shown per page of the list.
+const PAGE: usize = 100;
+
+/// The filters, the table and the add form: what htmx swaps after filtering or adding someone.
 #[derive(Template)]
 #[template(path = "users/_section.html")]
 struct UsersSection {
     csrf: String,
     can_edit: bool,
     me: i64,
-    rows: Vec<Member>,
+    filter: UserFilter,
+    /// The rows of this page, and how many match in all.
+    rows: Vec<MemberSummary>,
+    total: usize,
+    page: usize,
     roles: [ConsoleRole; 3],
+    catalogue: Vec<Permission>,
     form: AddForm,
+    errors: FieldError,
+    notice: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -39,8 +50,7 @@ struct AddForm {
     email: String,
     name: String,
     role: String,
-    errors: FieldError,
-    added: Option<String>,
+    permissions: Vec<i64>,
 }
 
 #[derive(Template)]
@@ -49,25 +59,89 @@ struct UserRow<'a> {
     csrf: &'a str,
     can_edit: bool,
     me: i64,
-    m: &'a Member,
+    s: &'a MemberSummary,
 }
 
 impl UsersSection {
-    fn row(&self, m: &Member) -> String {
-        UserRow { csrf: &self.csrf, can_edit: self.can_edit, me: self.me, m }.render().unwrap_or_default()
+    fn row(&self, s: &MemberSummary) -> String {
+        UserRow { csrf: &self.csrf, can_edit: self.can_edit, me: self.me, s }.render().unwrap_or_default()
+    }
+
+    fn permission_checked(&self, id: &i64) -> bool {
+        self.form.permissions.contains(id)
+    }
+
+    fn statuses(&self) -> [(&'static str, &'static str); 3] {
+        directory::STATUSES
+    }
+
+    fn first(&self) -> usize {
+        (self.page - 1) * PAGE + 1
+    }
+
+    fn last(&self) -> usize {
+        (self.first() + self.rows.len()).saturating_sub(1)
+    }
+
+    /// The URL of another page of the same list.
+    fn page_url(&self, page: usize) -> String {
+        let query = self.filter.query();
+        match (query.is_empty(), page) {
+            (true, 1) => "/users".to_owned(),
+            (true, _) => format!("/users?page={page}"),
+            (false, 1) => format!("/users?{query}"),
+            (false, _) => format!("/users?{query}&page={page}"),
+        }
+    }
+
+    fn has_next(&self) -> bool {
+        self.page * PAGE < self.total
     }
 }
 
-async fn section(state: &AppState, user: &CurrentUser, form: AddForm) -> Result<UsersSection, AppError> {
-    let workspace = user.workspace_id;
-    let rows = state.blocking(move |db| db.read(|c| accounts::members(c, workspace))).await?;
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct ListQuery {
+    #[serde(flatten)]
+    filter: UserFilter,
+    #[serde(default)]
+    page: String,
+    /// Set after "Add all permissions": how many grants were new.
+    #[serde(default)]
+    granted: String,
+}
+
+async fn section(
+    state: &AppState,
+    user: &CurrentUser,
+    filter: UserFilter,
+    page: usize,
+    form: AddForm,
+    errors: FieldError,
+    notice: Option<String>,
+) -> Result<UsersSection, AppError> {
+    let (caller, wanted, ws) = (user.caller(), filter.clone(), user.workspace_id);
+    let (all, catalogue) = state
+        .run(move |s| {
+            let rows = directory::list(s, &caller, &wanted)?;
+            Ok((rows, s.db.read(|c| crate::db::permissions::catalogue(c, ws))?))
+        })
+        .await?;
+    let total = all.len();
+    let page = page.clamp(1, total.div_ceil(PAGE).max(1));
+    let rows = all.into_iter().skip((page - 1) * PAGE).take(PAGE).collect();
     Ok(UsersSection {
         csrf: user.csrf.clone(),
         can_edit: user.role.can_administer(),
         me: user.id,
+        filter,
         rows,
+        total,
+        page,
         roles: ConsoleRole::ALL,
+        catalogue,
         form,
+        errors,
+        notice,
     })
 }
 
@@ -75,35 +149,48 @@ fn page(user: &CurrentUser, section: UsersSection, status: StatusCode) -> HttpRe
     html(status, UsersPage { layout: Layout::new("Users", "users", user), section }.render())
 }
 
-pub async fn list(Reader(user): Reader, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
-    let form = AddForm { role: ConsoleRole::Member.code().into(), ..AddForm::default() };
-    Ok(page(&user, section(&state, &user, form).await?, StatusCode::OK))
+fn blank_form() -> AddForm {
+    AddForm { role: ConsoleRole::Member.code().into(), ..AddForm::default() }
+}
+
+pub async fn list(
+    req: HttpRequest,
+    Reader(user): Reader,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let query: ListQuery = serde_html_form::from_str(req.query_string()).unwrap_or_default();
+    let number = query.page.parse().unwrap_or(1);
+    let notice = query.granted.parse::<usize>().ok().map(|n| match n {
+        1 => "Granted 1 new permission.".to_owned(),
+        n => format!("Granted {n} new permissions."),
+    });
+    let section = section(&state, &user, query.filter, number, blank_form(), FieldError::default(), notice).await?;
+    if is_htmx(&req) {
+        return Ok(html(StatusCode::OK, section.render()));
+    }
+    Ok(page(&user, section, StatusCode::OK))
 }
 
 pub async fn create(
     req: HttpRequest,
     Admin(user): Admin,
     state: web::Data<AppState>,
-    form: web::Form<NewUserForm>,
+    HtmlForm(input): HtmlForm<NewUserForm>,
 ) -> Result<HttpResponse, AppError> {
-    let input = form.into_inner();
     let result = account_service::create_user(&state, user.origin(), Some(user.workspace_id), input.clone()).await;
-    let (status, form) = match result {
-        Ok(_) => (
-            StatusCode::OK,
-            AddForm {
-                role: ConsoleRole::Member.code().into(),
-                added: Some(input.email.trim().to_owned()),
-                ..AddForm::default()
-            },
-        ),
+    let added = format!("Added {}.", input.email.trim());
+    let (status, form, errors) = match result {
+        Ok(_) => (StatusCode::OK, blank_form(), None),
         Err(Error::Invalid(invalid)) => (
             StatusCode::UNPROCESSABLE_ENTITY,
-            AddForm { email: input.email, name: input.name, role: input.role, errors: invalid.into(), added: None },
+            AddForm { email: input.email, name: input.name, role: input.role, permissions: input.permissions },
+            Some(invalid),
         ),
         Err(other) => return Err(other.into()),
     };
-    let section = section(&state, &user, form).await?;
+    let notice = errors.is_none().then_some(added);
+    let errors = errors.map(FieldError::from).unwrap_or_default();
+    let section = section(&state, &user, UserFilter::default(), 1, form, errors, notice).await?;
     if is_htmx(&req) {
         return Ok(html(status, section.render()));
     }
@@ -126,21 +213,67 @@ pub async fn row_action(
 ) -> Result<HttpResponse, AppError> {
     let (account_id, action) = path.into_inner();
     let (origin, workspace) = (user.origin(), user.workspace_id);
-    let member = state
+    let summary = state
         .run(move |s| {
             match action {
                 RowAction::Disable => account_service::set_disabled(s, &origin, workspace, account_id, true)?,
                 RowAction::Enable => account_service::set_disabled(s, &origin, workspace, account_id, false)?,
                 RowAction::Unlock => account_service::unlock(s, &origin, Some(workspace), account_id)?,
             }
-            s.db.read(|c| accounts::member(c, workspace, account_id))?.ok_or(Error::NotFound)
+            let all = s.db.read(|c| accounts::summaries(c, workspace))?;
+            all.into_iter().find(|m| m.member.account.id == account_id).ok_or(Error::NotFound)
         })
         .await?;
     if is_htmx(&req) {
-        let row = UserRow { csrf: &user.csrf, can_edit: true, me: user.id, m: &member };
+        let row = UserRow { csrf: &user.csrf, can_edit: true, me: user.id, s: &summary };
         return Ok(html(StatusCode::OK, row.render()));
     }
     Ok(HttpResponse::SeeOther().insert_header(("location", "/users")).finish())
+}
+
+// ---- Add All Permissions ----
+
+#[derive(Template)]
+#[template(path = "users/grant_all.html")]
+struct GrantAllPage {
+    layout: Layout,
+    filter: UserFilter,
+    plan: GrantAllPlan,
+}
+
+pub async fn confirm_grant_all(
+    req: HttpRequest,
+    Admin(user): Admin,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    let query: ListQuery = serde_html_form::from_str(req.query_string()).unwrap_or_default();
+    let (caller, filter) = (user.caller(), query.filter.clone());
+    let plan = state.run(move |s| directory::plan(s, &caller, &filter)).await?;
+    let layout = Layout::new("Add all permissions", "users", &user);
+    Ok(html(StatusCode::OK, GrantAllPage { layout, filter: query.filter, plan }.render()))
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct GrantAllForm {
+    #[serde(flatten)]
+    filter: UserFilter,
+    #[serde(default)]
+    users: String,
+    #[serde(default)]
+    permissions: String,
+}
+
+pub async fn grant_all(
+    Admin(user): Admin,
+    state: web::Data<AppState>,
+    HtmlForm(form): HtmlForm<GrantAllForm>,
+) -> Result<HttpResponse, AppError> {
+    let confirmed = (form.users.parse().unwrap_or(usize::MAX), form.permissions.parse().unwrap_or(usize::MAX));
+    let (caller, filter) = (user.caller(), form.filter);
+    let plan = state.run(move |s| directory::grant_all(s, &caller, &filter, confirmed)).await?;
+    tracing::info!(users = plan.users.len(), permissions = plan.permissions, "all permissions granted");
+    let query = serde_urlencoded::to_string([("granted", plan.new_grants)]).unwrap_or_default();
+    Ok(HttpResponse::SeeOther().insert_header(("location", format!("/users?{query}"))).finish())
 }
 
 // ---- one person: grants ----

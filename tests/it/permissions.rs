@@ -4,7 +4,7 @@ use keyward::domain::access::Want;
 use keyward::services::verify::{UseContext, verify};
 use reqwest::StatusCode;
 
-use crate::helpers::TestApp;
+use crate::helpers::{PASSWORD, TestApp};
 use crate::keys::create_key;
 use crate::on_both_backends;
 
@@ -120,8 +120,7 @@ on_both_backends! {
         let lock_request = || Want::Request { method: "POST".into(), path: "/integration/device/7/lock".into() };
         assert_eq!(check(&app, &key, lock_request()).0, "FORBIDDEN", "the owner holds nothing yet");
 
-        let users = admin.get("/users").await.body;
-        let me = users.split("<a href=\"/users/").nth(1).and_then(|s| s.split('"').next()).expect("own row").to_owned();
+        let me = app.account_id("admin@example.com");
         let page = admin.get(&format!("/users/{me}")).await;
         assert!(page.body.contains("hx-trigger=\"change\""));
         let granted = admin.htmx_post(&format!("/users/{me}/grants"), &[("permissions", &lock)]).await;
@@ -153,5 +152,68 @@ on_both_backends! {
         assert_eq!(member.get(&format!("/users/{me}")).await.status, StatusCode::FORBIDDEN);
         assert_eq!(check(&app, &key, lock_request()).0, "FORBIDDEN", "refused changes change nothing");
         assert_eq!(admin.get("/users/999999").await.status, StatusCode::NOT_FOUND);
+    }
+}
+
+on_both_backends! {
+    async fn the_user_list_summarises_grants_and_filters_and_add_all_grants_exactly_the_listed_people(app) {
+        let admin = app.admin().await;
+        admin.get("/permissions").await;
+        admin.post("/permissions", &[("name", "device.lock"), ("label", "Lock Device"), ("writes", "1"), ("rules", "POST /d/*/lock")]).await;
+        admin.post("/permissions", &[("name", "device.wipe"), ("label", "Wipe Device"), ("risk", "high"), ("writes", "1"), ("rules", "POST /d/*/wipe")]).await;
+        admin.post("/permissions", &[("name", "device.view"), ("label", "View"), ("rules", "GET /d/*")]).await;
+        let page = admin.get("/users").await.body;
+        let wipe = permission_id(&page, "device.wipe");
+
+        // The add form grants permissions at once.
+        let added = admin.post("/users", &[("email", "ops1@example.com"), ("name", "Ops One"), ("role", "member"),
+                                          ("password", PASSWORD), ("confirm", PASSWORD), ("permissions", &wipe)]).await;
+        assert!(added.body.contains("Added ops1@example.com."), "{}", added.body);
+        app.user(&admin, "ops2@example.com", "member").await;
+        app.user(&admin, "auditor@example.com", "auditor").await;
+        let ops2 = app.account_id("ops2@example.com");
+        admin.post(&format!("/users/{ops2}/disable"), &[]).await;
+
+        let listed = admin.get("/users").await.body;
+        let row = |email: &str| {
+            let at = listed.find(email).unwrap_or_else(|| panic!("{email} listed"));
+            listed[at..].split("</tr>").next().unwrap_or_default().to_owned()
+        };
+        assert!(row("ops1@example.com").contains("1 permission") && row("ops1@example.com").contains("1 high-risk"));
+        assert!(row("ops2@example.com").contains("None"));
+
+        let searched = admin.get_htmx("/users?q=OPS").await.body;
+        assert!(searched.contains("ops1@example.com") && searched.contains("ops2@example.com") && !searched.contains("auditor@example.com"));
+        assert!(searched.contains("2 people"));
+        let by_role = admin.get("/users?role=auditor").await.body;
+        assert!(by_role.contains("auditor@example.com") && !by_role.contains("ops1@example.com"));
+        let disabled = admin.get("/users?status=disabled").await.body;
+        assert!(disabled.contains("ops2@example.com") && !disabled.contains("ops1@example.com"));
+        assert!(admin.get("/users?q=nobody").await.body.contains("Nobody matches"));
+
+        // Add all, for the people matching "ops" only: 2 × 3, one already held.
+        let confirm = admin.get("/users/grant-all?q=ops").await.body;
+        assert!(confirm.contains("<strong>3 permissions</strong>") && confirm.contains("1 of them high-risk"), "{confirm}");
+        assert!(confirm.contains("<strong>2 people</strong>") && confirm.contains("<strong>5</strong> of these grants are new"));
+        assert!(app.notices("ops1@example.com").is_empty());
+        let stale = admin.post("/users/grant-all", &[("q", "ops"), ("users", "3"), ("permissions", "3")]).await;
+        assert_eq!(stale.status, StatusCode::CONFLICT, "numbers that no longer hold grant nothing");
+        let auditor = app.browser();
+        auditor.sign_in("auditor@example.com", PASSWORD).await;
+        auditor.get("/users").await;
+        assert_eq!(auditor.post("/users/grant-all", &[("q", "ops"), ("users", "2"), ("permissions", "3")]).await.status, StatusCode::FORBIDDEN);
+        assert_eq!(auditor.get("/users/grant-all").await.status, StatusCode::FORBIDDEN);
+
+        admin.get("/users").await;
+        let done = admin.post("/users/grant-all", &[("q", "ops"), ("users", "2"), ("permissions", "3")]).await;
+        assert_eq!(done.status, StatusCode::SEE_OTHER);
+        assert!(admin.get(done.location()).await.body.contains("Granted 5 new permissions."));
+        let listed = admin.get("/users").await.body;
+        let at = listed.find("ops2@example.com").expect("row");
+        assert!(listed[at..].split("</tr>").next().unwrap_or_default().contains("3 permissions"));
+        let at = listed.find("auditor@example.com").expect("row");
+        assert!(listed[at..].split("</tr>").next().unwrap_or_default().contains("None"), "people outside the filter got nothing");
+        let activity = admin.get("/").await.body;
+        assert!(activity.contains("account.grant_all"));
     }
 }
