@@ -72,6 +72,7 @@ pub fn open_state(config: Config, clock: Clock) -> Result<AppState, StartError> 
         keyring: Arc::new(keyring),
         ip_throttle: Arc::new(IpThrottle::new(IP_FAILURES_PER_WINDOW, IP_WINDOW_SECS)),
         usage: Arc::default(),
+        uploads: Arc::default(),
         setup_token: Arc::new(Mutex::new(None)),
     })
 }

@@ -19,6 +19,8 @@ pub struct AppState {
     pub ip_throttle: Arc<IpThrottle>,
     /// Key uses since the last flush.
     pub usage: Arc<UsageRecorder>,
+    /// Spreadsheets uploaded for import, between preview and apply.
+    pub uploads: Arc<crate::services::import::Uploads>,
     /// The one-time first-run link's token while no account exists.
     pub setup_token: Arc<Mutex<Option<String>>>,
 }

@@ -68,3 +68,12 @@
     arm(toast);
   });
 })();
+
+// Upload progress: a <progress class="htmx-indicator"> inside an uploading form follows the bytes sent.
+document.addEventListener("htmx:xhr:progress", function (event) {
+  var form = event.target.closest && event.target.closest("form");
+  var bar = form && document.getElementById("upload-progress");
+  if (bar && event.detail.lengthComputable) {
+    bar.value = Math.round((event.detail.loaded / event.detail.total) * 100);
+  }
+});

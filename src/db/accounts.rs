@@ -259,3 +259,12 @@ pub fn summaries(conn: &mut DbConn, workspace_id: i64) -> QResult<Vec<MemberSumm
         })
         .collect())
 }
+
+/// (id, email, display name) of every account, for matching a spreadsheet against them.
+pub fn all_emails(conn: &mut DbConn) -> QResult<Vec<(i64, String, String)>> {
+    accounts::table.select((accounts::id, accounts::email, accounts::display_name)).load(conn)
+}
+
+pub fn set_display_name(conn: &mut DbConn, id: i64, name: &str) -> QResult<()> {
+    diesel::update(accounts::table.find(id)).set(accounts::display_name.eq(name)).execute(conn).map(drop)
+}

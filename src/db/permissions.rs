@@ -252,3 +252,22 @@ pub fn add_account_permissions(
     }
     Ok(added)
 }
+
+/// Every (account, permission) direct grant within one workspace.
+pub fn account_permission_pairs(conn: &mut DbConn, workspace_id: i64) -> QResult<Vec<(i64, i64)>> {
+    account_permissions::table
+        .inner_join(permissions::table)
+        .filter(permissions::workspace_id.eq(workspace_id))
+        .select((account_permissions::account_id, account_permissions::permission_id))
+        .load(conn)
+}
+
+/// Grants permissions to an account that holds none yet (just created), without reading first.
+pub fn grant_new_account(conn: &mut DbConn, account_id: i64, permission_ids: &[i64]) -> QResult<()> {
+    for id in permission_ids.iter().copied().collect::<BTreeSet<i64>>() {
+        diesel::insert_into(account_permissions::table)
+            .values((account_permissions::account_id.eq(account_id), account_permissions::permission_id.eq(id)))
+            .execute(conn)?;
+    }
+    Ok(())
+}

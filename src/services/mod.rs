@@ -6,6 +6,7 @@ pub mod auth;
 pub mod demo;
 pub mod directory;
 pub mod grants;
+pub mod import;
 pub mod key_types;
 pub mod keys;
 pub mod master_key;

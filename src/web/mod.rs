@@ -7,6 +7,7 @@ pub mod dashboard;
 pub mod error;
 pub mod form;
 pub mod headers;
+pub mod import;
 pub mod key_actions;
 pub mod keys;
 pub mod layout;
@@ -72,6 +73,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/settings/key-types/{id}/delete", web::post().to(settings::delete_type))
         .route("/users", web::get().to(users::list))
         .route("/users", web::post().to(users::create))
+        .route("/users/import", web::get().to(import::show))
+        .route("/users/import", web::post().to(import::upload))
+        .route("/users/import/apply", web::post().to(import::apply))
+        .route("/users/import/template.csv", web::get().to(import::template))
         .route("/users/grant-all", web::get().to(users::confirm_grant_all))
         .route("/users/grant-all", web::post().to(users::grant_all))
         .route("/users/{id}", web::get().to(users::show))

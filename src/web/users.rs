@@ -108,6 +108,25 @@ pub struct ListQuery {
     /// Set after "Add all permissions": how many grants were new.
     #[serde(default)]
     granted: String,
+    /// Set after an import: how many people were created and updated.
+    #[serde(default)]
+    created: String,
+    #[serde(default)]
+    updated: String,
+}
+
+impl ListQuery {
+    /// What just happened, when the URL says so.
+    fn notice(&self) -> Option<String> {
+        let plural = |n: usize, one: &str, many: &str| if n == 1 { format!("1 {one}") } else { format!("{n} {many}") };
+        if let Ok(n) = self.granted.parse::<usize>() {
+            return Some(format!("Granted {}.", plural(n, "new permission", "new permissions")));
+        }
+        match (self.created.parse::<usize>(), self.updated.parse::<usize>()) {
+            (Ok(c), Ok(u)) => Some(format!("Imported: {} created, {} updated.", plural(c, "person", "people"), u)),
+            _ => None,
+        }
+    }
 }
 
 async fn section(
@@ -160,10 +179,7 @@ pub async fn list(
 ) -> Result<HttpResponse, AppError> {
     let query: ListQuery = serde_html_form::from_str(req.query_string()).unwrap_or_default();
     let number = query.page.parse().unwrap_or(1);
-    let notice = query.granted.parse::<usize>().ok().map(|n| match n {
-        1 => "Granted 1 new permission.".to_owned(),
-        n => format!("Granted {n} new permissions."),
-    });
+    let notice = query.notice();
     let section = section(&state, &user, query.filter, number, blank_form(), FieldError::default(), notice).await?;
     if is_htmx(&req) {
         return Ok(html(StatusCode::OK, section.render()));

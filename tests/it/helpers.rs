@@ -321,6 +321,19 @@ impl Browser {
         self.post_raw(path, fields, &[("HX-Request", "true"), ("X-CSRF-Token", token.as_str())]).await
     }
 
+    /// Uploads a file as the field `file`, the token in the header as htmx sends it.
+    pub async fn upload(&self, path: &str, filename: &str, bytes: Vec<u8>) -> Page {
+        let part = reqwest::multipart::Part::bytes(bytes).file_name(filename.to_owned());
+        let form = reqwest::multipart::Form::new().part("file", part);
+        let request = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("HX-Request", "true")
+            .header("X-CSRF-Token", self.csrf())
+            .multipart(form);
+        self.page(request.send().await.expect("upload")).await
+    }
+
     pub async fn sign_in(&self, email: &str, password: &str) -> Page {
         self.get("/login").await;
         self.post("/login", &[("email", email), ("password", password)]).await

@@ -3,6 +3,7 @@
 mod helpers;
 
 mod access;
+mod import;
 mod key_lifecycle;
 mod keys;
 mod operations;

@@ -1,0 +1,515 @@
+//! Bulk add from a spreadsheet (CSV or XLSX; columns email, name, role, permissions). Reading a file
+//! gives rows; planning them against the workspace gives the preview (what each row creates or
+//! changes, or why it is refused); applying re-plans inside one transaction and writes the good rows.
+//! Nothing changes until apply, and apply refuses when the plan no longer matches the preview.
+
+use std::collections::{BTreeSet, HashMap};
+use std::io::Cursor;
+
+use crate::db::{DbConn, accounts, audit, permissions, workspaces};
+use crate::domain::Invalid;
+use crate::domain::account::DisplayName;
+use crate::domain::email::Email;
+use crate::domain::role::ConsoleRole;
+use crate::error::{Error, Result};
+use crate::services::Caller;
+use crate::state::AppState;
+
+/// Largest file accepted.
+pub const MAX_BYTES: usize = 5 * 1024 * 1024;
+/// Most data rows in one file.
+pub const MAX_ROWS: usize = 20_000;
+pub const COLUMNS: [&str; 4] = ["email", "name", "role", "permissions"];
+
+/// One data row as the file has it; `line` is its row number in the sheet (the header is row 1).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SheetRow {
+    pub line: usize,
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    pub permissions: String,
+}
+
+/// Reads a CSV or XLSX file (told apart by content, not by name).
+pub fn read(filename: &str, bytes: &[u8]) -> Result<Vec<SheetRow>, Invalid> {
+    if bytes.is_empty() {
+        return Err(Invalid::new("file", "Choose a file: the upload was empty."));
+    }
+    if bytes.len() > MAX_BYTES {
+        return Err(too_large());
+    }
+    let cells = if bytes.starts_with(b"PK\x03\x04") {
+        xlsx_cells(bytes)?
+    } else if bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) || filename.to_lowercase().ends_with(".xls") {
+        return Err(Invalid::new("file", "Old .xls workbooks are not read: save it as .xlsx or .csv and upload that."));
+    } else {
+        csv_cells(bytes)?
+    };
+    rows_of(cells)
+}
+
+pub fn too_large() -> Invalid {
+    Invalid::new(
+        "file",
+        format!(
+            "The file is larger than {} MB. Split it into smaller files and import them one by one.",
+            MAX_BYTES >> 20
+        ),
+    )
+}
+
+/// Rows of cells with their line number in the sheet (1-based).
+type Cells = Vec<(usize, Vec<String>)>;
+
+fn csv_cells(bytes: &[u8]) -> Result<Cells, Invalid> {
+    let text = std::str::from_utf8(bytes)
+        .map_err(|_| Invalid::new("file", "The file is neither an .xlsx workbook nor UTF-8 CSV text."))?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
+    let mut cells = Vec::new();
+    let (mut line, mut counted) = (1, 0);
+    for record in reader.records() {
+        let record = record.map_err(|e| {
+            let line = e.position().map_or(0, csv::Position::line);
+            Invalid::new("file", format!("The CSV cannot be read at line {line}: check its quotes."))
+        })?;
+        // The reader's line count skips blank lines; count newlines up to where the record's text starts.
+        let start = record.position().map_or(counted, |p| usize::try_from(p.byte()).unwrap_or(counted));
+        let bytes = text.as_bytes();
+        let mut at = start.clamp(counted, bytes.len());
+        while at < bytes.len() && matches!(bytes[at], b'\n' | b'\r') {
+            at += 1;
+        }
+        line += bytes[counted..at].iter().filter(|b| **b == b'\n').count();
+        counted = at;
+        cells.push((line, record.iter().map(str::to_owned).collect()));
+        if cells.len() > MAX_ROWS + 1 {
+            return Err(too_many());
+        }
+    }
+    Ok(cells)
+}
+
+fn xlsx_cells(bytes: &[u8]) -> Result<Cells, Invalid> {
+    use calamine::Reader;
+    let unreadable = |_| Invalid::new("file", "The workbook cannot be read. Save it again as .xlsx or .csv.");
+    let mut book = calamine::Xlsx::new(Cursor::new(bytes)).map_err(unreadable)?;
+    let range = book
+        .worksheet_range_at(0)
+        .ok_or_else(|| Invalid::new("file", "The workbook has no sheet."))?
+        .map_err(unreadable)?;
+    if range.height() > MAX_ROWS + 1 {
+        return Err(too_many());
+    }
+    let first = range.start().map_or(0, |(row, _)| usize::try_from(row).unwrap_or(0));
+    Ok(range
+        .rows()
+        .enumerate()
+        .map(|(i, row)| (first + i + 1, row.iter().map(ToString::to_string).collect()))
+        .collect())
+}
+
+fn too_many() -> Invalid {
+    Invalid::new("file", format!("The file has more than {MAX_ROWS} rows. Split it and import the parts one by one."))
+}
+
+/// Finds the columns by their header (any order, any case) and turns the rest into rows.
+fn rows_of(cells: Cells) -> Result<Vec<SheetRow>, Invalid> {
+    let mut lines = cells.into_iter().filter(|(_, row)| row.iter().any(|c| !c.trim().is_empty()));
+    let Some((_, header)) = lines.next() else {
+        return Err(Invalid::new("file", "The file has no rows."));
+    };
+    let header: Vec<String> = header.iter().map(|h| h.trim().to_lowercase()).collect();
+    let column = |name: &str| header.iter().position(|h| h == name);
+    let Some(email) = column("email") else {
+        return Err(Invalid::new(
+            "file",
+            "The first row must name the columns: email, name, role, permissions. Download the template to start from.",
+        ));
+    };
+    let (name, role, perms) = (column("name"), column("role"), column("permissions"));
+    let cell = |row: &[String], at: Option<usize>| {
+        at.and_then(|i| row.get(i)).map(|c| c.trim().to_owned()).unwrap_or_default()
+    };
+    let rows: Vec<SheetRow> = lines
+        .map(|(line, row)| SheetRow {
+            line,
+            email: cell(&row, Some(email)),
+            name: cell(&row, name),
+            role: cell(&row, role),
+            permissions: cell(&row, perms),
+        })
+        .collect();
+    if rows.is_empty() {
+        return Err(Invalid::new("file", "The file has a header row but no people under it."));
+    }
+    if rows.len() > MAX_ROWS {
+        return Err(too_many());
+    }
+    Ok(rows)
+}
+
+/// What applying a row does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    Create,
+    /// The changes, in words.
+    Update(Vec<String>),
+    Unchanged,
+    /// Why the row is refused.
+    Refused(Vec<String>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedRow {
+    pub line: usize,
+    pub email: String,
+    pub name: String,
+    pub role: Option<ConsoleRole>,
+    /// (id, name) of the permissions listed.
+    pub permissions: Vec<(i64, String)>,
+    pub action: Action,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Plan {
+    pub rows: Vec<PlannedRow>,
+}
+
+impl Plan {
+    fn count(&self, f: impl Fn(&Action) -> bool) -> usize {
+        self.rows.iter().filter(|r| f(&r.action)).count()
+    }
+
+    pub fn creates(&self) -> usize {
+        self.count(|a| *a == Action::Create)
+    }
+
+    pub fn updates(&self) -> usize {
+        self.count(|a| matches!(a, Action::Update(_)))
+    }
+
+    pub fn unchanged(&self) -> usize {
+        self.count(|a| *a == Action::Unchanged)
+    }
+
+    pub fn refused(&self) -> usize {
+        self.count(|a| matches!(a, Action::Refused(_)))
+    }
+}
+
+/// What the workspace holds, loaded once per plan.
+struct Known {
+    /// email → (account id, display name)
+    accounts: HashMap<String, (i64, String)>,
+    /// account id → console role here
+    members: HashMap<i64, ConsoleRole>,
+    /// account id → direct permission ids here
+    held: HashMap<i64, BTreeSet<i64>>,
+    /// permission name → id
+    catalogue: HashMap<String, i64>,
+}
+
+fn known(c: &mut DbConn, workspace_id: i64) -> Result<Known> {
+    let accounts = accounts::all_emails(c)?.into_iter().map(|(id, email, name)| (email, (id, name))).collect();
+    let members = accounts::members(c, workspace_id)?.into_iter().map(|m| (m.account.id, m.role)).collect();
+    let mut held: HashMap<i64, BTreeSet<i64>> = HashMap::new();
+    for (account, permission) in permissions::account_permission_pairs(c, workspace_id)? {
+        held.entry(account).or_default().insert(permission);
+    }
+    let catalogue = permissions::rows(c, workspace_id)?.into_iter().map(|p| (p.name, p.id)).collect();
+    Ok(Known { accounts, members, held, catalogue })
+}
+
+fn plan_row(known: &Known, caller: &Caller, seen: &mut HashMap<String, usize>, row: &SheetRow) -> PlannedRow {
+    let mut problems = Vec::new();
+    let email = match Email::parse(&row.email) {
+        Ok(email) => email.as_str().to_owned(),
+        Err(_) if row.email.is_empty() => {
+            problems.push("the email is missing".to_owned());
+            String::new()
+        }
+        Err(_) => {
+            problems.push(format!("\u{201c}{}\u{201d} is not a valid email address", row.email));
+            row.email.clone()
+        }
+    };
+    if !email.is_empty() {
+        if let Some(first) = seen.get(&email) {
+            problems.push(format!("the same email as row {first}"));
+        } else {
+            seen.insert(email.clone(), row.line);
+        }
+    }
+    let existing = known.accounts.get(&email);
+    let name = if row.name.is_empty() {
+        if existing.is_none() {
+            problems.push("a new account needs a name".to_owned());
+        }
+        existing.map(|(_, n)| n.clone()).unwrap_or_default()
+    } else {
+        match DisplayName::parse(&row.name) {
+            Ok(n) => n.as_str().to_owned(),
+            Err(e) => {
+                problems.push(e.message.trim_end_matches('.').to_lowercase());
+                row.name.clone()
+            }
+        }
+    };
+    let role = if row.role.is_empty() {
+        None
+    } else {
+        let parsed = ConsoleRole::parse(&row.role);
+        if parsed.is_none() {
+            problems.push(format!("unknown role \u{201c}{}\u{201d} (use Administrator, Auditor or Member)", row.role));
+        }
+        parsed
+    };
+    let mut listed = Vec::new();
+    for name in row.permissions.split(';').map(str::trim).filter(|n| !n.is_empty()) {
+        match known.catalogue.get(name) {
+            Some(id) if !listed.iter().any(|(i, _)| i == id) => listed.push((*id, name.to_owned())),
+            Some(_) => {}
+            None => problems.push(format!("unknown permission \u{201c}{name}\u{201d}")),
+        }
+    }
+    let action = match existing {
+        _ if !problems.is_empty() => Action::Refused(problems),
+        None => Action::Create,
+        Some((id, current_name)) => update_of(known, caller, *id, current_name, &name, role, &listed),
+    };
+    PlannedRow { line: row.line, email, name, role, permissions: listed, action }
+}
+
+/// What a valid row changes for an existing account.
+fn update_of(
+    known: &Known,
+    caller: &Caller,
+    id: i64,
+    current_name: &str,
+    name: &str,
+    role: Option<ConsoleRole>,
+    listed: &[(i64, String)],
+) -> Action {
+    let mut changes = Vec::new();
+    match known.members.get(&id) {
+        None => changes.push(format!("added to this workspace as {}", role.unwrap_or(ConsoleRole::Member).label())),
+        Some(current) => {
+            if let Some(wanted) = role.filter(|r| r != current) {
+                if caller.is(id) {
+                    return Action::Refused(vec!["you cannot change your own console role".to_owned()]);
+                }
+                changes.push(format!("role {} \u{2192} {}", current.label(), wanted.label()));
+            }
+        }
+    }
+    if name != current_name {
+        changes.push(format!("name \u{201c}{current_name}\u{201d} \u{2192} \u{201c}{name}\u{201d}"));
+    }
+    let held = known.held.get(&id);
+    let added: Vec<&str> =
+        listed.iter().filter(|(p, _)| !held.is_some_and(|h| h.contains(p))).map(|(_, n)| n.as_str()).collect();
+    if !added.is_empty() {
+        changes.push(format!("+ {}", added.join(", ")));
+    }
+    if changes.is_empty() { Action::Unchanged } else { Action::Update(changes) }
+}
+
+fn plan_in(c: &mut DbConn, caller: &Caller, rows: &[SheetRow]) -> Result<Plan> {
+    let known = known(c, caller.workspace_id)?;
+    let mut seen = HashMap::new();
+    Ok(Plan { rows: rows.iter().map(|row| plan_row(&known, caller, &mut seen, row)).collect() })
+}
+
+/// The preview: what applying `rows` would do now. Administrators only.
+pub fn plan(state: &AppState, caller: &Caller, rows: &[SheetRow]) -> Result<Plan> {
+    caller.must_administer()?;
+    state.db.read(|c| plan_in(c, caller, rows))
+}
+
+/// Applies the good rows in one transaction, provided the plan still has the previewed numbers
+/// (`creates`, `updates`); returns the plan applied. New accounts have no password yet.
+pub fn apply(state: &AppState, caller: &Caller, rows: &[SheetRow], previewed: (usize, usize)) -> Result<Plan> {
+    caller.must_administer()?;
+    let now = state.now();
+    let ws = caller.workspace_id;
+    state.db.write(|c| {
+        let plan = plan_in(c, caller, rows)?;
+        if (plan.creates(), plan.updates()) != previewed {
+            return Err(Error::Conflict(
+                "The people or permissions changed since the preview. Nothing was imported; upload the file again to review."
+                    .into(),
+            ));
+        }
+        let known = known(c, ws)?;
+        let mut events = Vec::with_capacity(plan.rows.len() + 1);
+        for row in &plan.rows {
+            let ids: Vec<i64> = row.permissions.iter().map(|(id, _)| *id).collect();
+            let names: Vec<&str> = row.permissions.iter().map(|(_, n)| n.as_str()).collect();
+            match &row.action {
+                Action::Create => {
+                    let email = Email::parse(&row.email)?;
+                    let role = row.role.unwrap_or(ConsoleRole::Member);
+                    let new = accounts::NewAccount {
+                        email: &email,
+                        display_name: &row.name,
+                        password_hash: None,
+                        is_super_admin: false,
+                        now,
+                    };
+                    let id = accounts::create(c, &new)?;
+                    workspaces::add_member(c, ws, id, role, now)?;
+                    permissions::grant_new_account(c, id, &ids)?;
+                    let after = serde_json::json!({ "name": row.name, "role": role.code(), "permissions": names, "source": "import" });
+                    events.push(caller.event("account.created").on("account", id, &row.email).change(None, Some(after)));
+                }
+                Action::Update(changes) => {
+                    let (id, _) = known.accounts[&row.email];
+                    match known.members.get(&id) {
+                        None => workspaces::add_member(c, ws, id, row.role.unwrap_or(ConsoleRole::Member), now)?,
+                        Some(current) => {
+                            if let Some(role) = row.role.filter(|r| r != current) {
+                                workspaces::set_role(c, ws, id, role)?;
+                            }
+                        }
+                    }
+                    accounts::set_display_name(c, id, &row.name)?;
+                    permissions::add_account_permissions(c, ws, id, &ids)?;
+                    let after = serde_json::json!({ "changes": changes, "source": "import" });
+                    events.push(caller.event("account.updated").on("account", id, &row.email).change(None, Some(after)));
+                }
+                Action::Unchanged | Action::Refused(_) => {}
+            }
+        }
+        let summary = serde_json::json!({
+            "created": plan.creates(), "updated": plan.updates(), "unchanged": plan.unchanged(), "refused": plan.refused(),
+        });
+        events.push(caller.event("accounts.imported").change(None, Some(summary)));
+        audit::record_all(c, now, &events)?;
+        Ok(plan)
+    })
+}
+
+/// The template file: the header and two example rows using the workspace's own permission names.
+pub fn template(permission_names: &[String]) -> Vec<u8> {
+    let example = permission_names.iter().take(2).cloned().collect::<Vec<_>>().join(";");
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let rows = [
+        COLUMNS.to_vec(),
+        vec!["ada@example.com", "Ada Lovelace", "Member", example.as_str()],
+        vec!["grace@example.com", "Grace Hopper", "Auditor", ""],
+    ];
+    for row in rows {
+        // Writing to memory cannot fail.
+        writer.write_record(row).ok();
+    }
+    writer.into_inner().unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_columns_are_found_by_header_in_any_order_and_case() {
+        let rows =
+            read("x.csv", b"\xef\xbb\xbfName,EMAIL,permissions\nAda,ada@example.com,a.b;c.d\n\n,bob@example.com,\n")
+                .expect("rows");
+        assert_eq!(rows.len(), 2);
+        assert_eq!(
+            rows[0],
+            SheetRow {
+                line: 2,
+                email: "ada@example.com".into(),
+                name: "Ada".into(),
+                role: String::new(),
+                permissions: "a.b;c.d".into()
+            }
+        );
+        assert_eq!(rows[1].line, 4, "blank lines keep the numbering");
+    }
+
+    #[test]
+    fn unreadable_files_are_refused_with_a_reason() {
+        assert!(read("x.csv", b"").is_err());
+        assert!(read("x.csv", b"name,role\nAda,member\n").expect_err("no email column").message.contains("template"));
+        assert!(read("x.csv", b"email\n").expect_err("no rows").message.contains("no people"));
+        assert!(read("x.xls", b"\xd0\xcf\x11\xe0rest").expect_err("xls").message.contains(".xlsx"));
+        assert!(read("x.csv", &[0xff, 0xfe, 0x00]).expect_err("binary").message.contains("UTF-8"));
+        assert!(read("x.xlsx", b"PK\x03\x04broken").expect_err("zip").message.contains("cannot be read"));
+        let big = vec![b'a'; MAX_BYTES + 1];
+        assert!(read("x.csv", &big).expect_err("big").message.contains("larger than"));
+    }
+
+    #[test]
+    fn the_template_reads_back() {
+        let file = template(&["device.lock".into(), "device.view".into()]);
+        let rows = read("template.csv", &file).expect("template");
+        assert_eq!(rows[0].permissions, "device.lock;device.view");
+        assert_eq!(rows[1].role, "Auditor");
+    }
+}
+
+/// Uploaded files between preview and apply, held in memory for half an hour by the administrator
+/// who uploaded them (a restart forgets them; uploading again is the remedy).
+#[derive(Debug, Default)]
+pub struct Uploads {
+    held: std::sync::Mutex<Vec<Upload>>,
+}
+
+#[derive(Debug)]
+struct Upload {
+    token: String,
+    workspace_id: i64,
+    account_id: Option<i64>,
+    at: i64,
+    filename: String,
+    rows: std::sync::Arc<Vec<SheetRow>>,
+}
+
+/// How long an upload waits for "apply", and how many wait at once.
+const UPLOAD_TTL_SECS: i64 = 30 * 60;
+const UPLOADS_HELD: usize = 16;
+
+impl Uploads {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Upload>> {
+        self.held.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Keeps the rows and returns the token that names them.
+    pub fn put(&self, caller: &Caller, now: i64, filename: &str, rows: Vec<SheetRow>) -> String {
+        let token = crate::crypto::random_token();
+        let mut held = self.lock();
+        held.retain(|u| now - u.at < UPLOAD_TTL_SECS);
+        if held.len() >= UPLOADS_HELD {
+            held.remove(0);
+        }
+        held.push(Upload {
+            token: token.clone(),
+            workspace_id: caller.workspace_id,
+            account_id: caller.account_id,
+            at: now,
+            filename: filename.to_owned(),
+            rows: std::sync::Arc::new(rows),
+        });
+        token
+    }
+
+    /// The file name and rows behind a token, for the caller who uploaded them.
+    pub fn get(&self, token: &str, caller: &Caller, now: i64) -> Option<(String, std::sync::Arc<Vec<SheetRow>>)> {
+        self.lock()
+            .iter()
+            .find(|u| {
+                crate::crypto::constant_time_eq(u.token.as_bytes(), token.as_bytes())
+                    && u.workspace_id == caller.workspace_id
+                    && u.account_id == caller.account_id
+                    && now - u.at < UPLOAD_TTL_SECS
+            })
+            .map(|u| (u.filename.clone(), u.rows.clone()))
+    }
+
+    pub fn forget(&self, token: &str) {
+        self.lock().retain(|u| u.token != token);
+    }
+}

@@ -1,0 +1,215 @@
+//! Bulk add from a spreadsheet: upload (with a progress bar through htmx), preview, apply, template.
+
+use actix_multipart::Multipart;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use futures_util::StreamExt;
+
+use super::auth::{Admin, CurrentUser};
+use super::error::{AppError, html, is_htmx};
+use super::form::{FieldError, HtmlForm};
+use super::layout::Layout;
+use crate::domain::Invalid;
+use crate::error::Error;
+use crate::services::import::{self, Action, Plan, PlannedRow};
+use crate::state::AppState;
+
+/// Rows of each kind the preview lists before summarising the rest.
+const SHOWN: usize = 500;
+
+#[derive(Template)]
+#[template(path = "users/import.html")]
+struct ImportPage {
+    layout: Layout,
+    result: ImportResult,
+}
+
+/// Below the upload form: why the file was refused, or its preview. What htmx swaps after uploading.
+#[derive(Template)]
+#[template(path = "users/_import_result.html")]
+struct ImportResult {
+    errors: FieldError,
+    preview: Option<Preview>,
+}
+
+/// What applying the uploaded file would do.
+#[derive(Template)]
+#[template(path = "users/_import_preview.html")]
+struct Preview {
+    csrf: String,
+    token: String,
+    filename: String,
+    plan: Plan,
+}
+
+impl Preview {
+    fn of<'a>(&'a self, kind: fn(&Action) -> bool) -> impl Iterator<Item = &'a PlannedRow> + 'a {
+        self.plan.rows.iter().filter(move |r| kind(&r.action)).take(SHOWN)
+    }
+
+    fn refused_rows(&self) -> impl Iterator<Item = &PlannedRow> {
+        self.of(|a| matches!(a, Action::Refused(_)))
+    }
+
+    fn created_rows(&self) -> impl Iterator<Item = &PlannedRow> {
+        self.of(|a| *a == Action::Create)
+    }
+
+    fn updated_rows(&self) -> impl Iterator<Item = &PlannedRow> {
+        self.of(|a| matches!(a, Action::Update(_)))
+    }
+
+    fn more(&self, count: usize) -> usize {
+        count.saturating_sub(SHOWN)
+    }
+
+    fn role(row: &PlannedRow) -> &'static str {
+        row.role.map_or("Member", |r| r.label())
+    }
+
+    fn permissions(row: &PlannedRow) -> String {
+        row.permissions.iter().map(|(_, n)| n.as_str()).collect::<Vec<_>>().join(", ")
+    }
+
+    fn notes(row: &PlannedRow) -> String {
+        match &row.action {
+            Action::Refused(notes) | Action::Update(notes) => notes.join("; "),
+            Action::Create | Action::Unchanged => String::new(),
+        }
+    }
+}
+
+fn page(user: &CurrentUser, errors: FieldError, preview: Option<Preview>) -> ImportPage {
+    ImportPage { layout: Layout::new("Import people", "users", user), result: ImportResult { errors, preview } }
+}
+
+pub async fn show(Admin(user): Admin) -> Result<HttpResponse, AppError> {
+    Ok(html(StatusCode::OK, page(&user, FieldError::default(), None).render()))
+}
+
+/// The template to fill in, with the workspace's own permission names in its example.
+pub async fn template(Admin(user): Admin, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    let ws = user.workspace_id;
+    let names = state
+        .blocking(move |db| db.read(|c| crate::db::permissions::rows(c, ws)))
+        .await?
+        .into_iter()
+        .map(|p| p.name)
+        .collect::<Vec<_>>();
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header(("content-disposition", "attachment; filename=\"keyward-people.csv\""))
+        .body(import::template(&names)))
+}
+
+/// The uploaded file's name and bytes, refused past the size limit without reading further.
+async fn file_of(mut body: Multipart) -> Result<(String, Vec<u8>), Invalid> {
+    while let Some(field) = body.next().await {
+        let mut field = field.map_err(|_| Invalid::new("file", "The upload was cut off. Try again."))?;
+        if field.name() != Some("file") {
+            continue;
+        }
+        let filename =
+            field.content_disposition().and_then(|d| d.get_filename()).unwrap_or("upload").chars().take(200).collect();
+        return match field.bytes(import::MAX_BYTES).await {
+            Ok(Ok(bytes)) => Ok((filename, bytes.to_vec())),
+            Ok(Err(_)) => Err(Invalid::new("file", "The upload was cut off. Try again.")),
+            Err(_) => Err(import::too_large()),
+        };
+    }
+    Err(Invalid::new("file", "Choose a CSV or XLSX file to upload."))
+}
+
+pub async fn upload(
+    req: HttpRequest,
+    Admin(user): Admin,
+    state: web::Data<AppState>,
+    body: Multipart,
+) -> Result<HttpResponse, AppError> {
+    let refuse = |invalid: Invalid| {
+        let status = if invalid.message.contains("larger than") {
+            StatusCode::PAYLOAD_TOO_LARGE
+        } else {
+            StatusCode::UNPROCESSABLE_ENTITY
+        };
+        if is_htmx(&req) {
+            // Named target: the refusal replaces the preview area, not a toast.
+            let mut response = html(status, ImportResult { errors: invalid.into(), preview: None }.render());
+            response.headers_mut().insert(
+                actix_web::http::header::HeaderName::from_static("hx-retarget"),
+                actix_web::http::header::HeaderValue::from_static("#import-result"),
+            );
+            return response;
+        }
+        html(status, page(&user, invalid.into(), None).render())
+    };
+    let (filename, bytes) = match file_of(body).await {
+        Ok(file) => file,
+        Err(invalid) => return Ok(refuse(invalid)),
+    };
+    let rows = match state
+        .blocking(move |_| import::read(&filename, &bytes).map(|r| (filename, r)).map_err(Error::from))
+        .await
+    {
+        Ok(rows) => rows,
+        Err(Error::Invalid(invalid)) => return Ok(refuse(invalid)),
+        Err(other) => return Err(other.into()),
+    };
+    let (filename, rows) = rows;
+    let caller = user.caller();
+    let (plan, token) = state
+        .run(move |s| {
+            let plan = import::plan(s, &caller, &rows)?;
+            let token = s.uploads.put(&caller, s.now(), &filename, rows);
+            Ok((plan, token))
+        })
+        .await?;
+    let filename = state.uploads.get(&token, &user.caller(), state.now()).map(|(f, _)| f).unwrap_or_default();
+    let preview = Preview { csrf: user.csrf.clone(), token, filename, plan };
+    if is_htmx(&req) {
+        return Ok(html(
+            StatusCode::OK,
+            ImportResult { errors: FieldError::default(), preview: Some(preview) }.render(),
+        ));
+    }
+    Ok(html(StatusCode::OK, page(&user, FieldError::default(), Some(preview)).render()))
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct ApplyForm {
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    creates: String,
+    #[serde(default)]
+    updates: String,
+}
+
+pub async fn apply(
+    req: HttpRequest,
+    Admin(user): Admin,
+    state: web::Data<AppState>,
+    HtmlForm(form): HtmlForm<ApplyForm>,
+) -> Result<HttpResponse, AppError> {
+    let caller = user.caller();
+    let (_, rows) = state.uploads.get(&form.token, &caller, state.now()).ok_or_else(|| {
+        Error::Conflict("This upload is no longer held (it expired or was applied). Upload the file again.".into())
+    })?;
+    let previewed = (form.creates.parse().unwrap_or(usize::MAX), form.updates.parse().unwrap_or(usize::MAX));
+    let started = std::time::Instant::now();
+    let plan = state.run(move |s| import::apply(s, &caller, &rows, previewed)).await?;
+    state.uploads.forget(&form.token);
+    tracing::info!(
+        created = plan.creates(),
+        updated = plan.updates(),
+        refused = plan.refused(),
+        elapsed_ms = started.elapsed().as_millis(),
+        "spreadsheet imported"
+    );
+    let location = format!("/users?created={}&updated={}", plan.creates(), plan.updates());
+    if is_htmx(&req) {
+        return Ok(HttpResponse::Ok().insert_header(("HX-Redirect", location)).finish());
+    }
+    Ok(HttpResponse::SeeOther().insert_header(("location", location)).finish())
+}
