@@ -7,6 +7,7 @@ pub mod dashboard;
 pub mod key_types;
 pub mod keys;
 pub mod notifications;
+pub mod password_links;
 pub mod permissions;
 pub mod roles;
 pub mod schema;

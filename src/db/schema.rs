@@ -53,6 +53,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    password_links (id) {
+        id -> BigInt,
+        account_id -> BigInt,
+        digest -> Binary,
+        created_by -> Nullable<BigInt>,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
     permissions (id) {
         id -> BigInt,
         workspace_id -> BigInt,
@@ -311,6 +323,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     accounts,
     memberships,
     recovery_codes,
+    password_links,
     permissions,
     permission_rules,
     roles,
@@ -333,3 +346,4 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhooks,
     webhook_deliveries,
 );
+diesel::joinable!(password_links -> accounts (account_id));

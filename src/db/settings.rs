@@ -18,3 +18,45 @@ pub fn get_i64(conn: &mut DbConn, workspace_id: i64, name: &str, default: i64) -
 
 /// Days within which a use makes deleting a key ask twice.
 pub const RECENT_USE_DAYS: (&str, i64) = ("recent_use_days", 3);
+
+/// A text setting of the workspace, when set.
+pub fn get_text(conn: &mut DbConn, workspace_id: i64, name: &str) -> Result<Option<String>, diesel::result::Error> {
+    workspace_settings::table
+        .filter(workspace_settings::workspace_id.eq(workspace_id))
+        .filter(workspace_settings::name.eq(name))
+        .select(workspace_settings::value)
+        .first(conn)
+        .optional()
+}
+
+/// Sets (or replaces) a setting of the workspace.
+pub fn set(conn: &mut DbConn, workspace_id: i64, name: &str, value: &str) -> Result<(), diesel::result::Error> {
+    diesel::delete(
+        workspace_settings::table
+            .filter(workspace_settings::workspace_id.eq(workspace_id))
+            .filter(workspace_settings::name.eq(name)),
+    )
+    .execute(conn)?;
+    diesel::insert_into(workspace_settings::table)
+        .values((
+            workspace_settings::workspace_id.eq(workspace_id),
+            workspace_settings::name.eq(name),
+            workspace_settings::value.eq(value),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+/// (workspace id, value) of every workspace that has the setting.
+pub fn everywhere(conn: &mut DbConn, name: &str) -> Result<Vec<(i64, String)>, diesel::result::Error> {
+    workspace_settings::table
+        .filter(workspace_settings::name.eq(name))
+        .order(workspace_settings::workspace_id.asc())
+        .select((workspace_settings::workspace_id, workspace_settings::value))
+        .load(conn)
+}
+
+/// Allowed email domains, one per line.
+pub const ALLOWED_DOMAINS: &str = "allowed_domains";
+/// "1" when people of the allowed domains may sign up themselves.
+pub const SELF_SIGNUP: &str = "self_signup";

@@ -38,6 +38,28 @@ impl Email {
     }
 }
 
+/// Most allowed domains a workspace lists.
+pub const MAX_DOMAINS: usize = 100;
+
+/// A list of email domains (`example.com`, `@example.com`), separated by commas, spaces or lines;
+/// lower-cased, de-duplicated, in the given order.
+pub fn parse_domains(input: &str) -> Result<Vec<String>, Invalid> {
+    let mut domains: Vec<String> = Vec::new();
+    for word in input.split(|c: char| c == ',' || c == ';' || c.is_whitespace()).filter(|w| !w.is_empty()) {
+        let domain = word.trim_start_matches('@').to_lowercase();
+        if Email::parse(&format!("x@{domain}")).is_err() || domain.len() > 253 {
+            return Err(Invalid::new("domains", format!("\u{201c}{word}\u{201d} is not a domain like example.com.")));
+        }
+        if !domains.contains(&domain) {
+            domains.push(domain);
+        }
+    }
+    if domains.len() > MAX_DOMAINS {
+        return Err(Invalid::new("domains", format!("List at most {MAX_DOMAINS} domains.")));
+    }
+    Ok(domains)
+}
+
 impl std::fmt::Display for Email {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
@@ -48,6 +70,18 @@ impl std::fmt::Display for Email {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn domain_lists_are_normalised_and_checked() {
+        assert_eq!(
+            parse_domains("Example.com, @corp.example.org\nexample.com"),
+            Ok(vec!["example.com".to_owned(), "corp.example.org".to_owned()])
+        );
+        assert_eq!(parse_domains("  "), Ok(Vec::new()));
+        for bad in ["localhost", "exa mple", "a@b.com", "bad..com", "-"] {
+            assert!(parse_domains(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn addresses_are_trimmed_and_lower_cased() {

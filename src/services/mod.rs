@@ -10,11 +10,13 @@ pub mod import;
 pub mod key_types;
 pub mod keys;
 pub mod master_key;
+pub mod password_links;
 pub mod permissions;
 pub mod roles;
 pub mod throttle;
 pub mod usage;
 pub mod verify;
+pub mod whitelist;
 
 use crate::domain::role::ConsoleRole;
 use accounts::Origin;

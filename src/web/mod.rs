@@ -19,6 +19,7 @@ pub mod session;
 pub mod settings;
 pub mod setup;
 pub mod signin;
+pub mod signup;
 pub mod users;
 
 use actix_web::web;
@@ -32,6 +33,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/setup", web::post().to(setup::submit))
         .route("/login", web::get().to(signin::show))
         .route("/login", web::post().to(signin::submit))
+        .route("/signup", web::get().to(signup::show_signup))
+        .route("/signup", web::post().to(signup::signup))
+        .route("/password", web::get().to(signup::show_password))
+        .route("/password", web::post().to(signup::set_password))
         .route("/logout", web::get().to(signin::confirm))
         .route("/logout", web::post().to(signin::logout))
         .route("/", web::get().to(dashboard::show))
@@ -68,6 +73,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/roles/{id}/delete", web::get().to(roles::confirm_delete))
         .route("/roles/{id}/delete", web::post().to(roles::delete))
         .route("/settings", web::get().to(settings::show))
+        .route("/settings/domains", web::post().to(settings::save_domains))
+        .route("/settings/domains/matching", web::get().to(settings::matching))
+        .route("/settings/domains/matching", web::post().to(settings::add_matching))
         .route("/settings/key-types", web::post().to(settings::add_type))
         .route("/settings/key-types/{id}", web::post().to(settings::update_type))
         .route("/settings/key-types/{id}/delete", web::post().to(settings::delete_type))
@@ -82,6 +90,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/users/{id}", web::get().to(users::show))
         .route("/users/{id}/grants", web::post().to(users::set_grants))
         .route("/users/{id}/role", web::post().to(users::change_role))
+        .route("/users/{id}/password-link", web::post().to(users::create_password_link))
         .route("/users/{id}/delete", web::get().to(users::confirm_delete))
         .route("/users/{id}/delete", web::post().to(users::delete))
         .route("/users/{id}/{action}", web::post().to(users::row_action));

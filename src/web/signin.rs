@@ -22,6 +22,7 @@ struct LoginPage {
     next: String,
     notice: Option<&'static str>,
     error: Option<String>,
+    signup_open: bool,
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -32,6 +33,10 @@ pub struct LoginQuery {
     expired: Option<String>,
     #[serde(default)]
     signed_out: Option<String>,
+    #[serde(default)]
+    signed_up: Option<String>,
+    #[serde(default)]
+    password_set: Option<String>,
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -57,9 +62,14 @@ pub async fn show(state: web::Data<AppState>, session: Session, query: web::Quer
         Some("Your session has ended. Sign in again.")
     } else if query.signed_out.is_some() {
         Some("You have signed out.")
+    } else if query.signed_up.is_some() {
+        Some("Your account is ready. Sign in.")
+    } else if query.password_set.is_some() {
+        Some("Your password is set. Sign in with it.")
     } else {
         None
     };
+    let signup_open = state.run(crate::services::whitelist::signup_open).await.unwrap_or(false);
     let setup_pending = state.setup_token.lock().map(|t| t.is_some()).unwrap_or(false);
     let page = LoginPage {
         layout: Layout::public("Sign in", session.csrf_token()),
@@ -69,6 +79,7 @@ pub async fn show(state: web::Data<AppState>, session: Session, query: web::Quer
             "No account exists yet: open the setup link printed in the server's log to create the first administrator.",
         )),
         error: None,
+        signup_open,
     };
     html(StatusCode::OK, page.render())
 }
@@ -100,6 +111,7 @@ pub async fn submit(
         next: safe_next(&form.next),
         notice: None,
         error: Some(error.replace("this account is locked", "This account is locked")),
+        signup_open: false,
     };
     Ok(html(status, page.render()))
 }

@@ -113,12 +113,18 @@ pub struct ListQuery {
     created: String,
     #[serde(default)]
     updated: String,
+    /// Set after adding the accounts of allowed domains.
+    #[serde(default)]
+    joined: String,
 }
 
 impl ListQuery {
     /// What just happened, when the URL says so.
     fn notice(&self) -> Option<String> {
         let plural = |n: usize, one: &str, many: &str| if n == 1 { format!("1 {one}") } else { format!("{n} {many}") };
+        if let Ok(n) = self.joined.parse::<usize>() {
+            return Some(format!("Added {} of the allowed domains as Members.", plural(n, "account", "accounts")));
+        }
         if let Ok(n) = self.granted.parse::<usize>() {
             return Some(format!("Granted {}.", plural(n, "new permission", "new permissions")));
         }
@@ -465,4 +471,38 @@ pub async fn change_role(
     let (caller, id, role) = (user.caller(), path.into_inner(), form.into_inner().role);
     state.run(move |s| account_service::change_role(s, &caller, id, &role)).await?;
     Ok(HttpResponse::SeeOther().insert_header(("location", format!("/users/{id}"))).finish())
+}
+
+// ---- password links ----
+
+#[derive(Template)]
+#[template(path = "users/password_link.html")]
+struct PasswordLinkPage {
+    layout: Layout,
+    member: Member,
+    link: String,
+    hours: i64,
+}
+
+pub async fn create_password_link(
+    Admin(user): Admin,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let (caller, id, ws) = (user.caller(), path.into_inner(), user.workspace_id);
+    let (token, member) = state
+        .run(move |s| {
+            let token = crate::services::password_links::create(s, &caller, id)?;
+            let member = s.db.read(|c| accounts::member(c, ws, id))?.ok_or(Error::NotFound)?;
+            Ok((token, member))
+        })
+        .await?;
+    let link = format!("{}/password?token={token}", state.config.public_url.trim_end_matches('/'));
+    let page = PasswordLinkPage {
+        layout: Layout::new(format!("Password link for {}", member.account.email), "users", &user),
+        member,
+        link,
+        hours: crate::services::password_links::VALID_SECS / 3600,
+    };
+    Ok(html(StatusCode::OK, page.render()))
 }

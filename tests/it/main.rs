@@ -12,3 +12,4 @@ mod roles;
 mod security;
 mod settings;
 mod sign_in;
+mod whitelist;
