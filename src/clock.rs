@@ -39,6 +39,14 @@ pub fn format_time(unix_secs: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(unix_secs).ok().and_then(|t| t.format(&format).ok()).unwrap_or_default()
 }
 
+/// `2026-11-23T14:05:00Z` (RFC 3339, UTC), for the API.
+pub fn format_rfc3339(unix_secs: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(unix_secs)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -160,6 +160,13 @@ pub struct ServeArgs {
     /// Maximum database connections in the pool.
     #[arg(long, env = "KEYWARD_DB_POOL_SIZE", default_value_t = 16)]
     pub db_pool_size: u32,
+    /// Verified keys kept in memory (0 turns the verification cache off).
+    #[arg(long, env = "KEYWARD_CACHE_CAPACITY", default_value_t = 200_000)]
+    pub cache_capacity: usize,
+    /// Seconds a cached verification lives at most: the bound on how long a change made by another
+    /// instance can go unseen here (changes made on this instance apply at once).
+    #[arg(long, env = "KEYWARD_CACHE_TTL_SECS", default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=3600))]
+    pub cache_ttl_secs: u32,
 }
 
 /// Everything the server needs to start, resolved from the flags.
@@ -178,6 +185,8 @@ pub struct Config {
     pub trust_proxy: bool,
     pub workers: usize,
     pub db_pool_size: u32,
+    pub cache_capacity: usize,
+    pub cache_ttl_secs: i64,
 }
 
 impl GlobalArgs {
@@ -213,6 +222,8 @@ impl Config {
             trust_proxy: serve.trust_proxy,
             workers: serve.workers.unwrap_or_else(|| std::thread::available_parallelism().map_or(2, usize::from)),
             db_pool_size: serve.db_pool_size.max(2),
+            cache_capacity: serve.cache_capacity,
+            cache_ttl_secs: i64::from(serve.cache_ttl_secs),
         })
     }
 

@@ -64,6 +64,7 @@ pub fn open_state(config: Config, clock: Clock) -> Result<AppState, StartError> 
     };
     let db = Database::open(config.database.clone(), config.db_pool_size)?;
     let workers = std::thread::available_parallelism().map_or(2, usize::from);
+    let cache = crate::services::verify::VerifyCache::new(config.cache_capacity, config.cache_ttl_secs);
     Ok(AppState {
         config: Arc::new(config),
         db,
@@ -73,6 +74,8 @@ pub fn open_state(config: Config, clock: Clock) -> Result<AppState, StartError> 
         ip_throttle: Arc::new(IpThrottle::new(IP_FAILURES_PER_WINDOW, IP_WINDOW_SECS)),
         usage: Arc::default(),
         uploads: Arc::default(),
+        verify_cache: Arc::new(cache),
+        metrics: Arc::default(),
         setup_token: Arc::new(Mutex::new(None)),
     })
 }
@@ -142,6 +145,7 @@ impl Application {
             App::new()
                 .app_data(data.clone())
                 .app_data(web::FormConfig::default().limit(MAX_FORM_BODY))
+                .app_data(crate::web::api::json_config())
                 .configure(crate::web::routes)
                 .default_service(web::to(crate::web::not_found))
                 .wrap(from_fn(crate::web::csrf::protect))

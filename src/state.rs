@@ -19,6 +19,9 @@ pub struct AppState {
     pub ip_throttle: Arc<IpThrottle>,
     /// Key uses since the last flush.
     pub usage: Arc<UsageRecorder>,
+    /// Verified keys, unknown digests and rate-limit windows (see `services::verify`).
+    pub verify_cache: Arc<crate::services::verify::VerifyCache>,
+    pub metrics: Arc<crate::metrics::Metrics>,
     /// Spreadsheets uploaded for import, between preview and apply.
     pub uploads: Arc<crate::services::import::Uploads>,
     /// The one-time first-run link's token while no account exists.

@@ -25,6 +25,9 @@ pub struct KeyRecord {
     pub created_at: i64,
     pub created_by: Option<i64>,
     pub updated_at: i64,
+    pub ip_allow: Option<String>,
+    pub rate_limit: Option<i64>,
+    pub rate_window_secs: Option<i64>,
 }
 
 impl KeyRecord {
@@ -480,6 +483,9 @@ pub struct Lookup {
     pub owner_id: i64,
     pub owner_email: String,
     pub owner_disabled_at: Option<i64>,
+    pub ip_allow: Option<String>,
+    pub rate_limit: Option<i64>,
+    pub rate_window_secs: Option<i64>,
 }
 
 pub fn lookup(conn: &mut DbConn, digest: &[u8]) -> QResult<Option<Lookup>> {
@@ -500,6 +506,9 @@ pub fn lookup(conn: &mut DbConn, digest: &[u8]) -> QResult<Option<Lookup>> {
             accounts::id,
             accounts::email,
             accounts::disabled_at,
+            api_keys::ip_allow,
+            api_keys::rate_limit,
+            api_keys::rate_window_secs,
         ))
         .first(conn)
         .optional()
@@ -512,4 +521,21 @@ pub fn owned_by(conn: &mut DbConn, owner_id: i64) -> QResult<Vec<(i64, i64, Stri
         .order((api_keys::workspace_id.asc(), api_keys::name_key.asc()))
         .select((api_keys::workspace_id, api_keys::id, api_keys::name))
         .load(conn)
+}
+
+/// Sets a key's IP allow-list (one CIDR block per line; `None` for anywhere) and rate limit.
+pub fn set_restrictions(
+    conn: &mut DbConn,
+    id: i64,
+    ip_allow: Option<&str>,
+    rate: Option<crate::domain::restrict::RateLimit>,
+) -> QResult<()> {
+    diesel::update(api_keys::table.find(id))
+        .set((
+            api_keys::ip_allow.eq(ip_allow),
+            api_keys::rate_limit.eq(rate.map(|r| r.limit)),
+            api_keys::rate_window_secs.eq(rate.map(|r| r.window_secs)),
+        ))
+        .execute(conn)
+        .map(drop)
 }

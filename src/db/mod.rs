@@ -159,6 +159,9 @@ pub struct Database {
     /// with SQLITE_BUSY when another writer got in between. Writers of this process queue here instead.
     /// PostgreSQL needs no gate.
     write_gate: Option<Arc<Mutex<()>>>,
+    /// Bumped after every write transaction that may change access: caches filled from an older
+    /// generation are stale (see `services::verify`).
+    generation: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Database {
@@ -181,7 +184,7 @@ impl Database {
             .connection_timeout(Duration::from_secs(10))
             .build(ConnectionManager { url: url.clone() })?;
         let write_gate = (!url.is_postgres()).then(|| Arc::new(Mutex::new(())));
-        Ok(Self { pool, url, write_gate })
+        Ok(Self { pool, url, write_gate, generation: Arc::default() })
     }
 
     pub fn url(&self) -> &DatabaseUrl {
@@ -197,10 +200,26 @@ impl Database {
     where
         E: From<diesel::result::Error> + From<DbError>,
     {
+        let result = self.write_counters(f);
+        // After the commit: a cache fill that read the old state has an older generation.
+        self.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        result
+    }
+
+    /// A write transaction that never changes who may do what (usage counters): caches stay valid.
+    pub fn write_counters<T, E>(&self, f: impl FnOnce(&mut DbConn) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<diesel::result::Error> + From<DbError>,
+    {
         let _guard = self.write_gate.as_ref().map(|gate| gate.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
         let mut conn = self.conn()?;
         let conn: &mut DbConn = &mut conn;
         conn.transaction(f)
+    }
+
+    /// The current write generation; read it before a cache fill's queries.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Runs read-only queries on one connection.

@@ -11,6 +11,7 @@ pub mod key_type;
 pub mod lockout;
 pub mod password;
 pub mod policy;
+pub mod restrict;
 pub mod role;
 pub mod uri;
 pub mod verify;

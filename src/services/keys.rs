@@ -37,6 +37,23 @@ pub struct KeyForm {
     pub expires_on: String,
     #[serde(default)]
     pub act_as_owner: Option<String>,
+    /// Text fields only, so flattening works with form decoding.
+    #[serde(flatten)]
+    pub limits: Restrictions,
+}
+
+/// The restriction fields of the add and edit forms.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct Restrictions {
+    /// CIDR blocks or addresses the key may be used from; empty for anywhere.
+    #[serde(default)]
+    pub ip_allow: String,
+    /// Requests per window; empty for no limit.
+    #[serde(default)]
+    pub rate_limit: String,
+    /// `second`, `minute` or `hour`.
+    #[serde(default)]
+    pub rate_window: String,
 }
 
 /// A key just created: its id and the secret, which is never shown again.
@@ -47,6 +64,7 @@ pub struct Created {
     pub secret: PlainKey,
 }
 
+use crate::domain::restrict::{IpAllowList, RateLimit};
 use crate::services::master_key::key_context as seal_context;
 
 fn new_secret(prefix: &str) -> PlainKey {
@@ -107,6 +125,7 @@ pub fn create_in(c: &mut DbConn, state: &AppState, caller: &Caller, form: &KeyFo
         })
         .collect::<Result<_, _>>()?;
     check_permissions(c, caller, &form.permissions)?;
+    let (ip_allow, rate) = restrictions(&form.limits)?;
     let id = keys::insert(
         c,
         &NewKey {
@@ -125,6 +144,7 @@ pub fn create_in(c: &mut DbConn, state: &AppState, caller: &Caller, form: &KeyFo
     keys::refresh_search_text(c, id)?;
     let secret = store_new_secret(state, c, id, &key_type.prefix, now)?;
     keys::set_grants(c, id, &form.roles, &form.permissions)?;
+    keys::set_restrictions(c, id, ip_allow.as_deref(), rate)?;
     let event = caller_event(caller, "key.created").on("api_key", id, &name).change(
         None,
         Some(serde_json::json!({
@@ -135,6 +155,8 @@ pub fn create_in(c: &mut DbConn, state: &AppState, caller: &Caller, form: &KeyFo
             "roles": role_names,
             "expires_at": expires_at,
             "act_as_owner": form.act_as_owner.is_some(),
+            "ip_allow": ip_allow,
+            "rate_limit": rate.map(|r| format!("{}/{}", r.limit, r.window_name())),
         })),
     );
     audit::record(c, now, &event)?;
@@ -255,6 +277,9 @@ pub struct EditForm {
     pub expires_on: String,
     #[serde(default)]
     pub act_as_owner: Option<String>,
+    /// Text fields only, so flattening works with form decoding.
+    #[serde(flatten)]
+    pub limits: Restrictions,
 }
 
 fn snapshot(c: &mut DbConn, key: &KeyRecord) -> Result<serde_json::Value> {
@@ -265,7 +290,18 @@ fn snapshot(c: &mut DbConn, key: &KeyRecord) -> Result<serde_json::Value> {
         "expires_at": key.expires_at,
         "roles": roles,
         "act_as_owner": key.act_as_owner,
+        "ip_allow": key.ip_allow,
+        "rate_limit": key.rate_limit,
+        "rate_window_secs": key.rate_window_secs,
     }))
+}
+
+/// The allow-list (stored one block per line, `None` when empty) and rate limit of a submitted form.
+fn restrictions(form: &Restrictions) -> Result<(Option<String>, Option<RateLimit>)> {
+    let list = IpAllowList::parse(&form.ip_allow)?;
+    let window = if form.rate_window.trim().is_empty() { "minute" } else { &form.rate_window };
+    let rate = RateLimit::parse(&form.rate_limit, window)?;
+    Ok(((!list.is_empty()).then(|| list.to_text()), rate))
 }
 
 /// The chosen permissions exist in the workspace, and high-risk ones are granted only by Administrators.
@@ -313,6 +349,7 @@ pub fn update(state: &AppState, caller: &Caller, key_id: i64, form: &EditForm) -
         };
         check_roles(c, caller.workspace_id, &form.roles)?;
         check_permissions(c, caller, &form.permissions)?;
+        let (ip_allow, rate) = restrictions(&form.limits)?;
         let before = snapshot(c, &key)?;
         let changes = keys::Changes {
             description: &description,
@@ -324,6 +361,7 @@ pub fn update(state: &AppState, caller: &Caller, key_id: i64, form: &EditForm) -
         keys::update(c, key.id, &changes)?;
         keys::refresh_search_text(c, key.id)?;
         keys::set_grants(c, key.id, &form.roles, &form.permissions)?;
+        keys::set_restrictions(c, key.id, ip_allow.as_deref(), rate)?;
         let after_key = keys::find(c, caller.workspace_id, key.id)?.ok_or(Error::NotFound)?;
         let after = snapshot(c, &after_key)?;
         let event =

@@ -66,7 +66,7 @@ impl UsageRecorder {
             return Ok(0);
         }
         let written = batches.len();
-        db.write(|c| {
+        db.write_counters(|c| {
             for batch in &batches {
                 usage::apply(c, batch)?;
             }

@@ -1,9 +1,24 @@
-//! Verifying a presented key: format and checksum, digest lookup, status, expiry, overlap secret.
-//! The verification API and the key tester put this behind HTTP.
+//! Verifying a presented key: format and checksum, digest lookup, status, expiry, overlap secret,
+//! IP allow-list, rate limit, and effective access for a permission or request.
+//!
+//! The hot path is a cache keyed by the secret's digest holding everything the decision needs, so a
+//! cached verification does no database work. Entries carry the database write generation they
+//! were read at (`Database::generation`, bumped after every committed change of access); an entry
+//! of an older generation is stale. The generation is read *before* the fill's queries, so a fill
+//! racing a change is stored with the old generation and never outlives it. Time-dependent checks
+//! (expiry, the end of an overlap) are evaluated on every request against the cached times.
+//! Unknown digests go to a smaller cache of their own so a flood of made-up keys cannot evict the
+//! real ones. Entries also expire after a time to live, which bounds how long a change made by
+//! another instance can go unseen here.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::db::{keys, permissions};
-use crate::domain::access::{Access, Want};
+use crate::domain::access::{Access, Grants, Permission, Want};
 use crate::domain::key;
+use crate::domain::restrict::{IpAllowList, RateLimit};
 use crate::domain::verify::{self, Code, Found};
 use crate::error::Result;
 use crate::state::AppState;
@@ -25,9 +40,9 @@ pub struct KeyFacts {
 #[derive(Debug, Clone)]
 pub struct Verdict {
     pub code: Code,
-    /// Why a malformed key was refused.
+    /// Why a malformed key was refused, or a request denied.
     pub reason: Option<String>,
-    pub key: Option<KeyFacts>,
+    pub key: Option<Arc<KeyFacts>>,
     /// With FORBIDDEN: the permissions that would allow the request.
     pub missing: Vec<String>,
 }
@@ -36,28 +51,187 @@ impl Verdict {
     pub fn valid(&self) -> bool {
         self.code == Code::Valid
     }
+
+    fn bare(code: Code, reason: Option<String>) -> Self {
+        Verdict { code, reason, key: None, missing: Vec::new() }
+    }
 }
 
-/// Where a use came from (for the key's last-use record) and what it wants to do.
+/// Where a use came from and what it wants to do.
 #[derive(Debug, Clone, Default)]
 pub struct UseContext {
+    /// The address the key is used from (checked against the key's allow-list).
     pub ip: Option<String>,
     pub path: Option<String>,
     pub want: Option<Want>,
 }
 
+/// Everything the decision needs about one secret, read at one generation.
+#[derive(Debug)]
+struct Resolved {
+    found: keys::Lookup,
+    facts: Arc<KeyFacts>,
+    ip_allow: IpAllowList,
+    rate: Option<RateLimit>,
+    catalogue: Vec<Permission>,
+    key_grants: Grants,
+    owner_grants: Grants,
+}
+
+#[derive(Debug, Clone)]
+struct Slot<T> {
+    generation: u64,
+    filled_at: i64,
+    value: T,
+}
+
+/// The verification cache, its counters, and the per-key rate-limit windows.
+#[derive(Debug)]
+pub struct VerifyCache {
+    found: Option<quick_cache::sync::Cache<[u8; 32], Slot<Arc<Resolved>>>>,
+    missing: Option<quick_cache::sync::Cache<[u8; 32], Slot<()>>>,
+    ttl_secs: i64,
+    pub hits: AtomicU64,
+    pub misses: AtomicU64,
+    windows: std::sync::Mutex<std::collections::HashMap<i64, (i64, i64)>>,
+}
+
+impl VerifyCache {
+    /// `capacity` keys (0 disables caching), a tenth as many unknown digests, each for `ttl_secs`.
+    pub fn new(capacity: usize, ttl_secs: i64) -> Self {
+        let enabled = capacity > 0;
+        VerifyCache {
+            found: enabled.then(|| quick_cache::sync::Cache::new(capacity)),
+            missing: enabled.then(|| quick_cache::sync::Cache::new((capacity / 10).max(1))),
+            ttl_secs,
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+            windows: std::sync::Mutex::default(),
+        }
+    }
+
+    fn fresh<T: Clone>(&self, slot: Option<Slot<T>>, generation: u64, now: i64) -> Option<T> {
+        slot.filter(|s| s.generation == generation && now - s.filled_at < self.ttl_secs).map(|s| s.value)
+    }
+
+    /// Counts a use against the key's window; false once the limit is reached.
+    fn admit(&self, key_id: i64, rate: RateLimit, now: i64) -> bool {
+        let start = now - now.rem_euclid(rate.window_secs);
+        let mut windows = self.windows.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (window, count) = windows.entry(key_id).or_insert((start, 0));
+        if *window != start {
+            *window = start;
+            *count = 0;
+        }
+        if *count >= rate.limit {
+            return false;
+        }
+        *count += 1;
+        true
+    }
+}
+
+impl Default for VerifyCache {
+    fn default() -> Self {
+        VerifyCache::new(200_000, 60)
+    }
+}
+
+enum Lookup {
+    Found(Arc<Resolved>),
+    Missing,
+}
+
+/// The cached facts behind a digest, or (when `use_db`) read from the database; `None` when only the
+/// database could tell and `use_db` is false.
+fn resolve(state: &AppState, digest: [u8; 32], now: i64, use_db: bool) -> Result<Option<Lookup>> {
+    let cache = &state.verify_cache;
+    let generation = state.db.generation();
+    if let Some(found) = cache.found.as_ref().and_then(|c| cache.fresh(c.get(&digest), generation, now)) {
+        cache.hits.fetch_add(1, Ordering::Relaxed);
+        return Ok(Some(Lookup::Found(found)));
+    }
+    if let Some(()) = cache.missing.as_ref().and_then(|c| cache.fresh(c.get(&digest), generation, now)) {
+        cache.hits.fetch_add(1, Ordering::Relaxed);
+        return Ok(Some(Lookup::Missing));
+    }
+    if !use_db {
+        return Ok(None);
+    }
+    cache.misses.fetch_add(1, Ordering::Relaxed);
+    let read = state.db.read(|c| {
+        let Some(found) = keys::lookup(c, &digest)? else { return Ok::<_, diesel::result::Error>(None) };
+        let catalogue = permissions::catalogue(c, found.workspace_id)?;
+        let key_grants = permissions::key_grants(c, found.key_id)?;
+        let owner_grants = permissions::account_grants(c, found.workspace_id, found.owner_id)?;
+        let roles = keys::role_names(c, &[found.key_id])?.into_iter().map(|(_, n)| n).collect::<Vec<_>>();
+        Ok(Some((found, catalogue, key_grants, owner_grants, roles)))
+    })?;
+    let Some((found, catalogue, key_grants, owner_grants, roles)) = read else {
+        if let Some(c) = &cache.missing {
+            c.insert(digest, Slot { generation, filled_at: now, value: () });
+        }
+        return Ok(Some(Lookup::Missing));
+    };
+    let access =
+        Access { catalogue: &catalogue, key: &key_grants, owner: &owner_grants, act_as_owner: found.act_as_owner };
+    let facts = Arc::new(KeyFacts {
+        key_id: found.key_id,
+        workspace_id: found.workspace_id,
+        name: found.name.clone(),
+        owner: found.owner_email.clone(),
+        key_type: found.type_name.clone(),
+        expires_at: found.expires_at,
+        roles,
+        permissions: access.effective().iter().map(|p| p.name.clone()).collect(),
+    });
+    let resolved = Arc::new(Resolved {
+        ip_allow: found.ip_allow.as_deref().map_or_else(IpAllowList::default, |text| {
+            IpAllowList::parse(text).unwrap_or_else(|e| {
+                tracing::warn!(key_id = found.key_id, error = %e, "stored IP allow-list unreadable; the key is refused");
+                IpAllowList::closed()
+            })
+        }),
+        rate: found.rate_limit.zip(found.rate_window_secs).map(|(limit, window_secs)| RateLimit { limit, window_secs }),
+        found,
+        facts,
+        catalogue,
+        key_grants,
+        owner_grants,
+    });
+    if let Some(c) = &cache.found {
+        c.insert(digest, Slot { generation, filled_at: now, value: resolved.clone() });
+    }
+    Ok(Some(Lookup::Found(resolved)))
+}
+
+/// Verifies a key, reading the database when the cache cannot answer. Blocking: call it off the
+/// async workers (or try `verify_cached` first).
 pub fn verify(state: &AppState, presented: &str, context: &UseContext) -> Result<Verdict> {
+    decide(state, presented, context, true).map(|v| v.unwrap_or_else(|| Verdict::bare(Code::NotFound, None)))
+}
+
+/// Verifies a key when that needs no database work (a malformed key, or a cache hit); `None` otherwise.
+pub fn verify_cached(state: &AppState, presented: &str, context: &UseContext) -> Result<Option<Verdict>> {
+    decide(state, presented, context, false)
+}
+
+fn decide(state: &AppState, presented: &str, context: &UseContext, use_db: bool) -> Result<Option<Verdict>> {
     let now = state.now();
     let well_formed = match key::parse(presented) {
         Ok(k) => k,
-        Err(e) => {
-            return Ok(Verdict { code: Code::Malformed, reason: Some(e.to_string()), key: None, missing: Vec::new() });
-        }
+        Err(e) => return Ok(Some(Verdict::bare(Code::Malformed, Some(e.to_string())))),
     };
-    let digest = well_formed.key.digest();
-    let Some(found) = state.db.read(|c| keys::lookup(c, &digest))? else {
-        return Ok(Verdict { code: Code::NotFound, reason: None, key: None, missing: Vec::new() });
+    let digest: [u8; 32] = match well_formed.key.digest().try_into() {
+        Ok(d) => d,
+        Err(_) => return Ok(Some(Verdict::bare(Code::NotFound, None))),
     };
+    let r = match resolve(state, digest, now, use_db)? {
+        None => return Ok(None),
+        Some(Lookup::Missing) => return Ok(Some(Verdict::bare(Code::NotFound, None))),
+        Some(Lookup::Found(r)) => r,
+    };
+    let found = &r.found;
     let mut code = verify::status(
         &Found {
             key_active: found.status == "active",
@@ -68,43 +242,42 @@ pub fn verify(state: &AppState, presented: &str, context: &UseContext) -> Result
         now,
     );
     if code == Code::NotFound {
-        return Ok(Verdict { code, reason: None, key: None, missing: Vec::new() });
+        return Ok(Some(Verdict::bare(code, None)));
     }
-    let (catalogue, key_grants, owner_grants, roles) = state.db.read(|c| {
-        Ok::<_, diesel::result::Error>((
-            permissions::catalogue(c, found.workspace_id)?,
-            permissions::key_grants(c, found.key_id)?,
-            permissions::account_grants(c, found.workspace_id, found.owner_id)?,
-            keys::role_names(c, &[found.key_id])?.into_iter().map(|(_, n)| n).collect::<Vec<_>>(),
-        ))
-    })?;
-    let access =
-        Access { catalogue: &catalogue, key: &key_grants, owner: &owner_grants, act_as_owner: found.act_as_owner };
-    let mut missing = Vec::new();
     let mut reason = None;
-    if let (Code::Valid, Some(want)) = (code, &context.want)
-        && let Err(denial) = access.check(want)
+    let mut missing = Vec::new();
+    if code == Code::Valid && !r.ip_allow.is_empty() {
+        let from = context.ip.as_deref().and_then(|ip| ip.parse::<IpAddr>().ok());
+        if !from.is_some_and(|ip| r.ip_allow.allows(ip)) {
+            code = Code::IpNotAllowed;
+            reason = Some(format!(
+                "{} is not on the key's IP allow-list",
+                context.ip.as_deref().unwrap_or("an unknown address")
+            ));
+        }
+    }
+    if code == Code::Valid
+        && let Some(rate) = r.rate
+        && !state.verify_cache.admit(found.key_id, rate, now)
     {
-        code = Code::Forbidden;
-        missing = denial.missing();
-        reason = Some(denial.to_string());
+        code = Code::RateLimited;
+        reason = Some(format!("more than {} requests per {}", rate.limit, rate.window_name()));
+    }
+    if let (Code::Valid, Some(want)) = (code, &context.want) {
+        let access = Access {
+            catalogue: &r.catalogue,
+            key: &r.key_grants,
+            owner: &r.owner_grants,
+            act_as_owner: found.act_as_owner,
+        };
+        if let Err(denial) = access.check(want) {
+            code = Code::Forbidden;
+            missing = denial.missing();
+            reason = Some(denial.to_string());
+        }
     }
     if code == Code::Valid {
         state.usage.record(found.key_id, found.secret_id, now, context.ip.as_deref(), context.path.as_deref());
     }
-    Ok(Verdict {
-        code,
-        reason,
-        missing,
-        key: Some(KeyFacts {
-            roles,
-            permissions: access.effective().iter().map(|p| p.name.clone()).collect(),
-            key_id: found.key_id,
-            workspace_id: found.workspace_id,
-            name: found.name,
-            owner: found.owner_email,
-            key_type: found.type_name,
-            expires_at: found.expires_at,
-        }),
-    })
+    Ok(Some(Verdict { code, reason, missing, key: Some(r.facts.clone()) }))
 }

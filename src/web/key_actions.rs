@@ -77,6 +77,15 @@ async fn edit_page(
         status: key.status.clone(),
         expiry: "keep".into(),
         act_as_owner: key.act_as_owner.then(|| "1".to_owned()),
+        limits: crate::services::keys::Restrictions {
+            ip_allow: key.ip_allow.clone().unwrap_or_default(),
+            rate_limit: key.rate_limit.map(|n| n.to_string()).unwrap_or_default(),
+            rate_window: crate::domain::restrict::WINDOWS
+                .iter()
+                .find(|(_, secs)| Some(*secs) == key.rate_window_secs)
+                .map_or("minute", |(name, _)| name)
+                .to_owned(),
+        },
         ..EditForm::default()
     });
     Ok(EditPage {

@@ -1,5 +1,6 @@
 //! The console: server-rendered HTML with htmx. Routes are declared here, in one place.
 
+pub mod api;
 pub mod assets;
 pub mod auth;
 pub mod csrf;
@@ -27,6 +28,9 @@ use actix_web::web;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(ops::healthz))
         .route("/readyz", web::get().to(ops::readyz))
+        .route("/metrics", web::get().to(api::metrics))
+        .route("/api/v1/keys/verify", web::post().to(api::verify_key))
+        .route("/api/v1/authorize{tail:.*}", web::route().to(api::authorize))
         .route("/static/{path:.*}", web::get().to(assets::serve))
         .route("/favicon.ico", web::get().to(assets::favicon))
         .route("/setup", web::get().to(setup::show))
@@ -97,6 +101,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 /// Anything else is a 404 page (or a toast, for htmx).
-pub async fn not_found() -> Result<actix_web::HttpResponse, error::AppError> {
-    Err(crate::error::Error::NotFound.into())
+pub async fn not_found(req: actix_web::HttpRequest) -> Result<actix_web::HttpResponse, actix_web::Error> {
+    if req.path().starts_with("/api/") {
+        return Err(api::not_found().await.into());
+    }
+    Err(error::AppError::from(crate::error::Error::NotFound).into())
 }

@@ -20,7 +20,7 @@ fn use_key(app: &TestApp, key: &str) {
     app.state.usage.flush(&app.state.db).expect("flush");
 }
 
-fn secret_in(body: &str) -> String {
+pub fn secret_in(body: &str) -> String {
     let before = body.split("data-secret").next().expect("secret field");
     before.rsplit("value=\"").next().and_then(|s| s.split('"').next()).expect("secret").to_owned()
 }

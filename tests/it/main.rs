@@ -12,4 +12,5 @@ mod roles;
 mod security;
 mod settings;
 mod sign_in;
+mod verify_api;
 mod whitelist;

@@ -1,0 +1,286 @@
+//! The integration API: key verification (`POST /api/v1/keys/verify`), forward-auth for reverse
+//! proxies (`/api/v1/authorize`), and `/metrics`. JSON in and out; errors are
+//! `{"error": {"code", "message"}}`. Keys arrive in bodies or headers, never in URLs, and are never logged.
+
+use std::time::Instant;
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use serde::{Deserialize, Serialize};
+
+use super::auth::client_ip;
+use crate::clock::format_rfc3339;
+use crate::domain::access::Want;
+use crate::domain::verify::Code;
+use crate::metrics::Endpoint;
+use crate::services::verify::{UseContext, Verdict, verify, verify_cached};
+use crate::state::AppState;
+
+/// Largest JSON body the API reads.
+pub const MAX_JSON_BODY: usize = 64 * 1024;
+
+/// An API error as JSON.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError { status, code, message: message.into() }
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        HttpResponse::build(self.status)
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .json(serde_json::json!({ "error": { "code": self.code, "message": self.message } }))
+    }
+}
+
+impl From<crate::error::Error> for ApiError {
+    fn from(e: crate::error::Error) -> Self {
+        use crate::error::Error;
+        match e {
+            Error::Invalid(invalid) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                format!("{}: {}", invalid.field, invalid.message),
+            ),
+            Error::NotFound => ApiError::new(StatusCode::NOT_FOUND, "not_found", "No such resource."),
+            Error::Forbidden => {
+                ApiError::new(StatusCode::FORBIDDEN, "forbidden", "The key's role does not allow this.")
+            }
+            Error::Conflict(message) => ApiError::new(StatusCode::CONFLICT, "conflict", message),
+            other => {
+                tracing::error!(error = %other, "API request failed");
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error.")
+            }
+        }
+    }
+}
+
+/// The JSON extractor's settings: bodies are size-limited, and unreadable JSON is a 400 in the API's shape.
+pub fn json_config() -> web::JsonConfig {
+    web::JsonConfig::default().limit(MAX_JSON_BODY).error_handler(|err, _req| {
+        use actix_web::error::JsonPayloadError;
+        let (status, message) = match &err {
+            JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => {
+                (StatusCode::PAYLOAD_TOO_LARGE, format!("The body is larger than {} KiB.", MAX_JSON_BODY / 1024))
+            }
+            JsonPayloadError::ContentType => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "Send the body as application/json.".to_owned())
+            }
+            JsonPayloadError::Deserialize(e) => {
+                (StatusCode::BAD_REQUEST, format!("The body is not the expected JSON: {e}"))
+            }
+            _ => (StatusCode::BAD_REQUEST, "The body could not be read as JSON.".to_owned()),
+        };
+        let code = if status == StatusCode::BAD_REQUEST { "malformed_json" } else { "bad_request" };
+        ApiError::new(status, code, message).into()
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyRequest {
+    pub key: String,
+    #[serde(default)]
+    pub permission: Option<String>,
+    #[serde(default)]
+    pub method: Option<String>,
+    #[serde(default)]
+    pub path: Option<String>,
+    /// The address the key is used from, for the key's IP allow-list; defaults to the caller's.
+    #[serde(default)]
+    pub ip: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct VerifyResponse {
+    pub valid: bool,
+    pub code: Code,
+    pub key_id: Option<i64>,
+    pub name: Option<String>,
+    pub owner: Option<String>,
+    #[serde(rename = "type")]
+    pub key_type: Option<String>,
+    pub roles: Vec<String>,
+    pub permissions: Vec<String>,
+    pub expires_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub missing_permissions: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl From<Verdict> for VerifyResponse {
+    fn from(v: Verdict) -> Self {
+        let key = v.key.as_deref();
+        VerifyResponse {
+            valid: v.valid(),
+            code: v.code,
+            key_id: key.map(|k| k.key_id),
+            name: key.map(|k| k.name.clone()),
+            owner: key.map(|k| k.owner.clone()),
+            key_type: key.map(|k| k.key_type.clone()),
+            roles: key.map(|k| k.roles.clone()).unwrap_or_default(),
+            permissions: key.map(|k| k.permissions.clone()).unwrap_or_default(),
+            expires_at: key.and_then(|k| k.expires_at).map(format_rfc3339),
+            missing_permissions: (v.code == Code::Forbidden).then_some(v.missing),
+            reason: v.reason,
+        }
+    }
+}
+
+/// What to check the key for: a permission by name, or a request by method and path.
+fn want_of(permission: Option<String>, method: Option<String>, path: Option<String>) -> Result<Option<Want>, ApiError> {
+    match (permission, method, path) {
+        (Some(p), _, _) if !p.trim().is_empty() => Ok(Some(Want::Permission(p.trim().to_owned()))),
+        (_, Some(method), Some(path)) => {
+            Ok(Some(Want::Request { method: method.trim().to_uppercase(), path: strip_query(&path) }))
+        }
+        (_, None, Some(_)) | (_, Some(_), None) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+            "Give both method and path to check a request, or a permission name.",
+        )),
+        _ => Ok(None),
+    }
+}
+
+fn strip_query(uri: &str) -> String {
+    let path = uri.split(['?', '#']).next().unwrap_or("");
+    if path.is_empty() { "/".to_owned() } else { path.to_owned() }
+}
+
+/// Decides on the async worker when the cache can, otherwise on the blocking pool.
+async fn decide(state: &AppState, key: String, context: UseContext) -> Result<Verdict, ApiError> {
+    if let Some(verdict) = verify_cached(state, &key, &context)? {
+        return Ok(verdict);
+    }
+    Ok(state.run(move |s| verify(s, &key, &context)).await?)
+}
+
+pub async fn verify_key(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<VerifyRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let started = Instant::now();
+    let body = body.into_inner();
+    let want = want_of(body.permission, body.method, body.path.clone())?;
+    let ip = body.ip.filter(|ip| !ip.trim().is_empty()).unwrap_or_else(|| client_ip(&req, &state).to_string());
+    let context = UseContext { ip: Some(ip), path: body.path.as_deref().map(strip_query), want };
+    let verdict = decide(&state, body.key, context).await?;
+    state.metrics.observe(Endpoint::Verify, verdict.code, started.elapsed());
+    Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(VerifyResponse::from(verdict)))
+}
+
+fn header_value<'a>(req: &'a HttpRequest, names: &[&str]) -> Option<&'a str> {
+    names
+        .iter()
+        .find_map(|n| req.headers().get(*n).and_then(|v| v.to_str().ok()))
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+}
+
+/// The presented key: `Authorization: Bearer <key>` or `X-API-Key: <key>`.
+pub fn presented_key(req: &HttpRequest) -> Option<String> {
+    let bearer = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(str::trim);
+    bearer.or_else(|| header_value(req, &["x-api-key"])).filter(|k| !k.is_empty()).map(str::to_owned)
+}
+
+/// Forward-auth: the original request comes from nginx (`X-Original-*`), Traefik and Caddy
+/// (`X-Forwarded-*`), or is this request itself (Envoy ext_authz HTTP, whose path follows the prefix).
+pub async fn authorize(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    tail: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let started = Instant::now();
+    let tail = tail.into_inner();
+    if !(tail.is_empty() || tail.starts_with('/')) {
+        return Err(not_found_error());
+    }
+    let method = header_value(&req, &["x-original-method", "x-forwarded-method"])
+        .map_or_else(|| req.method().as_str().to_owned(), str::to_uppercase);
+    let uri = header_value(&req, &["x-original-uri", "x-forwarded-uri"])
+        .map_or_else(|| if tail.is_empty() { "/".to_owned() } else { tail.clone() }, str::to_owned);
+    let Some(key) = presented_key(&req) else {
+        return Ok(denied(
+            StatusCode::UNAUTHORIZED,
+            "MISSING",
+            "No key: send Authorization: Bearer <key> or X-API-Key.",
+        ));
+    };
+    let path = strip_query(&uri);
+    let want = Some(Want::Request { method, path: path.clone() });
+    let context = UseContext { ip: Some(client_ip(&req, &state).to_string()), path: Some(path), want };
+    let verdict = decide(&state, key, context).await?;
+    state.metrics.observe(Endpoint::Authorize, verdict.code, started.elapsed());
+    let status = match verdict.code {
+        Code::Valid => StatusCode::OK,
+        // nginx auth_request only understands 2xx, 401 and 403: a rate limit is a refusal too.
+        Code::Forbidden | Code::IpNotAllowed | Code::RateLimited => StatusCode::FORBIDDEN,
+        Code::Malformed | Code::NotFound | Code::Inactive | Code::Expired => StatusCode::UNAUTHORIZED,
+    };
+    if status != StatusCode::OK {
+        let message = verdict.reason.clone().unwrap_or_else(|| "The key is not valid.".to_owned());
+        return Ok(denied(status, verdict.code.as_str(), &message));
+    }
+    let mut response = HttpResponse::Ok();
+    response.insert_header((header::CACHE_CONTROL, "no-store")).insert_header(("X-Keyward-Code", "VALID"));
+    if let Some(key) = verdict.key.as_deref() {
+        response
+            .insert_header(("X-Keyward-Key-Id", key.key_id.to_string()))
+            .insert_header(("X-Keyward-Owner", key.owner.as_str()));
+    }
+    Ok(response.finish())
+}
+
+fn denied(status: StatusCode, code: &str, message: &str) -> HttpResponse {
+    let mut response = HttpResponse::build(status);
+    response.insert_header((header::CACHE_CONTROL, "no-store")).insert_header(("X-Keyward-Code", code));
+    if status == StatusCode::UNAUTHORIZED {
+        response.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"keyward\""));
+    }
+    response.json(serde_json::json!({ "error": { "code": code, "message": message } }))
+}
+
+fn not_found_error() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "No such API route.")
+}
+
+/// Unknown routes under `/api/`.
+pub async fn not_found() -> ApiError {
+    not_found_error()
+}
+
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let cache = &state.verify_cache;
+    let hits = cache.hits.load(std::sync::atomic::Ordering::Relaxed);
+    let misses = cache.misses.load(std::sync::atomic::Ordering::Relaxed);
+    let pool = state.db.state();
+    let body =
+        state.metrics.render((hits, misses), (pool.connections, pool.idle_connections, state.config.db_pool_size));
+    HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(body)
+}

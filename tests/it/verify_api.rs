@@ -1,0 +1,219 @@
+//! The verification API and forward-auth over HTTP: every code, request checks, immediate effect of
+//! changes on the (cached) hot path, IP allow-lists, rate limits, and each proxy's header convention.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{Browser, TestApp};
+use crate::key_lifecycle::secret_in;
+use crate::keys::create_key;
+use crate::on_both_backends;
+use crate::permissions::permission_id;
+
+async fn verify(app: &TestApp, body: Value) -> Value {
+    let response = reqwest::Client::new()
+        .post(format!("{}/api/v1/keys/verify", app.base))
+        .json(&body)
+        .send()
+        .await
+        .expect("verify");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers().get("cache-control").and_then(|v| v.to_str().ok()), Some("no-store"));
+    response.json().await.expect("json")
+}
+
+async fn code_of(app: &TestApp, body: Value) -> String {
+    verify(app, body).await["code"].as_str().unwrap_or_default().to_owned()
+}
+
+/// A catalogue of two permissions, both granted to the administrator; returns (lock id, view id).
+async fn catalogue(app: &TestApp, admin: &Browser) -> (String, String) {
+    admin.get("/permissions").await;
+    admin
+        .post(
+            "/permissions",
+            &[("name", "device.lock"), ("label", "Lock"), ("writes", "1"), ("rules", "POST /d/*/lock")],
+        )
+        .await;
+    admin.post("/permissions", &[("name", "device.view"), ("label", "View"), ("rules", "GET /d/*\nGET /d/*/**")]).await;
+    let page = admin.get("/keys/new").await.body;
+    let (lock, view) = (permission_id(&page, "device.lock"), permission_id(&page, "device.view"));
+    let me = app.account_id("admin@example.com");
+    admin.get(&format!("/users/{me}")).await;
+    admin.htmx_post(&format!("/users/{me}/grants"), &[("permissions", &lock), ("permissions", &view)]).await;
+    (lock, view)
+}
+
+on_both_backends! {
+    async fn verify_answers_every_code_and_checks_permissions_and_requests(app) {
+        let admin = app.admin().await;
+        let (lock, _) = catalogue(&app, &admin).await;
+        let (id, key) = create_key(&admin, &[("name", "Locker"), ("permissions", &lock), ("expiry", "30")]).await;
+
+        let malformed = verify(&app, json!({ "key": "nope" })).await;
+        assert_eq!((malformed["valid"].as_bool(), malformed["code"].as_str()), (Some(false), Some("MALFORMED")));
+        let stranger = keyward::domain::key::generate("kwa", |b| b.fill(7));
+        assert_eq!(code_of(&app, json!({ "key": stranger.expose() })).await, "NOT_FOUND");
+
+        let valid = verify(&app, json!({ "key": key })).await;
+        assert_eq!(valid["valid"], json!(true));
+        assert_eq!(valid["code"], json!("VALID"));
+        assert_eq!(valid["key_id"].as_i64().map(|k| k.to_string()), Some(id.clone()));
+        assert_eq!((valid["name"].as_str(), valid["owner"].as_str()), (Some("Locker"), Some("admin@example.com")));
+        assert!(valid["type"].is_string() && valid["roles"] == json!([]) && valid["permissions"] == json!(["device.lock"]));
+        assert!(valid["expires_at"].as_str().is_some_and(|t| t.ends_with('Z')), "{valid}");
+        assert!(valid.get("missing_permissions").is_none());
+
+        assert_eq!(code_of(&app, json!({ "key": key, "permission": "device.lock" })).await, "VALID");
+        let denied = verify(&app, json!({ "key": key, "permission": "device.view" })).await;
+        assert_eq!((denied["code"].as_str(), denied["missing_permissions"].clone()), (Some("FORBIDDEN"), json!(["device.view"])));
+        assert_eq!(code_of(&app, json!({ "key": key, "method": "post", "path": "/d/7/lock?now=1" })).await, "VALID");
+        let request = verify(&app, json!({ "key": key, "method": "GET", "path": "/d/7/battery" })).await;
+        assert_eq!((request["code"].as_str(), request["missing_permissions"].clone()), (Some("FORBIDDEN"), json!(["device.view"])));
+        let nowhere = verify(&app, json!({ "key": key, "method": "GET", "path": "/elsewhere" })).await;
+        assert_eq!((nowhere["code"].as_str(), nowhere["missing_permissions"].clone()), (Some("FORBIDDEN"), json!([])));
+
+        admin.post(&format!("/keys/{id}/edit"), &[("status", "inactive"), ("expiry", "keep"), ("permissions", &lock)]).await;
+        assert_eq!(code_of(&app, json!({ "key": key })).await, "INACTIVE");
+        admin.post(&format!("/keys/{id}/edit"), &[("status", "active"), ("expiry", "keep"), ("permissions", &lock)]).await;
+        assert_eq!(code_of(&app, json!({ "key": key })).await, "VALID");
+        app.clock.advance(31 * 86_400);
+        assert_eq!(code_of(&app, json!({ "key": key })).await, "EXPIRED", "a cached key still expires on time");
+
+        let client = reqwest::Client::new();
+        let url = format!("{}/api/v1/keys/verify", app.base);
+        let broken = client.post(&url).header("content-type", "application/json").body("{\"key\": ").send().await.expect("post");
+        assert_eq!(broken.status(), StatusCode::BAD_REQUEST);
+        let error: Value = broken.json().await.expect("json");
+        assert_eq!(error["error"]["code"], json!("malformed_json"));
+        assert!(error["error"]["message"].is_string());
+        assert_eq!(client.post(&url).json(&json!({ "permission": "x" })).send().await.expect("post").status(), StatusCode::BAD_REQUEST);
+        let half = client.post(&url).json(&json!({ "key": key, "method": "GET" })).send().await.expect("post");
+        assert_eq!(half.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let unknown = client.get(format!("{}/api/v1/nothing", app.base)).send().await.expect("get");
+        assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+        assert_eq!(unknown.json::<Value>().await.expect("json")["error"]["code"], json!("not_found"));
+    }
+}
+
+on_both_backends! {
+    async fn every_change_of_access_applies_to_the_very_next_verification(app) {
+        let admin = app.admin().await;
+        let (lock, view) = catalogue(&app, &admin).await;
+        let (id, key) = create_key(&admin, &[("name", "Cached"), ("permissions", &lock)]).await;
+        let want = json!({ "key": key, "permission": "device.lock" });
+        for _ in 0..3 {
+            assert_eq!(code_of(&app, want.clone()).await, "VALID");
+        }
+        // The owner loses the permission: the key narrows at once.
+        let me = app.account_id("admin@example.com");
+        admin.get(&format!("/users/{me}")).await;
+        admin.htmx_post(&format!("/users/{me}/grants"), &[("permissions", &view)]).await;
+        assert_eq!(code_of(&app, want.clone()).await, "FORBIDDEN");
+        admin.htmx_post(&format!("/users/{me}/grants"), &[("permissions", &lock), ("permissions", &view)]).await;
+        assert_eq!(code_of(&app, want.clone()).await, "VALID");
+
+        // A role that gives the permission, then deleted.
+        admin.get("/roles/new").await;
+        admin.post("/roles", &[("name", "Viewers"), ("permissions", &view)]).await;
+        let roles = admin.get("/roles").await.body;
+        let role = roles[..roles.find(">Viewers</a>").expect("role")].rsplit("href=\"/roles/").next().and_then(|s| s.split('"').next()).expect("id").to_owned();
+        admin.get(&format!("/keys/{id}/edit")).await;
+        admin.post(&format!("/keys/{id}/edit"), &[("status", "active"), ("expiry", "keep"), ("permissions", &lock), ("roles", &role)]).await;
+        let view_want = json!({ "key": key, "permission": "device.view" });
+        assert_eq!(code_of(&app, view_want.clone()).await, "VALID");
+        admin.post(&format!("/roles/{role}/delete"), &[]).await;
+        assert_eq!(code_of(&app, view_want).await, "FORBIDDEN", "role deletion applies at once");
+
+        admin.get(&format!("/keys/{id}")).await;
+        assert_eq!(admin.post(&format!("/keys/{id}/status"), &[("status", "inactive")]).await.status, StatusCode::SEE_OTHER);
+        assert_eq!(code_of(&app, want.clone()).await, "INACTIVE");
+        admin.post(&format!("/keys/{id}/status"), &[("status", "active")]).await;
+        assert_eq!(code_of(&app, want.clone()).await, "VALID");
+
+        admin.get(&format!("/keys/{id}/rotate")).await;
+        let rotated = secret_in(&admin.post(&format!("/keys/{id}/rotate"), &[("overlap", "0")]).await.body);
+        assert_eq!(code_of(&app, want.clone()).await, "NOT_FOUND", "the old secret stops at once");
+        let fresh = json!({ "key": rotated, "permission": "device.lock" });
+        assert_eq!(code_of(&app, fresh.clone()).await, "VALID");
+
+        admin.get("/keys").await;
+        admin.post("/keys/delete", &[("ids", &id), ("confirm", "Cached"), ("recent_ok", "1")]).await;
+        assert_eq!(code_of(&app, fresh).await, "NOT_FOUND", "deleted keys stop at once");
+
+        // A key created after its digest was looked up (and cached as unknown) is found.
+        let stranger = keyward::domain::key::generate("kwa", |b| b.fill(9));
+        assert_eq!(code_of(&app, json!({ "key": stranger.expose() })).await, "NOT_FOUND");
+        let metrics = reqwest::get(format!("{}/metrics", app.base)).await.expect("metrics").text().await.expect("text");
+        assert!(metrics.contains("keyward_verifications_total{endpoint=\"verify\",code=\"VALID\"}"));
+        let hits = metrics.lines().find(|l| l.starts_with("keyward_verify_cache_total{outcome=\"hit\"}")).and_then(|l| l.rsplit(' ').next()).and_then(|n| n.parse::<u64>().ok());
+        assert!(hits.is_some_and(|n| n > 0), "{metrics}");
+        assert!(metrics.contains("keyward_verify_duration_seconds_bucket{le=\"+Inf\"}") && metrics.contains("keyward_db_pool_connections{state=\"max\"}"));
+    }
+}
+
+on_both_backends! {
+    async fn ip_allow_lists_and_rate_limits_are_enforced(app) {
+        let admin = app.admin().await;
+        let types = crate::keys::form_ids(&admin).await.0;
+        let integration = &types.iter().find(|(name, _)| name.starts_with("Integration")).expect("type").1;
+        let bad = admin.post("/keys", &[("name", "Bad list"), ("key_type", integration), ("expiry", "never"), ("ip_allow", "10.0.0.0/33")]).await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(bad.body.contains("is not an address or CIDR block"), "{}", bad.body.split("class=\"error\"").nth(1).unwrap_or_default());
+        let (id, key) = create_key(&admin, &[("name", "Office only"), ("ip_allow", "10.0.0.0/8\n2001:db8::/32")]).await;
+        assert!(admin.get(&format!("/keys/{id}")).await.body.contains("10.0.0.0/8, 2001:db8::/32"));
+        assert_eq!(code_of(&app, json!({ "key": key, "ip": "10.20.30.40" })).await, "VALID");
+        assert_eq!(code_of(&app, json!({ "key": key, "ip": "2001:db8::9" })).await, "VALID");
+        assert_eq!(code_of(&app, json!({ "key": key, "ip": "192.168.0.1" })).await, "IP_NOT_ALLOWED");
+        assert_eq!(code_of(&app, json!({ "key": key })).await, "IP_NOT_ALLOWED", "the caller's own address, 127.0.0.1");
+
+        let (limited_id, limited) = create_key(&admin, &[("name", "Limited"), ("rate_limit", "2"), ("rate_window", "hour")]).await;
+        assert!(admin.get(&format!("/keys/{limited_id}")).await.body.contains("2 requests per hour"));
+        assert_eq!(code_of(&app, json!({ "key": limited })).await, "VALID");
+        assert_eq!(code_of(&app, json!({ "key": limited })).await, "VALID");
+        let third = verify(&app, json!({ "key": limited })).await;
+        assert_eq!((third["code"].as_str(), third["valid"].as_bool()), (Some("RATE_LIMITED"), Some(false)));
+        app.clock.advance(3_600);
+        assert_eq!(code_of(&app, json!({ "key": limited })).await, "VALID", "a new window");
+        admin.sign_in("admin@example.com", crate::helpers::PASSWORD).await;
+        let edit = admin.get(&format!("/keys/{limited_id}/edit")).await.body;
+        assert!(edit.contains("name=\"rate_limit\" inputmode=\"numeric\" value=\"2\""), "{}", &edit[edit.len().saturating_sub(3000)..]);
+        let refused = admin.post(&format!("/keys/{limited_id}/edit"), &[("status", "active"), ("expiry", "keep"), ("rate_limit", "-5")]).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+}
+
+on_both_backends! {
+    async fn forward_auth_speaks_each_proxys_headers(app) {
+        let admin = app.admin().await;
+        let (lock, _) = catalogue(&app, &admin).await;
+        let (id, key) = create_key(&admin, &[("name", "Proxy key"), ("permissions", &lock)]).await;
+        let client = reqwest::Client::new();
+        let url = format!("{}/api/v1/authorize", app.base);
+        let bearer = format!("Bearer {key}");
+
+        let nginx = client.get(&url).header("authorization", &bearer).header("x-original-method", "POST").header("x-original-uri", "/d/7/lock?x=1").send().await.expect("nginx");
+        assert_eq!(nginx.status(), StatusCode::OK);
+        assert_eq!(nginx.headers().get("x-keyward-key-id").and_then(|v| v.to_str().ok()), Some(id.as_str()));
+        assert_eq!(nginx.headers().get("x-keyward-owner").and_then(|v| v.to_str().ok()), Some("admin@example.com"));
+        let traefik = client.get(&url).header("x-api-key", &key).header("x-forwarded-method", "POST").header("x-forwarded-uri", "/d/8/lock").send().await.expect("traefik");
+        assert_eq!(traefik.status(), StatusCode::OK);
+        let envoy = client.post(format!("{url}/d/9/lock")).header("authorization", &bearer).send().await.expect("envoy");
+        assert_eq!(envoy.status(), StatusCode::OK, "Envoy sends the original method and path itself");
+
+        let forbidden = client.get(&url).header("authorization", &bearer).header("x-forwarded-method", "GET").header("x-forwarded-uri", "/d/9").send().await.expect("forbidden");
+        assert_eq!(forbidden.status(), StatusCode::FORBIDDEN);
+        assert_eq!(forbidden.headers().get("x-keyward-code").and_then(|v| v.to_str().ok()), Some("FORBIDDEN"));
+        let missing = client.get(&url).header("x-original-method", "POST").header("x-original-uri", "/d/7/lock").send().await.expect("missing");
+        assert_eq!(missing.status(), StatusCode::UNAUTHORIZED);
+        assert!(missing.headers().contains_key("www-authenticate"));
+        let wrong = client.get(&url).header("authorization", "Bearer kwa_nonsense").send().await.expect("wrong");
+        assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+        admin.get(&format!("/keys/{id}")).await;
+        admin.post(&format!("/keys/{id}/status"), &[("status", "inactive")]).await;
+        let inactive = client.post(format!("{url}/d/9/lock")).header("authorization", &bearer).send().await.expect("inactive");
+        assert_eq!(inactive.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(inactive.headers().get("x-keyward-code").and_then(|v| v.to_str().ok()), Some("INACTIVE"));
+        assert_eq!(client.get(format!("{url}x")).send().await.expect("odd").status(), StatusCode::NOT_FOUND);
+    }
+}
