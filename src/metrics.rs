@@ -40,11 +40,10 @@ impl Metrics {
     pub fn observe(&self, endpoint: Endpoint, code: Code, elapsed: std::time::Duration) {
         let index = CODES.iter().position(|c| *c == code).unwrap_or(0);
         self.verifications[endpoint as usize][index].fetch_add(1, Ordering::Relaxed);
+        // One counter per request: the bucket it falls in (rendering makes them cumulative).
         let secs = elapsed.as_secs_f64();
-        for (bucket, bound) in self.buckets.iter().zip(BUCKETS) {
-            if secs <= bound {
-                bucket.fetch_add(1, Ordering::Relaxed);
-            }
+        if let Some(bucket) = BUCKETS.iter().position(|bound| secs <= *bound) {
+            self.buckets[bucket].fetch_add(1, Ordering::Relaxed);
         }
         self.count.fetch_add(1, Ordering::Relaxed);
         self.sum_nanos.fetch_add(u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX), Ordering::Relaxed);
@@ -65,8 +64,10 @@ impl Metrics {
         }
         out.push_str("# HELP keyward_verify_duration_seconds Time to decide a verification, in the server.\n");
         out.push_str("# TYPE keyward_verify_duration_seconds histogram\n");
+        let mut cumulative = 0;
         for (bucket, bound) in self.buckets.iter().zip(BUCKETS) {
-            let _ = writeln!(out, "keyward_verify_duration_seconds_bucket{{le=\"{bound}\"}} {}", load(bucket));
+            cumulative += load(bucket);
+            let _ = writeln!(out, "keyward_verify_duration_seconds_bucket{{le=\"{bound}\"}} {cumulative}");
         }
         let count = load(&self.count);
         let _ = writeln!(out, "keyward_verify_duration_seconds_bucket{{le=\"+Inf\"}} {count}");

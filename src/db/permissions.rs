@@ -87,6 +87,37 @@ fn role_grants(conn: &mut DbConn, role_ids: &[i64], grants: &mut Grants) -> QRes
     Ok(())
 }
 
+/// A key's grants and the names of its roles, in two or three queries (verification's cold path).
+pub fn key_access(conn: &mut DbConn, key_id: i64) -> QResult<(Grants, Vec<String>)> {
+    let held: Vec<(i64, String, Option<String>)> = api_key_roles::table
+        .inner_join(roles::table)
+        .filter(api_key_roles::key_id.eq(key_id))
+        .order(roles::name.asc())
+        .select((roles::id, roles::name, roles::builtin))
+        .load(conn)?;
+    let direct: Vec<i64> = api_key_permissions::table
+        .filter(api_key_permissions::key_id.eq(key_id))
+        .select(api_key_permissions::permission_id)
+        .load(conn)?;
+    let mut grants = Grants { permissions: direct.into_iter().collect::<BTreeSet<_>>(), ..Grants::default() };
+    for (_, _, builtin) in &held {
+        match builtin.as_deref().and_then(BuiltinRole::parse) {
+            Some(BuiltinRole::Admin) => grants.everything = true,
+            Some(BuiltinRole::ReadOnly) => grants.read_only = true,
+            None => {}
+        }
+    }
+    let custom: Vec<i64> = held.iter().filter(|(_, _, b)| b.is_none()).map(|(id, ..)| *id).collect();
+    if !custom.is_empty() {
+        let via_roles: Vec<i64> = role_permissions::table
+            .filter(role_permissions::role_id.eq_any(&custom))
+            .select(role_permissions::permission_id)
+            .load(conn)?;
+        grants.permissions.extend(via_roles);
+    }
+    Ok((grants, held.into_iter().map(|(_, name, _)| name).collect()))
+}
+
 pub fn key_grants(conn: &mut DbConn, key_id: i64) -> QResult<Grants> {
     let role_ids: Vec<i64> =
         api_key_roles::table.filter(api_key_roles::key_id.eq(key_id)).select(api_key_roles::role_id).load(conn)?;

@@ -5,6 +5,7 @@
 use crate::db::{accounts, key_types, keys as key_db, roles, workspaces};
 use crate::domain::audit::Actor;
 use crate::domain::email::Email;
+use crate::domain::key::PlainKey;
 use crate::domain::role::ConsoleRole;
 use crate::error::{Error, Result};
 use crate::services::Caller;
@@ -39,6 +40,11 @@ pub struct Report {
 
 /// Loads the demo people (once) and `key_count` more keys into the first workspace.
 pub fn load(state: &AppState, key_count: usize) -> Result<Report> {
+    load_with(state, key_count, |_| {})
+}
+
+/// As `load`, handing each active key's secret to `keep` (benchmarks need keys to present).
+pub fn load_with(state: &AppState, key_count: usize, mut keep: impl FnMut(&PlainKey)) -> Result<Report> {
     let now = state.now();
     let (workspace, owners, created_accounts) = state.db.write(|c| {
         let workspace = match workspaces::first(c)? {
@@ -104,6 +110,8 @@ pub fn load(state: &AppState, key_count: usize) -> Result<Report> {
                 let created = keys::create_in(c, state, &caller, &form)?;
                 if i % 7 == 0 {
                     key_db::set_status(c, created.id, false, now)?;
+                } else {
+                    keep(&created.secret);
                 }
             }
             Ok::<_, Error>(())

@@ -37,8 +37,14 @@ impl UsageRecorder {
         entry.count += 1;
         entry.secret_id = secret_id;
         entry.last_used_at = entry.last_used_at.max(now);
-        entry.ip = ip.map(str::to_owned);
-        entry.path = path.map(|p| p.chars().take(500).collect());
+        // Most uses repeat the last address and path: keep the strings then instead of reallocating.
+        if entry.ip.as_deref() != ip {
+            entry.ip = ip.map(str::to_owned);
+        }
+        let path = path.map(|p| p.char_indices().nth(500).map_or(p, |(end, _)| &p[..end]));
+        if entry.path.as_deref() != path {
+            entry.path = path.map(str::to_owned);
+        }
         *entry.per_day.entry(now.div_euclid(DAY)).or_default() += 1;
     }
 

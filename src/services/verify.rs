@@ -73,9 +73,9 @@ struct Resolved {
     facts: Arc<KeyFacts>,
     ip_allow: IpAllowList,
     rate: Option<RateLimit>,
-    catalogue: Vec<Permission>,
+    catalogue: Arc<Vec<Permission>>,
     key_grants: Grants,
-    owner_grants: Grants,
+    owner_grants: Arc<Grants>,
 }
 
 #[derive(Debug, Clone)]
@@ -90,6 +90,10 @@ struct Slot<T> {
 pub struct VerifyCache {
     found: Option<quick_cache::sync::Cache<[u8; 32], Slot<Arc<Resolved>>>>,
     missing: Option<quick_cache::sync::Cache<[u8; 32], Slot<()>>>,
+    /// Shared by every key of a workspace, and of an owner: kept even with the key cache off, so a
+    /// cold verification reads only the key itself.
+    catalogues: quick_cache::sync::Cache<i64, Slot<Arc<Vec<Permission>>>>,
+    owners: quick_cache::sync::Cache<(i64, i64), Slot<Arc<Grants>>>,
     ttl_secs: i64,
     pub hits: AtomicU64,
     pub misses: AtomicU64,
@@ -103,6 +107,8 @@ impl VerifyCache {
         VerifyCache {
             found: enabled.then(|| quick_cache::sync::Cache::new(capacity)),
             missing: enabled.then(|| quick_cache::sync::Cache::new((capacity / 10).max(1))),
+            catalogues: quick_cache::sync::Cache::new(1_000),
+            owners: quick_cache::sync::Cache::new(100_000),
             ttl_secs,
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
@@ -161,10 +167,25 @@ fn resolve(state: &AppState, digest: [u8; 32], now: i64, use_db: bool) -> Result
     cache.misses.fetch_add(1, Ordering::Relaxed);
     let read = state.db.read(|c| {
         let Some(found) = keys::lookup(c, &digest)? else { return Ok::<_, diesel::result::Error>(None) };
-        let catalogue = permissions::catalogue(c, found.workspace_id)?;
-        let key_grants = permissions::key_grants(c, found.key_id)?;
-        let owner_grants = permissions::account_grants(c, found.workspace_id, found.owner_id)?;
-        let roles = keys::role_names(c, &[found.key_id])?.into_iter().map(|(_, n)| n).collect::<Vec<_>>();
+        let (key_grants, roles) = permissions::key_access(c, found.key_id)?;
+        let ws = found.workspace_id;
+        let catalogue = match cache.fresh(cache.catalogues.get(&ws), generation, now) {
+            Some(catalogue) => catalogue,
+            None => {
+                let catalogue = Arc::new(permissions::catalogue(c, ws)?);
+                cache.catalogues.insert(ws, Slot { generation, filled_at: now, value: catalogue.clone() });
+                catalogue
+            }
+        };
+        let owner = (ws, found.owner_id);
+        let owner_grants = match cache.fresh(cache.owners.get(&owner), generation, now) {
+            Some(grants) => grants,
+            None => {
+                let grants = Arc::new(permissions::account_grants(c, ws, found.owner_id)?);
+                cache.owners.insert(owner, Slot { generation, filled_at: now, value: grants.clone() });
+                grants
+            }
+        };
         Ok(Some((found, catalogue, key_grants, owner_grants, roles)))
     })?;
     let Some((found, catalogue, key_grants, owner_grants, roles)) = read else {

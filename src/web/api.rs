@@ -109,39 +109,40 @@ pub struct VerifyRequest {
     pub ip: Option<String>,
 }
 
+/// The verification answer, borrowed from the verdict (the hot path serialises without copying).
 #[derive(Debug, Serialize)]
-pub struct VerifyResponse {
+pub struct VerifyResponse<'a> {
     pub valid: bool,
     pub code: Code,
     pub key_id: Option<i64>,
-    pub name: Option<String>,
-    pub owner: Option<String>,
+    pub name: Option<&'a str>,
+    pub owner: Option<&'a str>,
     #[serde(rename = "type")]
-    pub key_type: Option<String>,
-    pub roles: Vec<String>,
-    pub permissions: Vec<String>,
+    pub key_type: Option<&'a str>,
+    pub roles: &'a [String],
+    pub permissions: &'a [String],
     pub expires_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub missing_permissions: Option<Vec<String>>,
+    pub missing_permissions: Option<&'a [String]>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    pub reason: Option<&'a str>,
 }
 
-impl From<Verdict> for VerifyResponse {
-    fn from(v: Verdict) -> Self {
+impl<'a> From<&'a Verdict> for VerifyResponse<'a> {
+    fn from(v: &'a Verdict) -> Self {
         let key = v.key.as_deref();
         VerifyResponse {
             valid: v.valid(),
             code: v.code,
             key_id: key.map(|k| k.key_id),
-            name: key.map(|k| k.name.clone()),
-            owner: key.map(|k| k.owner.clone()),
-            key_type: key.map(|k| k.key_type.clone()),
-            roles: key.map(|k| k.roles.clone()).unwrap_or_default(),
-            permissions: key.map(|k| k.permissions.clone()).unwrap_or_default(),
+            name: key.map(|k| k.name.as_str()),
+            owner: key.map(|k| k.owner.as_str()),
+            key_type: key.map(|k| k.key_type.as_str()),
+            roles: key.map_or(&[], |k| k.roles.as_slice()),
+            permissions: key.map_or(&[], |k| k.permissions.as_slice()),
             expires_at: key.and_then(|k| k.expires_at).map(format_rfc3339),
-            missing_permissions: (v.code == Code::Forbidden).then_some(v.missing),
-            reason: v.reason,
+            missing_permissions: (v.code == Code::Forbidden).then_some(v.missing.as_slice()),
+            reason: v.reason.as_deref(),
         }
     }
 }
@@ -187,7 +188,7 @@ pub async fn verify_key(
     let context = UseContext { ip: Some(ip), path: body.path.as_deref().map(strip_query), want };
     let verdict = decide(&state, body.key, context).await?;
     state.metrics.observe(Endpoint::Verify, verdict.code, started.elapsed());
-    Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(VerifyResponse::from(verdict)))
+    Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(VerifyResponse::from(&verdict)))
 }
 
 fn header_value<'a>(req: &'a HttpRequest, names: &[&str]) -> Option<&'a str> {

@@ -115,6 +115,7 @@ impl TestApp {
     }
 
     pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestApp {
+        capture_logs();
         let dir = tempfile::tempdir().expect("temp dir");
         let (database, database_url, pg) = match backend {
             Backend::Sqlite => {
@@ -338,4 +339,45 @@ impl Browser {
         self.get("/login").await;
         self.post("/login", &[("email", email), ("password", password)]).await
     }
+}
+
+/// Every test's server logs, at debug level for keyward, into one buffer of this process.
+static LOGS: std::sync::OnceLock<std::sync::Arc<std::sync::Mutex<Vec<u8>>>> = std::sync::OnceLock::new();
+
+#[derive(Clone)]
+struct LogWriter(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn capture_logs() {
+    LOGS.get_or_init(|| {
+        let buffer = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let writer = LogWriter(buffer.clone());
+        // Another subscriber may already be installed by the harness; then nothing is captured and
+        // `captured_logs` says so.
+        let installed = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("keyward=debug,info"))
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .try_init()
+            .is_ok();
+        assert!(installed, "the log capture must be the process's subscriber");
+        buffer
+    });
+}
+
+/// Everything logged so far by every server in this test process.
+pub fn captured_logs() -> String {
+    capture_logs();
+    let buffer = LOGS.get().expect("installed").lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    String::from_utf8_lossy(&buffer).into_owned()
 }

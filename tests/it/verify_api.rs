@@ -217,3 +217,26 @@ on_both_backends! {
         assert_eq!(client.get(format!("{url}x")).send().await.expect("odd").status(), StatusCode::NOT_FOUND);
     }
 }
+
+on_both_backends! {
+    async fn keys_and_passwords_never_reach_the_logs(app) {
+        let admin = app.admin().await;
+        let (id, key) = create_key(&admin, &[("name", "Secretive")]).await;
+        verify(&app, json!({ "key": key })).await;
+        let client = reqwest::Client::new();
+        client.get(format!("{}/api/v1/authorize", app.base)).header("authorization", format!("Bearer {key}")).send().await.expect("bearer");
+        client.get(format!("{}/api/v1/authorize", app.base)).header("x-api-key", &key).send().await.expect("x-api-key");
+        client.post(format!("{}/api/v1/keys/verify", app.base)).header("content-type", "application/json").body(format!("{{\"key\": \"{key}\"")).send().await.expect("broken");
+        admin.get(&format!("/keys/{id}")).await;
+        let revealed = admin.post(&format!("/keys/{id}/reveal"), &[("password", crate::helpers::PASSWORD)]).await;
+        assert!(revealed.body.contains(&key), "the reveal shows the key");
+        app.browser().sign_in("admin@example.com", "a wrong password entirely").await;
+        app.state.usage.flush(&app.state.db).expect("flush");
+
+        let logs = crate::helpers::captured_logs();
+        assert!(logs.contains("/api/v1/authorize"), "requests were logged at all");
+        let random_part = &key[key.find('_').expect("prefix") + 1..];
+        assert!(!logs.contains(random_part), "a key reached the logs");
+        assert!(!logs.contains(crate::helpers::PASSWORD) && !logs.contains("a wrong password entirely"), "a password reached the logs");
+    }
+}

@@ -1,0 +1,161 @@
+//! Verification throughput and latency against the server's own trivial endpoint, in one run:
+//! `/healthz`, `POST /api/v1/keys/verify` with a warm cache, and the same with the cache turned off
+//! (every request a database lookup), at 1 and 64 connections, driven by `wrk` in its own process.
+//!
+//!     cargo bench --bench verify                                  # 100,000 keys, SQLite, 10 s per run
+//!     KEYWARD_BENCH_KEYS=10000 KEYWARD_BENCH_SECS=5 cargo bench --bench verify
+//!
+//! Needs `wrk` (Debian: `apt-get install wrk`). Targets (SPEC §8): cached verify ≥ 80% of `/healthz`
+//! requests/s and p99 ≤ 1 ms at 1 connection; uncached ≥ 35%.
+
+use std::io::Write as _;
+use std::process::Command;
+
+use keyward::clock::Clock;
+use keyward::config::Config;
+use keyward::db::DatabaseUrl;
+use keyward::startup::Application;
+
+const SCRIPT: &str = r#"
+local keys = {}
+for line in io.lines(os.getenv("KEYWARD_BENCH_KEY_FILE")) do keys[#keys + 1] = line end
+local i = 0
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+request = function()
+  i = i % #keys + 1
+  return wrk.format(nil, nil, nil, '{"key":"' .. keys[i] .. '"}')
+end
+"#;
+
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    rps: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+fn main() {
+    if Command::new("wrk").arg("--version").output().is_err() {
+        eprintln!("wrk is not installed (apt-get install wrk); skipping the verification benchmark");
+        return;
+    }
+    let keys: usize = env_or("KEYWARD_BENCH_KEYS", 100_000);
+    let secs: u64 = env_or("KEYWARD_BENCH_SECS", 10);
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    runtime.block_on(run(keys, secs));
+}
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn server(dir: &std::path::Path, database: &DatabaseUrl, cache: usize) -> Application {
+    let mut config = Config::with_defaults(dir.to_path_buf(), database.clone());
+    config.listen = "127.0.0.1:0".parse().expect("addr");
+    config.cache_capacity = cache;
+    // The steady state of one instance: entries live past the whole run (the time to live only bounds
+    // how long another instance's changes go unseen).
+    config.cache_ttl_secs = 3_600;
+    Application::build(config, Clock::System).expect("server")
+}
+
+async fn run(keys: usize, secs: u64) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let database = DatabaseUrl::sqlite_in(dir.path());
+    let cached = server(dir.path(), &database, 200_000);
+    let uncached = server(dir.path(), &database, 0);
+    let state = cached.state().clone();
+    let started = std::time::Instant::now();
+    let seeding = state.clone();
+    let secrets = tokio::task::spawn_blocking(move || {
+        let mut secrets = Vec::with_capacity(keys);
+        keyward::services::demo::load_with(&seeding, keys, |k| secrets.push(k.expose().to_owned())).expect("seed");
+        secrets
+    })
+    .await
+    .expect("join");
+    eprintln!("seeded {keys} keys ({} active) in {:.1} s", secrets.len(), started.elapsed().as_secs_f64());
+    let key_file = dir.path().join("keys.txt");
+    let mut file = std::fs::File::create(&key_file).expect("key file");
+    for k in &secrets {
+        writeln!(file, "{k}").expect("write");
+    }
+    let script = dir.path().join("verify.lua");
+    std::fs::write(&script, SCRIPT).expect("script");
+    // Warm the cache with every key, as a long-running instance would be.
+    let warming = state.clone();
+    tokio::task::spawn_blocking(move || {
+        for k in &secrets {
+            let verdict = keyward::services::verify::verify(&warming, k, &Default::default()).expect("verify");
+            assert!(verdict.valid(), "a seeded key verifies");
+        }
+    })
+    .await
+    .expect("warm");
+    let (cached_url, uncached_url) =
+        (format!("http://127.0.0.1:{}", cached.port()), format!("http://127.0.0.1:{}", uncached.port()));
+    tokio::spawn(cached.run_until_stopped());
+    tokio::spawn(uncached.run_until_stopped());
+
+    println!("{keys} keys, SQLite, {secs} s per run, wrk with 1 thread; server with 2 workers on the same 2 cores");
+    println!("| endpoint | connections | requests/s | p50 | p99 | vs /healthz |");
+    println!("|---|---|---|---|---|---|");
+    for connections in [1, 64] {
+        let health = wrk(&format!("{cached_url}/healthz"), None, connections, secs, &key_file);
+        let warm = wrk(&format!("{cached_url}/api/v1/keys/verify"), Some(&script), connections, secs, &key_file);
+        let cold = wrk(&format!("{uncached_url}/api/v1/keys/verify"), Some(&script), connections, secs, &key_file);
+        for (name, r) in [("/healthz", health), ("verify, cached", warm), ("verify, uncached", cold)] {
+            println!(
+                "| {name} | {connections} | {:.0} | {:.3} ms | {:.3} ms | {:.0}% |",
+                r.rps,
+                r.p50_ms,
+                r.p99_ms,
+                100.0 * r.rps / health.rps
+            );
+        }
+    }
+    let hits = state.verify_cache.hits.load(std::sync::atomic::Ordering::Relaxed);
+    let misses = state.verify_cache.misses.load(std::sync::atomic::Ordering::Relaxed);
+    println!(
+        "cache on the cached server: {hits} hits, {misses} misses (the misses are the warm-up); write generation {}",
+        state.db.generation()
+    );
+}
+
+fn wrk(url: &str, script: Option<&std::path::Path>, connections: usize, secs: u64, key_file: &std::path::Path) -> Run {
+    let mut command = Command::new("wrk");
+    command
+        .args(["-t1", &format!("-c{connections}"), &format!("-d{secs}s"), "--latency"])
+        .env("KEYWARD_BENCH_KEY_FILE", key_file);
+    if let Some(script) = script {
+        command.arg("-s").arg(script);
+    }
+    let output = command.arg(url).output().expect("wrk");
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(!text.contains("Non-2xx"), "wrk saw errors:\n{text}");
+    let value = |prefix: &str| -> f64 {
+        let line = text
+            .lines()
+            .map(str::trim)
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("{prefix} in\n{text}"));
+        let raw = line.trim_start_matches(prefix).trim().split_whitespace().next().unwrap_or("0");
+        parse_ms(raw)
+    };
+    Run { rps: value("Requests/sec:"), p50_ms: value("50%"), p99_ms: value("99%") }
+}
+
+/// wrk prints `812.00us`, `1.20ms`, `2.00s`, or a bare number (requests/s).
+fn parse_ms(raw: &str) -> f64 {
+    let number = |s: &str| s.parse::<f64>().unwrap_or(0.0);
+    if let Some(v) = raw.strip_suffix("us") {
+        number(v) / 1000.0
+    } else if let Some(v) = raw.strip_suffix("ms") {
+        number(v)
+    } else if let Some(v) = raw.strip_suffix('s') {
+        number(v) * 1000.0
+    } else {
+        number(raw)
+    }
+}
