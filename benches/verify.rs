@@ -140,7 +140,7 @@ fn wrk(url: &str, script: Option<&std::path::Path>, connections: usize, secs: u6
             .map(str::trim)
             .find(|l| l.starts_with(prefix))
             .unwrap_or_else(|| panic!("{prefix} in\n{text}"));
-        let raw = line.trim_start_matches(prefix).trim().split_whitespace().next().unwrap_or("0");
+        let raw = line.trim_start_matches(prefix).split_whitespace().next().unwrap_or("0");
         parse_ms(raw)
     };
     Run { rps: value("Requests/sec:"), p50_ms: value("50%"), p99_ms: value("99%") }
