@@ -181,6 +181,8 @@ impl Database {
 
         let pool = Pool::builder()
             .max_size(max_connections)
+            // A SQLite connection cannot break; checking each checkout would add a query to every read.
+            .test_on_check_out(url.is_postgres())
             .connection_timeout(Duration::from_secs(10))
             .build(ConnectionManager { url: url.clone() })?;
         let write_gate = (!url.is_postgres()).then(|| Arc::new(Mutex::new(())));
