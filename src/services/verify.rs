@@ -28,6 +28,7 @@ use crate::state::AppState;
 pub struct KeyFacts {
     pub key_id: i64,
     pub workspace_id: i64,
+    pub owner_id: i64,
     pub name: String,
     pub owner: String,
     pub key_type: String,
@@ -199,6 +200,7 @@ fn resolve(state: &AppState, digest: [u8; 32], now: i64, use_db: bool) -> Result
     let facts = Arc::new(KeyFacts {
         key_id: found.key_id,
         workspace_id: found.workspace_id,
+        owner_id: found.owner_id,
         name: found.name.clone(),
         owner: found.owner_email.clone(),
         key_type: found.type_name.clone(),

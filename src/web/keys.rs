@@ -95,7 +95,7 @@ impl ListParams {
         }
     }
 
-    fn query(&self) -> ListQuery {
+    pub fn query(&self) -> ListQuery {
         ListQuery {
             filter: self.filter(),
             search: Some(self.q.clone()).filter(|q| !q.trim().is_empty()),

@@ -1,6 +1,7 @@
 //! The console: server-rendered HTML with htmx. Routes are declared here, in one place.
 
 pub mod api;
+pub mod api_keys;
 pub mod assets;
 pub mod auth;
 pub mod csrf;
@@ -31,6 +32,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/metrics", web::get().to(api::metrics))
         .route("/api/v1/keys/verify", web::post().to(api::verify_key))
         .route("/api/v1/authorize{tail:.*}", web::route().to(api::authorize))
+        .route("/api/v1/keys", web::get().to(api_keys::list))
+        .route("/api/v1/keys", web::post().to(api_keys::create))
+        .route("/api/v1/keys/{id}", web::get().to(api_keys::get))
+        .route("/api/v1/keys/{id}", web::delete().to(api_keys::delete))
         .route("/static/{path:.*}", web::get().to(assets::serve))
         .route("/favicon.ico", web::get().to(assets::favicon))
         .route("/setup", web::get().to(setup::show))

@@ -6,6 +6,7 @@ mod access;
 mod import;
 mod key_lifecycle;
 mod keys;
+mod management_api;
 mod operations;
 mod permissions;
 mod roles;

@@ -1,0 +1,270 @@
+//! The management API's keys: `/api/v1/keys` (list, create) and `/api/v1/keys/{id}` (get, delete),
+//! authenticated with a keyward key that holds ADMIN (read and write) or READONLY (read). The same
+//! services as the console decide, with the same rules and audit events; the key acts for its owner
+//! and never with more than the owner's console role.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::{Method, StatusCode};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
+use serde::Serialize;
+
+use super::api::{ApiError, presented_key};
+use super::auth::client_ip;
+use super::keys::ListParams;
+use crate::clock::format_rfc3339;
+use crate::db::workspaces;
+use crate::domain::audit::Actor;
+use crate::domain::role::ConsoleRole;
+use crate::domain::verify::Code;
+use crate::services::accounts::Origin;
+use crate::services::keys::{self, DeleteForm, DeleteOutcome, KeyForm};
+use crate::services::verify::{UseContext, verify};
+use crate::services::{Caller, verify::verify_cached};
+use crate::state::AppState;
+
+/// A management-API request's caller: the presenting key, acting for its owner.
+#[derive(Debug)]
+pub struct ApiCaller(pub Caller);
+
+impl FromRequest for ApiCaller {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move { authenticate(&req).await.map(ApiCaller) })
+    }
+}
+
+fn refuse(status: StatusCode, code: &'static str, message: &str) -> ApiError {
+    ApiError::new(status, code, message)
+}
+
+async fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| refuse(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error."))?
+        .clone();
+    let Some(presented) = presented_key(req) else {
+        return Err(refuse(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "Send a keyward key: Authorization: Bearer <key>.",
+        ));
+    };
+    let ip = client_ip(req, &state).to_string();
+    let context = UseContext { ip: Some(ip.clone()), path: Some(req.path().to_owned()), want: None };
+    let verdict = match verify_cached(&state, &presented, &context)? {
+        Some(v) => v,
+        None => {
+            let context = context.clone();
+            state.run(move |s| verify(s, &presented, &context)).await?
+        }
+    };
+    match verdict.code {
+        Code::Valid => {}
+        Code::IpNotAllowed => {
+            return Err(refuse(StatusCode::FORBIDDEN, "ip_not_allowed", "The key may not be used from this address."));
+        }
+        Code::RateLimited => {
+            return Err(refuse(StatusCode::TOO_MANY_REQUESTS, "rate_limited", "The key's rate limit is reached."));
+        }
+        _ => return Err(refuse(StatusCode::UNAUTHORIZED, "unauthorized", "The key is not valid.")),
+    }
+    let key = verdict.key.ok_or_else(|| refuse(StatusCode::UNAUTHORIZED, "unauthorized", "The key is not valid."))?;
+    let writes = key.roles.iter().any(|r| r == "ADMIN");
+    if !writes && !key.roles.iter().any(|r| r == "READONLY") {
+        return Err(refuse(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "The management API needs a key with the ADMIN or READONLY role.",
+        ));
+    }
+    if !writes && req.method() != Method::GET && req.method() != Method::HEAD {
+        return Err(refuse(StatusCode::FORBIDDEN, "forbidden", "A READONLY key can only read."));
+    }
+    let (ws, owner) = (key.workspace_id, key.owner_id);
+    let owner_role = state.run(move |s| s.db.read(|c| workspaces::role_in(c, ws, owner))).await?.ok_or_else(|| {
+        refuse(StatusCode::UNAUTHORIZED, "unauthorized", "The key's owner is not a member of its workspace.")
+    })?;
+    // Never more than the owner's console role; a READONLY key reads as an Auditor would, at most.
+    let role = match (writes, owner_role) {
+        (true, role) => role,
+        (false, ConsoleRole::Administrator | ConsoleRole::Auditor) => ConsoleRole::Auditor,
+        (false, ConsoleRole::Member) => ConsoleRole::Member,
+    };
+    Ok(Caller {
+        workspace_id: ws,
+        account_id: Some(owner),
+        role,
+        origin: Origin { actor: Actor::Key { id: key.key_id, name: key.name.clone() }, ip: Some(ip) },
+    })
+}
+
+#[derive(Debug, Serialize)]
+struct KeyJson {
+    id: i64,
+    name: String,
+    description: String,
+    #[serde(rename = "type")]
+    key_type: String,
+    identifier: Option<String>,
+    owner: String,
+    roles: Vec<String>,
+    status: String,
+    expires_at: Option<String>,
+    created_at: String,
+    last_used_at: Option<String>,
+    hint: String,
+}
+
+#[derive(Debug, Serialize)]
+struct KeyPage {
+    keys: Vec<KeyJson>,
+    /// Pass as `after` for the next page; absent on the last.
+    next: Option<String>,
+}
+
+pub async fn list(
+    ApiCaller(caller): ApiCaller,
+    state: web::Data<AppState>,
+    params: web::Query<ListParams>,
+) -> Result<HttpResponse, ApiError> {
+    let params = params.into_inner();
+    let query = params.query();
+    let sort = query.sort;
+    let (rows, more) = state.run(move |s| keys::list(s, &caller, query)).await?;
+    let next = more.then(|| rows.last()).flatten().map(|last| format!("{}:{}", last.row.id, last.row.sort_value(sort)));
+    let keys = rows
+        .into_iter()
+        .map(|l| KeyJson {
+            id: l.row.id,
+            name: l.row.name,
+            description: l.row.description,
+            key_type: l.row.type_name,
+            identifier: l.row.identifier,
+            owner: l.row.owner_email,
+            roles: l.roles,
+            status: l.row.status,
+            expires_at: l.row.expires_at.map(format_rfc3339),
+            created_at: format_rfc3339(l.row.created_at),
+            last_used_at: l.row.last_used_at.map(format_rfc3339),
+            hint: l.hint,
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(KeyPage { keys, next }))
+}
+
+pub async fn get(
+    ApiCaller(caller): ApiCaller,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let key = state.run(move |s| keys::get(s, &caller, id)).await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "id": key.id,
+        "name": key.name,
+        "description": key.description,
+        "identifier": key.identifier,
+        "status": key.status,
+        "expires_at": key.expires_at.map(format_rfc3339),
+        "created_at": format_rfc3339(key.created_at),
+        "ip_allow": key.ip_allow.map(|l| l.lines().map(str::to_owned).collect::<Vec<_>>()),
+        "rate_limit": key.rate_limit,
+        "rate_window_secs": key.rate_window_secs,
+    })))
+}
+
+/// `POST /api/v1/keys`: the add form's fields as JSON; 201 with the secret, shown this once.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateKey {
+    name: String,
+    #[serde(default)]
+    description: String,
+    /// Key type id.
+    key_type: i64,
+    #[serde(default)]
+    identifier: String,
+    /// Owner account id; default: the key's own owner.
+    #[serde(default)]
+    owner: Option<i64>,
+    #[serde(default)]
+    roles: Vec<i64>,
+    #[serde(default)]
+    permissions: Vec<i64>,
+    /// `never`, `30`, `90`, `365`, or a date `YYYY-MM-DD`.
+    #[serde(default)]
+    expires: Option<String>,
+}
+
+pub async fn create(
+    ApiCaller(caller): ApiCaller,
+    state: web::Data<AppState>,
+    body: web::Json<CreateKey>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let (expiry, expires_on) = match body.expires.as_deref().map(str::trim) {
+        None | Some("") | Some("never") => ("never".to_owned(), String::new()),
+        Some(days @ ("30" | "90" | "365")) => (days.to_owned(), String::new()),
+        Some(date) => ("date".to_owned(), date.to_owned()),
+    };
+    let form = KeyForm {
+        name: body.name,
+        description: body.description,
+        key_type: body.key_type.to_string(),
+        identifier: body.identifier,
+        owner: body.owner.map(|o| o.to_string()).unwrap_or_default(),
+        roles: body.roles,
+        permissions: body.permissions,
+        expiry,
+        expires_on,
+        ..KeyForm::default()
+    };
+    let created = state.run(move |s| keys::create(s, &caller, &form)).await?;
+    Ok(HttpResponse::Created()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .insert_header((actix_web::http::header::LOCATION, format!("/api/v1/keys/{}", created.id)))
+        .json(serde_json::json!({ "id": created.id, "name": created.name, "key": created.secret.expose() })))
+}
+
+/// `DELETE /api/v1/keys/{id}`: no typed confirmation (the call is the intent), but a key used within
+/// the recent-use window needs `?recent_ok=true`, as in the console; otherwise 409.
+pub async fn delete(
+    ApiCaller(caller): ApiCaller,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    query: web::Query<RecentOk>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let recent_ok = query.recent_ok;
+    let outcome = state
+        .run(move |s| {
+            let key = keys::get_managed(s, &caller, id)?;
+            let form = DeleteForm {
+                ids: vec![id],
+                confirm: keys::delete_phrase(&key).to_owned(),
+                recent_ok: recent_ok.then(|| "1".to_owned()),
+            };
+            keys::delete(s, &caller, &form)
+        })
+        .await?;
+    match outcome {
+        DeleteOutcome::Deleted(_) => Ok(HttpResponse::NoContent().finish()),
+        DeleteOutcome::UsedRecently { days, .. } => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "used_recently",
+            format!("The key was used within the last {days} days; repeat with ?recent_ok=true to delete it anyway."),
+        )),
+    }
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct RecentOk {
+    #[serde(default)]
+    recent_ok: bool,
+}

@@ -1,0 +1,79 @@
+//! The management API's keys, authenticated with keyward keys: ADMIN reads and writes, READONLY reads.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::TestApp;
+use crate::keys::{create_key, form_ids};
+use crate::on_both_backends;
+
+async fn call(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    key: Option<&str>,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut request = reqwest::Client::new().request(method, format!("{}{path}", app.base));
+    if let Some(key) = key {
+        request = request.header("authorization", format!("Bearer {key}"));
+    }
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.expect("request");
+    let status = response.status();
+    let text = response.text().await.unwrap_or_default();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+on_both_backends! {
+    async fn admin_keys_manage_keys_and_readonly_keys_only_read(app) {
+        let admin = app.admin().await;
+        let (_, admin_key) = create_key(&admin, &[("name", "Automation"), ("role_name", "ADMIN")]).await;
+        let (_, readonly_key) = create_key(&admin, &[("name", "Reporting"), ("role_name", "READONLY")]).await;
+        let (_, plain_key) = create_key(&admin, &[("name", "Plain")]).await;
+        let types = form_ids(&admin).await.0;
+        let integration: i64 = types.iter().find(|(n, _)| n.starts_with("Integration")).and_then(|(_, id)| id.parse().ok()).expect("type");
+
+        let (status, body) = call(&app, reqwest::Method::GET, "/api/v1/keys", None, None).await;
+        assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("unauthorized")));
+        assert_eq!(call(&app, reqwest::Method::GET, "/api/v1/keys", Some("kwi_bogus"), None).await.0, StatusCode::UNAUTHORIZED);
+        let (status, body) = call(&app, reqwest::Method::GET, "/api/v1/keys", Some(&plain_key), None).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+
+        let (status, listed) = call(&app, reqwest::Method::GET, "/api/v1/keys?sort=name", Some(&readonly_key), None).await;
+        assert_eq!(status, StatusCode::OK, "{listed}");
+        let names: Vec<&str> = listed["keys"].as_array().expect("keys").iter().filter_map(|k| k["name"].as_str()).collect();
+        assert_eq!(names, vec!["Automation", "Plain", "Reporting"]);
+        assert!(listed["keys"][0]["hint"].as_str().is_some_and(|h| h.contains('…')) && listed["next"].is_null());
+        assert!(!listed.to_string().contains(&admin_key), "a list never shows a key");
+        let create = json!({ "name": "Made by API", "key_type": integration, "expires": "30" });
+        let (status, body) = call(&app, reqwest::Method::POST, "/api/v1/keys", Some(&readonly_key), Some(create.clone())).await;
+        assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")));
+
+        let (status, created) = call(&app, reqwest::Method::POST, "/api/v1/keys", Some(&admin_key), Some(create.clone())).await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        let secret = created["key"].as_str().expect("secret once").to_owned();
+        let id = created["id"].as_i64().expect("id");
+        let verdict = keyward::services::verify::verify(&app.state, &secret, &Default::default()).expect("verify");
+        assert!(verdict.valid());
+        let (status, again) = call(&app, reqwest::Method::POST, "/api/v1/keys", Some(&admin_key), Some(create)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{again}");
+        assert!(again["error"]["message"].as_str().is_some_and(|m| m.contains("already exists")));
+        let (status, _) = call(&app, reqwest::Method::POST, "/api/v1/keys", Some(&admin_key), Some(json!({ "name": 5 }))).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+
+        let (status, one) = call(&app, reqwest::Method::GET, &format!("/api/v1/keys/{id}"), Some(&readonly_key), None).await;
+        assert_eq!((status, one["name"].as_str()), (StatusCode::OK, Some("Made by API")));
+        assert!(!one.to_string().contains(&secret));
+        assert_eq!(call(&app, reqwest::Method::GET, "/api/v1/keys/999999", Some(&admin_key), None).await.0, StatusCode::NOT_FOUND);
+        assert_eq!(call(&app, reqwest::Method::DELETE, &format!("/api/v1/keys/{id}"), Some(&readonly_key), None).await.0, StatusCode::FORBIDDEN);
+        let (status, _) = call(&app, reqwest::Method::DELETE, &format!("/api/v1/keys/{id}"), Some(&admin_key), None).await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        let verdict = keyward::services::verify::verify(&app.state, &secret, &Default::default()).expect("verify");
+        assert_eq!(verdict.code.as_str(), "NOT_FOUND", "deleted through the API, gone at once");
+        let activity = admin.get("/").await.body;
+        assert!(activity.contains("key Automation"), "the audit names the acting key");
+    }
+}
