@@ -268,3 +268,123 @@ pub struct RecentOk {
     #[serde(default)]
     recent_ok: bool,
 }
+
+/// `PATCH /api/v1/keys/{id}`: the edit form's fields; what is left out stays as it is.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchKey {
+    description: Option<String>,
+    /// `active` or `inactive`.
+    status: Option<String>,
+    /// `never`, `30`, `90`, `365`, or a date `YYYY-MM-DD`.
+    expires: Option<String>,
+    roles: Option<Vec<i64>>,
+    permissions: Option<Vec<i64>>,
+    /// CIDR blocks or addresses; an empty list removes the restriction.
+    ip_allow: Option<Vec<String>>,
+    /// Requests per `rate_window` (`second`, `minute`, `hour`); `0` removes the limit.
+    rate_limit: Option<i64>,
+    rate_window: Option<String>,
+}
+
+pub async fn patch(
+    ApiCaller(caller): ApiCaller,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    body: web::Json<PatchKey>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, body) = (path.into_inner(), body.into_inner());
+    state
+        .run(move |s| {
+            let key = keys::get_managed(s, &caller, id)?;
+            let (roles, permissions) = s.db.read(|c| {
+                Ok::<_, diesel::result::Error>((
+                    crate::db::keys::role_ids(c, id)?,
+                    crate::db::keys::permission_ids(c, id)?,
+                ))
+            })?;
+            let (expiry, expires_on) = match body.expires.as_deref().map(str::trim) {
+                None => ("keep".to_owned(), String::new()),
+                Some(choice @ ("never" | "30" | "90" | "365")) => (choice.to_owned(), String::new()),
+                Some(date) => ("date".to_owned(), date.to_owned()),
+            };
+            let window_name = |secs: Option<i64>| {
+                crate::domain::restrict::WINDOWS.iter().find(|(_, w)| Some(*w) == secs).map_or("minute", |(n, _)| n)
+            };
+            let form = keys::EditForm {
+                description: body.description.unwrap_or(key.description),
+                roles: body.roles.unwrap_or(roles),
+                permissions: body.permissions.unwrap_or(permissions),
+                status: body.status.unwrap_or(key.status),
+                expiry,
+                expires_on,
+                act_as_owner: key.act_as_owner.then(|| "1".to_owned()),
+                limits: keys::Restrictions {
+                    ip_allow: body.ip_allow.map_or_else(|| key.ip_allow.unwrap_or_default(), |list| list.join("\n")),
+                    rate_limit: match body.rate_limit {
+                        Some(0) => String::new(),
+                        Some(n) => n.to_string(),
+                        None => key.rate_limit.map(|n| n.to_string()).unwrap_or_default(),
+                    },
+                    rate_window: body.rate_window.unwrap_or_else(|| window_name(key.rate_window_secs).to_owned()),
+                },
+            };
+            keys::update(s, &caller, id, &form)
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RotateKey {
+    /// Seconds the old secret keeps working (0: it stops now).
+    #[serde(default)]
+    overlap_secs: i64,
+}
+
+/// `POST /api/v1/keys/{id}/rotate`: a new secret for the same key, shown this once.
+pub async fn rotate(
+    ApiCaller(caller): ApiCaller,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    // An empty body is "no overlap"; anything else must be the JSON object, or nothing happens.
+    let body: RotateKey = if body.iter().all(u8::is_ascii_whitespace) {
+        RotateKey::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", format!("The body is not the expected JSON: {e}"))
+        })?
+    };
+    let (id, overlap) = (path.into_inner(), body.overlap_secs);
+    if !(0..=30 * 86_400).contains(&overlap) {
+        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", "overlap_secs: from 0 to 30 days."));
+    }
+    let secret = state.run(move |s| keys::rotate(s, &caller, id, overlap)).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(serde_json::json!({ "id": id, "key": secret.expose(), "overlap_secs": overlap })))
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReassignKey {
+    /// The new owner's account id.
+    owner: i64,
+    #[serde(default)]
+    comment: String,
+}
+
+/// `POST /api/v1/keys/{id}/reassign`: the new owner is notified, as in the console.
+pub async fn reassign(
+    ApiCaller(caller): ApiCaller,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    body: web::Json<ReassignKey>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, body) = (path.into_inner(), body.into_inner());
+    state.run(move |s| keys::reassign(s, &caller, &[id], body.owner, body.comment.trim())).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -77,3 +77,45 @@ on_both_backends! {
         assert!(activity.contains("key Automation"), "the audit names the acting key");
     }
 }
+
+on_both_backends! {
+    async fn admin_keys_edit_rotate_and_reassign(app) {
+        let admin = app.admin().await;
+        let (_, admin_key) = create_key(&admin, &[("name", "Automation"), ("role_name", "ADMIN")]).await;
+        let (id, target) = create_key(&admin, &[("name", "Target")]).await;
+        let key = Some(admin_key.as_str());
+        let path = format!("/api/v1/keys/{id}");
+
+        let (status, _) = call(&app, reqwest::Method::PATCH, &path, key, Some(json!({ "description": "via API", "status": "inactive", "ip_allow": ["10.0.0.0/8"], "rate_limit": 5, "rate_window": "second" }))).await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        let (_, shown) = call(&app, reqwest::Method::GET, &path, key, None).await;
+        assert_eq!((shown["description"].as_str(), shown["status"].as_str()), (Some("via API"), Some("inactive")));
+        assert_eq!((shown["ip_allow"].clone(), shown["rate_limit"].as_i64(), shown["rate_window_secs"].as_i64()), (json!(["10.0.0.0/8"]), Some(5), Some(1)));
+        let verdict = keyward::services::verify::verify(&app.state, &target, &Default::default()).expect("verify");
+        assert_eq!(verdict.code.as_str(), "INACTIVE", "the change applies at once");
+        let (status, body) = call(&app, reqwest::Method::PATCH, &path, key, Some(json!({ "ip_allow": ["nonsense"] }))).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        let (status, _) = call(&app, reqwest::Method::PATCH, &path, key, Some(json!({ "status": "active", "ip_allow": [], "rate_limit": 0 }))).await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        let (_, shown) = call(&app, reqwest::Method::GET, &path, key, None).await;
+        assert!(shown["ip_allow"].is_null() && shown["rate_limit"].is_null() && shown["description"] == json!("via API"), "{shown}");
+
+        let (status, rotated) = call(&app, reqwest::Method::POST, &format!("{path}/rotate"), key, Some(json!({ "overlap_secs": 3600 }))).await;
+        assert_eq!(status, StatusCode::OK, "{rotated}");
+        let fresh = rotated["key"].as_str().expect("new secret").to_owned();
+        let code = |k: &str| keyward::services::verify::verify(&app.state, k, &Default::default()).expect("verify").code.as_str();
+        assert_eq!((code(&target), code(&fresh)), ("VALID", "VALID"), "the overlap keeps the old secret");
+        assert_eq!(call(&app, reqwest::Method::POST, &format!("{path}/rotate"), key, Some(json!({ "overlap": 1 }))).await.0, StatusCode::BAD_REQUEST);
+        let (status, _) = call(&app, reqwest::Method::POST, &format!("{path}/rotate"), key, None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(code(&fresh), "NOT_FOUND", "no overlap: the previous secret stops");
+
+        app.user(&admin, "bob@example.com", "member").await;
+        let bob = app.account_id("bob@example.com");
+        let (status, _) = call(&app, reqwest::Method::POST, &format!("{path}/reassign"), key, Some(json!({ "owner": bob, "comment": "yours now" }))).await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        assert_eq!(app.notices("bob@example.com"), vec!["The key \u{201c}Target\u{201d} was reassigned to you".to_owned()]);
+        let (status, _) = call(&app, reqwest::Method::POST, &format!("{path}/reassign"), key, Some(json!({ "owner": 999_999 }))).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+}
