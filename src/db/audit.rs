@@ -111,3 +111,40 @@ pub fn for_target(
         .select(Recent::as_select())
         .load(conn)
 }
+
+/// A stored event as the API and the audit page show it.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = audit_events)]
+pub struct EventRow {
+    pub id: i64,
+    pub occurred_at: i64,
+    pub actor_label: String,
+    pub actor_account_id: Option<i64>,
+    pub actor_key_id: Option<i64>,
+    pub source_ip: Option<String>,
+    pub action: String,
+    pub target_type: Option<String>,
+    pub target_id: Option<i64>,
+    pub target_label: Option<String>,
+    pub before_json: Option<String>,
+    pub after_json: Option<String>,
+}
+
+/// A workspace's events, newest first, older than `before` (an event id) when given.
+pub fn page(
+    conn: &mut DbConn,
+    workspace_id: i64,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<EventRow>, diesel::result::Error> {
+    let mut query = audit_events::table
+        .filter(audit_events::workspace_id.eq(workspace_id))
+        .order(audit_events::id.desc())
+        .limit(limit)
+        .select(EventRow::as_select())
+        .into_boxed();
+    if let Some(before) = before {
+        query = query.filter(audit_events::id.lt(before));
+    }
+    query.load(conn)
+}

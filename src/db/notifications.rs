@@ -39,3 +39,31 @@ pub fn unread_titles(conn: &mut DbConn, account_id: i64) -> Result<Vec<String>, 
         .select(notifications::title)
         .load(conn)
 }
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = notifications)]
+pub struct NotificationRow {
+    pub id: i64,
+    pub kind: String,
+    pub title: String,
+    pub body: String,
+    pub link: Option<String>,
+    pub created_at: i64,
+    pub read_at: Option<i64>,
+}
+
+/// An account's newest notifications in a workspace.
+pub fn for_account(
+    conn: &mut DbConn,
+    workspace_id: i64,
+    account_id: i64,
+    limit: i64,
+) -> Result<Vec<NotificationRow>, diesel::result::Error> {
+    notifications::table
+        .filter(notifications::account_id.eq(account_id))
+        .filter(notifications::workspace_id.eq(workspace_id))
+        .order(notifications::id.desc())
+        .limit(limit)
+        .select(NotificationRow::as_select())
+        .load(conn)
+}

@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod api_keys;
+pub mod api_read;
 pub mod assets;
 pub mod auth;
 pub mod csrf;
@@ -39,6 +40,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/api/v1/keys/{id}", web::patch().to(api_keys::patch))
         .route("/api/v1/keys/{id}/rotate", web::post().to(api_keys::rotate))
         .route("/api/v1/keys/{id}/reassign", web::post().to(api_keys::reassign))
+        .route("/api/v1/accounts", web::get().to(api_read::accounts))
+        .route("/api/v1/accounts/{id}", web::get().to(api_read::account))
+        .route("/api/v1/roles", web::get().to(api_read::role_list))
+        .route("/api/v1/roles/{id}", web::get().to(api_read::role))
+        .route("/api/v1/permissions", web::get().to(api_read::permission_list))
+        .route("/api/v1/permissions/{id}", web::get().to(api_read::permission))
+        .route("/api/v1/audit", web::get().to(api_read::audit_events))
+        .route("/api/v1/notifications", web::get().to(api_read::notification_list))
         .route("/static/{path:.*}", web::get().to(assets::serve))
         .route("/favicon.ico", web::get().to(assets::favicon))
         .route("/setup", web::get().to(setup::show))

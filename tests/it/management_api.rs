@@ -119,3 +119,54 @@ on_both_backends! {
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     }
 }
+
+on_both_backends! {
+    async fn readonly_keys_read_people_roles_permissions_audit_and_their_notifications(app) {
+        let admin = app.admin().await;
+        admin.get("/permissions").await;
+        admin.post("/permissions", &[("name", "device.wipe"), ("label", "Wipe"), ("risk", "high"), ("writes", "1"), ("rules", "POST /d/*/wipe")]).await;
+        admin.get("/roles/new").await;
+        let wipe = crate::permissions::permission_id(&admin.get("/roles/new").await.body, "device.wipe");
+        admin.post("/roles", &[("name", "Wipers"), ("permissions", &wipe)]).await;
+        let member = app.user(&admin, "mia@example.com", "member").await;
+        let (_, reader) = create_key(&admin, &[("name", "Reader"), ("role_name", "READONLY")]).await;
+        let key = Some(reader.as_str());
+
+        let (status, people) = call(&app, reqwest::Method::GET, "/api/v1/accounts?role=member", key, None).await;
+        assert_eq!(status, StatusCode::OK, "{people}");
+        assert_eq!(people["accounts"].as_array().map(Vec::len), Some(1));
+        assert_eq!(people["accounts"][0]["email"], json!("mia@example.com"));
+        let mia = people["accounts"][0]["id"].as_i64().expect("id");
+        let (status, one) = call(&app, reqwest::Method::GET, &format!("/api/v1/accounts/{mia}"), key, None).await;
+        assert_eq!((status, one["role"].as_str(), one["has_password"].as_bool()), (StatusCode::OK, Some("member"), Some(true)));
+
+        let (_, roles) = call(&app, reqwest::Method::GET, "/api/v1/roles", key, None).await;
+        let wipers = roles["roles"].as_array().expect("roles").iter().find(|r| r["name"] == json!("Wipers")).cloned().expect("Wipers");
+        assert_eq!(wipers["permissions"], json!(["device.wipe"]));
+        assert!(roles["roles"].as_array().expect("roles").iter().any(|r| r["name"] == json!("ADMIN") && r["permissions"] == json!("all")));
+        let (status, role) = call(&app, reqwest::Method::GET, &format!("/api/v1/roles/{}", wipers["id"]), key, None).await;
+        assert_eq!((status, role["name"].as_str()), (StatusCode::OK, Some("Wipers")));
+        let (_, catalogue) = call(&app, reqwest::Method::GET, "/api/v1/permissions", key, None).await;
+        assert_eq!(catalogue["permissions"][0]["rules"], json!(["POST /d/*/wipe"]));
+        assert_eq!(catalogue["permissions"][0]["risk"], json!("high"));
+        assert_eq!(call(&app, reqwest::Method::GET, "/api/v1/permissions/999999", key, None).await.0, StatusCode::NOT_FOUND);
+
+        let (status, first) = call(&app, reqwest::Method::GET, "/api/v1/audit?limit=2", key, None).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(first["events"].as_array().map(Vec::len), Some(2));
+        let next = first["next"].as_i64().expect("more pages");
+        let (_, second) = call(&app, reqwest::Method::GET, &format!("/api/v1/audit?limit=2&before={next}"), key, None).await;
+        assert!(second["events"][0]["id"].as_i64().is_some_and(|id| id < next));
+        assert!(first["events"][0]["action"].is_string() && first["events"][0]["at"].as_str().is_some_and(|t| t.ends_with('Z')));
+
+        // A Member's READONLY key reads only what a Member may.
+        let (_, own) = create_key(&member, &[("name", "Mia reads"), ("role_name", "READONLY")]).await;
+        assert_eq!(call(&app, reqwest::Method::GET, "/api/v1/accounts", Some(&own), None).await.0, StatusCode::FORBIDDEN);
+        assert_eq!(call(&app, reqwest::Method::GET, "/api/v1/audit", Some(&own), None).await.0, StatusCode::FORBIDDEN);
+        let (_, listed) = call(&app, reqwest::Method::GET, "/api/v1/keys", Some(&own), None).await;
+        let names: Vec<&str> = listed["keys"].as_array().expect("keys").iter().filter_map(|k| k["name"].as_str()).collect();
+        assert_eq!(names, vec!["Mia reads"], "a Member's key sees only the Member's keys");
+        let (status, notes) = call(&app, reqwest::Method::GET, "/api/v1/notifications", Some(&own), None).await;
+        assert_eq!((status, notes["notifications"].clone()), (StatusCode::OK, json!([])));
+    }
+}
