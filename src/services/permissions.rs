@@ -125,6 +125,22 @@ fn taken(rows: &[permissions::PermissionRow], except: Option<i64>, name: &str) -
     Ok(())
 }
 
+/// A stored permission as the edit form shows it.
+pub fn form_of(state: &AppState, workspace_id: i64, id: i64) -> Result<PermissionForm> {
+    let (catalogue, rows) = state.db.read(|c| {
+        Ok::<_, diesel::result::Error>((permissions::catalogue(c, workspace_id)?, permissions::rows(c, workspace_id)?))
+    })?;
+    let p = catalogue.into_iter().find(|p| p.id == id).ok_or(Error::NotFound)?;
+    Ok(PermissionForm {
+        description: rows.into_iter().find(|r| r.id == id).map(|r| r.description).unwrap_or_default(),
+        risk: if p.high_risk { "high".into() } else { "normal".into() },
+        writes: p.writes.then(|| "1".to_owned()),
+        rules: p.rules.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"),
+        name: p.name,
+        label: p.label,
+    })
+}
+
 pub fn create(state: &AppState, caller: &Caller, form: &PermissionForm) -> Result<i64> {
     admin_only(caller)?;
     let parsed = parse(form)?;

@@ -3,6 +3,7 @@
 pub mod api;
 pub mod api_keys;
 pub mod api_read;
+pub mod api_write;
 pub mod assets;
 pub mod auth;
 pub mod csrf;
@@ -43,9 +44,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/api/v1/accounts", web::get().to(api_read::accounts))
         .route("/api/v1/accounts/{id}", web::get().to(api_read::account))
         .route("/api/v1/roles", web::get().to(api_read::role_list))
+        .route("/api/v1/roles", web::post().to(api_write::create_role))
         .route("/api/v1/roles/{id}", web::get().to(api_read::role))
+        .route("/api/v1/roles/{id}", web::patch().to(api_write::update_role))
+        .route("/api/v1/roles/{id}", web::delete().to(api_write::delete_role))
         .route("/api/v1/permissions", web::get().to(api_read::permission_list))
+        .route("/api/v1/permissions", web::post().to(api_write::create_permission))
         .route("/api/v1/permissions/{id}", web::get().to(api_read::permission))
+        .route("/api/v1/permissions/{id}", web::patch().to(api_write::update_permission))
+        .route("/api/v1/permissions/{id}", web::delete().to(api_write::delete_permission))
         .route("/api/v1/audit", web::get().to(api_read::audit_events))
         .route("/api/v1/notifications", web::get().to(api_read::notification_list))
         .route("/static/{path:.*}", web::get().to(assets::serve))

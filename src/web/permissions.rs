@@ -83,20 +83,7 @@ pub async fn edit(
     path: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
     let (id, ws) = (path.into_inner(), user.workspace_id);
-    let (catalogue, rows) = state
-        .blocking(move |db| {
-            db.read(|c| Ok::<_, diesel::result::Error>((permission_db::catalogue(c, ws)?, permission_db::rows(c, ws)?)))
-        })
-        .await?;
-    let p = catalogue.into_iter().find(|p| p.id == id).ok_or(Error::NotFound)?;
-    let form = PermissionForm {
-        description: rows.into_iter().find(|r| r.id == id).map(|r| r.description).unwrap_or_default(),
-        risk: if p.high_risk { "high".into() } else { "normal".into() },
-        writes: p.writes.then(|| "1".to_owned()),
-        rules: p.rules.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"),
-        name: p.name,
-        label: p.label,
-    };
+    let form = state.run(move |s| permissions::form_of(s, ws, id)).await?;
     let page = EditPage {
         layout: Layout::new(format!("Edit {}", form.name), "permissions", &user),
         id,

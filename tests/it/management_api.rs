@@ -170,3 +170,42 @@ on_both_backends! {
         assert_eq!((status, notes["notifications"].clone()), (StatusCode::OK, json!([])));
     }
 }
+
+on_both_backends! {
+    async fn admin_keys_maintain_the_catalogue_and_roles(app) {
+        let admin = app.admin().await;
+        let (_, admin_key) = create_key(&admin, &[("name", "Automation"), ("role_name", "ADMIN")]).await;
+        let (_, reader) = create_key(&admin, &[("name", "Reader"), ("role_name", "READONLY")]).await;
+        let key = Some(admin_key.as_str());
+        let lock = json!({ "name": "device.lock", "label": "Lock", "rules": ["POST /d/*/lock"] });
+
+        assert_eq!(call(&app, reqwest::Method::POST, "/api/v1/permissions", Some(&reader), Some(lock.clone())).await.0, StatusCode::FORBIDDEN);
+        let (status, body) = call(&app, reqwest::Method::POST, "/api/v1/permissions", key, Some(json!({ "name": "device.lock", "label": "Lock", "rules": ["POST /d/**/lock"] }))).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert!(body["error"]["message"].as_str().is_some_and(|m| m.contains("**")));
+        let (status, made) = call(&app, reqwest::Method::POST, "/api/v1/permissions", key, Some(lock)).await;
+        assert_eq!(status, StatusCode::CREATED, "{made}");
+        let permission = made["id"].as_i64().expect("id");
+        let (status, _) = call(&app, reqwest::Method::PATCH, &format!("/api/v1/permissions/{permission}"), key, Some(json!({ "risk": "high" }))).await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        let (_, shown) = call(&app, reqwest::Method::GET, &format!("/api/v1/permissions/{permission}"), key, None).await;
+        assert_eq!((shown["risk"].as_str(), shown["rules"].clone(), shown["label"].as_str()), (Some("high"), json!(["POST /d/*/lock"]), Some("Lock")));
+
+        let (status, role) = call(&app, reqwest::Method::POST, "/api/v1/roles", key, Some(json!({ "name": "Lockers", "permissions": [permission] }))).await;
+        assert_eq!(status, StatusCode::CREATED, "{role}");
+        let role = role["id"].as_i64().expect("id");
+        assert_eq!(call(&app, reqwest::Method::POST, "/api/v1/roles", key, Some(json!({ "name": "ADMIN" }))).await.0, StatusCode::UNPROCESSABLE_ENTITY);
+        let (status, _) = call(&app, reqwest::Method::PATCH, &format!("/api/v1/roles/{role}"), key, Some(json!({ "description": "Field staff" }))).await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        let (_, shown) = call(&app, reqwest::Method::GET, &format!("/api/v1/roles/{role}"), key, None).await;
+        assert_eq!((shown["description"].as_str(), shown["permissions"].clone()), (Some("Field staff"), json!(["device.lock"])));
+        let (_, roles) = call(&app, reqwest::Method::GET, "/api/v1/roles", key, None).await;
+        let admin_role = roles["roles"].as_array().expect("roles").iter().find(|r| r["name"] == json!("ADMIN")).and_then(|r| r["id"].as_i64()).expect("ADMIN");
+        assert_eq!(call(&app, reqwest::Method::DELETE, &format!("/api/v1/roles/{admin_role}"), key, None).await.0, StatusCode::CONFLICT);
+        let (status, deleted) = call(&app, reqwest::Method::DELETE, &format!("/api/v1/roles/{role}"), key, None).await;
+        assert_eq!((status, deleted["owners_notified"].as_i64()), (StatusCode::OK, Some(0)));
+        assert_eq!(call(&app, reqwest::Method::DELETE, &format!("/api/v1/permissions/{permission}"), key, None).await.0, StatusCode::NO_CONTENT);
+        assert_eq!(call(&app, reqwest::Method::GET, &format!("/api/v1/permissions/{permission}"), key, None).await.0, StatusCode::NOT_FOUND);
+        assert!(admin.get("/").await.body.contains("permission.deleted"));
+    }
+}

@@ -1,0 +1,142 @@
+//! The management API's writes for the permission catalogue and custom roles, through the console's
+//! services (Administrators' keys only, as in the console).
+
+use actix_web::{HttpResponse, web};
+
+use super::api::ApiError;
+use super::api_keys::ApiCaller;
+use crate::services::permissions::{self, PermissionForm};
+use crate::services::roles::{self, RoleForm};
+use crate::state::AppState;
+
+fn created(kind: &str, id: i64) -> HttpResponse {
+    HttpResponse::Created()
+        .insert_header((actix_web::http::header::LOCATION, format!("/api/v1/{kind}/{id}")))
+        .json(serde_json::json!({ "id": id }))
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PermissionBody {
+    name: Option<String>,
+    label: Option<String>,
+    description: Option<String>,
+    /// `normal` or `high`.
+    risk: Option<String>,
+    /// Whether using it changes something (READONLY never grants those).
+    writes: Option<bool>,
+    /// `METHOD /path` rules, `*` one segment, `**` the rest.
+    rules: Option<Vec<String>>,
+}
+
+impl PermissionBody {
+    /// The form the console would submit: these fields over `base`.
+    fn over(self, base: PermissionForm) -> PermissionForm {
+        PermissionForm {
+            name: self.name.unwrap_or(base.name),
+            label: self.label.unwrap_or(base.label),
+            description: self.description.unwrap_or(base.description),
+            risk: self.risk.unwrap_or(base.risk),
+            writes: self.writes.map_or(base.writes, |w| w.then(|| "1".to_owned())),
+            rules: self.rules.map_or(base.rules, |r| r.join("\n")),
+        }
+    }
+}
+
+pub async fn create_permission(
+    ApiCaller(caller): ApiCaller,
+    state: web::Data<AppState>,
+    body: web::Json<PermissionBody>,
+) -> Result<HttpResponse, ApiError> {
+    let form = body.into_inner().over(PermissionForm { writes: Some("1".into()), ..PermissionForm::default() });
+    let id = state.run(move |s| permissions::create(s, &caller, &form)).await?;
+    Ok(created("permissions", id))
+}
+
+pub async fn update_permission(
+    ApiCaller(caller): ApiCaller,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    body: web::Json<PermissionBody>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, body) = (path.into_inner(), body.into_inner());
+    state
+        .run(move |s| {
+            let base = permissions::form_of(s, caller.workspace_id, id)?;
+            permissions::update(s, &caller, id, &body.over(base))
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+pub async fn delete_permission(
+    ApiCaller(caller): ApiCaller,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    state.run(move |s| permissions::delete(s, &caller, id)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleBody {
+    name: Option<String>,
+    description: Option<String>,
+    /// Permission ids.
+    permissions: Option<Vec<i64>>,
+}
+
+pub async fn create_role(
+    ApiCaller(caller): ApiCaller,
+    state: web::Data<AppState>,
+    body: web::Json<RoleBody>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.into_inner();
+    let form = RoleForm {
+        name: body.name.unwrap_or_default(),
+        description: body.description.unwrap_or_default(),
+        permissions: body.permissions.unwrap_or_default(),
+    };
+    let id = state.run(move |s| roles::create(s, &caller, &form)).await?;
+    Ok(created("roles", id))
+}
+
+pub async fn update_role(
+    ApiCaller(caller): ApiCaller,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    body: web::Json<RoleBody>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, body) = (path.into_inner(), body.into_inner());
+    state
+        .run(move |s| {
+            let ws = caller.workspace_id;
+            let (role, pairs) = s.db.read(|c| {
+                let role = crate::db::roles::find(c, ws, id)?.ok_or(crate::error::Error::NotFound)?;
+                Ok::<_, crate::error::Error>((role, crate::db::roles::permission_pairs(c, ws)?))
+            })?;
+            let form = RoleForm {
+                name: body.name.unwrap_or(role.name),
+                description: body.description.unwrap_or(role.description),
+                permissions: body
+                    .permissions
+                    .unwrap_or_else(|| pairs.iter().filter(|(r, _)| *r == id).map(|(_, p)| *p).collect()),
+            };
+            roles::update(s, &caller, id, &form)
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Deleting a custom role takes it from every key and account, and tells the affected key owners.
+pub async fn delete_role(
+    ApiCaller(caller): ApiCaller,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let notified = state.run(move |s| roles::delete(s, &caller, id)).await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "deleted": id, "owners_notified": notified })))
+}
