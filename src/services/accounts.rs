@@ -109,18 +109,15 @@ fn duplicate(email: &Email) -> Error {
     crate::domain::Invalid::new("email", format!("An account with the email {email} already exists.")).into()
 }
 
-/// Disables or enables a member of the workspace. Disabling ends the account's sessions at once.
-/// Nobody can disable their own account, so a workspace always keeps the administrator acting.
-pub fn set_disabled(
-    state: &AppState,
-    origin: &Origin,
-    workspace_id: i64,
-    account_id: i64,
-    disabled: bool,
-) -> Result<()> {
-    if matches!(origin.actor, Actor::Account { id, .. } if id == account_id) {
+/// Disables or enables a member of the caller's workspace (Administrators only). Disabling ends the
+/// account's sessions at once. Nobody disables their own account, whether signed in or through one of
+/// their keys, so a workspace always keeps the administrator acting.
+pub fn set_disabled(state: &AppState, caller: &crate::services::Caller, account_id: i64, disabled: bool) -> Result<()> {
+    caller.must_administer()?;
+    if caller.is(account_id) {
         return Err(Error::Conflict("You cannot disable your own account.".into()));
     }
+    let (origin, workspace_id) = (&caller.origin, caller.workspace_id);
     let now = state.now();
     state.db.write(|c| {
         let member = accounts::member(c, workspace_id, account_id)?.ok_or(Error::NotFound)?;

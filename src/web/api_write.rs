@@ -140,3 +140,88 @@ pub async fn delete_role(
     let notified = state.run(move |s| roles::delete(s, &caller, id)).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "deleted": id, "owners_notified": notified })))
 }
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewAccount {
+    email: String,
+    name: String,
+    /// `admin`, `auditor` or `member`.
+    role: String,
+    password: crate::crypto::SecretString,
+    #[serde(default)]
+    permissions: Vec<i64>,
+}
+
+/// `POST /api/v1/accounts`: as the console's Add user (the password must meet the same rules).
+pub async fn create_account(
+    ApiCaller(caller): ApiCaller,
+    state: web::Data<AppState>,
+    body: web::Json<NewAccount>,
+) -> Result<HttpResponse, ApiError> {
+    caller.must_administer()?;
+    let body = body.into_inner();
+    let form = crate::services::accounts::NewUserForm {
+        email: body.email,
+        name: body.name,
+        role: body.role,
+        confirm: body.password.clone(),
+        password: body.password,
+        permissions: body.permissions,
+    };
+    let id =
+        crate::services::accounts::create_user(&state, caller.origin.clone(), Some(caller.workspace_id), form).await?;
+    Ok(created("accounts", id))
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchAccount {
+    role: Option<String>,
+    disabled: Option<bool>,
+}
+
+pub async fn update_account(
+    ApiCaller(caller): ApiCaller,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    body: web::Json<PatchAccount>,
+) -> Result<HttpResponse, ApiError> {
+    caller.must_administer()?;
+    let (id, body) = (path.into_inner(), body.into_inner());
+    state
+        .run(move |s| {
+            if let Some(role) = &body.role {
+                crate::services::accounts::change_role(s, &caller, id, role)?;
+            }
+            if let Some(disabled) = body.disabled {
+                crate::services::accounts::set_disabled(s, &caller, id, disabled)?;
+            }
+            Ok(())
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `PUT /api/v1/accounts/{id}/grants`: the person's direct permissions and roles, replaced.
+pub async fn set_grants(
+    ApiCaller(caller): ApiCaller,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    body: web::Json<crate::services::grants::GrantsForm>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, form) = (path.into_inner(), body.into_inner());
+    state.run(move |s| crate::services::grants::set(s, &caller, id, &form)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `DELETE /api/v1/accounts/{id}`: their keys go to an administrator, who is notified, as in the console.
+pub async fn delete_account(
+    ApiCaller(caller): ApiCaller,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    state.run(move |s| crate::services::accounts::delete_user(s, &caller, id)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -234,12 +234,12 @@ pub async fn row_action(
     path: web::Path<(i64, RowAction)>,
 ) -> Result<HttpResponse, AppError> {
     let (account_id, action) = path.into_inner();
-    let (origin, workspace) = (user.origin(), user.workspace_id);
+    let (origin, workspace, caller) = (user.origin(), user.workspace_id, user.caller());
     let summary = state
         .run(move |s| {
             match action {
-                RowAction::Disable => account_service::set_disabled(s, &origin, workspace, account_id, true)?,
-                RowAction::Enable => account_service::set_disabled(s, &origin, workspace, account_id, false)?,
+                RowAction::Disable => account_service::set_disabled(s, &caller, account_id, true)?,
+                RowAction::Enable => account_service::set_disabled(s, &caller, account_id, false)?,
                 RowAction::Unlock => account_service::unlock(s, &origin, Some(workspace), account_id)?,
             }
             let all = s.db.read(|c| accounts::summaries(c, workspace))?;

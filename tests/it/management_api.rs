@@ -209,3 +209,32 @@ on_both_backends! {
         assert!(admin.get("/").await.body.contains("permission.deleted"));
     }
 }
+
+on_both_backends! {
+    async fn admin_keys_manage_people(app) {
+        let admin = app.admin().await;
+        let (_, admin_key) = create_key(&admin, &[("name", "Automation"), ("role_name", "ADMIN")]).await;
+        let key = Some(admin_key.as_str());
+        let person = json!({ "email": "new@example.com", "name": "New Person", "role": "member", "password": crate::helpers::PASSWORD });
+        let (status, made) = call(&app, reqwest::Method::POST, "/api/v1/accounts", key, Some(person.clone())).await;
+        assert_eq!(status, StatusCode::CREATED, "{made}");
+        let id = made["id"].as_i64().expect("id");
+        assert_eq!(call(&app, reqwest::Method::POST, "/api/v1/accounts", key, Some(person)).await.0, StatusCode::UNPROCESSABLE_ENTITY);
+        let weak = json!({ "email": "weak@example.com", "name": "Weak", "role": "member", "password": "short" });
+        assert_eq!(call(&app, reqwest::Method::POST, "/api/v1/accounts", key, Some(weak)).await.0, StatusCode::UNPROCESSABLE_ENTITY);
+
+        let signed_in = app.browser();
+        assert_eq!(signed_in.sign_in("new@example.com", crate::helpers::PASSWORD).await.status, StatusCode::SEE_OTHER);
+        let (status, _) = call(&app, reqwest::Method::PATCH, &format!("/api/v1/accounts/{id}"), key, Some(json!({ "role": "auditor", "disabled": true }))).await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        assert_eq!(signed_in.get("/").await.status, StatusCode::SEE_OTHER, "disabling ends their session");
+        let (_, shown) = call(&app, reqwest::Method::GET, &format!("/api/v1/accounts/{id}"), key, None).await;
+        assert_eq!((shown["role"].as_str(), shown["disabled"].as_bool()), (Some("auditor"), Some(true)));
+        let (status, _) = call(&app, reqwest::Method::PUT, &format!("/api/v1/accounts/{id}/grants"), key, Some(json!({ "permissions": [999_999] }))).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        let me = app.account_id("admin@example.com");
+        assert_eq!(call(&app, reqwest::Method::PATCH, &format!("/api/v1/accounts/{me}"), key, Some(json!({ "disabled": true }))).await.0, StatusCode::CONFLICT);
+        assert_eq!(call(&app, reqwest::Method::DELETE, &format!("/api/v1/accounts/{id}"), key, None).await.0, StatusCode::NO_CONTENT);
+        assert_eq!(call(&app, reqwest::Method::GET, &format!("/api/v1/accounts/{id}"), key, None).await.0, StatusCode::NOT_FOUND);
+    }
+}
