@@ -67,3 +67,23 @@ pub fn for_account(
         .select(NotificationRow::as_select())
         .load(conn)
 }
+
+/// Marks an account's notifications read: one (`Some(id)`) or all. Returns how many changed.
+pub fn mark_read(
+    conn: &mut DbConn,
+    account_id: i64,
+    id: Option<i64>,
+    now: i64,
+) -> Result<usize, diesel::result::Error> {
+    let mine = notifications::table
+        .filter(notifications::account_id.eq(account_id))
+        .filter(notifications::read_at.is_null())
+        .into_boxed();
+    let ids: Vec<i64> = match id {
+        Some(id) => mine.filter(notifications::id.eq(id)).select(notifications::id).load(conn)?,
+        None => mine.select(notifications::id).load(conn)?,
+    };
+    diesel::update(notifications::table.filter(notifications::id.eq_any(&ids)))
+        .set(notifications::read_at.eq(now))
+        .execute(conn)
+}

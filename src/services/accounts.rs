@@ -229,7 +229,10 @@ pub fn delete_user(state: &AppState, caller: &crate::services::Caller, account_i
                 audit::record(c, now, &event)?;
             }
             let names: Vec<String> = keys.iter().map(|(_, n)| n.clone()).collect();
-            let title = format!("{} keys of {} are now yours", names.len(), member.account.email);
+            let title = match names.len() {
+                1 => format!("1 key of {} is now yours", member.account.email),
+                n => format!("{n} keys of {} are now yours", member.account.email),
+            };
             let body = format!(
                 "{} was deleted; their keys were reassigned to you: {}.",
                 member.account.email,

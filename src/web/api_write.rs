@@ -5,6 +5,7 @@ use actix_web::{HttpResponse, web};
 
 use super::api::ApiError;
 use super::api_keys::ApiCaller;
+use crate::services::Caller;
 use crate::services::permissions::{self, PermissionForm};
 use crate::services::roles::{self, RoleForm};
 use crate::state::AppState;
@@ -224,4 +225,34 @@ pub async fn delete_account(
     let id = path.into_inner();
     state.run(move |s| crate::services::accounts::delete_user(s, &caller, id)).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+async fn mark(caller: Caller, state: &AppState, id: Option<i64>) -> Result<HttpResponse, ApiError> {
+    let (account, now) = (caller.account_id.unwrap_or_default(), state.now());
+    // Reading a notice changes nobody's access: the verification cache stays valid.
+    let changed = state
+        .run(move |s| {
+            s.db.write_counters(|c| {
+                crate::db::notifications::mark_read(c, account, id, now).map_err(crate::error::Error::from)
+            })
+        })
+        .await?;
+    if id.is_some() && changed == 0 {
+        return Err(crate::error::Error::NotFound.into());
+    }
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "marked_read": changed })))
+}
+
+/// `POST /api/v1/notifications/{id}/read`: one of the key owner's notifications (404 if not theirs or read).
+pub async fn mark_read(
+    ApiCaller(caller): ApiCaller,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    mark(caller, &state, Some(path.into_inner())).await
+}
+
+/// `POST /api/v1/notifications/read`: all of them.
+pub async fn mark_all_read(ApiCaller(caller): ApiCaller, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    mark(caller, &state, None).await
 }

@@ -59,6 +59,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/api/v1/permissions/{id}", web::delete().to(api_write::delete_permission))
         .route("/api/v1/audit", web::get().to(api_read::audit_events))
         .route("/api/v1/notifications", web::get().to(api_read::notification_list))
+        .route("/api/v1/notifications/read", web::post().to(api_write::mark_all_read))
+        .route("/api/v1/notifications/{id}/read", web::post().to(api_write::mark_read))
         .route("/static/{path:.*}", web::get().to(assets::serve))
         .route("/favicon.ico", web::get().to(assets::favicon))
         .route("/setup", web::get().to(setup::show))

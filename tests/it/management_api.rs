@@ -238,3 +238,30 @@ on_both_backends! {
         assert_eq!(call(&app, reqwest::Method::GET, &format!("/api/v1/accounts/{id}"), key, None).await.0, StatusCode::NOT_FOUND);
     }
 }
+
+on_both_backends! {
+    async fn a_key_reads_and_clears_its_owners_notifications(app) {
+        let admin = app.admin().await;
+        let (_, admin_key) = create_key(&admin, &[("name", "Automation"), ("role_name", "ADMIN")]).await;
+        let (_, reader) = create_key(&admin, &[("name", "Reader"), ("role_name", "READONLY")]).await;
+        let key = Some(admin_key.as_str());
+        let leaver = app.user(&admin, "leaver@example.com", "member").await;
+        create_key(&leaver, &[("name", "Leaver tool")]).await;
+        let id = app.account_id("leaver@example.com");
+        assert_eq!(call(&app, reqwest::Method::DELETE, &format!("/api/v1/accounts/{id}"), key, None).await.0, StatusCode::NO_CONTENT);
+
+        let (_, listed) = call(&app, reqwest::Method::GET, "/api/v1/notifications", key, None).await;
+        let notice = listed["notifications"][0].clone();
+        assert_eq!((notice["read"].as_bool(), notice["title"].as_str()), (Some(false), Some("1 key of leaver@example.com is now yours")), "{listed}");
+        let notice_id = notice["id"].as_i64().expect("id");
+        let path = format!("/api/v1/notifications/{notice_id}/read");
+        assert_eq!(call(&app, reqwest::Method::POST, &path, Some(&reader), None).await.0, StatusCode::FORBIDDEN, "marking read is a write");
+        let (status, done) = call(&app, reqwest::Method::POST, &path, key, None).await;
+        assert_eq!((status, done["marked_read"].as_i64()), (StatusCode::OK, Some(1)));
+        assert_eq!(call(&app, reqwest::Method::POST, &path, key, None).await.0, StatusCode::NOT_FOUND);
+        let (_, listed) = call(&app, reqwest::Method::GET, "/api/v1/notifications", key, None).await;
+        assert_eq!(listed["notifications"][0]["read"], json!(true));
+        let (_, all) = call(&app, reqwest::Method::POST, "/api/v1/notifications/read", key, None).await;
+        assert_eq!(all["marked_read"], json!(0));
+    }
+}
