@@ -211,40 +211,51 @@ pub struct MemberSummary {
     pub keys: i64,
 }
 
-/// Every member of the workspace with grant and key counts, in four queries whatever the size.
-pub fn summaries(conn: &mut DbConn, workspace_id: i64) -> QResult<Vec<MemberSummary>> {
+/// Every member of the workspace (or only `only`) with grant and key counts, in four queries
+/// whatever the size.
+pub fn summaries(conn: &mut DbConn, workspace_id: i64, only: Option<i64>) -> QResult<Vec<MemberSummary>> {
     use super::schema::{account_permissions, account_roles, api_keys, permissions, roles};
     use std::collections::HashMap;
 
-    let direct: Vec<(i64, String)> = account_permissions::table
+    let mut direct = account_permissions::table
         .inner_join(permissions::table)
         .filter(permissions::workspace_id.eq(workspace_id))
         .select((account_permissions::account_id, permissions::risk))
-        .load(conn)?;
+        .into_boxed();
+    let mut role_names = account_roles::table
+        .inner_join(roles::table)
+        .filter(roles::workspace_id.eq(workspace_id))
+        .order(roles::name.asc())
+        .select((account_roles::account_id, roles::name))
+        .into_boxed();
+    let mut key_counts = api_keys::table
+        .filter(api_keys::workspace_id.eq(workspace_id))
+        .group_by(api_keys::owner_id)
+        .select((api_keys::owner_id, diesel::dsl::count_star()))
+        .into_boxed();
+    if let Some(id) = only {
+        direct = direct.filter(account_permissions::account_id.eq(id));
+        role_names = role_names.filter(account_roles::account_id.eq(id));
+        key_counts = key_counts.filter(api_keys::owner_id.eq(id));
+    }
+    let direct: Vec<(i64, String)> = direct.load(conn)?;
     let mut held: HashMap<i64, (i64, i64)> = HashMap::new();
     for (account, risk) in direct {
         let entry = held.entry(account).or_default();
         entry.0 += 1;
         entry.1 += i64::from(risk == "high");
     }
-    let role_names: Vec<(i64, String)> = account_roles::table
-        .inner_join(roles::table)
-        .filter(roles::workspace_id.eq(workspace_id))
-        .order(roles::name.asc())
-        .select((account_roles::account_id, roles::name))
-        .load(conn)?;
+    let role_names: Vec<(i64, String)> = role_names.load(conn)?;
     let mut roles_of: HashMap<i64, Vec<String>> = HashMap::new();
     for (account, name) in role_names {
         roles_of.entry(account).or_default().push(name);
     }
-    let key_counts: HashMap<i64, i64> = api_keys::table
-        .filter(api_keys::workspace_id.eq(workspace_id))
-        .group_by(api_keys::owner_id)
-        .select((api_keys::owner_id, diesel::dsl::count_star()))
-        .load::<(i64, i64)>(conn)?
-        .into_iter()
-        .collect();
-    Ok(members(conn, workspace_id)?
+    let key_counts: HashMap<i64, i64> = key_counts.load::<(i64, i64)>(conn)?.into_iter().collect();
+    let members = match only {
+        Some(id) => member(conn, workspace_id, id)?.into_iter().collect(),
+        None => members(conn, workspace_id)?,
+    };
+    Ok(members
         .into_iter()
         .map(|member| {
             let id = member.account.id;

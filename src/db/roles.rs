@@ -77,13 +77,13 @@ pub fn set_permissions(conn: &mut DbConn, id: i64, permission_ids: &[i64]) -> QR
     Ok(())
 }
 
-/// A key that holds a role: (key id, key name, owner id).
-pub fn keys_holding(conn: &mut DbConn, id: i64) -> QResult<Vec<(i64, String, i64)>> {
+/// A key that holds a role: (key id, key name, owner id, owner email).
+pub fn keys_holding(conn: &mut DbConn, id: i64) -> QResult<Vec<(i64, String, i64, String)>> {
     api_key_roles::table
-        .inner_join(api_keys::table)
+        .inner_join(api_keys::table.inner_join(accounts::table.on(accounts::id.eq(api_keys::owner_id))))
         .filter(api_key_roles::role_id.eq(id))
         .order(api_keys::name.asc())
-        .select((api_keys::id, api_keys::name, api_keys::owner_id))
+        .select((api_keys::id, api_keys::name, api_keys::owner_id, accounts::email))
         .load(conn)
 }
 

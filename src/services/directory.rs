@@ -55,7 +55,7 @@ pub fn list(state: &AppState, caller: &Caller, filter: &UserFilter) -> Result<Ve
 }
 
 fn listed(c: &mut DbConn, caller: &Caller, filter: &UserFilter) -> Result<Vec<MemberSummary>> {
-    Ok(accounts::summaries(c, caller.workspace_id)?.into_iter().filter(|s| filter.matches(s)).collect())
+    Ok(accounts::summaries(c, caller.workspace_id, None)?.into_iter().filter(|s| filter.matches(s)).collect())
 }
 
 /// What "Add All Permissions" would do for a filter: the numbers its confirmation states.

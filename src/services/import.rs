@@ -316,16 +316,15 @@ fn update_of(
     if changes.is_empty() { Action::Unchanged } else { Action::Update(changes) }
 }
 
-fn plan_in(c: &mut DbConn, caller: &Caller, rows: &[SheetRow]) -> Result<Plan> {
-    let known = known(c, caller.workspace_id)?;
+fn plan_with(known: &Known, caller: &Caller, rows: &[SheetRow]) -> Plan {
     let mut seen = HashMap::new();
-    Ok(Plan { rows: rows.iter().map(|row| plan_row(&known, caller, &mut seen, row)).collect() })
+    Plan { rows: rows.iter().map(|row| plan_row(known, caller, &mut seen, row)).collect() }
 }
 
 /// The preview: what applying `rows` would do now. Administrators only.
 pub fn plan(state: &AppState, caller: &Caller, rows: &[SheetRow]) -> Result<Plan> {
     caller.must_administer()?;
-    state.db.read(|c| plan_in(c, caller, rows))
+    state.db.read(|c| Ok::<_, Error>(plan_with(&known(c, caller.workspace_id)?, caller, rows)))
 }
 
 /// Applies the good rows in one transaction, provided the plan still has the previewed numbers
@@ -335,14 +334,14 @@ pub fn apply(state: &AppState, caller: &Caller, rows: &[SheetRow], previewed: (u
     let now = state.now();
     let ws = caller.workspace_id;
     state.db.write(|c| {
-        let plan = plan_in(c, caller, rows)?;
+        let known = known(c, ws)?;
+        let plan = plan_with(&known, caller, rows);
         if (plan.creates(), plan.updates()) != previewed {
             return Err(Error::Conflict(
                 "The people or permissions changed since the preview. Nothing was imported; upload the file again to review."
                     .into(),
             ));
         }
-        let known = known(c, ws)?;
         let mut events = Vec::with_capacity(plan.rows.len() + 1);
         for row in &plan.rows {
             let ids: Vec<i64> = row.permissions.iter().map(|(id, _)| *id).collect();

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::db::{DbConn, accounts, audit, notifications, permissions, roles};
+use crate::db::{DbConn, audit, notifications, permissions, roles};
 use crate::domain::Invalid;
 use crate::domain::key_type::BuiltinRole;
 use crate::error::{Error, Result};
@@ -121,8 +121,8 @@ pub fn update(state: &AppState, caller: &Caller, id: i64, form: &RoleForm) -> Re
 #[derive(Debug, Clone)]
 pub struct Holders {
     pub role: roles::Role,
-    /// (key id, key name, owner email)
-    pub keys: Vec<(i64, String, String)>,
+    /// (key id, key name, owner id, owner email)
+    pub keys: Vec<(i64, String, i64, String)>,
     /// (account id, email)
     pub accounts: Vec<(i64, String)>,
 }
@@ -133,19 +133,7 @@ pub fn holders(state: &AppState, caller: &Caller, id: i64) -> Result<Holders> {
 
 fn holders_in(c: &mut DbConn, caller: &Caller, id: i64) -> Result<Holders> {
     let role = custom(c, caller, id)?;
-    let mut emails = BTreeMap::new();
-    let mut keys = Vec::new();
-    for (key_id, name, owner) in roles::keys_holding(c, id)? {
-        let email = match emails.get(&owner) {
-            Some(email) => String::clone(email),
-            None => {
-                let email = accounts::find(c, owner)?.map(|a| a.email).unwrap_or_default();
-                emails.insert(owner, email.clone());
-                email
-            }
-        };
-        keys.push((key_id, name, email));
-    }
+    let keys = roles::keys_holding(c, id)?;
     Ok(Holders { role, keys, accounts: roles::accounts_holding(c, id)? })
 }
 
@@ -157,13 +145,13 @@ pub fn delete(state: &AppState, caller: &Caller, id: i64) -> Result<usize> {
     state.db.write(|c| {
         let holders = holders_in(c, caller, id)?;
         let mut by_owner: BTreeMap<i64, Vec<String>> = BTreeMap::new();
-        for (_, name, owner) in roles::keys_holding(c, id)? {
-            by_owner.entry(owner).or_default().push(name);
+        for (_, name, owner, _) in &holders.keys {
+            by_owner.entry(*owner).or_default().push(name.clone());
         }
         roles::delete(c, id)?;
         let before = serde_json::json!({
             "name": holders.role.name,
-            "keys": holders.keys.iter().map(|(_, name, _)| name).collect::<Vec<_>>(),
+            "keys": holders.keys.iter().map(|(_, name, ..)| name).collect::<Vec<_>>(),
             "accounts": holders.accounts.iter().map(|(_, email)| email).collect::<Vec<_>>(),
         });
         audit::record(

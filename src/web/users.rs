@@ -242,8 +242,8 @@ pub async fn row_action(
                 RowAction::Enable => account_service::set_disabled(s, &caller, account_id, false)?,
                 RowAction::Unlock => account_service::unlock(s, &origin, Some(workspace), account_id)?,
             }
-            let all = s.db.read(|c| accounts::summaries(c, workspace))?;
-            all.into_iter().find(|m| m.member.account.id == account_id).ok_or(Error::NotFound)
+            let one = s.db.read(|c| accounts::summaries(c, workspace, Some(account_id)))?;
+            one.into_iter().next().ok_or(Error::NotFound)
         })
         .await?;
     if is_htmx(&req) {
