@@ -138,12 +138,6 @@ impl VerifyCache {
     }
 }
 
-impl Default for VerifyCache {
-    fn default() -> Self {
-        VerifyCache::new(200_000, 60)
-    }
-}
-
 enum Lookup {
     Found(Arc<Resolved>),
     Missing,

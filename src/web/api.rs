@@ -169,7 +169,7 @@ fn strip_query(uri: &str) -> String {
 }
 
 /// Decides on the async worker when the cache can, otherwise on the blocking pool.
-async fn decide(state: &AppState, key: String, context: UseContext) -> Result<Verdict, ApiError> {
+pub async fn decide(state: &AppState, key: String, context: UseContext) -> Result<Verdict, ApiError> {
     if let Some(verdict) = verify_cached(state, &key, &context)? {
         return Ok(verdict);
     }
@@ -267,13 +267,9 @@ fn denied(status: StatusCode, code: &str, message: &str) -> HttpResponse {
     response.json(serde_json::json!({ "error": { "code": code, "message": message } }))
 }
 
-fn not_found_error() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "not_found", "No such API route.")
-}
-
 /// Unknown routes under `/api/`.
-pub async fn not_found() -> ApiError {
-    not_found_error()
+pub fn not_found_error() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "No such API route.")
 }
 
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {

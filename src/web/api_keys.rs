@@ -11,7 +11,7 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use serde::Serialize;
 
-use super::api::{ApiError, presented_key};
+use super::api::{ApiError, decide, presented_key};
 use super::auth::client_ip;
 use super::keys::ListParams;
 use crate::clock::format_rfc3339;
@@ -19,10 +19,10 @@ use crate::db::workspaces;
 use crate::domain::audit::Actor;
 use crate::domain::role::ConsoleRole;
 use crate::domain::verify::Code;
+use crate::services::Caller;
 use crate::services::accounts::Origin;
 use crate::services::keys::{self, DeleteForm, DeleteOutcome, KeyForm};
-use crate::services::verify::{UseContext, verify};
-use crate::services::{Caller, verify::verify_cached};
+use crate::services::verify::UseContext;
 use crate::state::AppState;
 
 /// A management-API request's caller: the presenting key, acting for its owner.
@@ -57,13 +57,7 @@ async fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
     };
     let ip = client_ip(req, &state).to_string();
     let context = UseContext { ip: Some(ip.clone()), path: Some(req.path().to_owned()), want: None };
-    let verdict = match verify_cached(&state, &presented, &context)? {
-        Some(v) => v,
-        None => {
-            let context = context.clone();
-            state.run(move |s| verify(s, &presented, &context)).await?
-        }
-    };
+    let verdict = decide(&state, presented, context).await?;
     match verdict.code {
         Code::Valid => {}
         Code::IpNotAllowed => {

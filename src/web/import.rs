@@ -128,7 +128,7 @@ pub async fn upload(
     body: Multipart,
 ) -> Result<HttpResponse, AppError> {
     let refuse = |invalid: Invalid| {
-        let status = if invalid.message.contains("larger than") {
+        let status = if invalid == import::too_large() {
             StatusCode::PAYLOAD_TOO_LARGE
         } else {
             StatusCode::UNPROCESSABLE_ENTITY
@@ -158,14 +158,13 @@ pub async fn upload(
     };
     let (filename, rows) = rows;
     let caller = user.caller();
-    let (plan, token) = state
+    let (plan, token, filename) = state
         .run(move |s| {
             let plan = import::plan(s, &caller, &rows)?;
             let token = s.uploads.put(&caller, s.now(), &filename, rows);
-            Ok((plan, token))
+            Ok((plan, token, filename))
         })
         .await?;
-    let filename = state.uploads.get(&token, &user.caller(), state.now()).map(|(f, _)| f).unwrap_or_default();
     let preview = Preview { csrf: user.csrf.clone(), token, filename, plan };
     if is_htmx(&req) {
         return Ok(html(

@@ -133,7 +133,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 /// Anything else is a 404 page (or a toast, for htmx).
 pub async fn not_found(req: actix_web::HttpRequest) -> Result<actix_web::HttpResponse, actix_web::Error> {
     if req.path().starts_with("/api/") {
-        return Err(api::not_found().await.into());
+        return Err(api::not_found_error().into());
     }
     Err(error::AppError::from(crate::error::Error::NotFound).into())
 }

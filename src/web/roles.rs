@@ -48,12 +48,6 @@ struct RolesPage {
     catalogue: Vec<Permission>,
 }
 
-impl RolesPage {
-    fn grants(&self, row: &RoleRow, p: &Permission) -> bool {
-        row.grants(p)
-    }
-}
-
 pub async fn list(Reader(user): Reader, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     let ws = user.workspace_id;
     let (list, pairs, counts, catalogue) = state
