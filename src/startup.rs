@@ -76,6 +76,7 @@ pub fn open_state(config: Config, clock: Clock) -> Result<AppState, StartError> 
         uploads: Arc::default(),
         verify_cache: Arc::new(cache),
         metrics: Arc::default(),
+        signing: Arc::default(),
         setup_token: Arc::new(Mutex::new(None)),
     })
 }
@@ -122,6 +123,7 @@ impl Application {
             .port();
         let key = cookie_key(&config)?;
         let state = open_state(config, clock)?;
+        crate::services::shared_secret::ensure_all(&state)?;
 
         if state.db.read(accounts::count)? == 0 {
             let token = random_token();
@@ -183,8 +185,10 @@ impl Application {
     /// gathered key usage, and returns.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let flusher = tokio::spawn(crate::jobs::flush_usage_periodically(self.state.clone()));
+        let secrets = tokio::spawn(crate::jobs::reload_secrets_periodically(self.state.clone()));
         let result = self.server.await;
         flusher.abort();
+        secrets.abort();
         crate::jobs::flush_usage(&self.state).await;
         result
     }

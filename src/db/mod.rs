@@ -12,6 +12,7 @@ pub mod permissions;
 pub mod roles;
 pub mod schema;
 pub mod settings;
+pub mod shared_secrets;
 pub mod usage;
 pub mod workspaces;
 

@@ -249,6 +249,7 @@ pub async fn complete_setup(state: &AppState, form: SetupForm, ip: IpAddr) -> Re
         })
         .await?;
     state.setup_token.lock().unwrap_or_else(|p| p.into_inner()).take();
+    state.run(crate::services::shared_secret::ensure_all).await?;
     Ok(signed_in)
 }
 

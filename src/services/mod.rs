@@ -13,6 +13,7 @@ pub mod master_key;
 pub mod password_links;
 pub mod permissions;
 pub mod roles;
+pub mod shared_secret;
 pub mod throttle;
 pub mod usage;
 pub mod verify;

@@ -13,6 +13,7 @@ use crate::clock::format_rfc3339;
 use crate::domain::access::Want;
 use crate::domain::verify::Code;
 use crate::metrics::Endpoint;
+use crate::services::shared_secret::{self, SIGNATURE_HEADER};
 use crate::services::verify::{UseContext, Verdict, verify, verify_cached};
 use crate::state::AppState;
 
@@ -65,6 +66,16 @@ impl From<crate::error::Error> for ApiError {
                 ApiError::new(StatusCode::FORBIDDEN, "forbidden", "The key's role does not allow this.")
             }
             Error::Conflict(message) => ApiError::new(StatusCode::CONFLICT, "conflict", message),
+            Error::Throttled(secs) => ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "throttled",
+                format!("Too many failed attempts; try again in {secs} seconds."),
+            ),
+            Error::Locked => ApiError::new(
+                StatusCode::FORBIDDEN,
+                "locked",
+                "The key owner's account is locked after too many failed attempts.",
+            ),
             other => {
                 tracing::error!(error = %other, "API request failed");
                 ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error.")
@@ -187,8 +198,26 @@ pub async fn verify_key(
     let ip = body.ip.filter(|ip| !ip.trim().is_empty()).unwrap_or_else(|| client_ip(&req, &state).to_string());
     let context = UseContext { ip: Some(ip), path: body.path.as_deref().map(strip_query), want };
     let verdict = decide(&state, body.key, context).await?;
+    let body = serde_json::to_vec(&VerifyResponse::from(&verdict))
+        .map_err(|e| ApiError::from(crate::error::Error::Internal(e.to_string())))?;
+    let signature = signature(&state, verdict.key.as_deref().map(|k| k.workspace_id), &body).await?;
     state.metrics.observe(Endpoint::Verify, verdict.code, started.elapsed());
-    Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(VerifyResponse::from(&verdict)))
+    let mut response = HttpResponse::Ok();
+    response.insert_header((header::CACHE_CONTROL, "no-store")).content_type("application/json");
+    if let Some(signature) = signature {
+        response.insert_header((SIGNATURE_HEADER, signature));
+    }
+    Ok(response.body(body))
+}
+
+/// The response signature under the workspace's shared secrets; a workspace created since they were
+/// loaded (by another process) gets its secret here.
+async fn signature(state: &AppState, workspace_id: Option<i64>, body: &[u8]) -> Result<Option<String>, ApiError> {
+    if let Some(signature) = state.signing.sign(workspace_id, body, state.now()) {
+        return Ok(Some(signature));
+    }
+    state.run(shared_secret::ensure_all).await?;
+    Ok(state.signing.sign(workspace_id, body, state.now()))
 }
 
 fn header_value<'a>(req: &'a HttpRequest, names: &[&str]) -> Option<&'a str> {

@@ -3,6 +3,7 @@
 pub mod api;
 pub mod api_keys;
 pub mod api_read;
+pub mod api_secret;
 pub mod api_write;
 pub mod assets;
 pub mod auth;
@@ -57,6 +58,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/api/v1/permissions/{id}", web::get().to(api_read::permission))
         .route("/api/v1/permissions/{id}", web::patch().to(api_write::update_permission))
         .route("/api/v1/permissions/{id}", web::delete().to(api_write::delete_permission))
+        .route("/api/v1/shared-secret", web::get().to(api_secret::show))
+        .route("/api/v1/shared-secret/reveal", web::post().to(api_secret::reveal))
+        .route("/api/v1/shared-secret/regenerate", web::post().to(api_secret::regenerate))
         .route("/api/v1/audit", web::get().to(api_read::audit_events))
         .route("/api/v1/notifications", web::get().to(api_read::notification_list))
         .route("/api/v1/notifications/read", web::post().to(api_write::mark_all_read))
@@ -110,6 +114,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/settings/domains", web::post().to(settings::save_domains))
         .route("/settings/domains/matching", web::get().to(settings::matching))
         .route("/settings/domains/matching", web::post().to(settings::add_matching))
+        .route("/settings/shared-secret/reveal", web::post().to(settings::reveal_secret))
+        .route("/settings/shared-secret/regenerate", web::post().to(settings::regenerate_secret))
+        .route("/settings/shared-secret/end-overlap", web::post().to(settings::end_secret_overlap))
         .route("/settings/key-types", web::post().to(settings::add_type))
         .route("/settings/key-types/{id}", web::post().to(settings::update_type))
         .route("/settings/key-types/{id}/delete", web::post().to(settings::delete_type))

@@ -1,16 +1,19 @@
-//! Settings: key types for now (policies, allowed domains, webhooks and the shared secret follow).
+//! Settings: key types, allowed domains and the shared secret (policies and webhooks follow).
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use super::auth::{Admin, CurrentUser, Reader};
-use super::error::{AppError, html};
+use super::error::{AppError, html, is_htmx};
 use super::form::{FieldError, HtmlForm};
 use super::layout::Layout;
+use crate::clock::format_time;
+use crate::crypto::SecretString;
 use crate::db::key_types::{self, KeyType};
 use crate::error::Error;
 use crate::services::key_types::{self as type_service, TypeForm};
+use crate::services::shared_secret::{self, SecretInfo};
 use crate::services::whitelist::{self, Whitelist, WhitelistForm};
 use crate::state::AppState;
 
@@ -25,6 +28,44 @@ struct SettingsPage {
     whitelist: Whitelist,
     /// The domains as typed and why they were refused, when they were.
     domains_failed: Option<(String, FieldError)>,
+    /// Administrators only.
+    secret: Option<SecretBox>,
+}
+
+/// The shared secret's section: when it was made, the overlap, and the secret once the password
+/// has been re-entered.
+#[derive(Template)]
+#[template(path = "settings/_shared_secret.html")]
+struct SecretBox {
+    csrf: String,
+    info: SecretInfo,
+    overlaps: &'static [(i64, &'static str)],
+    secret: Option<SecretString>,
+    regenerated: bool,
+    error: Option<String>,
+}
+
+impl SecretBox {
+    fn made(&self) -> Option<String> {
+        self.info.created_at.map(format_time)
+    }
+
+    fn until(&self, previous: &shared_secret::Previous) -> String {
+        format_time(previous.retires_at)
+    }
+}
+
+async fn secret_box(state: &AppState, user: &CurrentUser) -> Result<SecretBox, AppError> {
+    let caller = user.caller();
+    let info = state.run(move |s| shared_secret::info(s, &caller)).await?;
+    Ok(SecretBox {
+        csrf: user.csrf.clone(),
+        info,
+        overlaps: &shared_secret::OVERLAPS,
+        secret: None,
+        regenerated: false,
+        error: None,
+    })
 }
 
 impl SettingsPage {
@@ -78,7 +119,9 @@ async fn with_domains(
             (t, n)
         })
         .collect();
+    let secret = if user.role.can_administer() { Some(secret_box(state, user).await?) } else { None };
     Ok(SettingsPage {
+        secret,
         layout: Layout::new("Settings", "settings", user),
         can_edit: user.role.can_administer(),
         types,
@@ -192,4 +235,71 @@ pub async fn add_matching(
     let (caller, expected) = (user.caller(), form.expected.parse().unwrap_or(usize::MAX));
     let added = state.run(move |s| whitelist::add_matching(s, &caller, expected)).await?;
     Ok(HttpResponse::SeeOther().insert_header(("location", format!("/users?joined={added}"))).finish())
+}
+
+// ---- shared secret ----
+
+#[derive(Debug, serde::Deserialize)]
+pub struct SecretForm {
+    password: SecretString,
+    #[serde(default)]
+    overlap_secs: String,
+}
+
+/// Answers a reveal or regeneration: the section alone for htmx, otherwise the whole page.
+async fn secret_answer(
+    req: &HttpRequest,
+    state: &AppState,
+    user: &CurrentUser,
+    result: crate::error::Result<SecretString>,
+    regenerated: bool,
+) -> Result<HttpResponse, AppError> {
+    let (status, secret, error) = match result {
+        Ok(secret) => (StatusCode::OK, Some(secret), None),
+        Err(Error::Invalid(invalid)) => (StatusCode::UNPROCESSABLE_ENTITY, None, Some(invalid.message)),
+        Err(other) => return Err(other.into()),
+    };
+    let mut section = secret_box(state, user).await?;
+    (section.secret, section.regenerated, section.error) = (secret, regenerated && status == StatusCode::OK, error);
+    if is_htmx(req) {
+        return Ok(html(status, section.render()));
+    }
+    let mut page = page(state, user, None).await?;
+    page.secret = Some(section);
+    Ok(html(status, page.render()))
+}
+
+pub async fn reveal_secret(
+    req: HttpRequest,
+    Admin(user): Admin,
+    state: web::Data<AppState>,
+    HtmlForm(form): HtmlForm<SecretForm>,
+) -> Result<HttpResponse, AppError> {
+    let result = shared_secret::reveal(&state, &user.caller(), &form.password, user.ip).await;
+    if result.is_ok() {
+        tracing::info!("shared secret revealed");
+    }
+    secret_answer(&req, &state, &user, result, false).await
+}
+
+pub async fn regenerate_secret(
+    req: HttpRequest,
+    Admin(user): Admin,
+    state: web::Data<AppState>,
+    HtmlForm(form): HtmlForm<SecretForm>,
+) -> Result<HttpResponse, AppError> {
+    let result = match shared_secret::parse_overlap(&form.overlap_secs) {
+        Ok(overlap) => shared_secret::regenerate(&state, &user.caller(), &form.password, overlap, user.ip).await,
+        Err(e) => Err(e),
+    };
+    if result.is_ok() {
+        tracing::info!("shared secret regenerated");
+    }
+    secret_answer(&req, &state, &user, result, true).await
+}
+
+pub async fn end_secret_overlap(Admin(user): Admin, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    let caller = user.caller();
+    state.run(move |s| shared_secret::end_overlap(s, &caller)).await?;
+    Ok(HttpResponse::SeeOther().insert_header(("location", "/settings#shared-secret")).finish())
 }

@@ -12,6 +12,7 @@ mod permissions;
 mod roles;
 mod security;
 mod settings;
+mod shared_secret;
 mod sign_in;
 mod verify_api;
 mod whitelist;

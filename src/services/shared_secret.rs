@@ -1,0 +1,282 @@
+//! The shared secret: an HMAC-SHA256 key an integration shares with keyward, one per workspace.
+//! keyward signs verification responses (and, later, webhook deliveries) with it. It is sealed
+//! under the master key like API keys, shown only after the password is re-entered, and can be
+//! regenerated with an overlap during which the previous one still signs.
+//!
+//! The signature header is `X-Keyward-Signature: t=<unix seconds>,v1=<hex>[,v1=<hex>…]`, where each
+//! `v1` is `hex(HMAC-SHA256(secret, "<t>.<body>"))` under one secret in force, the current one
+//! first. An integration accepts the response when any `v1` matches and `t` is recent.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, RwLock};
+
+use hmac::{KeyInit as _, Mac as _};
+
+use super::Caller;
+use crate::crypto::{Keyring, SecretString, random_token};
+use crate::db::{DbConn, audit, shared_secrets};
+use crate::domain::Invalid;
+use crate::error::{Error, Result};
+use crate::services::master_key::shared_secret_context;
+use crate::state::AppState;
+
+type HmacSha256 = hmac::Hmac<sha2::Sha256>;
+
+/// The name of the response header carrying the signature.
+pub const SIGNATURE_HEADER: &str = "X-Keyward-Signature";
+/// Every shared secret starts with this, so scanners can recognise one.
+pub const PREFIX: &str = "kwss_";
+/// The overlaps the console offers, in seconds (0: the previous secret stops at once).
+pub const OVERLAPS: [(i64, &str); 4] = [(0, "none"), (3_600, "1 hour"), (86_400, "24 hours"), (604_800, "7 days")];
+/// The longest overlap accepted.
+pub const MAX_OVERLAP_SECS: i64 = 30 * 86_400;
+
+/// One secret in force, ready to sign.
+#[derive(Clone)]
+struct Live {
+    mac: HmacSha256,
+    retires_at: Option<i64>,
+}
+
+/// The secrets in force, unsealed once and held in memory so signing does no database work.
+/// Reloaded after every change on this instance and periodically for changes made by others.
+#[derive(Default)]
+pub struct Signing {
+    by_workspace: RwLock<Arc<HashMap<i64, Arc<[Live]>>>>,
+}
+
+impl std::fmt::Debug for Signing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Signing(…)")
+    }
+}
+
+impl Signing {
+    fn snapshot(&self) -> Arc<HashMap<i64, Arc<[Live]>>> {
+        self.by_workspace.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+    }
+
+    /// True when the workspace (or, with `None`, any workspace) has a secret loaded.
+    pub fn has(&self, workspace_id: Option<i64>) -> bool {
+        let map = self.snapshot();
+        workspace_id.map_or(!map.is_empty(), |ws| map.contains_key(&ws))
+    }
+
+    /// The signature header value for `body`, under the secrets of `workspace_id` in force at
+    /// `now`; with `None` (a key that was not found), under the first workspace's.
+    pub fn sign(&self, workspace_id: Option<i64>, body: &[u8], now: i64) -> Option<String> {
+        let map = self.snapshot();
+        let secrets = match workspace_id {
+            Some(ws) => map.get(&ws)?,
+            None => map.iter().min_by_key(|(ws, _)| **ws)?.1,
+        };
+        let mut header = format!("t={now}");
+        for live in secrets.iter().filter(|s| s.retires_at.is_none_or(|at| at > now)) {
+            let mut mac = live.mac.clone();
+            mac.update(now.to_string().as_bytes());
+            mac.update(b".");
+            mac.update(body);
+            header.push_str(",v1=");
+            header.push_str(&hex::encode(mac.finalize().into_bytes()));
+        }
+        Some(header)
+    }
+
+    /// Reads every secret in force from the database and replaces what is held.
+    pub fn reload(&self, state: &AppState) -> Result<()> {
+        let now = state.now();
+        let rows = state.db.read(|c| shared_secrets::live(c, now))?;
+        let mut map: HashMap<i64, Vec<Live>> = HashMap::new();
+        for row in rows {
+            let plain = open(&state.keyring, &row)?;
+            let mac = HmacSha256::new_from_slice(plain.expose().as_bytes())
+                .map_err(|e| Error::Internal(format!("shared secret key: {e}")))?;
+            map.entry(row.workspace_id).or_default().push(Live { mac, retires_at: row.retires_at });
+        }
+        let map = map.into_iter().map(|(ws, list)| (ws, Arc::from(list))).collect();
+        *self.by_workspace.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(map);
+        Ok(())
+    }
+}
+
+fn open(keyring: &Keyring, row: &shared_secrets::StoredSecret) -> Result<SecretString> {
+    let plain = keyring
+        .open(&row.sealed, row.master_key_version, &shared_secret_context(row.workspace_id))
+        .map_err(|e| Error::Internal(format!("shared secret {} cannot be opened: {e}", row.id)))?;
+    String::from_utf8(plain).map(SecretString::new).map_err(|e| Error::Internal(e.to_string()))
+}
+
+/// Makes a new secret for the workspace and stores it sealed; the caller's transaction decides
+/// what happens to the previous ones.
+fn store_new(c: &mut DbConn, keyring: &Keyring, workspace_id: i64, now: i64) -> Result<SecretString> {
+    let secret = SecretString::new(format!("{PREFIX}{}", random_token()));
+    let sealed = keyring.seal(secret.expose().as_bytes(), &shared_secret_context(workspace_id));
+    shared_secrets::insert(c, workspace_id, &sealed.bytes, sealed.version, now)?;
+    Ok(secret)
+}
+
+/// Gives every workspace without a secret in force a new one (at start-up, and when a workspace
+/// is created), then loads them all for signing.
+pub fn ensure_all(state: &AppState) -> Result<()> {
+    let now = state.now();
+    let keyring = state.keyring.clone();
+    state.db.write(|c| {
+        for ws in shared_secrets::workspaces_without(c, now)? {
+            store_new(c, &keyring, ws, now)?;
+        }
+        Ok::<_, Error>(())
+    })?;
+    state.signing.reload(state)
+}
+
+/// What the settings page shows: when the current secret was made, and which previous ones are
+/// still accepted until when. Never the secret itself.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct SecretInfo {
+    pub created_at: Option<i64>,
+    pub previous: Vec<Previous>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Previous {
+    pub created_at: i64,
+    pub retires_at: i64,
+}
+
+pub fn info(state: &AppState, caller: &Caller) -> Result<SecretInfo> {
+    caller.must_administer()?;
+    let (ws, now) = (caller.workspace_id, state.now());
+    let rows = state.db.read(|c| shared_secrets::live_in(c, ws, now))?;
+    let mut rows = rows.into_iter();
+    let created_at = rows.next().map(|r| r.created_at);
+    let previous =
+        rows.filter_map(|r| r.retires_at.map(|retires_at| Previous { created_at: r.created_at, retires_at })).collect();
+    Ok(SecretInfo { created_at, previous })
+}
+
+/// Checks the caller's password (failures count toward lockout) and records the attempt either way.
+async fn confirm(state: &AppState, caller: &Caller, password: &SecretString, ip: IpAddr, action: &str) -> Result<()> {
+    caller.must_administer()?;
+    let account_id = caller.account_id.ok_or(Error::Forbidden)?;
+    let checked = crate::services::auth::reauthenticate(state, account_id, password, ip).await;
+    if checked.is_err() {
+        let event =
+            caller.event("shared_secret.reauth_refused").change(None, Some(serde_json::json!({ "for": action })));
+        let now = state.now();
+        state.run(move |s| s.db.write(|c| Ok::<_, Error>(audit::record(c, now, &event)?))).await?;
+    }
+    checked
+}
+
+/// The current secret, after the caller re-enters their password. Audited.
+pub async fn reveal(state: &AppState, caller: &Caller, password: &SecretString, ip: IpAddr) -> Result<SecretString> {
+    confirm(state, caller, password, ip, "reveal").await?;
+    let (ws, now, event) = (caller.workspace_id, state.now(), caller.event("shared_secret.revealed"));
+    state
+        .run(move |s| {
+            let current = s.db.write(|c| {
+                audit::record(c, now, &event)?;
+                Ok::<_, Error>(shared_secrets::live_in(c, ws, now)?.into_iter().next())
+            })?;
+            open(&s.keyring, &current.ok_or(Error::NotFound)?)
+        })
+        .await
+}
+
+/// Parses an overlap in seconds as submitted.
+pub fn parse_overlap(text: &str) -> Result<i64> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(0);
+    }
+    match text.parse::<i64>() {
+        Ok(secs) if (0..=MAX_OVERLAP_SECS).contains(&secs) => Ok(secs),
+        _ => Err(Invalid::new("overlap_secs", "Choose an overlap between none and 30 days.").into()),
+    }
+}
+
+/// Replaces the secret after the caller re-enters their password: the previous ones stop being
+/// accepted after `overlap_secs` (at once with 0). Returns the new secret, shown this once.
+pub async fn regenerate(
+    state: &AppState,
+    caller: &Caller,
+    password: &SecretString,
+    overlap_secs: i64,
+    ip: IpAddr,
+) -> Result<SecretString> {
+    if !(0..=MAX_OVERLAP_SECS).contains(&overlap_secs) {
+        return Err(Invalid::new("overlap_secs", "Choose an overlap between none and 30 days.").into());
+    }
+    confirm(state, caller, password, ip, "regenerate").await?;
+    let (ws, now) = (caller.workspace_id, state.now());
+    let event = caller
+        .event("shared_secret.regenerated")
+        .change(None, Some(serde_json::json!({ "previous_accepted_until": now + overlap_secs })));
+    state
+        .run(move |s| {
+            let keyring = s.keyring.clone();
+            let secret = s.db.write(|c| {
+                shared_secrets::retire_all(c, ws, now + overlap_secs, now)?;
+                let secret = store_new(c, &keyring, ws, now)?;
+                audit::record(c, now, &event)?;
+                Ok::<_, Error>(secret)
+            })?;
+            s.signing.reload(s)?;
+            Ok(secret)
+        })
+        .await
+}
+
+/// Ends the overlap early: only the current secret is accepted from now on.
+pub fn end_overlap(state: &AppState, caller: &Caller) -> Result<usize> {
+    caller.must_administer()?;
+    let (ws, now, event) = (caller.workspace_id, state.now(), caller.event("shared_secret.overlap_ended"));
+    let ended = state.db.write(|c| {
+        let Some(current) = shared_secrets::live_in(c, ws, now)?.into_iter().next() else {
+            return Err(Error::NotFound);
+        };
+        let ended = shared_secrets::retire_previous(c, ws, current.id, now)?;
+        if ended > 0 {
+            audit::record(c, now, &event.change(None, Some(serde_json::json!({ "retired": ended }))))?;
+        }
+        Ok(ended)
+    })?;
+    state.signing.reload(state)?;
+    Ok(ended)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overlaps_parse_within_bounds() {
+        assert_eq!(parse_overlap("").ok(), Some(0));
+        assert_eq!(parse_overlap(" 3600 ").ok(), Some(3600));
+        assert!(parse_overlap("-1").is_err());
+        assert!(parse_overlap("99999999").is_err());
+        assert!(parse_overlap("soon").is_err());
+    }
+
+    #[test]
+    fn signatures_cover_time_and_body_under_each_secret_in_force() {
+        let mac = |key: &str| HmacSha256::new_from_slice(key.as_bytes()).ok().map(|mac| Live { mac, retires_at: None });
+        let (Some(current), Some(mut old)) = (mac("kwss_new"), mac("kwss_old")) else { panic!("HMAC takes any key") };
+        old.retires_at = Some(200);
+        let signing = Signing::default();
+        *signing.by_workspace.write().unwrap_or_else(|p| p.into_inner()) =
+            Arc::new(HashMap::from([(7, Arc::from(vec![current, old]))]));
+
+        let expected = |key: &str, t: i64| {
+            let mut m = HmacSha256::new_from_slice(key.as_bytes()).unwrap_or_else(|_| unreachable!());
+            m.update(format!("{t}.{{}}").as_bytes());
+            hex::encode(m.finalize().into_bytes())
+        };
+        let during = signing.sign(Some(7), b"{}", 100);
+        assert_eq!(during, Some(format!("t=100,v1={},v1={}", expected("kwss_new", 100), expected("kwss_old", 100))));
+        let after = signing.sign(None, b"{}", 200);
+        assert_eq!(after, Some(format!("t=200,v1={}", expected("kwss_new", 200))));
+        assert_eq!(signing.sign(Some(8), b"{}", 100), None);
+    }
+}
