@@ -148,6 +148,8 @@ impl Application {
                 .app_data(data.clone())
                 .app_data(web::FormConfig::default().limit(MAX_FORM_BODY))
                 .app_data(crate::web::api::json_config())
+                .app_data(crate::web::api::path_config())
+                .app_data(crate::web::api::query_config())
                 .configure(crate::web::routes)
                 .default_service(web::to(crate::web::not_found))
                 .wrap(from_fn(crate::web::csrf::protect))

@@ -132,13 +132,13 @@ pub fn ensure_all(state: &AppState) -> Result<()> {
 
 /// What the settings page shows: when the current secret was made, and which previous ones are
 /// still accepted until when. Never the secret itself.
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Clone, Default)]
 pub struct SecretInfo {
     pub created_at: Option<i64>,
     pub previous: Vec<Previous>,
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone)]
 pub struct Previous {
     pub created_at: i64,
     pub retires_at: i64,

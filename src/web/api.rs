@@ -7,6 +7,7 @@ use std::time::Instant;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::auth::client_ip;
 use crate::clock::format_rfc3339;
@@ -40,6 +41,26 @@ impl std::fmt::Display for ApiError {
     }
 }
 
+/// Every API error: `{"error": {"code", "message"}}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody<'a> {
+    pub error: ErrorDetail<'a>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail<'a> {
+    /// A stable machine-readable code, such as `not_found` or `invalid`.
+    pub code: &'a str,
+    /// What went wrong, for people.
+    pub message: &'a str,
+}
+
+impl<'a> ErrorBody<'a> {
+    pub fn new(code: &'a str, message: &'a str) -> Self {
+        ErrorBody { error: ErrorDetail { code, message } }
+    }
+}
+
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         self.status
@@ -48,7 +69,7 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         HttpResponse::build(self.status)
             .insert_header((header::CACHE_CONTROL, "no-store"))
-            .json(serde_json::json!({ "error": { "code": self.code, "message": self.message } }))
+            .json(ErrorBody::new(self.code, &self.message))
     }
 }
 
@@ -105,14 +126,44 @@ pub fn json_config() -> web::JsonConfig {
     })
 }
 
-#[derive(Debug, Deserialize)]
+/// What to verify: the key, and optionally a permission name or a request (method and path).
+/// Path segments that do not parse (`/api/v1/keys/abc`) are a JSON 404 under `/api/`.
+pub fn path_config() -> web::PathConfig {
+    web::PathConfig::default().error_handler(|err, req| {
+        if req.path().starts_with("/api/") {
+            return ApiError::new(StatusCode::NOT_FOUND, "not_found", "No such resource.").into();
+        }
+        actix_web::error::ErrorNotFound(err)
+    })
+}
+
+/// Query strings that do not parse are a JSON 400 under `/api/`.
+pub fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|err, req| {
+        if req.path().starts_with("/api/") {
+            return ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_query",
+                format!("The query string is not valid: {err}"),
+            )
+            .into();
+        }
+        actix_web::error::ErrorBadRequest(err)
+    })
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VerifyRequest {
+    /// The key as presented to your service.
     pub key: String,
+    /// A permission the key must hold.
     #[serde(default)]
     pub permission: Option<String>,
+    /// With `path`: the request's method, checked against the permissions' URI rules.
     #[serde(default)]
     pub method: Option<String>,
+    /// With `method`: the request's path (a query string is ignored).
     #[serde(default)]
     pub path: Option<String>,
     /// The address the key is used from, for the key's IP allow-list; defaults to the caller's.
@@ -121,9 +172,10 @@ pub struct VerifyRequest {
 }
 
 /// The verification answer, borrowed from the verdict (the hot path serialises without copying).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct VerifyResponse<'a> {
     pub valid: bool,
+    #[schema(value_type = VerifyCode)]
     pub code: Code,
     pub key_id: Option<i64>,
     pub name: Option<&'a str>,
@@ -137,6 +189,20 @@ pub struct VerifyResponse<'a> {
     pub missing_permissions: Option<&'a [String]>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<&'a str>,
+}
+
+/// The verification codes, as documented (the same names as `domain::verify::Code`; a test checks).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum VerifyCode {
+    Valid,
+    Malformed,
+    NotFound,
+    Inactive,
+    Expired,
+    Forbidden,
+    IpNotAllowed,
+    RateLimited,
 }
 
 impl<'a> From<&'a Verdict> for VerifyResponse<'a> {
@@ -187,6 +253,15 @@ pub async fn decide(state: &AppState, key: String, context: UseContext) -> Resul
     Ok(state.run(move |s| verify(s, &key, &context)).await?)
 }
 
+/// Verifies a key, optionally for a permission or a request. A well-formed request always gets 200;
+/// `code` says why a key is refused. The answer is signed with the shared secret (`X-Keyward-Signature`).
+#[utoipa::path(post, path = "/api/v1/keys/verify", tag = "verification", request_body = VerifyRequest,
+    security(()),
+    responses(
+        (status = 200, body = VerifyResponse, headers(
+            ("X-Keyward-Signature" = String, description = "t=<unix seconds>,v1=<hex HMAC-SHA256 of \"t.body\">[,v1=…]"))),
+        (status = 400, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
 pub async fn verify_key(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -239,8 +314,23 @@ pub fn presented_key(req: &HttpRequest) -> Option<String> {
     bearer.or_else(|| header_value(req, &["x-api-key"])).filter(|k| !k.is_empty()).map(str::to_owned)
 }
 
-/// Forward-auth: the original request comes from nginx (`X-Original-*`), Traefik and Caddy
-/// (`X-Forwarded-*`), or is this request itself (Envoy ext_authz HTTP, whose path follows the prefix).
+/// Forward-auth for reverse proxies: 200 when the key may make the original request, 401 when the key
+/// is missing or invalid, 403 when it may not. The original request comes from nginx (`X-Original-*`),
+/// Traefik and Caddy (`X-Forwarded-*`), or is this request itself: Envoy's ext_authz appends the
+/// original path, `/api/v1/authorize/<path>`.
+#[utoipa::path(method(get, post, put, patch, delete, head), path = "/api/v1/authorize", tag = "verification",
+    params(
+        ("X-Original-Method" = Option<String>, Header, description = "nginx auth_request: the original method."),
+        ("X-Original-URI" = Option<String>, Header, description = "nginx auth_request: the original URI."),
+        ("X-Forwarded-Method" = Option<String>, Header, description = "Traefik, Caddy: the original method."),
+        ("X-Forwarded-Uri" = Option<String>, Header, description = "Traefik, Caddy: the original URI."),
+    ),
+    security(("bearer" = []), ("api_key" = [])),
+    responses(
+        (status = 200, description = "Allowed.", headers(
+            ("X-Keyward-Key-Id" = String), ("X-Keyward-Owner" = String), ("X-Keyward-Code" = String))),
+        (status = 401, body = ErrorBody, headers(("X-Keyward-Code" = String))),
+        (status = 403, body = ErrorBody, headers(("X-Keyward-Code" = String)))))]
 pub async fn authorize(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -293,7 +383,7 @@ fn denied(status: StatusCode, code: &str, message: &str) -> HttpResponse {
     if status == StatusCode::UNAUTHORIZED {
         response.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"keyward\""));
     }
-    response.json(serde_json::json!({ "error": { "code": code, "message": message } }))
+    response.json(ErrorBody::new(code, message))
 }
 
 /// Unknown routes under `/api/`.
@@ -301,6 +391,9 @@ pub fn not_found_error() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "not_found", "No such API route.")
 }
 
+/// Prometheus metrics: verifications by endpoint and code, latency, cache and pool.
+#[utoipa::path(get, path = "/metrics", tag = "operations", security(()),
+    responses((status = 200, content_type = "text/plain", body = String)))]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let cache = &state.verify_cache;
     let hits = cache.hits.load(std::sync::atomic::Ordering::Relaxed);
@@ -309,4 +402,42 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let body =
         state.metrics.render((hits, misses), (pool.connections, pool.idle_connections, state.config.db_pool_size));
     HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The documented codes are the decision's codes: adding a code without documenting it fails to compile.
+    fn documented(code: Code) -> VerifyCode {
+        match code {
+            Code::Valid => VerifyCode::Valid,
+            Code::Malformed => VerifyCode::Malformed,
+            Code::NotFound => VerifyCode::NotFound,
+            Code::Inactive => VerifyCode::Inactive,
+            Code::Expired => VerifyCode::Expired,
+            Code::Forbidden => VerifyCode::Forbidden,
+            Code::IpNotAllowed => VerifyCode::IpNotAllowed,
+            Code::RateLimited => VerifyCode::RateLimited,
+        }
+    }
+
+    #[test]
+    fn documented_codes_serialise_as_the_decision_does() {
+        let all = [
+            Code::Valid,
+            Code::Malformed,
+            Code::NotFound,
+            Code::Inactive,
+            Code::Expired,
+            Code::Forbidden,
+            Code::IpNotAllowed,
+            Code::RateLimited,
+        ];
+        for code in all {
+            let (real, doc) = (serde_json::to_string(&code).ok(), serde_json::to_string(&documented(code)).ok());
+            assert_eq!(real, doc);
+            assert_eq!(real, Some(format!("\"{}\"", code.as_str())));
+        }
+    }
 }

@@ -10,8 +10,9 @@ use actix_web::dev::Payload;
 use actix_web::http::{Method, StatusCode};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use serde::Serialize;
+use utoipa::{IntoParams, ToSchema};
 
-use super::api::{ApiError, decide, presented_key};
+use super::api::{ApiError, ErrorBody, decide, presented_key};
 use super::auth::client_ip;
 use super::keys::ListParams;
 use crate::clock::format_rfc3339;
@@ -98,8 +99,9 @@ async fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
     })
 }
 
-#[derive(Debug, Serialize)]
-struct KeyJson {
+/// A key as the API Keys table shows it (never its secret).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeyJson {
     id: i64,
     name: String,
     description: String,
@@ -112,16 +114,20 @@ struct KeyJson {
     expires_at: Option<String>,
     created_at: String,
     last_used_at: Option<String>,
+    /// The secret's first and last characters, to tell keys apart.
     hint: String,
 }
 
-#[derive(Debug, Serialize)]
-struct KeyPage {
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeyPage {
     keys: Vec<KeyJson>,
     /// Pass as `after` for the next page; absent on the last.
     next: Option<String>,
 }
 
+#[utoipa::path(get, path = "/api/v1/keys", tag = "keys", params(ListParams),
+    responses((status = 200, body = KeyPage), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 429, body = ErrorBody)))]
 pub async fn list(
     ApiCaller(caller): ApiCaller,
     state: web::Data<AppState>,
@@ -152,6 +158,27 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(KeyPage { keys, next }))
 }
 
+/// One key: its settings and restrictions (never its secret).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeyDetail {
+    id: i64,
+    name: String,
+    description: String,
+    identifier: Option<String>,
+    /// `active` or `inactive`.
+    status: String,
+    expires_at: Option<String>,
+    created_at: String,
+    /// CIDR blocks the key may be used from; null: anywhere.
+    ip_allow: Option<Vec<String>>,
+    /// Requests per `rate_window_secs`; null: no limit.
+    rate_limit: Option<i64>,
+    rate_window_secs: Option<i64>,
+}
+
+#[utoipa::path(get, path = "/api/v1/keys/{id}", tag = "keys", params(("id" = i64, Path)),
+    responses((status = 200, body = KeyDetail), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
 pub async fn get(
     ApiCaller(caller): ApiCaller,
     state: web::Data<AppState>,
@@ -159,22 +186,22 @@ pub async fn get(
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let key = state.run(move |s| keys::get(s, &caller, id)).await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({
-        "id": key.id,
-        "name": key.name,
-        "description": key.description,
-        "identifier": key.identifier,
-        "status": key.status,
-        "expires_at": key.expires_at.map(format_rfc3339),
-        "created_at": format_rfc3339(key.created_at),
-        "ip_allow": key.ip_allow.map(|l| l.lines().map(str::to_owned).collect::<Vec<_>>()),
-        "rate_limit": key.rate_limit,
-        "rate_window_secs": key.rate_window_secs,
-    })))
+    Ok(HttpResponse::Ok().json(KeyDetail {
+        id: key.id,
+        name: key.name,
+        description: key.description,
+        identifier: key.identifier,
+        status: key.status,
+        expires_at: key.expires_at.map(format_rfc3339),
+        created_at: format_rfc3339(key.created_at),
+        ip_allow: key.ip_allow.map(|l| l.lines().map(str::to_owned).collect()),
+        rate_limit: key.rate_limit,
+        rate_window_secs: key.rate_window_secs,
+    }))
 }
 
 /// `POST /api/v1/keys`: the add form's fields as JSON; 201 with the secret, shown this once.
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateKey {
     name: String,
@@ -196,6 +223,18 @@ pub struct CreateKey {
     expires: Option<String>,
 }
 
+/// A new key's secret, shown this once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedKey<'a> {
+    id: i64,
+    name: &'a str,
+    key: &'a str,
+}
+
+#[utoipa::path(post, path = "/api/v1/keys", tag = "keys", request_body = CreateKey,
+    responses((status = 201, body = CreatedKey), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
 pub async fn create(
     ApiCaller(caller): ApiCaller,
     state: web::Data<AppState>,
@@ -223,11 +262,14 @@ pub async fn create(
     Ok(HttpResponse::Created()
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
         .insert_header((actix_web::http::header::LOCATION, format!("/api/v1/keys/{}", created.id)))
-        .json(serde_json::json!({ "id": created.id, "name": created.name, "key": created.secret.expose() })))
+        .json(CreatedKey { id: created.id, name: &created.name, key: created.secret.expose() }))
 }
 
 /// `DELETE /api/v1/keys/{id}`: no typed confirmation (the call is the intent), but a key used within
 /// the recent-use window needs `?recent_ok=true`, as in the console; otherwise 409.
+#[utoipa::path(delete, path = "/api/v1/keys/{id}", tag = "keys", params(("id" = i64, Path), RecentOk),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn delete(
     ApiCaller(caller): ApiCaller,
     state: web::Data<AppState>,
@@ -257,14 +299,17 @@ pub async fn delete(
     }
 }
 
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RecentOk {
+    /// Delete even if the key was used within the recent-use window.
     #[serde(default)]
+    #[param(required = false)]
     recent_ok: bool,
 }
 
 /// `PATCH /api/v1/keys/{id}`: the edit form's fields; what is left out stays as it is.
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchKey {
     description: Option<String>,
@@ -281,6 +326,9 @@ pub struct PatchKey {
     rate_window: Option<String>,
 }
 
+#[utoipa::path(patch, path = "/api/v1/keys/{id}", tag = "keys", params(("id" = i64, Path)), request_body = PatchKey,
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn patch(
     ApiCaller(caller): ApiCaller,
     state: web::Data<AppState>,
@@ -329,7 +377,7 @@ pub async fn patch(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[derive(Debug, Default, serde::Deserialize)]
+#[derive(Debug, Default, serde::Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RotateKey {
     /// Seconds the old secret keeps working (0: it stops now).
@@ -337,7 +385,19 @@ pub struct RotateKey {
     overlap_secs: i64,
 }
 
+/// The rotated key's new secret, shown this once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RotatedKey<'a> {
+    id: i64,
+    key: &'a str,
+    overlap_secs: i64,
+}
+
 /// `POST /api/v1/keys/{id}/rotate`: a new secret for the same key, shown this once.
+#[utoipa::path(post, path = "/api/v1/keys/{id}/rotate", tag = "keys", params(("id" = i64, Path)),
+    request_body(content = Option<RotateKey>, description = "Optional; an empty body is no overlap."),
+    responses((status = 200, body = RotatedKey), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn rotate(
     ApiCaller(caller): ApiCaller,
     state: web::Data<AppState>,
@@ -357,12 +417,14 @@ pub async fn rotate(
         return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", "overlap_secs: from 0 to 30 days."));
     }
     let secret = state.run(move |s| keys::rotate(s, &caller, id, overlap)).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
-        .json(serde_json::json!({ "id": id, "key": secret.expose(), "overlap_secs": overlap })))
+    Ok(HttpResponse::Ok().insert_header((actix_web::http::header::CACHE_CONTROL, "no-store")).json(RotatedKey {
+        id,
+        key: secret.expose(),
+        overlap_secs: overlap,
+    }))
 }
 
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReassignKey {
     /// The new owner's account id.
@@ -372,6 +434,10 @@ pub struct ReassignKey {
 }
 
 /// `POST /api/v1/keys/{id}/reassign`: the new owner is notified, as in the console.
+#[utoipa::path(post, path = "/api/v1/keys/{id}/reassign", tag = "keys", params(("id" = i64, Path)),
+    request_body = ReassignKey,
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn reassign(
     ApiCaller(caller): ApiCaller,
     state: web::Data<AppState>,

@@ -5,7 +5,10 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 
-use super::api::ApiError;
+use serde::Serialize;
+use utoipa::{IntoParams, ToSchema};
+
+use super::api::{ApiError, ErrorBody};
 use super::api_keys::ApiCaller;
 use crate::clock::format_rfc3339;
 use crate::db::{audit, notifications, permissions, roles};
@@ -39,10 +42,42 @@ where
     Ok(state.run(move |s| s.db.read(f)).await?)
 }
 
-fn ok(body: serde_json::Value) -> HttpResponse {
+fn ok(body: impl serde::Serialize) -> HttpResponse {
     HttpResponse::Ok().json(body)
 }
 
+/// A person in the workspace, as the Users page lists them.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccountSummary {
+    id: i64,
+    email: String,
+    name: String,
+    /// `admin`, `auditor` or `member`.
+    role: &'static str,
+    /// `active`, `disabled` or `locked`.
+    status: &'static str,
+    /// Names of the roles they hold.
+    roles: Vec<String>,
+    /// How many permissions they hold directly, and how many of those are high-risk.
+    permissions: i64,
+    high_risk_permissions: i64,
+    /// How many keys they own.
+    keys: i64,
+    last_sign_in_at: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccountList {
+    accounts: Vec<AccountSummary>,
+}
+
+#[utoipa::path(get, path = "/api/v1/accounts", tag = "people",
+    params(
+        ("q" = Option<String>, Query, description = "Matches name or email, case-insensitively."),
+        ("role" = Option<String>, Query, description = "`admin`, `auditor` or `member`."),
+        ("status" = Option<String>, Query, description = "`active`, `disabled` or `locked`."),
+    ),
+    responses((status = 200, body = AccountList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn accounts(
     ApiCaller(caller): ApiCaller,
     state: web::Data<AppState>,
@@ -55,17 +90,52 @@ pub async fn accounts(
         .iter()
         .map(|p| {
             let a = &p.member.account;
-            serde_json::json!({
-                "id": a.id, "email": a.email, "name": a.display_name, "role": p.member.role.code(),
-                "status": if a.disabled_at.is_some() { "disabled" } else if a.locked_at.is_some() { "locked" } else { "active" },
-                "roles": p.roles, "permissions": p.permissions, "high_risk_permissions": p.high_risk, "keys": p.keys,
-                "last_sign_in_at": a.last_sign_in_at.map(format_rfc3339),
-            })
+            let status = if a.disabled_at.is_some() {
+                "disabled"
+            } else if a.locked_at.is_some() {
+                "locked"
+            } else {
+                "active"
+            };
+            AccountSummary {
+                id: a.id,
+                email: a.email.clone(),
+                name: a.display_name.clone(),
+                role: p.member.role.code(),
+                status,
+                roles: p.roles.clone(),
+                permissions: p.permissions,
+                high_risk_permissions: p.high_risk,
+                keys: p.keys,
+                last_sign_in_at: a.last_sign_in_at.map(format_rfc3339),
+            }
         })
         .collect();
-    Ok(ok(serde_json::json!({ "accounts": list })))
+    Ok(ok(AccountList { accounts: list }))
 }
 
+/// One person: their console role, state and grants.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccountDetail {
+    id: i64,
+    email: String,
+    name: String,
+    role: &'static str,
+    disabled: bool,
+    locked: bool,
+    /// False until they choose one (imported people, password links).
+    has_password: bool,
+    created_at: String,
+    last_sign_in_at: Option<String>,
+    /// Names of the permissions they hold directly.
+    permissions: Vec<String>,
+    /// Names of the roles they hold.
+    roles: Vec<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/accounts/{id}", tag = "people", params(("id" = i64, Path)),
+    responses((status = 200, body = AccountDetail), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
 pub async fn account(
     ApiCaller(caller): ApiCaller,
     state: web::Data<AppState>,
@@ -85,35 +155,69 @@ pub async fn account(
     })
     .await?;
     let a = &member.account;
-    Ok(ok(serde_json::json!({
-        "id": a.id, "email": a.email, "name": a.display_name, "role": member.role.code(),
-        "disabled": a.disabled_at.is_some(), "locked": a.locked_at.is_some(), "has_password": a.password_hash.is_some(),
-        "created_at": format_rfc3339(a.created_at), "last_sign_in_at": a.last_sign_in_at.map(format_rfc3339),
-        "permissions": catalogue.iter().filter(|p| held.contains(&p.id)).map(|p| &p.name).collect::<Vec<_>>(),
-        "roles": all_roles.iter().filter(|r| role_ids.contains(&r.id)).map(|r| &r.name).collect::<Vec<_>>(),
-    })))
+    Ok(ok(AccountDetail {
+        id: a.id,
+        email: a.email.clone(),
+        name: a.display_name.clone(),
+        role: member.role.code(),
+        disabled: a.disabled_at.is_some(),
+        locked: a.locked_at.is_some(),
+        has_password: a.password_hash.is_some(),
+        created_at: format_rfc3339(a.created_at),
+        last_sign_in_at: a.last_sign_in_at.map(format_rfc3339),
+        permissions: catalogue.iter().filter(|p| held.contains(&p.id)).map(|p| p.name.clone()).collect(),
+        roles: all_roles.iter().filter(|r| role_ids.contains(&r.id)).map(|r| r.name.clone()).collect(),
+    }))
 }
 
-fn permission_json(p: &Permission) -> serde_json::Value {
-    serde_json::json!({
-        "id": p.id, "name": p.name, "label": p.label, "risk": if p.high_risk { "high" } else { "normal" },
-        "writes": p.writes, "rules": p.rules.iter().map(ToString::to_string).collect::<Vec<_>>(),
-    })
+/// A permission of the catalogue.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PermissionJson {
+    id: i64,
+    name: String,
+    label: String,
+    /// `normal` or `high`.
+    risk: &'static str,
+    /// Whether using it changes something (READONLY never reaches those).
+    writes: bool,
+    /// `METHOD /path` rules: `*` is one segment, `**` the rest.
+    rules: Vec<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PermissionList {
+    permissions: Vec<PermissionJson>,
+}
+
+fn permission_json(p: &Permission) -> PermissionJson {
+    PermissionJson {
+        id: p.id,
+        name: p.name.clone(),
+        label: p.label.clone(),
+        risk: if p.high_risk { "high" } else { "normal" },
+        writes: p.writes,
+        rules: p.rules.iter().map(ToString::to_string).collect(),
+    }
 }
 
 async fn catalogue(state: &AppState, ws: i64) -> Result<Vec<Permission>, ApiError> {
     read(state, move |c| permissions::catalogue(c, ws)).await
 }
 
+#[utoipa::path(get, path = "/api/v1/permissions", tag = "catalogue",
+    responses((status = 200, body = PermissionList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn permission_list(
     ApiCaller(caller): ApiCaller,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     readers_only(&caller)?;
     let list = catalogue(&state, caller.workspace_id).await?;
-    Ok(ok(serde_json::json!({ "permissions": list.iter().map(permission_json).collect::<Vec<_>>() })))
+    Ok(ok(PermissionList { permissions: list.iter().map(permission_json).collect() }))
 }
 
+#[utoipa::path(get, path = "/api/v1/permissions/{id}", tag = "catalogue", params(("id" = i64, Path)),
+    responses((status = 200, body = PermissionJson), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
 pub async fn permission(
     ApiCaller(caller): ApiCaller,
     state: web::Data<AppState>,
@@ -126,7 +230,31 @@ pub async fn permission(
     Ok(ok(permission_json(p)))
 }
 
-async fn roles_json(state: &AppState, ws: i64) -> Result<Vec<serde_json::Value>, ApiError> {
+/// A role: built-in (ADMIN, READONLY) or custom.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RoleJson {
+    id: i64,
+    name: String,
+    description: String,
+    builtin: bool,
+    permissions: RoleGrants,
+}
+
+/// What a role grants: `"all"` (ADMIN), `"read-only"` (READONLY: every permission that does not
+/// write), or the names of a custom role's permissions.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum RoleGrants {
+    Rule(&'static str),
+    Listed(Vec<String>),
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RoleList {
+    roles: Vec<RoleJson>,
+}
+
+async fn roles_json(state: &AppState, ws: i64) -> Result<Vec<RoleJson>, ApiError> {
     let (list, pairs, names) = read(state, move |c| {
         Ok::<_, diesel::result::Error>((
             roles::list(c, ws)?,
@@ -139,28 +267,38 @@ async fn roles_json(state: &AppState, ws: i64) -> Result<Vec<serde_json::Value>,
         .iter()
         .map(|r| {
             let builtin = r.builtin.as_deref().and_then(BuiltinRole::parse);
-            let held: Vec<&str> = pairs
-                .iter()
-                .filter(|(role, _)| *role == r.id)
-                .filter_map(|(_, p)| names.iter().find(|n| n.id == *p).map(|n| n.name.as_str()))
-                .collect();
-            serde_json::json!({
-                "id": r.id, "name": r.name, "description": r.description, "builtin": builtin.is_some(),
-                "permissions": match builtin {
-                    Some(BuiltinRole::Admin) => serde_json::json!("all"),
-                    Some(BuiltinRole::ReadOnly) => serde_json::json!("read-only"),
-                    None => serde_json::json!(held),
+            let held = || {
+                pairs
+                    .iter()
+                    .filter(|(role, _)| *role == r.id)
+                    .filter_map(|(_, p)| names.iter().find(|n| n.id == *p).map(|n| n.name.clone()))
+                    .collect()
+            };
+            RoleJson {
+                id: r.id,
+                name: r.name.clone(),
+                description: r.description.clone(),
+                builtin: builtin.is_some(),
+                permissions: match builtin {
+                    Some(BuiltinRole::Admin) => RoleGrants::Rule("all"),
+                    Some(BuiltinRole::ReadOnly) => RoleGrants::Rule("read-only"),
+                    None => RoleGrants::Listed(held()),
                 },
-            })
+            }
         })
         .collect())
 }
 
+#[utoipa::path(get, path = "/api/v1/roles", tag = "catalogue",
+    responses((status = 200, body = RoleList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn role_list(ApiCaller(caller): ApiCaller, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     readers_only(&caller)?;
-    Ok(ok(serde_json::json!({ "roles": roles_json(&state, caller.workspace_id).await? })))
+    Ok(ok(RoleList { roles: roles_json(&state, caller.workspace_id).await? }))
 }
 
+#[utoipa::path(get, path = "/api/v1/roles/{id}", tag = "catalogue", params(("id" = i64, Path)),
+    responses((status = 200, body = RoleJson), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
 pub async fn role(
     ApiCaller(caller): ApiCaller,
     state: web::Data<AppState>,
@@ -169,11 +307,12 @@ pub async fn role(
     readers_only(&caller)?;
     let id = path.into_inner();
     let all = roles_json(&state, caller.workspace_id).await?;
-    let role = all.into_iter().find(|r| r["id"] == id).ok_or_else(|| ApiError::from(crate::error::Error::NotFound))?;
+    let role = all.into_iter().find(|r| r.id == id).ok_or_else(|| ApiError::from(crate::error::Error::NotFound))?;
     Ok(ok(role))
 }
 
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// An event id: return older events (the previous page's `next`).
     before: Option<i64>,
@@ -181,6 +320,42 @@ pub struct AuditQuery {
     limit: Option<i64>,
 }
 
+/// An audit event: who did what, when, from where, to what, with the values before and after.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditEvent {
+    id: i64,
+    at: String,
+    /// The account or key that acted, as a label.
+    actor: String,
+    actor_account_id: Option<i64>,
+    actor_key_id: Option<i64>,
+    source_ip: Option<String>,
+    action: String,
+    target: AuditTarget,
+    #[schema(value_type = Option<Object>)]
+    before: Option<serde_json::Value>,
+    #[schema(value_type = Option<Object>)]
+    after: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditTarget {
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    id: Option<i64>,
+    label: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditPage {
+    events: Vec<AuditEvent>,
+    /// Pass as `before` for older events; null on the last page.
+    next: Option<i64>,
+}
+
+#[utoipa::path(get, path = "/api/v1/audit", tag = "audit", params(AuditQuery),
+    responses((status = 200, body = AuditPage), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody)))]
 pub async fn audit_events(
     ApiCaller(caller): ApiCaller,
     state: web::Data<AppState>,
@@ -189,22 +364,46 @@ pub async fn audit_events(
     readers_only(&caller)?;
     let (ws, before, limit) = (caller.workspace_id, query.before, query.limit.unwrap_or(100).clamp(1, 500));
     let rows = read(&state, move |c| audit::page(c, ws, before, limit)).await?;
-    let parse = |text: &Option<String>| text.as_deref().and_then(|t| serde_json::from_str::<serde_json::Value>(t).ok());
+    let parse = |text: &Option<String>| text.as_deref().and_then(|t| serde_json::from_str(t).ok());
     let next = (i64::try_from(rows.len()).unwrap_or(0) == limit).then(|| rows.last().map(|r| r.id)).flatten();
     let events: Vec<_> = rows
         .iter()
-        .map(|e| {
-            serde_json::json!({
-                "id": e.id, "at": format_rfc3339(e.occurred_at), "actor": e.actor_label,
-                "actor_account_id": e.actor_account_id, "actor_key_id": e.actor_key_id, "source_ip": e.source_ip,
-                "action": e.action, "target": { "type": e.target_type, "id": e.target_id, "label": e.target_label },
-                "before": parse(&e.before_json), "after": parse(&e.after_json),
-            })
+        .map(|e| AuditEvent {
+            id: e.id,
+            at: format_rfc3339(e.occurred_at),
+            actor: e.actor_label.clone(),
+            actor_account_id: e.actor_account_id,
+            actor_key_id: e.actor_key_id,
+            source_ip: e.source_ip.clone(),
+            action: e.action.clone(),
+            target: AuditTarget { kind: e.target_type.clone(), id: e.target_id, label: e.target_label.clone() },
+            before: parse(&e.before_json),
+            after: parse(&e.after_json),
         })
         .collect();
-    Ok(ok(serde_json::json!({ "events": events, "next": next })))
+    Ok(ok(AuditPage { events, next }))
 }
 
+/// A notification to the key's owner.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NotificationJson {
+    id: i64,
+    kind: String,
+    title: String,
+    body: String,
+    /// Where the console fixes what it is about.
+    link: Option<String>,
+    created_at: String,
+    read: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NotificationList {
+    notifications: Vec<NotificationJson>,
+}
+
+#[utoipa::path(get, path = "/api/v1/notifications", tag = "notifications",
+    responses((status = 200, body = NotificationList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn notification_list(
     ApiCaller(caller): ApiCaller,
     state: web::Data<AppState>,
@@ -213,12 +412,15 @@ pub async fn notification_list(
     let rows = read(&state, move |c| notifications::for_account(c, ws, account, 200)).await?;
     let list: Vec<_> = rows
         .iter()
-        .map(|n| {
-            serde_json::json!({
-                "id": n.id, "kind": n.kind, "title": n.title, "body": n.body, "link": n.link,
-                "created_at": format_rfc3339(n.created_at), "read": n.read_at.is_some(),
-            })
+        .map(|n| NotificationJson {
+            id: n.id,
+            kind: n.kind.clone(),
+            title: n.title.clone(),
+            body: n.body.clone(),
+            link: n.link.clone(),
+            created_at: format_rfc3339(n.created_at),
+            read: n.read_at.is_some(),
         })
         .collect();
-    Ok(ok(serde_json::json!({ "notifications": list })))
+    Ok(ok(NotificationList { notifications: list }))
 }

@@ -4,22 +4,61 @@
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::api::ApiError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::api::{ApiError, ErrorBody};
 use super::api_keys::ApiCaller;
 use super::auth::client_ip;
 use crate::crypto::SecretString;
 use crate::services::shared_secret::{self, SecretInfo};
 use crate::state::AppState;
 
-pub async fn show(ApiCaller(caller): ApiCaller, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let info: SecretInfo = state.run(move |s| shared_secret::info(s, &caller)).await?;
-    Ok(HttpResponse::Ok().json(info))
+/// When the current secret was made, and the previous ones still signing (never a secret).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SecretMetadata {
+    created_at: Option<i64>,
+    previous: Vec<PreviousSecret>,
 }
 
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PreviousSecret {
+    created_at: i64,
+    /// Unix seconds when it stops signing.
+    retires_at: i64,
+}
+
+impl From<SecretInfo> for SecretMetadata {
+    fn from(info: SecretInfo) -> Self {
+        SecretMetadata {
+            created_at: info.created_at,
+            previous: info
+                .previous
+                .into_iter()
+                .map(|p| PreviousSecret { created_at: p.created_at, retires_at: p.retires_at })
+                .collect(),
+        }
+    }
+}
+
+/// The shared secret itself.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SecretValue<'a> {
+    secret: &'a str,
+}
+
+#[utoipa::path(get, path = "/api/v1/shared-secret", tag = "shared secret",
+    responses((status = 200, body = SecretMetadata)))]
+pub async fn show(ApiCaller(caller): ApiCaller, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let info = state.run(move |s| shared_secret::info(s, &caller)).await?;
+    Ok(HttpResponse::Ok().json(SecretMetadata::from(info)))
+}
+
+#[derive(Debug, serde::Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Reauthenticated {
     /// The password of the account that owns the calling key.
+    #[schema(value_type = String, format = Password)]
     password: SecretString,
     /// With regenerate: how long the previous secret keeps signing (0 to 30 days; default 0).
     #[serde(default)]
@@ -27,11 +66,11 @@ pub struct Reauthenticated {
 }
 
 fn secret_response(secret: &SecretString) -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(serde_json::json!({ "secret": secret.expose() }))
+    HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(SecretValue { secret: secret.expose() })
 }
 
+#[utoipa::path(post, path = "/api/v1/shared-secret/reveal", tag = "shared secret", request_body = Reauthenticated,
+    responses((status = 200, body = SecretValue), (status = 422, body = ErrorBody)))]
 pub async fn reveal(
     req: HttpRequest,
     ApiCaller(caller): ApiCaller,
@@ -43,6 +82,8 @@ pub async fn reveal(
     Ok(secret_response(&secret))
 }
 
+#[utoipa::path(post, path = "/api/v1/shared-secret/regenerate", tag = "shared secret", request_body = Reauthenticated,
+    responses((status = 200, body = SecretValue), (status = 422, body = ErrorBody)))]
 pub async fn regenerate(
     req: HttpRequest,
     ApiCaller(caller): ApiCaller,

@@ -3,20 +3,29 @@
 
 use actix_web::{HttpResponse, web};
 
-use super::api::ApiError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::api::{ApiError, ErrorBody};
 use super::api_keys::ApiCaller;
 use crate::services::Caller;
 use crate::services::permissions::{self, PermissionForm};
 use crate::services::roles::{self, RoleForm};
 use crate::state::AppState;
 
+/// What was created: its id (also in `Location`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Created {
+    id: i64,
+}
+
 fn created(kind: &str, id: i64) -> HttpResponse {
     HttpResponse::Created()
         .insert_header((actix_web::http::header::LOCATION, format!("/api/v1/{kind}/{id}")))
-        .json(serde_json::json!({ "id": id }))
+        .json(Created { id })
 }
 
-#[derive(Debug, Default, serde::Deserialize)]
+#[derive(Debug, Default, serde::Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PermissionBody {
     name: Option<String>,
@@ -44,6 +53,8 @@ impl PermissionBody {
     }
 }
 
+#[utoipa::path(post, path = "/api/v1/permissions", tag = "catalogue", request_body = PermissionBody,
+    responses((status = 201, body = Created), (status = 422, body = ErrorBody)))]
 pub async fn create_permission(
     ApiCaller(caller): ApiCaller,
     state: web::Data<AppState>,
@@ -54,6 +65,8 @@ pub async fn create_permission(
     Ok(created("permissions", id))
 }
 
+#[utoipa::path(patch, path = "/api/v1/permissions/{id}", tag = "catalogue", params(("id" = i64, Path)),
+    request_body = PermissionBody, responses((status = 204), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_permission(
     ApiCaller(caller): ApiCaller,
     state: web::Data<AppState>,
@@ -70,6 +83,8 @@ pub async fn update_permission(
     Ok(HttpResponse::NoContent().finish())
 }
 
+#[utoipa::path(delete, path = "/api/v1/permissions/{id}", tag = "catalogue", params(("id" = i64, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn delete_permission(
     ApiCaller(caller): ApiCaller,
     state: web::Data<AppState>,
@@ -80,7 +95,7 @@ pub async fn delete_permission(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[derive(Debug, Default, serde::Deserialize)]
+#[derive(Debug, Default, serde::Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RoleBody {
     name: Option<String>,
@@ -89,6 +104,8 @@ pub struct RoleBody {
     permissions: Option<Vec<i64>>,
 }
 
+#[utoipa::path(post, path = "/api/v1/roles", tag = "catalogue", request_body = RoleBody,
+    responses((status = 201, body = Created), (status = 422, body = ErrorBody)))]
 pub async fn create_role(
     ApiCaller(caller): ApiCaller,
     state: web::Data<AppState>,
@@ -104,6 +121,8 @@ pub async fn create_role(
     Ok(created("roles", id))
 }
 
+#[utoipa::path(patch, path = "/api/v1/roles/{id}", tag = "catalogue", params(("id" = i64, Path)), request_body = RoleBody,
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_role(
     ApiCaller(caller): ApiCaller,
     state: web::Data<AppState>,
@@ -131,7 +150,16 @@ pub async fn update_role(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// A deleted role, and how many key owners were told.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RoleDeleted {
+    deleted: i64,
+    owners_notified: usize,
+}
+
 /// Deleting a custom role takes it from every key and account, and tells the affected key owners.
+#[utoipa::path(delete, path = "/api/v1/roles/{id}", tag = "catalogue", params(("id" = i64, Path)),
+    responses((status = 200, body = RoleDeleted), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn delete_role(
     ApiCaller(caller): ApiCaller,
     state: web::Data<AppState>,
@@ -139,22 +167,26 @@ pub async fn delete_role(
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let notified = state.run(move |s| roles::delete(s, &caller, id)).await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "deleted": id, "owners_notified": notified })))
+    Ok(HttpResponse::Ok().json(RoleDeleted { deleted: id, owners_notified: notified }))
 }
 
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewAccount {
     email: String,
     name: String,
     /// `admin`, `auditor` or `member`.
     role: String,
+    /// At least 12 characters, as in the console.
+    #[schema(value_type = String, format = Password)]
     password: crate::crypto::SecretString,
     #[serde(default)]
     permissions: Vec<i64>,
 }
 
 /// `POST /api/v1/accounts`: as the console's Add user (the password must meet the same rules).
+#[utoipa::path(post, path = "/api/v1/accounts", tag = "people", request_body = NewAccount,
+    responses((status = 201, body = Created), (status = 422, body = ErrorBody)))]
 pub async fn create_account(
     ApiCaller(caller): ApiCaller,
     state: web::Data<AppState>,
@@ -175,13 +207,16 @@ pub async fn create_account(
     Ok(created("accounts", id))
 }
 
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchAccount {
+    /// `admin`, `auditor` or `member`.
     role: Option<String>,
     disabled: Option<bool>,
 }
 
+#[utoipa::path(patch, path = "/api/v1/accounts/{id}", tag = "people", params(("id" = i64, Path)),
+    request_body = PatchAccount, responses((status = 204), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_account(
     ApiCaller(caller): ApiCaller,
     state: web::Data<AppState>,
@@ -204,19 +239,34 @@ pub async fn update_account(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// A person's direct grants, by id.
+#[derive(Debug, serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Grants {
+    #[serde(default)]
+    permissions: Vec<i64>,
+    #[serde(default)]
+    roles: Vec<i64>,
+}
+
 /// `PUT /api/v1/accounts/{id}/grants`: the person's direct permissions and roles, replaced.
+#[utoipa::path(put, path = "/api/v1/accounts/{id}/grants", tag = "people", params(("id" = i64, Path)), request_body = Grants,
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn set_grants(
     ApiCaller(caller): ApiCaller,
     state: web::Data<AppState>,
     path: web::Path<i64>,
-    body: web::Json<crate::services::grants::GrantsForm>,
+    body: web::Json<Grants>,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, form) = (path.into_inner(), body.into_inner());
+    let (id, body) = (path.into_inner(), body.into_inner());
+    let form = crate::services::grants::GrantsForm { permissions: body.permissions, roles: body.roles };
     state.run(move |s| crate::services::grants::set(s, &caller, id, &form)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
 /// `DELETE /api/v1/accounts/{id}`: their keys go to an administrator, who is notified, as in the console.
+#[utoipa::path(delete, path = "/api/v1/accounts/{id}", tag = "people", params(("id" = i64, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn delete_account(
     ApiCaller(caller): ApiCaller,
     state: web::Data<AppState>,
@@ -225,6 +275,12 @@ pub async fn delete_account(
     let id = path.into_inner();
     state.run(move |s| crate::services::accounts::delete_user(s, &caller, id)).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// How many notifications were marked read.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MarkedRead {
+    marked_read: usize,
 }
 
 async fn mark(caller: Caller, state: &AppState, id: Option<i64>) -> Result<HttpResponse, ApiError> {
@@ -240,10 +296,12 @@ async fn mark(caller: Caller, state: &AppState, id: Option<i64>) -> Result<HttpR
     if id.is_some() && changed == 0 {
         return Err(crate::error::Error::NotFound.into());
     }
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "marked_read": changed })))
+    Ok(HttpResponse::Ok().json(MarkedRead { marked_read: changed }))
 }
 
 /// `POST /api/v1/notifications/{id}/read`: one of the key owner's notifications (404 if not theirs or read).
+#[utoipa::path(post, path = "/api/v1/notifications/{id}/read", tag = "notifications", params(("id" = i64, Path)),
+    responses((status = 200, body = MarkedRead), (status = 404, body = ErrorBody)))]
 pub async fn mark_read(
     ApiCaller(caller): ApiCaller,
     state: web::Data<AppState>,
@@ -253,6 +311,7 @@ pub async fn mark_read(
 }
 
 /// `POST /api/v1/notifications/read`: all of them.
+#[utoipa::path(post, path = "/api/v1/notifications/read", tag = "notifications", responses((status = 200, body = MarkedRead)))]
 pub async fn mark_all_read(ApiCaller(caller): ApiCaller, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     mark(caller, &state, None).await
 }

@@ -37,20 +37,32 @@ const SORTS: [(&str, Sort); 7] = [
     ("created", Sort::Created),
 ];
 
-/// The table's state, all of it in the URL so reload, back and links work.
-#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
+/// The table's state, all of it in the URL so reload, back and links work (the API reads the same).
+#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
+    /// `active`, `inactive`, `expired`, `expiring` (within `days`), `unused` (for `days`); empty: all.
     #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[param(required = false)]
     pub filter: String,
+    /// For `expiring` and `unused`: 1–3650, default 30.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub days: Option<i64>,
+    /// Matches name, description, identifier, owner and type.
     #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[param(required = false)]
     pub q: String,
+    /// `name`, `type`, `owner`, `status`, `expires`, `last_used` or `created` (the default).
     #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[param(required = false)]
     pub sort: String,
+    /// `asc` or `desc`.
     #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[param(required = false)]
     pub dir: String,
+    /// The previous page's `next`.
     #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[param(required = false)]
     pub after: String,
 }
 

@@ -16,6 +16,7 @@ pub mod import;
 pub mod key_actions;
 pub mod keys;
 pub mod layout;
+pub mod openapi;
 pub mod ops;
 pub mod permissions;
 pub mod profile;
@@ -29,43 +30,61 @@ pub mod users;
 
 use actix_web::web;
 
+/// Declares the machine-facing routes once: registered by `machine_routes`, listed in `MACHINE_ROUTES`
+/// (which the OpenAPI and authorization tests walk, so a new route cannot go undocumented).
+macro_rules! machine_routes {
+    ($($method:ident $path:literal => $handler:path;)*) => {
+        /// Every machine-facing route as (method, path); `route` is any method.
+        pub const MACHINE_ROUTES: &[(&str, &str)] = &[$((stringify!($method), $path)),*];
+
+        fn machine_routes(cfg: &mut web::ServiceConfig) {
+            $(cfg.route($path, web::$method().to($handler));)*
+        }
+    };
+}
+
+machine_routes! {
+    get "/healthz" => ops::healthz;
+    get "/readyz" => ops::readyz;
+    get "/metrics" => api::metrics;
+    post "/api/v1/keys/verify" => api::verify_key;
+    route "/api/v1/authorize{tail:.*}" => api::authorize;
+    get "/api/v1/keys" => api_keys::list;
+    post "/api/v1/keys" => api_keys::create;
+    get "/api/v1/keys/{id}" => api_keys::get;
+    delete "/api/v1/keys/{id}" => api_keys::delete;
+    patch "/api/v1/keys/{id}" => api_keys::patch;
+    post "/api/v1/keys/{id}/rotate" => api_keys::rotate;
+    post "/api/v1/keys/{id}/reassign" => api_keys::reassign;
+    get "/api/v1/accounts" => api_read::accounts;
+    post "/api/v1/accounts" => api_write::create_account;
+    get "/api/v1/accounts/{id}" => api_read::account;
+    patch "/api/v1/accounts/{id}" => api_write::update_account;
+    delete "/api/v1/accounts/{id}" => api_write::delete_account;
+    put "/api/v1/accounts/{id}/grants" => api_write::set_grants;
+    get "/api/v1/roles" => api_read::role_list;
+    post "/api/v1/roles" => api_write::create_role;
+    get "/api/v1/roles/{id}" => api_read::role;
+    patch "/api/v1/roles/{id}" => api_write::update_role;
+    delete "/api/v1/roles/{id}" => api_write::delete_role;
+    get "/api/v1/permissions" => api_read::permission_list;
+    post "/api/v1/permissions" => api_write::create_permission;
+    get "/api/v1/permissions/{id}" => api_read::permission;
+    patch "/api/v1/permissions/{id}" => api_write::update_permission;
+    delete "/api/v1/permissions/{id}" => api_write::delete_permission;
+    get "/api/v1/shared-secret" => api_secret::show;
+    post "/api/v1/shared-secret/reveal" => api_secret::reveal;
+    post "/api/v1/shared-secret/regenerate" => api_secret::regenerate;
+    get "/api/v1/audit" => api_read::audit_events;
+    get "/api/v1/notifications" => api_read::notification_list;
+    post "/api/v1/notifications/read" => api_write::mark_all_read;
+    post "/api/v1/notifications/{id}/read" => api_write::mark_read;
+    get "/api/openapi.json" => openapi::openapi_json;
+}
+
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(ops::healthz))
-        .route("/readyz", web::get().to(ops::readyz))
-        .route("/metrics", web::get().to(api::metrics))
-        .route("/api/v1/keys/verify", web::post().to(api::verify_key))
-        .route("/api/v1/authorize{tail:.*}", web::route().to(api::authorize))
-        .route("/api/v1/keys", web::get().to(api_keys::list))
-        .route("/api/v1/keys", web::post().to(api_keys::create))
-        .route("/api/v1/keys/{id}", web::get().to(api_keys::get))
-        .route("/api/v1/keys/{id}", web::delete().to(api_keys::delete))
-        .route("/api/v1/keys/{id}", web::patch().to(api_keys::patch))
-        .route("/api/v1/keys/{id}/rotate", web::post().to(api_keys::rotate))
-        .route("/api/v1/keys/{id}/reassign", web::post().to(api_keys::reassign))
-        .route("/api/v1/accounts", web::get().to(api_read::accounts))
-        .route("/api/v1/accounts", web::post().to(api_write::create_account))
-        .route("/api/v1/accounts/{id}", web::get().to(api_read::account))
-        .route("/api/v1/accounts/{id}", web::patch().to(api_write::update_account))
-        .route("/api/v1/accounts/{id}", web::delete().to(api_write::delete_account))
-        .route("/api/v1/accounts/{id}/grants", web::put().to(api_write::set_grants))
-        .route("/api/v1/roles", web::get().to(api_read::role_list))
-        .route("/api/v1/roles", web::post().to(api_write::create_role))
-        .route("/api/v1/roles/{id}", web::get().to(api_read::role))
-        .route("/api/v1/roles/{id}", web::patch().to(api_write::update_role))
-        .route("/api/v1/roles/{id}", web::delete().to(api_write::delete_role))
-        .route("/api/v1/permissions", web::get().to(api_read::permission_list))
-        .route("/api/v1/permissions", web::post().to(api_write::create_permission))
-        .route("/api/v1/permissions/{id}", web::get().to(api_read::permission))
-        .route("/api/v1/permissions/{id}", web::patch().to(api_write::update_permission))
-        .route("/api/v1/permissions/{id}", web::delete().to(api_write::delete_permission))
-        .route("/api/v1/shared-secret", web::get().to(api_secret::show))
-        .route("/api/v1/shared-secret/reveal", web::post().to(api_secret::reveal))
-        .route("/api/v1/shared-secret/regenerate", web::post().to(api_secret::regenerate))
-        .route("/api/v1/audit", web::get().to(api_read::audit_events))
-        .route("/api/v1/notifications", web::get().to(api_read::notification_list))
-        .route("/api/v1/notifications/read", web::post().to(api_write::mark_all_read))
-        .route("/api/v1/notifications/{id}/read", web::post().to(api_write::mark_read))
-        .route("/static/{path:.*}", web::get().to(assets::serve))
+    machine_routes(cfg);
+    cfg.route("/static/{path:.*}", web::get().to(assets::serve))
         .route("/favicon.ico", web::get().to(assets::favicon))
         .route("/setup", web::get().to(setup::show))
         .route("/setup", web::post().to(setup::submit))

@@ -6,11 +6,16 @@ use diesel::connection::SimpleConnection as _;
 use crate::state::AppState;
 
 /// Liveness: the process answers. Touches nothing else.
+#[utoipa::path(get, path = "/healthz", tag = "operations", security(()),
+    responses((status = 200, content_type = "text/plain", body = String)))]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().content_type("text/plain; charset=utf-8").body("ok")
 }
 
 /// Readiness: the database answers a round trip.
+#[utoipa::path(get, path = "/readyz", tag = "operations", security(()),
+    responses((status = 200, content_type = "text/plain", body = String),
+        (status = 503, content_type = "text/plain", body = String)))]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let check = state.blocking(|db| db.read(|c| c.batch_execute("SELECT 1").map_err(crate::db::DbError::Query))).await;
     match check {

@@ -7,6 +7,7 @@ mod import;
 mod key_lifecycle;
 mod keys;
 mod management_api;
+mod openapi;
 mod operations;
 mod permissions;
 mod roles;

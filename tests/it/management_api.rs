@@ -75,6 +75,12 @@ on_both_backends! {
         assert_eq!(verdict.code.as_str(), "NOT_FOUND", "deleted through the API, gone at once");
         let activity = admin.get("/").await.body;
         assert!(activity.contains("key Automation"), "the audit names the acting key");
+
+        // Unparsable ids and query strings answer in the API's JSON shape, not as text.
+        let (status, body) = call(&app, reqwest::Method::GET, "/api/v1/keys/abc", Some(&admin_key), None).await;
+        assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
+        let (status, body) = call(&app, reqwest::Method::GET, "/api/v1/audit?before=x", Some(&admin_key), None).await;
+        assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("bad_query")));
     }
 }
 
