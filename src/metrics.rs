@@ -6,16 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::domain::verify::Code;
 
-const CODES: [Code; 8] = [
-    Code::Valid,
-    Code::Malformed,
-    Code::NotFound,
-    Code::Inactive,
-    Code::Expired,
-    Code::Forbidden,
-    Code::IpNotAllowed,
-    Code::RateLimited,
-];
+const CODES: [Code; 8] = Code::ALL;
 
 /// Upper bounds of the latency buckets, in seconds.
 const BUCKETS: [f64; 12] = [0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5];

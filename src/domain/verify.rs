@@ -17,6 +17,17 @@ pub enum Code {
 }
 
 impl Code {
+    pub const ALL: [Code; 8] = [
+        Code::Valid,
+        Code::Malformed,
+        Code::NotFound,
+        Code::Inactive,
+        Code::Expired,
+        Code::Forbidden,
+        Code::IpNotAllowed,
+        Code::RateLimited,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Code::Valid => "VALID",

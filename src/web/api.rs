@@ -424,17 +424,7 @@ mod tests {
 
     #[test]
     fn documented_codes_serialise_as_the_decision_does() {
-        let all = [
-            Code::Valid,
-            Code::Malformed,
-            Code::NotFound,
-            Code::Inactive,
-            Code::Expired,
-            Code::Forbidden,
-            Code::IpNotAllowed,
-            Code::RateLimited,
-        ];
-        for code in all {
+        for code in Code::ALL {
             let (real, doc) = (serde_json::to_string(&code).ok(), serde_json::to_string(&documented(code)).ok());
             assert_eq!(real, doc);
             assert_eq!(real, Some(format!("\"{}\"", code.as_str())));
