@@ -58,11 +58,11 @@ pub fn count(conn: &mut DbConn) -> QResult<i64> {
 }
 
 pub fn find(conn: &mut DbConn, id: i64) -> QResult<Option<Account>> {
-    accounts::table.find(id).select(Account::as_select()).first(conn).optional()
+    accounts::table.find(id).select(Account::as_select()).get_result(conn).optional()
 }
 
 pub fn find_by_email(conn: &mut DbConn, email: &Email) -> QResult<Option<Account>> {
-    accounts::table.filter(accounts::email.eq(email.as_str())).select(Account::as_select()).first(conn).optional()
+    accounts::table.filter(accounts::email.eq(email.as_str())).select(Account::as_select()).get_result(conn).optional()
 }
 
 pub fn email_taken(conn: &mut DbConn, email: &Email) -> QResult<bool> {
@@ -186,7 +186,7 @@ pub fn member(conn: &mut DbConn, workspace_id: i64, account_id: i64) -> QResult<
         .filter(memberships::workspace_id.eq(workspace_id))
         .filter(accounts::id.eq(account_id))
         .select((Account::as_select(), memberships::role))
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     Ok(row.map(|(account, role)| Member { account, role: ConsoleRole::parse(&role).unwrap_or(ConsoleRole::Member) }))
 }

@@ -31,7 +31,7 @@ pub fn find(conn: &mut DbConn, workspace_id: i64, id: i64) -> QResult<Option<Key
         .filter(key_types::workspace_id.eq(workspace_id))
         .filter(key_types::id.eq(id))
         .select(KeyType::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

@@ -148,7 +148,7 @@ pub fn refresh_search_text(conn: &mut DbConn, key_id: i64) -> QResult<()> {
                 accounts::email,
                 accounts::display_name,
             ))
-            .first(conn)?;
+            .get_result(conn)?;
     let text = format!("{name} {description} {} {email} {owner_name}", identifier.unwrap_or_default()).to_lowercase();
     diesel::update(api_keys::table.find(key_id)).set(api_keys::search_text.eq(text)).execute(conn).map(drop)
 }
@@ -190,7 +190,7 @@ pub fn find(conn: &mut DbConn, workspace_id: i64, id: i64) -> QResult<Option<Key
         .filter(api_keys::workspace_id.eq(workspace_id))
         .filter(api_keys::id.eq(id))
         .select(KeyRecord::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -510,7 +510,7 @@ pub fn lookup(conn: &mut DbConn, digest: &[u8]) -> QResult<Option<Lookup>> {
             api_keys::rate_limit,
             api_keys::rate_window_secs,
         ))
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

@@ -1,5 +1,9 @@
 //! Database access: one connection type over SQLite and PostgreSQL, a pool, migrations, and one module
 //! of plain query functions per area. Handlers never build SQL; they call these functions.
+//!
+//! Lookups by a unique key use `get_result`, not `first`: on SQLite, Diesel does not reuse the prepared
+//! statement of a query with `LIMIT`, and re-preparing the key lookup's four-table join cost 52 µs
+//! against 1.9 µs cached (measured on the release build). `first` is kept where several rows may match.
 
 pub mod accounts;
 pub mod audit;

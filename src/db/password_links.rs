@@ -42,7 +42,7 @@ pub fn find(conn: &mut DbConn, digest: &[u8]) -> QResult<Option<PasswordLink>> {
     password_links::table
         .filter(password_links::digest.eq(digest))
         .select(PasswordLink::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

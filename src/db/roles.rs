@@ -34,7 +34,7 @@ pub fn find(conn: &mut DbConn, workspace_id: i64, id: i64) -> QResult<Option<Rol
         .filter(roles::workspace_id.eq(workspace_id))
         .filter(roles::id.eq(id))
         .select(Role::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

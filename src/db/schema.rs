@@ -191,6 +191,7 @@ diesel::table! {
         last_used_ip -> Nullable<Text>,
         last_used_path -> Nullable<Text>,
         use_count -> BigInt,
+        flushes -> BigInt,
     }
 }
 
@@ -209,6 +210,7 @@ diesel::table! {
         used_at -> BigInt,
         ip -> Nullable<Text>,
         path -> Nullable<Text>,
+        slot -> BigInt,
     }
 }
 

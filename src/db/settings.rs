@@ -11,7 +11,7 @@ pub fn get_i64(conn: &mut DbConn, workspace_id: i64, name: &str, default: i64) -
         .filter(workspace_settings::workspace_id.eq(workspace_id))
         .filter(workspace_settings::name.eq(name))
         .select(workspace_settings::value)
-        .first(conn)
+        .get_result(conn)
         .optional()?;
     Ok(value.and_then(|v| v.parse().ok()).unwrap_or(default))
 }
@@ -25,7 +25,7 @@ pub fn get_text(conn: &mut DbConn, workspace_id: i64, name: &str) -> Result<Opti
         .filter(workspace_settings::workspace_id.eq(workspace_id))
         .filter(workspace_settings::name.eq(name))
         .select(workspace_settings::value)
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 

@@ -89,7 +89,7 @@ pub fn find(conn: &mut DbConn, id: i64) -> QResult<Option<Workspace>> {
         .find(id)
         .filter(workspaces::archived_at.is_null())
         .select(Workspace::as_select())
-        .first(conn)
+        .get_result(conn)
         .optional()
 }
 
@@ -110,7 +110,7 @@ pub fn senior_admin(conn: &mut DbConn, workspace_id: i64, except: i64) -> QResul
 
 pub fn role_in(conn: &mut DbConn, workspace_id: i64, account_id: i64) -> QResult<Option<ConsoleRole>> {
     let role: Option<String> =
-        memberships::table.find((account_id, workspace_id)).select(memberships::role).first(conn).optional()?;
+        memberships::table.find((account_id, workspace_id)).select(memberships::role).get_result(conn).optional()?;
     Ok(role.and_then(|r| ConsoleRole::parse(&r)))
 }
 

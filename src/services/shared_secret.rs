@@ -117,11 +117,12 @@ fn store_new(c: &mut DbConn, keyring: &Keyring, workspace_id: i64, now: i64) -> 
 }
 
 /// Gives every workspace without a secret in force a new one (at start-up, and when a workspace
-/// is created), then loads them all for signing.
+/// is created), then loads them all for signing. Shared secrets never change what a key may do, so
+/// their writes leave the verification cache's generation alone (`write_counters`).
 pub fn ensure_all(state: &AppState) -> Result<()> {
     let now = state.now();
     let keyring = state.keyring.clone();
-    state.db.write(|c| {
+    state.db.write_counters(|c| {
         for ws in shared_secrets::workspaces_without(c, now)? {
             store_new(c, &keyring, ws, now)?;
         }
@@ -164,7 +165,7 @@ async fn confirm(state: &AppState, caller: &Caller, password: &SecretString, ip:
         let event =
             caller.event("shared_secret.reauth_refused").change(None, Some(serde_json::json!({ "for": action })));
         let now = state.now();
-        state.run(move |s| s.db.write(|c| Ok::<_, Error>(audit::record(c, now, &event)?))).await?;
+        state.run(move |s| s.db.write_counters(|c| Ok::<_, Error>(audit::record(c, now, &event)?))).await?;
     }
     checked
 }
@@ -175,7 +176,7 @@ pub async fn reveal(state: &AppState, caller: &Caller, password: &SecretString, 
     let (ws, now, event) = (caller.workspace_id, state.now(), caller.event("shared_secret.revealed"));
     state
         .run(move |s| {
-            let current = s.db.write(|c| {
+            let current = s.db.write_counters(|c| {
                 audit::record(c, now, &event)?;
                 Ok::<_, Error>(shared_secrets::live_in(c, ws, now)?.into_iter().next())
             })?;
@@ -216,7 +217,7 @@ pub async fn regenerate(
     state
         .run(move |s| {
             let keyring = s.keyring.clone();
-            let secret = s.db.write(|c| {
+            let secret = s.db.write_counters(|c| {
                 shared_secrets::retire_all(c, ws, now + overlap_secs, now)?;
                 let secret = store_new(c, &keyring, ws, now)?;
                 audit::record(c, now, &event)?;
@@ -232,7 +233,7 @@ pub async fn regenerate(
 pub fn end_overlap(state: &AppState, caller: &Caller) -> Result<usize> {
     caller.must_administer()?;
     let (ws, now, event) = (caller.workspace_id, state.now(), caller.event("shared_secret.overlap_ended"));
-    let ended = state.db.write(|c| {
+    let ended = state.db.write_counters(|c| {
         let Some(current) = shared_secrets::live_in(c, ws, now)?.into_iter().next() else {
             return Err(Error::NotFound);
         };

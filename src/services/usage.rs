@@ -16,6 +16,7 @@ pub struct UsageRecorder {
 #[derive(Debug)]
 struct Pending {
     secret_id: i64,
+    secret_retiring: bool,
     count: i64,
     last_used_at: i64,
     ip: Option<String>,
@@ -24,10 +25,20 @@ struct Pending {
 }
 
 impl UsageRecorder {
-    pub fn record(&self, key_id: i64, secret_id: i64, now: i64, ip: Option<&str>, path: Option<&str>) {
+    /// Counts one use of `key_id` through the secret `secret_id` (`retiring`: the previous secret of
+    /// a rotation overlap).
+    pub fn record(
+        &self,
+        key_id: i64,
+        (secret_id, retiring): (i64, bool),
+        now: i64,
+        ip: Option<&str>,
+        path: Option<&str>,
+    ) {
         let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
         let entry = pending.entry(key_id).or_insert_with(|| Pending {
             secret_id,
+            secret_retiring: retiring,
             count: 0,
             last_used_at: now,
             ip: None,
@@ -35,7 +46,7 @@ impl UsageRecorder {
             per_day: BTreeMap::new(),
         });
         entry.count += 1;
-        entry.secret_id = secret_id;
+        (entry.secret_id, entry.secret_retiring) = (secret_id, retiring);
         entry.last_used_at = entry.last_used_at.max(now);
         // Most uses repeat the last address and path: keep the strings then instead of reallocating.
         if entry.ip.as_deref() != ip {
@@ -55,6 +66,7 @@ impl UsageRecorder {
             .map(|(key_id, p)| Batch {
                 key_id,
                 secret_id: p.secret_id,
+                secret_retiring: p.secret_retiring,
                 count: p.count,
                 last_used_at: p.last_used_at,
                 ip: p.ip,
@@ -72,13 +84,7 @@ impl UsageRecorder {
             return Ok(0);
         }
         let written = batches.len();
-        db.write_counters(|c| {
-            for batch in &batches {
-                usage::apply(c, batch)?;
-            }
-            Ok::<_, crate::error::Error>(())
-        })
-        .inspect_err(
+        db.write_counters(|c| usage::apply_all(c, &batches).map_err(crate::error::Error::from)).inspect_err(
             |e| tracing::warn!(error = %e, keys = written, "usage flush failed; this window's usage is lost"),
         )?;
         Ok(written)

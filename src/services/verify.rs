@@ -101,13 +101,33 @@ pub struct VerifyCache {
     windows: std::sync::Mutex<std::collections::HashMap<i64, (i64, i64)>>,
 }
 
+/// A cache that keeps what was used once as readily as what was used often: quick_cache's default
+/// gives 97% of the space to entries seen twice, so after a restart (or a warm-up) keys used once
+/// each — the common case with many keys and steady traffic — would be evicted before their second use.
+fn recency_cache<V: Clone>(capacity: usize) -> quick_cache::sync::Cache<[u8; 32], V> {
+    let options = quick_cache::OptionsBuilder::new()
+        .estimated_items_capacity(capacity)
+        .weight_capacity(u64::try_from(capacity).unwrap_or(u64::MAX))
+        .hot_allocation(0.5)
+        .build();
+    match options {
+        Ok(options) => quick_cache::sync::Cache::with_options(
+            options,
+            quick_cache::UnitWeighter,
+            quick_cache::DefaultHashBuilder::default(),
+            quick_cache::sync::DefaultLifecycle::default(),
+        ),
+        Err(_) => quick_cache::sync::Cache::new(capacity),
+    }
+}
+
 impl VerifyCache {
     /// `capacity` keys (0 disables caching), a tenth as many unknown digests, each for `ttl_secs`.
     pub fn new(capacity: usize, ttl_secs: i64) -> Self {
         let enabled = capacity > 0;
         VerifyCache {
-            found: enabled.then(|| quick_cache::sync::Cache::new(capacity)),
-            missing: enabled.then(|| quick_cache::sync::Cache::new((capacity / 10).max(1))),
+            found: enabled.then(|| recency_cache(capacity)),
+            missing: enabled.then(|| recency_cache((capacity / 10).max(1))),
             catalogues: quick_cache::sync::Cache::new(1_000),
             owners: quick_cache::sync::Cache::new(100_000),
             ttl_secs,
@@ -294,7 +314,8 @@ fn decide(state: &AppState, presented: &str, context: &UseContext, use_db: bool)
         }
     }
     if code == Code::Valid {
-        state.usage.record(found.key_id, found.secret_id, now, context.ip.as_deref(), context.path.as_deref());
+        let secret = (found.secret_id, found.secret_retires_at.is_some());
+        state.usage.record(found.key_id, secret, now, context.ip.as_deref(), context.path.as_deref());
     }
     Ok(Some(Verdict { code, reason, missing, key: Some(r.facts.clone()) }))
 }

@@ -302,3 +302,26 @@ on_both_backends! {
         assert!(list.contains("Guarded") && !list.contains("Forged"));
     }
 }
+
+on_both_backends! {
+    async fn the_key_page_keeps_the_twenty_most_recent_uses(app) {
+        let admin = app.admin().await;
+        let (id, secret) = create_key(&admin, &[("name", "Busy")]).await;
+        let key_id: i64 = id.parse().expect("id");
+        for n in 0..25 {
+            app.clock.advance(60);
+            let context = UseContext { ip: Some(format!("192.0.2.{n}")), path: Some(format!("/use/{n}")), want: None };
+            assert!(verify(&app.state, &secret, &context).expect("verify").valid());
+            app.state.usage.flush(&app.state.db).expect("flush");
+        }
+        let recent = app.state.db.read(|c| keyward::db::usage::recent_uses(c, key_id)).expect("recent uses");
+        let paths: Vec<String> = recent.iter().filter_map(|u| u.path.clone()).collect();
+        let expected: Vec<String> = (5..25).rev().map(|n| format!("/use/{n}")).collect();
+        assert_eq!(paths, expected, "the newest twenty, newest first");
+        let last = app.state.db.read(|c| keyward::db::usage::last_used(c, key_id)).expect("last use").expect("used");
+        assert_eq!((last.count, last.path.as_deref()), (25, Some("/use/24")));
+        admin.sign_in("admin@example.com", PASSWORD).await;
+        let page = admin.get(&format!("/keys/{id}")).await.body;
+        assert!(page.contains("/use/24") && page.contains("/use/5") && !page.contains("/use/4<"), "{page}");
+    }
+}
