@@ -40,6 +40,12 @@ pub fn identifier(input: &str, label: Option<&str>) -> Result<Option<String>, In
     Ok(Some(value.to_owned()))
 }
 
+/// The start (00:00 UTC) of a `YYYY-MM-DD` date, as Unix seconds.
+pub fn parse_date(text: &str) -> Option<i64> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(text.trim(), &format).ok().map(|d| d.midnight().assume_utc().unix_timestamp())
+}
+
 /// When a key expires: never, a preset number of days from now, or the end (23:59:59 UTC) of a date.
 /// A moment already past is refused, and so is one beyond `max_lifetime_days` when a maximum is set.
 pub fn expiry(choice: &str, date: &str, now: i64, max_lifetime_days: Option<i64>) -> Result<Option<i64>, Invalid> {
@@ -47,11 +53,10 @@ pub fn expiry(choice: &str, date: &str, now: i64, max_lifetime_days: Option<i64>
     let at = match choice.trim() {
         "never" | "" => None,
         "date" => {
-            let format = time::macros::format_description!("[year]-[month]-[day]");
-            let Ok(day) = time::Date::parse(date.trim(), &format) else {
+            let Some(start) = parse_date(date) else {
                 return invalid("Enter the expiry date as YYYY-MM-DD.".into());
             };
-            let end = day.with_hms(23, 59, 59).map(|t| t.assume_utc().unix_timestamp()).unwrap_or(i64::MIN);
+            let end = start + DAY - 1;
             if end <= now {
                 return invalid("The expiry date is in the past. Choose a later date.".into());
             }

@@ -2,6 +2,7 @@
 //! input into domain types, applies the rules, and writes through `db` in one transaction.
 
 pub mod accounts;
+pub mod audit;
 pub mod auth;
 pub mod demo;
 pub mod directory;

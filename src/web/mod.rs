@@ -6,6 +6,7 @@ pub mod api_read;
 pub mod api_secret;
 pub mod api_write;
 pub mod assets;
+pub mod audit;
 pub mod auth;
 pub mod csrf;
 pub mod dashboard;
@@ -129,6 +130,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/roles/{id}", web::post().to(roles::update))
         .route("/roles/{id}/delete", web::get().to(roles::confirm_delete))
         .route("/roles/{id}/delete", web::post().to(roles::delete))
+        .route("/audit", web::get().to(audit::show))
+        .route("/audit.csv", web::get().to(audit::export))
+        .route("/audit/verify", web::post().to(audit::verify_chain))
         .route("/settings", web::get().to(settings::show))
         .route("/settings/domains", web::post().to(settings::save_domains))
         .route("/settings/domains/matching", web::get().to(settings::matching))

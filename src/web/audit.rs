@@ -1,0 +1,136 @@
+//! The audit log page (`/audit`): every event of the workspace, filtered by actor, action, target,
+//! time and free text, a page at a time; the same filter as CSV; and the hash-chain check.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+
+use super::auth::Reader;
+use super::error::{AppError, html, is_htmx};
+use super::layout::Layout;
+use crate::clock::format_time;
+use crate::db::audit::EventRow;
+use crate::error::Error;
+use crate::services::audit::{self, ChainReport, FilterForm};
+use crate::state::AppState;
+
+#[derive(Debug, serde::Deserialize)]
+pub struct PageQuery {
+    #[serde(default)]
+    before: Option<i64>,
+}
+
+#[derive(Template)]
+#[template(path = "audit/_table.html")]
+struct AuditTable {
+    form: FilterForm,
+    rows: Vec<EventRow>,
+    /// The link to older events, with the filter.
+    older: Option<String>,
+    error: Option<String>,
+    actions: Vec<String>,
+}
+
+impl AuditTable {
+    fn when(&self, t: &i64) -> String {
+        format_time(*t)
+    }
+
+    fn query(&self) -> String {
+        serde_urlencoded::to_string(&self.form).unwrap_or_default()
+    }
+
+    fn filtered(&self) -> bool {
+        !self.query().is_empty()
+    }
+
+    /// A change as `before → after`, compact.
+    fn change(&self, row: &EventRow) -> String {
+        match (&row.before_json, &row.after_json) {
+            (Some(b), Some(a)) => format!("{b} → {a}"),
+            (None, Some(a)) => a.clone(),
+            (Some(b), None) => format!("{b} → (removed)"),
+            (None, None) => String::new(),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "audit/index.html")]
+struct AuditPage {
+    layout: Layout,
+    table: AuditTable,
+}
+
+pub async fn show(
+    req: HttpRequest,
+    Reader(user): Reader,
+    state: web::Data<AppState>,
+    form: web::Query<FilterForm>,
+    page: web::Query<PageQuery>,
+) -> Result<HttpResponse, AppError> {
+    let form = form.into_inner();
+    let caller = user.caller();
+    let (filter, error) = match form.parse() {
+        Ok(filter) => (Some(filter), None),
+        Err(Error::Invalid(invalid)) => (None, Some(invalid.message)),
+        Err(other) => return Err(other.into()),
+    };
+    let before = page.before;
+    let (rows, next, actions) = state
+        .run(move |s| {
+            let (rows, next) = match &filter {
+                Some(filter) => audit::page(s, &caller, filter, before)?,
+                None => (Vec::new(), None),
+            };
+            Ok((rows, next, audit::actions(s, &caller)?))
+        })
+        .await?;
+    let mut table = AuditTable { form, rows, older: None, error, actions };
+    table.older = next.map(|id| {
+        let query = table.query();
+        if query.is_empty() { format!("/audit?before={id}") } else { format!("/audit?{query}&before={id}") }
+    });
+    let status = if table.error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    if is_htmx(&req) {
+        return Ok(html(status, table.render()));
+    }
+    Ok(html(status, AuditPage { layout: Layout::new("Audit log", "audit", &user), table }.render()))
+}
+
+pub async fn export(
+    Reader(user): Reader,
+    state: web::Data<AppState>,
+    form: web::Query<FilterForm>,
+) -> Result<HttpResponse, AppError> {
+    let (caller, form) = (user.caller(), form.into_inner());
+    let filter = form.parse()?;
+    let bytes = state.run(move |s| audit::export_csv(s, &caller, &filter)).await?;
+    let name = format!("keyward-audit-{}.csv", format_time(state.now()).chars().take(10).collect::<String>());
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")))
+        .body(bytes))
+}
+
+#[derive(Template)]
+#[template(path = "audit/_chain.html")]
+struct ChainResult {
+    report: ChainReport,
+}
+
+impl ChainResult {
+    fn when(&self, t: &i64) -> String {
+        format_time(*t)
+    }
+}
+
+pub async fn verify_chain(Reader(user): Reader, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    let caller = user.caller();
+    let report = state.run(move |s| audit::verify_chain(s, &caller)).await?;
+    if let Some(broken) = &report.broken {
+        tracing::warn!(event_id = broken.id, "the audit chain is broken");
+    }
+    Ok(html(StatusCode::OK, ChainResult { report }.render()))
+}
