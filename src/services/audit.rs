@@ -36,7 +36,7 @@ pub fn page(
 pub fn actions(state: &AppState, caller: &Caller) -> Result<Vec<String>> {
     must_read(caller)?;
     let ws = caller.workspace_id;
-    Ok(state.db.read(|c| audit::actions(c, ws))?)
+    state.db.read(|c| audit::actions(c, ws))
 }
 
 /// A spreadsheet cell that cannot run as a formula when opened.
