@@ -167,6 +167,10 @@ pub struct ServeArgs {
     /// instance can go unseen here (changes made on this instance apply at once).
     #[arg(long, env = "KEYWARD_CACHE_TTL_SECS", default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=3600))]
     pub cache_ttl_secs: u32,
+    /// Seconds between runs of the reminder job (expiry, rotation and overlap notices); 0 turns it off
+    /// on this instance.
+    #[arg(long, env = "KEYWARD_REMINDERS_EVERY_SECS", default_value_t = 60)]
+    pub reminders_every_secs: u64,
 }
 
 /// Everything the server needs to start, resolved from the flags.
@@ -187,6 +191,7 @@ pub struct Config {
     pub db_pool_size: u32,
     pub cache_capacity: usize,
     pub cache_ttl_secs: i64,
+    pub reminders_every_secs: u64,
 }
 
 impl GlobalArgs {
@@ -224,6 +229,7 @@ impl Config {
             db_pool_size: serve.db_pool_size.max(2),
             cache_capacity: serve.cache_capacity,
             cache_ttl_secs: i64::from(serve.cache_ttl_secs),
+            reminders_every_secs: serve.reminders_every_secs,
         })
     }
 

@@ -188,9 +188,11 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let flusher = tokio::spawn(crate::jobs::flush_usage_periodically(self.state.clone()));
         let secrets = tokio::spawn(crate::jobs::reload_secrets_periodically(self.state.clone()));
+        let reminders = tokio::spawn(crate::jobs::send_reminders_periodically(self.state.clone()));
         let result = self.server.await;
         flusher.abort();
         secrets.abort();
+        reminders.abort();
         crate::jobs::flush_usage(&self.state).await;
         result
     }

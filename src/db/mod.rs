@@ -13,6 +13,7 @@ pub mod keys;
 pub mod notifications;
 pub mod password_links;
 pub mod permissions;
+pub mod reminders;
 pub mod roles;
 pub mod schema;
 pub mod settings;

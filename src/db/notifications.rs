@@ -16,6 +16,15 @@ pub struct NewNotification<'a> {
 }
 
 pub fn insert(conn: &mut DbConn, n: &NewNotification<'_>, now: i64) -> Result<(), diesel::result::Error> {
+    insert_with(conn, n, None, now)
+}
+
+fn insert_with(
+    conn: &mut DbConn,
+    n: &NewNotification<'_>,
+    dedupe_key: Option<&str>,
+    now: i64,
+) -> Result<(), diesel::result::Error> {
     diesel::insert_into(notifications::table)
         .values((
             notifications::workspace_id.eq(n.workspace_id),
@@ -24,6 +33,7 @@ pub fn insert(conn: &mut DbConn, n: &NewNotification<'_>, now: i64) -> Result<()
             notifications::title.eq(n.title),
             notifications::body.eq(n.body),
             notifications::link.eq(n.link),
+            notifications::dedupe_key.eq(dedupe_key),
             notifications::created_at.eq(now),
         ))
         .execute(conn)
@@ -86,4 +96,38 @@ pub fn mark_read(
     diesel::update(notifications::table.filter(notifications::id.eq_any(&ids)))
         .set(notifications::read_at.eq(now))
         .execute(conn)
+}
+
+/// How many notifications an account has not read, in a workspace.
+pub fn unread_count(conn: &mut DbConn, workspace_id: i64, account_id: i64) -> Result<i64, diesel::result::Error> {
+    notifications::table
+        .filter(notifications::account_id.eq(account_id))
+        .filter(notifications::workspace_id.eq(workspace_id))
+        .filter(notifications::read_at.is_null())
+        .count()
+        .get_result(conn)
+}
+
+/// Whether the account already has the notification identified by `dedupe_key` (sent exactly once).
+pub fn already_sent(conn: &mut DbConn, account_id: i64, dedupe_key: &str) -> Result<bool, diesel::result::Error> {
+    diesel::select(diesel::dsl::exists(
+        notifications::table
+            .filter(notifications::account_id.eq(account_id))
+            .filter(notifications::dedupe_key.eq(dedupe_key)),
+    ))
+    .get_result(conn)
+}
+
+/// Stores a notification that must be sent only once per account and `dedupe_key`.
+pub fn insert_once(
+    conn: &mut DbConn,
+    n: &NewNotification<'_>,
+    dedupe_key: &str,
+    now: i64,
+) -> Result<bool, diesel::result::Error> {
+    if already_sent(conn, n.account_id, dedupe_key)? {
+        return Ok(false);
+    }
+    insert_with(conn, n, Some(dedupe_key), now)?;
+    Ok(true)
 }

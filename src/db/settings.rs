@@ -56,6 +56,11 @@ pub fn everywhere(conn: &mut DbConn, name: &str) -> Result<Vec<(i64, String)>, d
         .load(conn)
 }
 
+/// Days before expiry at which owners are reminded, comma-separated.
+pub const REMINDER_DAYS: (&str, &str) = ("reminder_days", "3");
+/// Age in days after which a key's secret is due for rotation.
+pub const ROTATION_DAYS: (&str, i64) = ("rotation_days", 90);
+
 /// Allowed email domains, one per line.
 pub const ALLOWED_DOMAINS: &str = "allowed_domains";
 /// "1" when people of the allowed domains may sign up themselves.

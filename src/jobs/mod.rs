@@ -23,20 +23,46 @@ pub async fn flush_usage(state: &AppState) {
     let _ = tokio::task::spawn_blocking(move || s.usage.flush(&s.db)).await;
 }
 
-/// Picks up shared secrets changed by other instances (and gives new workspaces theirs) at the
-/// verification cache's time to live, the bound on how long another instance's change goes unseen.
-pub async fn reload_secrets_periodically(state: AppState) {
-    let every = Duration::from_secs(u64::try_from(state.config.cache_ttl_secs.max(1)).unwrap_or(60));
+/// Runs `job` on the blocking pool every `every` (the first time after one period when `skip_first`)
+/// until the task is dropped; a failure is logged and the next tick tries again.
+async fn every<T>(
+    state: AppState,
+    every: Duration,
+    skip_first: bool,
+    name: &str,
+    job: fn(&AppState) -> crate::error::Result<T>,
+) where
+    T: Send + 'static,
+{
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    tick.tick().await;
+    if skip_first {
+        tick.tick().await;
+    }
     loop {
         tick.tick().await;
         let s = state.clone();
-        match tokio::task::spawn_blocking(move || crate::services::shared_secret::ensure_all(&s)).await {
-            Ok(Err(e)) => tracing::warn!(error = %e, "reloading shared secrets failed"),
-            Err(e) => tracing::warn!(error = %e, "reloading shared secrets failed"),
-            Ok(Ok(())) => {}
+        match tokio::task::spawn_blocking(move || job(&s)).await {
+            Ok(Err(e)) => tracing::warn!(error = %e, job = name, "background job failed"),
+            Err(e) => tracing::warn!(error = %e, job = name, "background job failed"),
+            Ok(Ok(_)) => {}
         }
     }
+}
+
+/// Picks up shared secrets changed by other instances (and gives new workspaces theirs) at the
+/// verification cache's time to live, the bound on how long another instance's change goes unseen.
+pub async fn reload_secrets_periodically(state: AppState) {
+    let period = Duration::from_secs(u64::try_from(state.config.cache_ttl_secs.max(1)).unwrap_or(60));
+    every(state, period, true, "reload shared secrets", crate::services::shared_secret::ensure_all).await;
+}
+
+/// Sends expiry, rotation and overlap notices every `--reminders-every-secs` (default a minute) until
+/// the task is dropped; never when that is 0.
+pub async fn send_reminders_periodically(state: AppState) {
+    if state.config.reminders_every_secs == 0 {
+        return;
+    }
+    let period = Duration::from_secs(state.config.reminders_every_secs);
+    every(state, period, false, "reminders", crate::services::reminders::run).await;
 }

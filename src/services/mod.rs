@@ -13,6 +13,8 @@ pub mod keys;
 pub mod master_key;
 pub mod password_links;
 pub mod permissions;
+pub mod policies;
+pub mod reminders;
 pub mod roles;
 pub mod shared_secret;
 pub mod throttle;

@@ -17,6 +17,10 @@ impl Layout {
         Self { title: title.into(), section, csrf: user.csrf.clone(), user: Some(user.clone()) }
     }
 
+    pub fn bell_icon(&self) -> &'static str {
+        super::notifications::BELL_ICON
+    }
+
     /// For pages seen before signing in; `csrf` is the anonymous session's token.
     pub fn public(title: impl Into<String>, csrf: String) -> Self {
         Self { title: title.into(), section: "", user: None, csrf }

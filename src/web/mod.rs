@@ -17,6 +17,7 @@ pub mod import;
 pub mod key_actions;
 pub mod keys;
 pub mod layout;
+pub mod notifications;
 pub mod openapi;
 pub mod ops;
 pub mod permissions;
@@ -130,11 +131,16 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/roles/{id}", web::post().to(roles::update))
         .route("/roles/{id}/delete", web::get().to(roles::confirm_delete))
         .route("/roles/{id}/delete", web::post().to(roles::delete))
+        .route("/notifications", web::get().to(notifications::list))
+        .route("/notifications/bell", web::get().to(notifications::bell))
+        .route("/notifications/read", web::post().to(notifications::mark_all_read))
+        .route("/notifications/{id}/read", web::post().to(notifications::mark_read))
         .route("/audit", web::get().to(audit::show))
         .route("/audit.csv", web::get().to(audit::export))
         .route("/audit/verify", web::post().to(audit::verify_chain))
         .route("/settings", web::get().to(settings::show))
         .route("/settings/domains", web::post().to(settings::save_domains))
+        .route("/settings/policies", web::post().to(settings::save_policies))
         .route("/settings/domains/matching", web::get().to(settings::matching))
         .route("/settings/domains/matching", web::post().to(settings::add_matching))
         .route("/settings/shared-secret/reveal", web::post().to(settings::reveal_secret))

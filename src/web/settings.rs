@@ -13,6 +13,7 @@ use crate::crypto::SecretString;
 use crate::db::key_types::{self, KeyType};
 use crate::error::Error;
 use crate::services::key_types::{self as type_service, TypeForm};
+use crate::services::policies::{self, Policies, PoliciesForm};
 use crate::services::shared_secret::{self, SecretInfo};
 use crate::services::whitelist::{self, Whitelist, WhitelistForm};
 use crate::state::AppState;
@@ -30,6 +31,9 @@ struct SettingsPage {
     domains_failed: Option<(String, FieldError)>,
     /// Administrators only.
     secret: Option<SecretBox>,
+    policies: Policies,
+    /// The policies as typed and why they were refused, when they were.
+    policies_failed: Option<(PoliciesForm, FieldError)>,
 }
 
 /// The shared secret's section: when it was made, the overlap, and the secret once the password
@@ -69,6 +73,25 @@ async fn secret_box(state: &AppState, user: &CurrentUser) -> Result<SecretBox, A
 }
 
 impl SettingsPage {
+    fn policy_value(&self, field: &str) -> String {
+        if let Some((form, _)) = &self.policies_failed {
+            return match field {
+                "reminder_days" => form.reminder_days.clone(),
+                "rotation_days" => form.rotation_days.clone(),
+                _ => form.recent_use_days.clone(),
+            };
+        }
+        match field {
+            "reminder_days" => self.policies.reminder_text(),
+            "rotation_days" => self.policies.rotation_days.to_string(),
+            _ => self.policies.recent_use_days.to_string(),
+        }
+    }
+
+    fn policy_error(&self, field: &str) -> Option<&str> {
+        self.policies_failed.as_ref().and_then(|(_, e)| e.get(field))
+    }
+
     fn domains_text(&self) -> String {
         self.domains_failed.as_ref().map_or_else(|| self.whitelist.domains.join("\n"), |(text, _)| text.clone())
     }
@@ -120,8 +143,11 @@ async fn with_domains(
         })
         .collect();
     let secret = if user.role.can_administer() { Some(secret_box(state, user).await?) } else { None };
+    let policies = state.run(move |s| policies::get(s, ws)).await?;
     Ok(SettingsPage {
         secret,
+        policies,
+        policies_failed: None,
         layout: Layout::new("Settings", "settings", user),
         can_edit: user.role.can_administer(),
         types,
@@ -302,4 +328,23 @@ pub async fn end_secret_overlap(Admin(user): Admin, state: web::Data<AppState>) 
     let caller = user.caller();
     state.run(move |s| shared_secret::end_overlap(s, &caller)).await?;
     Ok(HttpResponse::SeeOther().insert_header(("location", "/settings#shared-secret")).finish())
+}
+
+// ---- policies ----
+
+pub async fn save_policies(
+    Admin(user): Admin,
+    state: web::Data<AppState>,
+    HtmlForm(form): HtmlForm<PoliciesForm>,
+) -> Result<HttpResponse, AppError> {
+    let (caller, submitted) = (user.caller(), form.clone());
+    match state.run(move |s| policies::save(s, &caller, &submitted)).await {
+        Ok(_) => Ok(HttpResponse::SeeOther().insert_header(("location", "/settings#policies")).finish()),
+        Err(Error::Invalid(invalid)) => {
+            let mut page = page(&state, &user, None).await?;
+            page.policies_failed = Some((form, invalid.into()));
+            Ok(html(StatusCode::UNPROCESSABLE_ENTITY, page.render()))
+        }
+        Err(other) => Err(other.into()),
+    }
 }

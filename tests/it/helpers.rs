@@ -132,6 +132,8 @@ impl TestApp {
         config.listen = "127.0.0.1:0".parse().expect("addr");
         config.workers = 2;
         config.db_pool_size = 4;
+        // Tests run the reminder job themselves, after moving the clock.
+        config.reminders_every_secs = 0;
         tweak(&mut config);
         let start = time::OffsetDateTime::now_utc().unix_timestamp();
         let clock = Clock::manual(start);

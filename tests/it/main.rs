@@ -11,6 +11,7 @@ mod management_api;
 mod openapi;
 mod operations;
 mod permissions;
+mod reminders;
 mod roles;
 mod security;
 mod settings;

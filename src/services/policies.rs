@@ -1,0 +1,128 @@
+//! The workspace's key policies: when owners are reminded of expiry, when a secret is due for
+//! rotation, and how recent a use makes deleting a key ask twice.
+
+use serde::{Deserialize, Serialize};
+
+use super::Caller;
+use crate::db::{DbConn, audit, settings};
+use crate::domain::Invalid;
+use crate::error::Result;
+use crate::state::AppState;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Policies {
+    /// Days before expiry, largest first, e.g. `[30, 7, 3, 1]`.
+    pub reminder_days: Vec<i64>,
+    pub rotation_days: i64,
+    pub recent_use_days: i64,
+}
+
+impl Policies {
+    pub fn reminder_text(&self) -> String {
+        self.reminder_days.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+    }
+}
+
+/// The policies form as typed.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct PoliciesForm {
+    #[serde(default)]
+    pub reminder_days: String,
+    #[serde(default)]
+    pub rotation_days: String,
+    #[serde(default)]
+    pub recent_use_days: String,
+}
+
+/// Reminder days as typed: up to six whole numbers from 1 to 365, any separators.
+pub fn parse_reminder_days(text: &str) -> std::result::Result<Vec<i64>, Invalid> {
+    let mut days = Vec::new();
+    for part in text.split([',', ' ', ';', '\n']).map(str::trim).filter(|p| !p.is_empty()) {
+        match part.parse::<i64>() {
+            Ok(d @ 1..=365) => days.push(d),
+            _ => return Err(Invalid::new("reminder_days", format!("“{part}” is not a number of days from 1 to 365."))),
+        }
+    }
+    days.sort_unstable_by(|a, b| b.cmp(a));
+    days.dedup();
+    if days.len() > 6 {
+        return Err(Invalid::new("reminder_days", "Give at most six reminder days."));
+    }
+    Ok(days)
+}
+
+fn number(
+    field: &'static str,
+    text: &str,
+    range: std::ops::RangeInclusive<i64>,
+    what: &str,
+) -> std::result::Result<i64, Invalid> {
+    match text.trim().parse::<i64>() {
+        Ok(n) if range.contains(&n) => Ok(n),
+        _ => Err(Invalid::new(
+            field,
+            format!("{what} must be a whole number from {} to {}.", range.start(), range.end()),
+        )),
+    }
+}
+
+impl PoliciesForm {
+    pub fn parse(&self) -> std::result::Result<Policies, Invalid> {
+        Ok(Policies {
+            reminder_days: parse_reminder_days(&self.reminder_days)?,
+            rotation_days: number("rotation_days", &self.rotation_days, 1..=3650, "Rotation age")?,
+            recent_use_days: number("recent_use_days", &self.recent_use_days, 0..=90, "The recent-use window")?,
+        })
+    }
+}
+
+pub fn load(c: &mut DbConn, workspace_id: i64) -> Result<Policies> {
+    let (name, default) = settings::REMINDER_DAYS;
+    let reminders = settings::get_text(c, workspace_id, name)?.unwrap_or_else(|| default.to_owned());
+    let (rotation, rotation_default) = settings::ROTATION_DAYS;
+    let (recent, recent_default) = settings::RECENT_USE_DAYS;
+    Ok(Policies {
+        reminder_days: parse_reminder_days(&reminders).unwrap_or_else(|_| vec![3]),
+        rotation_days: settings::get_i64(c, workspace_id, rotation, rotation_default)?,
+        recent_use_days: settings::get_i64(c, workspace_id, recent, recent_default)?,
+    })
+}
+
+pub fn get(state: &AppState, workspace_id: i64) -> Result<Policies> {
+    state.db.read(|c| load(c, workspace_id))
+}
+
+/// Saves the policies (Administrators); the change is audited with before and after.
+pub fn save(state: &AppState, caller: &Caller, form: &PoliciesForm) -> Result<Policies> {
+    caller.must_administer()?;
+    let wanted = form.parse()?;
+    let (ws, now) = (caller.workspace_id, state.now());
+    // Policies decide reminders and confirmations, never access: the verification cache stays.
+    state.db.write_counters(|c| {
+        let before = load(c, ws)?;
+        if before == wanted {
+            return Ok(wanted.clone());
+        }
+        settings::set(c, ws, settings::REMINDER_DAYS.0, &wanted.reminder_text())?;
+        settings::set(c, ws, settings::ROTATION_DAYS.0, &wanted.rotation_days.to_string())?;
+        settings::set(c, ws, settings::RECENT_USE_DAYS.0, &wanted.recent_use_days.to_string())?;
+        let to_json = |p: &Policies| serde_json::to_value(p).unwrap_or_default();
+        let event = caller.event("settings.policies_changed").change(Some(to_json(&before)), Some(to_json(&wanted)));
+        audit::record(c, now, &event)?;
+        Ok(wanted.clone())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reminder_days_are_sorted_deduplicated_and_bounded() {
+        assert_eq!(parse_reminder_days("3, 30 7 1;7").ok(), Some(vec![30, 7, 3, 1]));
+        assert_eq!(parse_reminder_days("").ok(), Some(vec![]));
+        assert!(parse_reminder_days("0").is_err());
+        assert!(parse_reminder_days("soon").is_err());
+        assert!(parse_reminder_days("1,2,3,4,5,6,7").is_err());
+    }
+}

@@ -1,0 +1,123 @@
+//! Notifications in the console: the bell with the unread count (in every page's header, refreshed
+//! by htmx), the list, and marking them read.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+
+use super::auth::CurrentUser;
+use super::error::{AppError, html, is_htmx};
+use super::layout::Layout;
+use crate::clock::format_time;
+use crate::db::notifications::{self, NotificationRow};
+use crate::error::Error;
+use crate::state::AppState;
+
+/// The bell, drawn inline so it takes the text colour.
+pub const BELL_ICON: &str = r#"<svg aria-hidden="true" width="18" height="18" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2"><path d="M18 8a6 6 0 0 0-12 0c0 7-3 9-3 9h18s-3-2-3-9"/><path d="M13.7 21a2 2 0 0 1-3.4 0"/></svg>"#;
+
+/// The newest notifications the list shows.
+const SHOWN: i64 = 200;
+
+#[derive(Template)]
+#[template(path = "notifications/_bell.html")]
+struct Bell {
+    unread: i64,
+}
+
+impl Bell {
+    fn icon(&self) -> &'static str {
+        BELL_ICON
+    }
+}
+
+async fn unread(state: &AppState, user: &CurrentUser) -> Result<i64, AppError> {
+    let (ws, me) = (user.workspace_id, user.id);
+    Ok(state.run(move |s| s.db.read(|c| notifications::unread_count(c, ws, me))).await?)
+}
+
+pub async fn bell(user: CurrentUser, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    Ok(html(StatusCode::OK, Bell { unread: unread(&state, &user).await? }.render()))
+}
+
+#[derive(Template)]
+#[template(path = "notifications/index.html")]
+struct ListPage {
+    layout: Layout,
+    list: ListSection,
+}
+
+#[derive(Template)]
+#[template(path = "notifications/_list.html")]
+struct ListSection {
+    rows: Vec<NotificationRow>,
+    csrf: String,
+    bell: Bell,
+}
+
+impl ListSection {
+    fn when(&self, t: &i64) -> String {
+        format_time(*t)
+    }
+
+    fn unread(&self) -> usize {
+        self.rows.iter().filter(|n| n.read_at.is_none()).count()
+    }
+}
+
+async fn section(state: &AppState, user: &CurrentUser) -> Result<ListSection, AppError> {
+    let (ws, me) = (user.workspace_id, user.id);
+    let (rows, unread) = state
+        .run(move |s| {
+            s.db.read(|c| {
+                Ok::<_, diesel::result::Error>((
+                    notifications::for_account(c, ws, me, SHOWN)?,
+                    notifications::unread_count(c, ws, me)?,
+                ))
+            })
+        })
+        .await?;
+    Ok(ListSection { rows, csrf: user.csrf.clone(), bell: Bell { unread } })
+}
+
+pub async fn list(user: CurrentUser, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    let list = section(&state, &user).await?;
+    Ok(html(StatusCode::OK, ListPage { layout: Layout::new("Notifications", "notifications", &user), list }.render()))
+}
+
+async fn mark(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: &AppState,
+    id: Option<i64>,
+) -> Result<HttpResponse, AppError> {
+    let (me, now) = (user.id, state.now());
+    // Reading a notice changes nobody's access: the verification cache stays valid.
+    let changed = state
+        .run(move |s| s.db.write_counters(|c| notifications::mark_read(c, me, id, now).map_err(Error::from)))
+        .await?;
+    if id.is_some() && changed == 0 {
+        return Err(Error::NotFound.into());
+    }
+    if is_htmx(&req) {
+        return Ok(html(StatusCode::OK, section(state, &user).await?.render()));
+    }
+    Ok(HttpResponse::SeeOther().insert_header(("location", "/notifications")).finish())
+}
+
+pub async fn mark_read(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    mark(req, user, &state, Some(path.into_inner())).await
+}
+
+pub async fn mark_all_read(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, AppError> {
+    mark(req, user, &state, None).await
+}

@@ -1,0 +1,107 @@
+//! Notifications in the console (bell, list, mark read) and the reminder job: expiry reminders at the
+//! configured days, expiry, rotation due and ended overlaps — each exactly once, driven by the clock.
+
+use reqwest::StatusCode;
+
+use crate::helpers::{PASSWORD, TestApp};
+use crate::keys::create_key;
+use crate::on_both_backends;
+
+const DAY: i64 = 86_400;
+
+fn run(app: &TestApp) -> usize {
+    keyward::services::reminders::run(&app.state).expect("reminders").total()
+}
+
+on_both_backends! {
+    async fn owners_hear_once_before_expiry_at_expiry_and_when_rotation_is_due(app) {
+        let admin = app.admin().await;
+        admin.get("/settings").await;
+        let refused = admin.post("/settings/policies", &[("reminder_days", "7, soon"), ("rotation_days", "90"), ("recent_use_days", "3")]).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(refused.body.contains("“soon” is not a number of days from 1 to 365."), "{}", refused.body);
+        let saved = admin.post("/settings/policies", &[("reminder_days", "3 7"), ("rotation_days", "40"), ("recent_use_days", "3")]).await;
+        assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+        let settings = admin.get("/settings").await.body;
+        assert!(settings.contains("value=\"7, 3\"") && settings.contains("value=\"40\""));
+        assert!(admin.get("/audit?action=settings.policies_changed").await.body.contains("rotation_days&#34;:40"));
+
+        let (id, _) = create_key(&admin, &[("name", "Nightly export"), ("expiry", "30")]).await;
+        assert_eq!(run(&app), 0);
+        app.clock.advance(23 * DAY + DAY / 2);
+        run(&app);
+        assert_eq!(app.notices("admin@example.com"), vec!["Key “Nightly export” expires in 7 days"]);
+        assert_eq!(run(&app), 0, "each reminder once");
+        app.clock.advance(4 * DAY);
+        run(&app);
+        app.clock.advance(3 * DAY);
+        run(&app);
+        assert_eq!(
+            app.notices("admin@example.com"),
+            vec![
+                "Key “Nightly export” has expired",
+                "Key “Nightly export” expires in 3 days",
+                "Key “Nightly export” expires in 7 days",
+            ]
+        );
+        assert_eq!(run(&app), 0);
+
+        // Rotation is due 40 days after the secret was made; the notice links to the regenerate form.
+        admin.sign_in("admin@example.com", PASSWORD).await;
+        let (fresh, _) = create_key(&admin, &[("name", "Partner feed"), ("expiry", "never")]).await;
+        app.clock.advance(39 * DAY);
+        run(&app);
+        assert!(!app.notices("admin@example.com").iter().any(|n| n.contains("Partner feed")));
+        app.clock.advance(2 * DAY);
+        run(&app);
+        assert_eq!(app.notices("admin@example.com")[0], "Key “Partner feed” is due for rotation");
+        assert_eq!(run(&app), 0);
+
+        // Regenerating with an overlap: when the overlap ends, the owner hears of it.
+        admin.sign_in("admin@example.com", PASSWORD).await;
+        admin.get(&format!("/keys/{fresh}/rotate")).await;
+        let rotated = admin.post(&format!("/keys/{fresh}/rotate"), &[("overlap", "3600")]).await;
+        assert!(rotated.status.is_success(), "{}", rotated.status);
+        app.clock.advance(2 * 3600);
+        run(&app);
+        assert_eq!(app.notices("admin@example.com")[0], "The overlap of key “Partner feed” has ended");
+
+        // The bell counts the unread; the list links each notice to its fix; marking read empties the bell.
+        admin.sign_in("admin@example.com", PASSWORD).await;
+        let bell = admin.get_htmx("/notifications/bell").await.body;
+        assert!(bell.contains("data-unread=\"5\""), "{bell}");
+        let list = admin.get("/notifications").await.body;
+        assert!(list.contains(&format!("href=\"/keys/{id}/edit\"")) && list.contains(&format!("href=\"/keys/{fresh}/rotate\"")), "{list}");
+        assert!(list.contains("Mark all read"));
+        let first = list.split("id=\"notification-").nth(1).and_then(|s| s.split('"').next()).expect("a notification").to_owned();
+        let one = admin.htmx_post(&format!("/notifications/{first}/read"), &[]).await;
+        assert_eq!(one.status, StatusCode::OK);
+        assert!(one.body.contains("data-unread=\"4\""), "the bell is swapped with the list");
+        assert_eq!(admin.htmx_post(&format!("/notifications/{first}/read"), &[]).await.status, StatusCode::NOT_FOUND);
+        let all = admin.post("/notifications/read", &[]).await;
+        assert_eq!(all.status, StatusCode::SEE_OTHER);
+        assert!(app.notices("admin@example.com").is_empty());
+        assert!(!admin.get_htmx("/notifications/bell").await.body.contains("data-unread"));
+    }
+}
+
+on_both_backends! {
+    async fn people_see_and_mark_only_their_own_notifications(app) {
+        let admin = app.admin().await;
+        let member = app.user(&admin, "mo@example.com", "member").await;
+        let (_, _) = create_key(&member, &[("name", "Mo's key"), ("expiry", "30")]).await;
+        app.clock.advance(28 * DAY);
+        run(&app);
+        assert_eq!(app.notices("mo@example.com"), vec!["Key “Mo's key” expires in 2 days"]);
+        assert!(app.notices("admin@example.com").is_empty());
+        admin.sign_in("admin@example.com", PASSWORD).await;
+        let empty = admin.get("/notifications").await.body;
+        assert!(empty.contains("No notifications."));
+        member.sign_in("mo@example.com", PASSWORD).await;
+        let list = member.get("/notifications").await.body;
+        let theirs = list.split("id=\"notification-").nth(1).and_then(|s| s.split('"').next()).expect("notice").to_owned();
+        admin.get("/notifications").await;
+        assert_eq!(admin.post(&format!("/notifications/{theirs}/read"), &[]).await.status, StatusCode::NOT_FOUND);
+        assert_eq!(app.notices("mo@example.com").len(), 1);
+    }
+}
