@@ -302,3 +302,25 @@ pub fn grant_new_account(conn: &mut DbConn, account_id: i64, permission_ids: &[i
     }
     Ok(())
 }
+
+/// Every stored URI rule of the workspace as (permission name, method, pattern), for the catalogue check.
+pub fn stored_rules(conn: &mut DbConn, workspace_id: i64) -> QResult<Vec<(String, String, String)>> {
+    permission_rules::table
+        .inner_join(permissions::table)
+        .filter(permissions::workspace_id.eq(workspace_id))
+        .order((permissions::name.asc(), permission_rules::id.asc()))
+        .select((permissions::name, permission_rules::method, permission_rules::pattern))
+        .load(conn)
+}
+
+/// (role name, permission id) of every role of the workspace that refers to a permission of another
+/// workspace — which the console never makes, and the catalogue check reports.
+pub fn foreign_role_permissions(conn: &mut DbConn, workspace_id: i64) -> QResult<Vec<(String, i64)>> {
+    role_permissions::table
+        .inner_join(roles::table)
+        .inner_join(permissions::table)
+        .filter(roles::workspace_id.eq(workspace_id))
+        .filter(permissions::workspace_id.ne(workspace_id))
+        .select((roles::name, role_permissions::permission_id))
+        .load(conn)
+}

@@ -141,6 +141,13 @@ impl VerifyCache {
         slot.filter(|s| s.generation == generation && now - s.filled_at < self.ttl_secs).map(|s| s.value)
     }
 
+    /// How many uses the key's current window has counted, without counting one.
+    fn peek(&self, key_id: i64, rate: RateLimit, now: i64) -> i64 {
+        let start = now - now.rem_euclid(rate.window_secs);
+        let windows = self.windows.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        windows.get(&key_id).filter(|(window, _)| *window == start).map_or(0, |(_, count)| *count)
+    }
+
     /// Counts a use against the key's window; false once the limit is reached.
     fn admit(&self, key_id: i64, rate: RateLimit, now: i64) -> bool {
         let start = now - now.rem_euclid(rate.window_secs);
@@ -245,27 +252,101 @@ fn resolve(state: &AppState, digest: [u8; 32], now: i64, use_db: bool) -> Result
 /// Verifies a key, reading the database when the cache cannot answer. Blocking: call it off the
 /// async workers (or try `verify_cached` first).
 pub fn verify(state: &AppState, presented: &str, context: &UseContext) -> Result<Verdict> {
-    decide(state, presented, context, true).map(|v| v.unwrap_or_else(|| Verdict::bare(Code::NotFound, None)))
+    decide(state, presented, context, true, &mut Trace::default())
+        .map(|v| v.unwrap_or_else(|| Verdict::bare(Code::NotFound, None)))
 }
 
 /// Verifies a key when that needs no database work (a malformed key, or a cache hit); `None` otherwise.
 pub fn verify_cached(state: &AppState, presented: &str, context: &UseContext) -> Result<Option<Verdict>> {
-    decide(state, presented, context, false)
+    decide(state, presented, context, false, &mut Trace::default())
 }
 
-fn decide(state: &AppState, presented: &str, context: &UseContext, use_db: bool) -> Result<Option<Verdict>> {
+/// One check of a decision, for the test-key page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    pub check: &'static str,
+    /// `None`: not applicable to this key or request (or not reached).
+    pub passed: Option<bool>,
+    pub detail: String,
+}
+
+/// The checks a decision made, in order. Off (and free) on the serving path; when on, the decision
+/// neither counts against the key's rate limit nor records a use.
+#[derive(Debug, Default)]
+struct Trace {
+    on: bool,
+    steps: Vec<Step>,
+}
+
+impl Trace {
+    fn step(&mut self, check: &'static str, passed: Option<bool>, detail: impl FnOnce() -> String) {
+        if self.on {
+            self.steps.push(Step { check, passed, detail: detail() });
+        }
+    }
+}
+
+/// The order of the checks, as the test-key page lists them.
+pub const CHECKS: [&str; 9] = [
+    "Format",
+    "Checksum",
+    "Known key",
+    "Status",
+    "Expiry",
+    "IP allow-list",
+    "Permission or URI rule",
+    "Owner's grants",
+    "Rate limit",
+];
+
+/// Decides as the verifier does, and says which check passed or failed — the same function, with its
+/// trace on. Nothing is recorded: no use, no rate-limit count.
+pub fn explain(state: &AppState, presented: &str, context: &UseContext) -> Result<(Verdict, Vec<Step>)> {
+    let mut trace = Trace { on: true, steps: Vec::new() };
+    let verdict =
+        decide(state, presented, context, true, &mut trace)?.unwrap_or_else(|| Verdict::bare(Code::NotFound, None));
+    let mut steps = trace.steps;
+    for check in CHECKS {
+        if !steps.iter().any(|s| s.check == check) {
+            steps.push(Step { check, passed: None, detail: "not reached".to_owned() });
+        }
+    }
+    Ok((verdict, steps))
+}
+
+fn decide(
+    state: &AppState,
+    presented: &str,
+    context: &UseContext,
+    use_db: bool,
+    trace: &mut Trace,
+) -> Result<Option<Verdict>> {
     let now = state.now();
     let well_formed = match key::parse(presented) {
         Ok(k) => k,
-        Err(e) => return Ok(Some(Verdict::bare(Code::Malformed, Some(e.to_string())))),
+        Err(e) => {
+            let checksum = e == key::Malformed::Checksum;
+            trace.step("Format", Some(checksum), || if checksum { "well formed".into() } else { e.to_string() });
+            if checksum {
+                trace.step("Checksum", Some(false), || e.to_string());
+            }
+            return Ok(Some(Verdict::bare(Code::Malformed, Some(e.to_string()))));
+        }
     };
+    trace.step("Format", Some(true), || format!("prefix {}", well_formed.prefix()));
+    trace.step("Checksum", Some(true), || "matches".into());
     let digest: [u8; 32] = match well_formed.key.digest().try_into() {
         Ok(d) => d,
         Err(_) => return Ok(Some(Verdict::bare(Code::NotFound, None))),
     };
     let r = match resolve(state, digest, now, use_db)? {
         None => return Ok(None),
-        Some(Lookup::Missing) => return Ok(Some(Verdict::bare(Code::NotFound, None))),
+        Some(Lookup::Missing) => {
+            trace.step("Known key", Some(false), || {
+                "no key has this secret (never issued, deleted, or rotated away)".into()
+            });
+            return Ok(Some(Verdict::bare(Code::NotFound, None)));
+        }
         Some(Lookup::Found(r)) => r,
     };
     let found = &r.found;
@@ -279,41 +360,93 @@ fn decide(state: &AppState, presented: &str, context: &UseContext, use_db: bool)
         now,
     );
     if code == Code::NotFound {
+        trace.step("Known key", Some(false), || "this is a previous secret whose overlap has ended".into());
         return Ok(Some(Verdict::bare(code, None)));
     }
+    trace.step("Known key", Some(true), || format!("“{}”, owned by {}", found.name, found.owner_email));
+    trace.step("Status", Some(code != Code::Inactive), || match (found.status == "active", found.owner_disabled_at) {
+        (false, _) => "the key is inactive".into(),
+        (true, Some(_)) => "the key's owner is disabled".into(),
+        (true, None) => "active, and so is its owner".into(),
+    });
+    if code == Code::Inactive {
+        return Ok(Some(Verdict { code, reason: None, missing: Vec::new(), key: Some(r.facts.clone()) }));
+    }
+    trace.step("Expiry", Some(code != Code::Expired), || match found.expires_at {
+        None => "never expires".into(),
+        Some(t) if t <= now => format!("expired {}", crate::clock::format_time(t)),
+        Some(t) => format!("expires {}", crate::clock::format_time(t)),
+    });
     let mut reason = None;
     let mut missing = Vec::new();
-    if code == Code::Valid && !r.ip_allow.is_empty() {
-        let from = context.ip.as_deref().and_then(|ip| ip.parse::<IpAddr>().ok());
-        if !from.is_some_and(|ip| r.ip_allow.allows(ip)) {
-            code = Code::IpNotAllowed;
-            reason = Some(format!(
-                "{} is not on the key's IP allow-list",
-                context.ip.as_deref().unwrap_or("an unknown address")
-            ));
+    if code == Code::Valid {
+        if r.ip_allow.is_empty() {
+            trace.step("IP allow-list", None, || "none: any address".into());
+        } else {
+            let from = context.ip.as_deref().and_then(|ip| ip.parse::<IpAddr>().ok());
+            let allowed = from.is_some_and(|ip| r.ip_allow.allows(ip));
+            let address = context.ip.as_deref().unwrap_or("an unknown address").to_owned();
+            trace.step("IP allow-list", Some(allowed), || {
+                format!("{address} {} {}", if allowed { "is within" } else { "is not within" }, r.ip_allow.to_text())
+            });
+            if !allowed {
+                code = Code::IpNotAllowed;
+                reason = Some(format!("{address} is not on the key's IP allow-list"));
+            }
+        }
+    }
+    if let Code::Valid = code {
+        match &context.want {
+            None => {
+                trace.step("Permission or URI rule", None, || "nothing asked: only whether the key is usable".into())
+            }
+            Some(want) => {
+                let access = Access {
+                    catalogue: &r.catalogue,
+                    key: &r.key_grants,
+                    owner: &r.owner_grants,
+                    act_as_owner: found.act_as_owner,
+                };
+                match access.check(want) {
+                    Ok(p) => {
+                        trace.step("Permission or URI rule", Some(true), || format!("the key holds {}", p.name));
+                        trace.step("Owner's grants", Some(true), || format!("the owner holds {}", p.name));
+                    }
+                    Err(denial) => {
+                        let owner = matches!(denial, crate::domain::access::Denial::OwnerLacks(_));
+                        trace.step("Permission or URI rule", Some(owner), || {
+                            if owner { "the key holds a permission that covers it".into() } else { denial.to_string() }
+                        });
+                        if owner {
+                            trace.step("Owner's grants", Some(false), || denial.to_string());
+                        }
+                        code = Code::Forbidden;
+                        missing = denial.missing();
+                        reason = Some(denial.to_string());
+                    }
+                }
+            }
         }
     }
     if code == Code::Valid
         && let Some(rate) = r.rate
-        && !state.verify_cache.admit(found.key_id, rate, now)
     {
-        code = Code::RateLimited;
-        reason = Some(format!("more than {} requests per {}", rate.limit, rate.window_name()));
-    }
-    if let (Code::Valid, Some(want)) = (code, &context.want) {
-        let access = Access {
-            catalogue: &r.catalogue,
-            key: &r.key_grants,
-            owner: &r.owner_grants,
-            act_as_owner: found.act_as_owner,
+        let admitted = if trace.on {
+            state.verify_cache.peek(found.key_id, rate, now) < rate.limit
+        } else {
+            state.verify_cache.admit(found.key_id, rate, now)
         };
-        if let Err(denial) = access.check(want) {
-            code = Code::Forbidden;
-            missing = denial.missing();
-            reason = Some(denial.to_string());
+        trace.step("Rate limit", Some(admitted), || {
+            format!("{} requests per {}{}", rate.limit, rate.window_name(), if admitted { "" } else { ": reached" })
+        });
+        if !admitted {
+            code = Code::RateLimited;
+            reason = Some(format!("more than {} requests per {}", rate.limit, rate.window_name()));
         }
+    } else if code == Code::Valid {
+        trace.step("Rate limit", None, || "none".into());
     }
-    if code == Code::Valid {
+    if code == Code::Valid && !trace.on {
         let secret = (found.secret_id, found.secret_retires_at.is_some());
         state.usage.record(found.key_id, secret, now, context.ip.as_deref(), context.path.as_deref());
     }

@@ -15,6 +15,7 @@ pub mod form;
 pub mod headers;
 pub mod import;
 pub mod key_actions;
+pub mod key_test;
 pub mod keys;
 pub mod layout;
 pub mod notifications;
@@ -131,6 +132,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/roles/{id}", web::post().to(roles::update))
         .route("/roles/{id}/delete", web::get().to(roles::confirm_delete))
         .route("/roles/{id}/delete", web::post().to(roles::delete))
+        .route("/test-key", web::get().to(key_test::show))
+        .route("/test-key", web::post().to(key_test::run))
         .route("/notifications", web::get().to(notifications::list))
         .route("/notifications/bell", web::get().to(notifications::bell))
         .route("/notifications/read", web::post().to(notifications::mark_all_read))

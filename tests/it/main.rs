@@ -6,6 +6,7 @@ mod access;
 mod audit;
 mod import;
 mod key_lifecycle;
+mod key_test;
 mod keys;
 mod management_api;
 mod openapi;
