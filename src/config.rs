@@ -171,6 +171,9 @@ pub struct ServeArgs {
     /// on this instance.
     #[arg(long, env = "KEYWARD_REMINDERS_EVERY_SECS", default_value_t = 60)]
     pub reminders_every_secs: u64,
+    /// Seconds between runs of the webhook delivery job; 0 turns it off on this instance.
+    #[arg(long, env = "KEYWARD_WEBHOOKS_EVERY_SECS", default_value_t = 5)]
+    pub webhooks_every_secs: u64,
 }
 
 /// Everything the server needs to start, resolved from the flags.
@@ -192,6 +195,7 @@ pub struct Config {
     pub cache_capacity: usize,
     pub cache_ttl_secs: i64,
     pub reminders_every_secs: u64,
+    pub webhooks_every_secs: u64,
 }
 
 impl GlobalArgs {
@@ -230,6 +234,7 @@ impl Config {
             cache_capacity: serve.cache_capacity,
             cache_ttl_secs: i64::from(serve.cache_ttl_secs),
             reminders_every_secs: serve.reminders_every_secs,
+            webhooks_every_secs: serve.webhooks_every_secs,
         })
     }
 

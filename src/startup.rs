@@ -77,6 +77,11 @@ pub fn open_state(config: Config, clock: Clock) -> Result<AppState, StartError> 
         verify_cache: Arc::new(cache),
         metrics: Arc::default(),
         signing: Arc::default(),
+        http: reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(10))
+            .user_agent(concat!("keyward/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| crate::error::Error::Internal(format!("HTTP client: {e}")))?,
         setup_token: Arc::new(Mutex::new(None)),
     })
 }
@@ -189,10 +194,12 @@ impl Application {
         let flusher = tokio::spawn(crate::jobs::flush_usage_periodically(self.state.clone()));
         let secrets = tokio::spawn(crate::jobs::reload_secrets_periodically(self.state.clone()));
         let reminders = tokio::spawn(crate::jobs::send_reminders_periodically(self.state.clone()));
+        let webhooks = tokio::spawn(crate::jobs::deliver_webhooks_periodically(self.state.clone()));
         let result = self.server.await;
         flusher.abort();
         secrets.abort();
         reminders.abort();
+        webhooks.abort();
         crate::jobs::flush_usage(&self.state).await;
         result
     }

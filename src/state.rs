@@ -22,6 +22,8 @@ pub struct AppState {
     /// Verified keys, unknown digests and rate-limit windows (see `services::verify`).
     pub verify_cache: Arc<crate::services::verify::VerifyCache>,
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// For webhook deliveries (10-second timeout).
+    pub http: reqwest::Client,
     /// The shared secrets in force, unsealed, for signing responses.
     pub signing: Arc<crate::services::shared_secret::Signing>,
     /// Spreadsheets uploaded for import, between preview and apply.

@@ -19,6 +19,7 @@ pub mod schema;
 pub mod settings;
 pub mod shared_secrets;
 pub mod usage;
+pub mod webhooks;
 pub mod workspaces;
 
 use std::path::{Path, PathBuf};

@@ -36,8 +36,20 @@ fn insert_with(
             notifications::dedupe_key.eq(dedupe_key),
             notifications::created_at.eq(now),
         ))
-        .execute(conn)
-        .map(drop)
+        .execute(conn)?;
+    // The same event goes to the workspace's webhooks, queued in this transaction.
+    let email: String =
+        super::schema::accounts::table.find(n.account_id).select(super::schema::accounts::email).get_result(conn)?;
+    let payload = serde_json::json!({
+        "event": n.kind,
+        "workspace_id": n.workspace_id,
+        "account": email,
+        "title": n.title,
+        "body": n.body,
+        "link": n.link,
+        "created_at": crate::clock::format_rfc3339(now),
+    });
+    super::webhooks::enqueue(conn, n.workspace_id, n.kind, &payload.to_string(), now).map(drop)
 }
 
 /// Titles of an account's unread notifications, newest first.

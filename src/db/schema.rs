@@ -310,6 +310,7 @@ diesel::joinable!(key_secrets -> api_keys (key_id));
 diesel::joinable!(key_usage -> api_keys (key_id));
 diesel::joinable!(permission_rules -> permissions (permission_id));
 diesel::joinable!(role_permissions -> roles (role_id));
+diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
 diesel::joinable!(role_permissions -> permissions (permission_id));
 diesel::joinable!(notifications -> accounts (account_id));
 diesel::joinable!(api_key_roles -> roles (role_id));

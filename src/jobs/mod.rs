@@ -66,3 +66,18 @@ pub async fn send_reminders_periodically(state: AppState) {
     let period = Duration::from_secs(state.config.reminders_every_secs);
     every(state, period, false, "reminders", crate::services::reminders::run).await;
 }
+
+/// Sends due webhook deliveries every `--webhooks-every-secs` (default 5); never when that is 0.
+pub async fn deliver_webhooks_periodically(state: AppState) {
+    if state.config.webhooks_every_secs == 0 {
+        return;
+    }
+    let mut tick = tokio::time::interval(Duration::from_secs(state.config.webhooks_every_secs));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = crate::services::webhooks::deliver_due(&state).await {
+            tracing::warn!(error = %e, job = "webhooks", "background job failed");
+        }
+    }
+}

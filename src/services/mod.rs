@@ -21,6 +21,7 @@ pub mod shared_secret;
 pub mod throttle;
 pub mod usage;
 pub mod verify;
+pub mod webhooks;
 pub mod whitelist;
 
 use crate::domain::role::ConsoleRole;

@@ -144,6 +144,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/settings", web::get().to(settings::show))
         .route("/settings/domains", web::post().to(settings::save_domains))
         .route("/settings/policies", web::post().to(settings::save_policies))
+        .route("/settings/webhooks", web::post().to(settings::add_webhook))
+        .route("/settings/webhooks/{id}/{action}", web::post().to(settings::webhook_action))
         .route("/settings/domains/matching", web::get().to(settings::matching))
         .route("/settings/domains/matching", web::post().to(settings::add_matching))
         .route("/settings/shared-secret/reveal", web::post().to(settings::reveal_secret))

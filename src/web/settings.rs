@@ -11,10 +11,12 @@ use super::layout::Layout;
 use crate::clock::format_time;
 use crate::crypto::SecretString;
 use crate::db::key_types::{self, KeyType};
+use crate::db::webhooks::{self, DeliveryRow, Webhook};
 use crate::error::Error;
 use crate::services::key_types::{self as type_service, TypeForm};
 use crate::services::policies::{self, Policies, PoliciesForm};
 use crate::services::shared_secret::{self, SecretInfo};
+use crate::services::webhooks::{self as hooks, WebhookForm};
 use crate::services::whitelist::{self, Whitelist, WhitelistForm};
 use crate::state::AppState;
 
@@ -34,6 +36,9 @@ struct SettingsPage {
     policies: Policies,
     /// The policies as typed and why they were refused, when they were.
     policies_failed: Option<(PoliciesForm, FieldError)>,
+    webhooks: Vec<Webhook>,
+    deliveries: Vec<DeliveryRow>,
+    webhook_failed: Option<(WebhookForm, FieldError)>,
 }
 
 /// The shared secret's section: when it was made, the overlap, and the secret once the password
@@ -73,6 +78,24 @@ async fn secret_box(state: &AppState, user: &CurrentUser) -> Result<SecretBox, A
 }
 
 impl SettingsPage {
+    fn when(&self, t: &i64) -> String {
+        format_time(*t)
+    }
+
+    fn webhook_url(&self, id: &i64) -> &str {
+        self.webhooks.iter().find(|w| w.id == *id).map_or("(deleted)", |w| w.url.as_str())
+    }
+
+    fn webhook_value(&self, field: &str) -> String {
+        self.webhook_failed
+            .as_ref()
+            .map_or_else(String::new, |(f, _)| if field == "url" { f.url.clone() } else { f.description.clone() })
+    }
+
+    fn webhook_error(&self) -> Option<&str> {
+        self.webhook_failed.as_ref().and_then(|(_, e)| e.any())
+    }
+
     fn policy_value(&self, field: &str) -> String {
         if let Some((form, _)) = &self.policies_failed {
             return match field {
@@ -144,10 +167,18 @@ async fn with_domains(
         .collect();
     let secret = if user.role.can_administer() { Some(secret_box(state, user).await?) } else { None };
     let policies = state.run(move |s| policies::get(s, ws)).await?;
+    let (webhooks, deliveries) = state
+        .run(move |s| {
+            s.db.read(|c| Ok::<_, diesel::result::Error>((webhooks::list(c, ws)?, webhooks::recent(c, ws, 20)?)))
+        })
+        .await?;
     Ok(SettingsPage {
         secret,
         policies,
         policies_failed: None,
+        webhooks,
+        deliveries,
+        webhook_failed: None,
         layout: Layout::new("Settings", "settings", user),
         can_edit: user.role.can_administer(),
         types,
@@ -347,4 +378,53 @@ pub async fn save_policies(
         }
         Err(other) => Err(other.into()),
     }
+}
+
+// ---- webhooks ----
+
+fn to_webhooks() -> HttpResponse {
+    HttpResponse::SeeOther().insert_header(("location", "/settings#webhooks")).finish()
+}
+
+pub async fn add_webhook(
+    Admin(user): Admin,
+    state: web::Data<AppState>,
+    HtmlForm(form): HtmlForm<WebhookForm>,
+) -> Result<HttpResponse, AppError> {
+    let (caller, submitted) = (user.caller(), form.clone());
+    match state.run(move |s| hooks::add(s, &caller, &submitted)).await {
+        Ok(()) => Ok(to_webhooks()),
+        Err(Error::Invalid(invalid)) => {
+            let mut page = page(&state, &user, None).await?;
+            page.webhook_failed = Some((form, invalid.into()));
+            Ok(html(StatusCode::UNPROCESSABLE_ENTITY, page.render()))
+        }
+        Err(other) => Err(other.into()),
+    }
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct EnabledForm {
+    #[serde(default)]
+    enabled: String,
+}
+
+pub async fn webhook_action(
+    Admin(user): Admin,
+    state: web::Data<AppState>,
+    path: web::Path<(i64, String)>,
+    HtmlForm(form): HtmlForm<EnabledForm>,
+) -> Result<HttpResponse, AppError> {
+    let (id, action) = path.into_inner();
+    let caller = user.caller();
+    let enabled = form.enabled == "1";
+    state
+        .run(move |s| match action.as_str() {
+            "enabled" => hooks::set_enabled(s, &caller, id, enabled),
+            "delete" => hooks::delete(s, &caller, id),
+            "test" => hooks::send_test(s, &caller, id),
+            _ => Err(Error::NotFound),
+        })
+        .await?;
+    Ok(to_webhooks())
 }

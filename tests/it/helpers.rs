@@ -134,6 +134,7 @@ impl TestApp {
         config.db_pool_size = 4;
         // Tests run the reminder job themselves, after moving the clock.
         config.reminders_every_secs = 0;
+        config.webhooks_every_secs = 0;
         tweak(&mut config);
         let start = time::OffsetDateTime::now_utc().unix_timestamp();
         let clock = Clock::manual(start);

@@ -19,4 +19,5 @@ mod settings;
 mod shared_secret;
 mod sign_in;
 mod verify_api;
+mod webhooks;
 mod whitelist;

@@ -1,0 +1,178 @@
+//! Webhooks: the workspace's notifications delivered as JSON to configured URLs, signed with the
+//! shared secret (`X-Keyward-Signature`, as verification responses are), retried with exponential
+//! backoff. Deliveries are queued with the notification, in its transaction; the delivery job claims
+//! each one for a lease first, so several instances never send the same delivery at once.
+
+use super::Caller;
+use crate::db::{audit, webhooks};
+use crate::domain::Invalid;
+use crate::error::{Error, Result};
+use crate::services::shared_secret::SIGNATURE_HEADER;
+use crate::state::AppState;
+
+/// Attempts before a delivery is given up on.
+pub const MAX_ATTEMPTS: i64 = 8;
+/// The first retry waits this long; each later one twice as long.
+pub const FIRST_RETRY_SECS: i64 = 30;
+/// How long a claimed delivery is reserved for the instance sending it.
+const LEASE_SECS: i64 = 60;
+
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct WebhookForm {
+    #[serde(default)]
+    pub url: String,
+    #[serde(default)]
+    pub description: String,
+}
+
+/// An `http` or `https` URL with a host.
+pub fn parse_url(text: &str) -> std::result::Result<String, Invalid> {
+    let text = text.trim();
+    let bad = || Invalid::new("url", "Give an http:// or https:// URL, such as https://hooks.example.com/keyward.");
+    let url = reqwest::Url::parse(text).map_err(|_| bad())?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) || text.len() > 2_000 {
+        return Err(bad());
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Invalid::new("url", "Leave credentials out of the URL: deliveries are signed instead."));
+    }
+    Ok(url.to_string())
+}
+
+pub fn add(state: &AppState, caller: &Caller, form: &WebhookForm) -> Result<()> {
+    caller.must_administer()?;
+    let url = parse_url(&form.url)?;
+    let description = form.description.trim().chars().take(200).collect::<String>();
+    let (ws, now) = (caller.workspace_id, state.now());
+    let event = caller.event("settings.webhook_added").change(None, Some(serde_json::json!({ "url": url })));
+    state.db.write_counters(|c| {
+        webhooks::insert(c, ws, &url, &description, now)?;
+        audit::record(c, now, &event)?;
+        Ok::<_, Error>(())
+    })
+}
+
+fn with_webhook(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    action: &'static str,
+    f: impl FnOnce(&mut crate::db::DbConn, &webhooks::Webhook) -> std::result::Result<(), diesel::result::Error>,
+) -> Result<()> {
+    caller.must_administer()?;
+    let (ws, now) = (caller.workspace_id, state.now());
+    state.db.write_counters(|c| {
+        let hook = webhooks::find(c, ws, id)?.ok_or(Error::NotFound)?;
+        f(c, &hook)?;
+        let event = caller.event(action).change(None, Some(serde_json::json!({ "url": hook.url })));
+        audit::record(c, now, &event)?;
+        Ok(())
+    })
+}
+
+pub fn set_enabled(state: &AppState, caller: &Caller, id: i64, enabled: bool) -> Result<()> {
+    let action = if enabled { "settings.webhook_enabled" } else { "settings.webhook_disabled" };
+    with_webhook(state, caller, id, action, |c, hook| webhooks::set_enabled(c, hook.id, enabled).map(drop))
+}
+
+pub fn delete(state: &AppState, caller: &Caller, id: i64) -> Result<()> {
+    with_webhook(state, caller, id, "settings.webhook_deleted", |c, hook| webhooks::delete(c, hook.id).map(drop))
+}
+
+/// Queues a `test` event for one webhook.
+pub fn send_test(state: &AppState, caller: &Caller, id: i64) -> Result<()> {
+    let now = state.now();
+    let payload = serde_json::json!({
+        "event": "test",
+        "workspace_id": caller.workspace_id,
+        "title": "A test delivery from keyward",
+        "created_at": crate::clock::format_rfc3339(now),
+    })
+    .to_string();
+    with_webhook(state, caller, id, "settings.webhook_tested", |c, hook| {
+        webhooks::enqueue_to(c, hook.id, "test", &payload, now)
+    })
+}
+
+/// When the `attempts`-th failed attempt is retried, or `None` to give up.
+pub fn retry_at(attempts: i64, now: i64) -> Option<i64> {
+    (attempts < MAX_ATTEMPTS).then(|| now + FIRST_RETRY_SECS * (1_i64 << (attempts - 1).clamp(0, 20)))
+}
+
+/// Sends every delivery that is due; returns (delivered, failed attempts).
+pub async fn deliver_due(state: &AppState) -> Result<(usize, usize)> {
+    let now = state.now();
+    let due = state.run(move |s| s.db.read(|c| webhooks::due(c, now, 50))).await?;
+    let (mut delivered, mut failed) = (0, 0);
+    for delivery in due {
+        let id = delivery.id;
+        let claimed = state
+            .run(move |s| s.db.write_counters(|c| webhooks::claim(c, id, now, now + LEASE_SECS).map_err(Error::from)))
+            .await?;
+        if !claimed {
+            continue;
+        }
+        let attempts = delivery.attempts + 1;
+        let outcome = send(state, &delivery).await;
+        if outcome.is_ok() {
+            delivered += 1
+        } else {
+            failed += 1
+        }
+        let now = state.now();
+        state
+            .run(move |s| {
+                s.db.write_counters(|c| {
+                    match &outcome {
+                        Ok(()) => webhooks::delivered(c, id, attempts, now),
+                        Err(error) => webhooks::attempt_failed(c, id, attempts, error, retry_at(attempts, now)),
+                    }
+                    .map_err(Error::from)
+                })
+            })
+            .await?;
+    }
+    Ok((delivered, failed))
+}
+
+async fn send(state: &AppState, delivery: &webhooks::Due) -> std::result::Result<(), String> {
+    let body = delivery.payload.as_bytes().to_vec();
+    let signature = state.signing.sign(Some(delivery.workspace_id), &body, state.now());
+    let mut request = state
+        .http
+        .post(&delivery.url)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .header("X-Keyward-Event", &delivery.event)
+        .header("X-Keyward-Delivery", delivery.id.to_string());
+    if let Some(signature) = signature {
+        request = request.header(SIGNATURE_HEADER, signature);
+    }
+    match request.body(body).send().await {
+        Ok(response) if response.status().is_success() => Ok(()),
+        Ok(response) => Err(format!("the receiver answered {}", response.status())),
+        Err(e) if e.is_timeout() => Err("the receiver did not answer within 10 seconds".to_owned()),
+        Err(e) if e.is_connect() => Err("could not connect to the receiver".to_owned()),
+        Err(_) => Err("the request failed".to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_must_be_http_with_a_host_and_no_credentials() {
+        assert_eq!(parse_url(" https://hooks.example.com/k ").ok().as_deref(), Some("https://hooks.example.com/k"));
+        assert!(parse_url("ftp://example.com").is_err());
+        assert!(parse_url("hooks.example.com").is_err());
+        assert!(parse_url("https://user:pw@example.com/").is_err());
+    }
+
+    #[test]
+    fn retries_back_off_and_stop() {
+        assert_eq!(retry_at(1, 0), Some(30));
+        assert_eq!(retry_at(2, 0), Some(60));
+        assert_eq!(retry_at(7, 0), Some(30 * 64));
+        assert_eq!(retry_at(MAX_ATTEMPTS, 0), None);
+    }
+}
