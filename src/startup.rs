@@ -77,11 +77,7 @@ pub fn open_state(config: Config, clock: Clock) -> Result<AppState, StartError> 
         verify_cache: Arc::new(cache),
         metrics: Arc::default(),
         signing: Arc::default(),
-        http: reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(10))
-            .user_agent(concat!("keyward/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| crate::error::Error::Internal(format!("HTTP client: {e}")))?,
+        http: Arc::default(),
         setup_token: Arc::new(Mutex::new(None)),
     })
 }

@@ -22,8 +22,8 @@ pub struct AppState {
     /// Verified keys, unknown digests and rate-limit windows (see `services::verify`).
     pub verify_cache: Arc<crate::services::verify::VerifyCache>,
     pub metrics: Arc<crate::metrics::Metrics>,
-    /// For webhook deliveries (10-second timeout).
-    pub http: reqwest::Client,
+    /// For webhook deliveries, made on first use (loading the system's CA store takes a while).
+    pub(crate) http: Arc<std::sync::OnceLock<reqwest::Client>>,
     /// The shared secrets in force, unsealed, for signing responses.
     pub signing: Arc<crate::services::shared_secret::Signing>,
     /// Spreadsheets uploaded for import, between preview and apply.
@@ -35,6 +35,17 @@ pub struct AppState {
 impl AppState {
     pub fn now(&self) -> i64 {
         self.clock.now()
+    }
+
+    /// The HTTP client for webhook deliveries: 10-second timeout, keyward's user agent.
+    pub fn http(&self) -> &reqwest::Client {
+        self.http.get_or_init(|| {
+            reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(10))
+                .user_agent(concat!("keyward/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .unwrap_or_default()
+        })
     }
 
     /// Runs blocking work that needs the whole state (service calls that write) off the async workers.

@@ -3,7 +3,7 @@
 use diesel::prelude::*;
 
 use super::DbConn;
-use super::schema::{accounts, api_keys, memberships};
+use super::schema::{accounts, api_keys, key_secrets, key_usage, memberships};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Counts {
@@ -12,11 +12,35 @@ pub struct Counts {
     pub keys_active: i64,
     pub keys_inactive: i64,
     pub keys_expired: i64,
+    pub keys_expiring: i64,
+    pub keys_rotation_due: i64,
+    pub keys_unused: i64,
 }
 
-pub fn counts(conn: &mut DbConn, workspace_id: i64, now: i64) -> Result<Counts, diesel::result::Error> {
+/// The windows the key counts use, in seconds.
+#[derive(Debug, Clone, Copy)]
+pub struct Windows {
+    pub expiring: i64,
+    pub rotation: i64,
+    pub unused: i64,
+}
+
+/// Counts for the workspace; the key counts only of `owner`'s keys when given (a Member's view).
+pub fn counts(
+    conn: &mut DbConn,
+    workspace_id: i64,
+    owner: Option<i64>,
+    now: i64,
+    w: Windows,
+) -> Result<Counts, diesel::result::Error> {
     let members = || accounts::table.inner_join(memberships::table).filter(memberships::workspace_id.eq(workspace_id));
-    let keys = || api_keys::table.filter(api_keys::workspace_id.eq(workspace_id));
+    let keys = || {
+        let query = api_keys::table.filter(api_keys::workspace_id.eq(workspace_id)).into_boxed();
+        match owner {
+            Some(owner) => query.filter(api_keys::owner_id.eq(owner)),
+            None => query,
+        }
+    };
     let expired = api_keys::expires_at.le(now);
     let live = api_keys::expires_at.is_null().or(api_keys::expires_at.gt(now));
     Ok(Counts {
@@ -25,5 +49,29 @@ pub fn counts(conn: &mut DbConn, workspace_id: i64, now: i64) -> Result<Counts, 
         keys_active: keys().filter(api_keys::status.eq("active")).filter(live).count().get_result(conn)?,
         keys_inactive: keys().filter(api_keys::status.eq("inactive")).count().get_result(conn)?,
         keys_expired: keys().filter(api_keys::status.eq("active")).filter(expired).count().get_result(conn)?,
+        keys_expiring: keys()
+            .filter(api_keys::status.eq("active"))
+            .filter(api_keys::expires_at.gt(now))
+            .filter(api_keys::expires_at.le(now.saturating_add(w.expiring)))
+            .count()
+            .get_result(conn)?,
+        keys_rotation_due: keys()
+            .filter(api_keys::status.eq("active"))
+            .filter(api_keys::expires_at.is_null().or(api_keys::expires_at.gt(now)))
+            .filter(
+                api_keys::id.eq_any(
+                    key_secrets::table
+                        .filter(key_secrets::retires_at.is_null())
+                        .filter(key_secrets::created_at.le(now.saturating_sub(w.rotation)))
+                        .select(key_secrets::key_id),
+                ),
+            )
+            .count()
+            .get_result(conn)?,
+        keys_unused: {
+            let cutoff = now.saturating_sub(w.unused);
+            let used = key_usage::table.filter(key_usage::last_used_at.gt(cutoff)).select(key_usage::key_id);
+            keys().filter(api_keys::created_at.le(cutoff)).filter(api_keys::id.ne_all(used)).count().get_result(conn)?
+        },
     })
 }

@@ -308,6 +308,8 @@ pub enum Filter {
     ExpiringWithin(i64),
     /// Keys not used (or never used) for this many seconds.
     UnusedFor(i64),
+    /// Active, unexpired keys whose current secret is at least this many seconds old.
+    RotationDue(i64),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -417,6 +419,16 @@ pub fn list(conn: &mut DbConn, q: &ListQuery) -> QResult<(Vec<KeyRow>, bool)> {
             query
                 .filter(api_keys::created_at.le(cutoff))
                 .filter(key_usage::last_used_at.is_null().or(key_usage::last_used_at.le(cutoff)))
+        }
+        Filter::RotationDue(age) => {
+            let old_secrets = key_secrets::table
+                .filter(key_secrets::retires_at.is_null())
+                .filter(key_secrets::created_at.le(now.saturating_sub(age)))
+                .select(key_secrets::key_id);
+            query
+                .filter(api_keys::status.eq("active"))
+                .filter(api_keys::expires_at.is_null().or(api_keys::expires_at.gt(now)))
+                .filter(api_keys::id.eq_any(old_secrets))
         }
     };
     if let Some(term) = q.search.as_deref().map(str::trim).filter(|t| !t.is_empty()) {

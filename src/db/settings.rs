@@ -60,6 +60,8 @@ pub fn everywhere(conn: &mut DbConn, name: &str) -> Result<Vec<(i64, String)>, d
 pub const REMINDER_DAYS: (&str, &str) = ("reminder_days", "3");
 /// Age in days after which a key's secret is due for rotation.
 pub const ROTATION_DAYS: (&str, i64) = ("rotation_days", 90);
+/// Days without a use after which a key counts as stale (unused) on the dashboard.
+pub const STALE_DAYS: (&str, i64) = ("stale_days", 30);
 
 /// Allowed email domains, one per line.
 pub const ALLOWED_DOMAINS: &str = "allowed_domains";

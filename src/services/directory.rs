@@ -20,6 +20,9 @@ pub struct UserFilter {
     /// `active`, `disabled`, `locked`, or empty for all.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub status: String,
+    /// `high`: only people holding a high-risk permission.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub risk: String,
 }
 
 pub const STATUSES: [(&str, &str); 3] = [("active", "Active"), ("disabled", "Disabled"), ("locked", "Locked")];
@@ -45,7 +48,8 @@ impl UserFilter {
             "locked" => account.locked_at.is_some(),
             _ => true,
         };
-        text && role && status
+        let risk = self.risk != "high" || s.high_risk > 0;
+        text && role && status && risk
     }
 }
 

@@ -15,6 +15,7 @@ pub struct Policies {
     pub reminder_days: Vec<i64>,
     pub rotation_days: i64,
     pub recent_use_days: i64,
+    pub stale_days: i64,
 }
 
 impl Policies {
@@ -32,6 +33,8 @@ pub struct PoliciesForm {
     pub rotation_days: String,
     #[serde(default)]
     pub recent_use_days: String,
+    #[serde(default)]
+    pub stale_days: String,
 }
 
 /// Reminder days as typed: up to six whole numbers from 1 to 365, any separators.
@@ -72,6 +75,7 @@ impl PoliciesForm {
             reminder_days: parse_reminder_days(&self.reminder_days)?,
             rotation_days: number("rotation_days", &self.rotation_days, 1..=3650, "Rotation age")?,
             recent_use_days: number("recent_use_days", &self.recent_use_days, 0..=90, "The recent-use window")?,
+            stale_days: number("stale_days", &self.stale_days, 1..=3650, "The stale-key threshold")?,
         })
     }
 }
@@ -81,10 +85,12 @@ pub fn load(c: &mut DbConn, workspace_id: i64) -> Result<Policies> {
     let reminders = settings::get_text(c, workspace_id, name)?.unwrap_or_else(|| default.to_owned());
     let (rotation, rotation_default) = settings::ROTATION_DAYS;
     let (recent, recent_default) = settings::RECENT_USE_DAYS;
+    let (stale, stale_default) = settings::STALE_DAYS;
     Ok(Policies {
         reminder_days: parse_reminder_days(&reminders).unwrap_or_else(|_| vec![3]),
         rotation_days: settings::get_i64(c, workspace_id, rotation, rotation_default)?,
         recent_use_days: settings::get_i64(c, workspace_id, recent, recent_default)?,
+        stale_days: settings::get_i64(c, workspace_id, stale, stale_default)?,
     })
 }
 
@@ -106,6 +112,7 @@ pub fn save(state: &AppState, caller: &Caller, form: &PoliciesForm) -> Result<Po
         settings::set(c, ws, settings::REMINDER_DAYS.0, &wanted.reminder_text())?;
         settings::set(c, ws, settings::ROTATION_DAYS.0, &wanted.rotation_days.to_string())?;
         settings::set(c, ws, settings::RECENT_USE_DAYS.0, &wanted.recent_use_days.to_string())?;
+        settings::set(c, ws, settings::STALE_DAYS.0, &wanted.stale_days.to_string())?;
         let to_json = |p: &Policies| serde_json::to_value(p).unwrap_or_default();
         let event = caller.event("settings.policies_changed").change(Some(to_json(&before)), Some(to_json(&wanted)));
         audit::record(c, now, &event)?;

@@ -24,7 +24,7 @@ use crate::state::AppState;
 const PAGE_SIZE: i64 = 50;
 
 /// The table's filters by URL code (`""`: all keys); `expiring` and `unused` also read `days`.
-const FILTERS: [&str; 6] = ["", "active", "inactive", "expired", "expiring", "unused"];
+const FILTERS: [&str; 7] = ["", "active", "inactive", "expired", "expiring", "unused", "rotation"];
 
 /// The table's sorts by URL code: one table for reading the URL and for marking the sorted column.
 const SORTS: [(&str, Sort); 7] = [
@@ -83,6 +83,7 @@ impl ListParams {
             "expired" => Filter::Expired,
             "expiring" => Filter::ExpiringWithin(self.days() * DAY),
             "unused" => Filter::UnusedFor(self.days() * DAY),
+            "rotation" => Filter::RotationDue(self.days() * DAY),
             _ => Filter::All,
         }
     }

@@ -101,12 +101,14 @@ impl SettingsPage {
             return match field {
                 "reminder_days" => form.reminder_days.clone(),
                 "rotation_days" => form.rotation_days.clone(),
+                "stale_days" => form.stale_days.clone(),
                 _ => form.recent_use_days.clone(),
             };
         }
         match field {
             "reminder_days" => self.policies.reminder_text(),
             "rotation_days" => self.policies.rotation_days.to_string(),
+            "stale_days" => self.policies.stale_days.to_string(),
             _ => self.policies.recent_use_days.to_string(),
         }
     }

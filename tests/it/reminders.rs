@@ -17,10 +17,10 @@ on_both_backends! {
     async fn owners_hear_once_before_expiry_at_expiry_and_when_rotation_is_due(app) {
         let admin = app.admin().await;
         admin.get("/settings").await;
-        let refused = admin.post("/settings/policies", &[("reminder_days", "7, soon"), ("rotation_days", "90"), ("recent_use_days", "3")]).await;
+        let refused = admin.post("/settings/policies", &[("reminder_days", "7, soon"), ("rotation_days", "90"), ("recent_use_days", "3"), ("stale_days", "30")]).await;
         assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(refused.body.contains("“soon” is not a number of days from 1 to 365."), "{}", refused.body);
-        let saved = admin.post("/settings/policies", &[("reminder_days", "3 7"), ("rotation_days", "40"), ("recent_use_days", "3")]).await;
+        let saved = admin.post("/settings/policies", &[("reminder_days", "3 7"), ("rotation_days", "40"), ("recent_use_days", "3"), ("stale_days", "30")]).await;
         assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
         let settings = admin.get("/settings").await.body;
         assert!(settings.contains("value=\"7, 3\"") && settings.contains("value=\"40\""));
@@ -103,5 +103,43 @@ on_both_backends! {
         admin.get("/notifications").await;
         assert_eq!(admin.post(&format!("/notifications/{theirs}/read"), &[]).await.status, StatusCode::NOT_FOUND);
         assert_eq!(app.notices("mo@example.com").len(), 1);
+    }
+}
+
+on_both_backends! {
+    async fn the_dashboard_counts_what_needs_attention_and_links_to_it(app) {
+        let admin = app.admin().await;
+        admin.get("/settings").await;
+        admin.post("/settings/policies", &[("reminder_days", "3"), ("rotation_days", "40"), ("recent_use_days", "3"), ("stale_days", "20")]).await;
+        admin.get("/permissions").await;
+        admin.post("/permissions", &[("name", "device.wipe"), ("label", "Wipe"), ("risk", "high"), ("writes", "1"), ("rules", "POST /d/*/wipe")]).await;
+        let wipe = crate::permissions::permission_id(&admin.get("/keys/new").await.body, "device.wipe");
+        let member = app.user(&admin, "mo@example.com", "member").await;
+        create_key(&admin, &[("name", "Old one"), ("expiry", "never")]).await;
+        create_key(&member, &[("name", "Mo's"), ("expiry", "never")]).await;
+        app.clock.advance(41 * DAY);
+        admin.sign_in("admin@example.com", PASSWORD).await;
+        create_key(&admin, &[("name", "Soon gone"), ("expiry", "30")]).await;
+        let mo = app.account_id("mo@example.com");
+        admin.get(&format!("/users/{mo}")).await;
+        admin.htmx_post(&format!("/users/{mo}/grants"), &[("permissions", &wipe)]).await;
+
+        let dashboard = admin.get("/").await;
+        assert_eq!(dashboard.count("keys-active"), Some(3));
+        assert_eq!(dashboard.count("keys-expiring"), Some(1));
+        assert_eq!(dashboard.count("keys-rotation"), Some(2), "{}", dashboard.body);
+        assert_eq!(dashboard.count("keys-unused"), Some(2));
+        assert_eq!(dashboard.count("high-risk"), Some(1));
+        assert!(dashboard.body.contains("href=\"/keys?filter=rotation&#38;days=40\""));
+        let rotation = admin.get("/keys?filter=rotation&days=40").await.body;
+        assert!(rotation.contains("Old one") && rotation.contains("Mo&#39;s") && !rotation.contains("Soon gone"), "{rotation}");
+        let risky = admin.get("/users?risk=high").await.body;
+        assert!(risky.contains("mo@example.com") && !risky.contains(">admin@example.com<"), "{risky}");
+
+        member.sign_in("mo@example.com", PASSWORD).await;
+        let own = member.get("/").await;
+        assert_eq!((own.count("keys-active"), own.count("keys-rotation")), (Some(1), Some(1)), "a Member counts their own keys");
+        assert_eq!(own.count("high-risk"), None);
+        assert!(!own.body.contains("accounts-active"));
     }
 }

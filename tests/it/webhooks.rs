@@ -83,7 +83,7 @@ on_both_backends! {
         // The receiver fails: the delivery waits 30 s, then succeeds.
         receiver.answer.store(500, Ordering::SeqCst);
         admin.get("/settings").await;
-        admin.post("/settings/policies", &[("reminder_days", "3"), ("rotation_days", "90"), ("recent_use_days", "3")]).await;
+        admin.post("/settings/policies", &[("reminder_days", "3"), ("rotation_days", "90"), ("recent_use_days", "3"), ("stale_days", "30")]).await;
         create_key(&admin, &[("name", "Short lived"), ("expiry", "30")]).await;
         app.clock.advance(28 * 86_400);
         keyward::services::reminders::run(&app.state).expect("reminders");
