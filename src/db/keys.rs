@@ -551,3 +551,56 @@ pub fn set_restrictions(
         .execute(conn)
         .map(drop)
 }
+
+/// A key as the credential report lists it.
+#[derive(Debug, Clone, Queryable)]
+pub struct ReportRow {
+    pub id: i64,
+    pub name: String,
+    pub owner_email: String,
+    pub type_name: String,
+    pub status: String,
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+    pub last_used_at: Option<i64>,
+    /// When the current secret was made (the age rotation is measured by).
+    pub secret_created_at: i64,
+}
+
+/// Every key of the workspace (or of one owner), by name, for the credential report.
+pub fn report(conn: &mut DbConn, workspace_id: i64, owner_id: Option<i64>) -> QResult<Vec<ReportRow>> {
+    let mut query = api_keys::table
+        .inner_join(key_types::table)
+        .inner_join(accounts::table.on(accounts::id.eq(api_keys::owner_id)))
+        .inner_join(key_secrets::table)
+        .left_join(key_usage::table)
+        .filter(api_keys::workspace_id.eq(workspace_id))
+        .filter(key_secrets::retires_at.is_null())
+        .order((api_keys::name_key.asc(), api_keys::id.asc()))
+        .select((
+            api_keys::id,
+            api_keys::name,
+            accounts::email,
+            key_types::name,
+            api_keys::status,
+            api_keys::created_at,
+            api_keys::expires_at,
+            key_usage::last_used_at.nullable(),
+            key_secrets::created_at,
+        ))
+        .into_boxed();
+    if let Some(owner) = owner_id {
+        query = query.filter(api_keys::owner_id.eq(owner));
+    }
+    query.load(conn)
+}
+
+/// (key id, role name) for every role held by a key of the workspace.
+pub fn role_names_in(conn: &mut DbConn, workspace_id: i64) -> QResult<Vec<(i64, String)>> {
+    api_key_roles::table
+        .inner_join(roles::table)
+        .filter(roles::workspace_id.eq(workspace_id))
+        .order(roles::name.asc())
+        .select((api_key_roles::key_id, roles::name))
+        .load(conn)
+}

@@ -60,6 +60,8 @@ pub fn everywhere(conn: &mut DbConn, name: &str) -> Result<Vec<(i64, String)>, d
 pub const REMINDER_DAYS: (&str, &str) = ("reminder_days", "3");
 /// Age in days after which a key's secret is due for rotation.
 pub const ROTATION_DAYS: (&str, i64) = ("rotation_days", 90);
+/// The longest a new key (or a changed expiry) may last, in days; unset: no maximum.
+pub const MAX_LIFETIME_DAYS: &str = "max_lifetime_days";
 /// Days without a use after which a key counts as stale (unused) on the dashboard.
 pub const STALE_DAYS: (&str, i64) = ("stale_days", 30);
 

@@ -40,7 +40,7 @@ pub fn actions(state: &AppState, caller: &Caller) -> Result<Vec<String>> {
 }
 
 /// A spreadsheet cell that cannot run as a formula when opened.
-fn cell(text: &str) -> String {
+pub(crate) fn cell(text: &str) -> String {
     if text.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{text}") } else { text.to_owned() }
 }
 

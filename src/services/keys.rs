@@ -83,7 +83,8 @@ pub fn create_in(c: &mut DbConn, state: &AppState, caller: &Caller, form: &KeyFo
     let now = state.now();
     let name = key_input::key_name(&form.name)?;
     let description = key_input::description(&form.description)?;
-    let expires_at = key_input::expiry(&form.expiry, &form.expires_on, now, None)?;
+    let max_lifetime = crate::services::policies::load(c, caller.workspace_id)?.max_lifetime_days;
+    let expires_at = key_input::expiry(&form.expiry, &form.expires_on, now, max_lifetime)?;
     let type_id: i64 = form.key_type.trim().parse().map_err(|_| Invalid::new("key_type", "Choose a key type."))?;
     let owner_id = match form.owner.trim() {
         "" => caller.account_id.ok_or_else(|| Invalid::new("owner", "Choose the key's owner."))?,
@@ -345,7 +346,10 @@ pub fn update(state: &AppState, caller: &Caller, key_id: i64, form: &EditForm) -
         editable(c, &key)?;
         let expires_at = match form.expiry.as_str() {
             "keep" | "" => key.expires_at,
-            choice => key_input::expiry(choice, &form.expires_on, now, None)?,
+            choice => {
+                let max_lifetime = crate::services::policies::load(c, caller.workspace_id)?.max_lifetime_days;
+                key_input::expiry(choice, &form.expires_on, now, max_lifetime)?
+            }
         };
         check_roles(c, caller.workspace_id, &form.roles)?;
         check_permissions(c, caller, &form.permissions)?;
@@ -614,4 +618,68 @@ pub async fn reveal(
     let plain = keyring.open(&sealed, version, &seal_context(key.id)).map_err(|e| Error::Internal(e.to_string()))?;
     let text = String::from_utf8(plain).map_err(|e| Error::Internal(e.to_string()))?;
     key::parse(&text).map(|k| k.key).map_err(|e| Error::Internal(format!("stored key is malformed: {e}")))
+}
+
+/// The credential report: every key the caller may see (all of the workspace's for Administrators
+/// and Auditors, their own for Members) as CSV — owner, type, roles, dates, age and rotation status.
+pub fn credential_report(state: &AppState, caller: &Caller) -> Result<Vec<u8>> {
+    let ws = caller.workspace_id;
+    let owner = if caller.role.can_read_all() { None } else { Some(caller.account_id.ok_or(Error::Forbidden)?) };
+    let now = state.now();
+    let (rows, roles, policy) = state.db.read(|c| {
+        Ok::<_, Error>((
+            keys::report(c, ws, owner)?,
+            keys::role_names_in(c, ws)?,
+            crate::services::policies::load(c, ws)?,
+        ))
+    })?;
+    let mut out = csv::Writer::from_writer(Vec::new());
+    let csv_error = |e: csv::Error| Error::Internal(format!("CSV: {e}"));
+    out.write_record([
+        "id",
+        "name",
+        "owner",
+        "type",
+        "roles",
+        "status",
+        "created",
+        "expires",
+        "last_used",
+        "secret_age_days",
+        "rotation",
+    ])
+    .map_err(csv_error)?;
+    let time = |t: Option<i64>| t.map(crate::clock::format_rfc3339).unwrap_or_default();
+    let mut held_by: std::collections::HashMap<i64, Vec<&str>> = std::collections::HashMap::new();
+    for (key, role) in &roles {
+        held_by.entry(*key).or_default().push(role);
+    }
+    // Names are typed by people: never let a spreadsheet run one as a formula.
+    let cell = crate::services::audit::cell;
+    for r in rows {
+        let held = held_by.get(&r.id).map(|h| h.join("; ")).unwrap_or_default();
+        let age = (now - r.secret_created_at).max(0) / key_input::DAY;
+        let expired = r.expires_at.is_some_and(|t| t <= now);
+        let rotation = match (r.status.as_str(), expired) {
+            ("active", false) if age >= policy.rotation_days => "due",
+            ("active", false) => "ok",
+            (_, true) => "expired",
+            _ => "inactive",
+        };
+        out.write_record([
+            r.id.to_string(),
+            cell(&r.name),
+            r.owner_email,
+            cell(&r.type_name),
+            cell(&held),
+            r.status,
+            time(Some(r.created_at)),
+            time(r.expires_at),
+            time(r.last_used_at),
+            age.to_string(),
+            rotation.to_owned(),
+        ])
+        .map_err(csv_error)?;
+    }
+    out.into_inner().map_err(|e| Error::Internal(format!("CSV: {e}")))
 }

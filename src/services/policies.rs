@@ -16,6 +16,8 @@ pub struct Policies {
     pub rotation_days: i64,
     pub recent_use_days: i64,
     pub stale_days: i64,
+    /// Keys must expire within this many days of being created or given a new expiry.
+    pub max_lifetime_days: Option<i64>,
 }
 
 impl Policies {
@@ -35,6 +37,8 @@ pub struct PoliciesForm {
     pub recent_use_days: String,
     #[serde(default)]
     pub stale_days: String,
+    #[serde(default)]
+    pub max_lifetime_days: String,
 }
 
 /// Reminder days as typed: up to six whole numbers from 1 to 365, any separators.
@@ -76,6 +80,10 @@ impl PoliciesForm {
             rotation_days: number("rotation_days", &self.rotation_days, 1..=3650, "Rotation age")?,
             recent_use_days: number("recent_use_days", &self.recent_use_days, 0..=90, "The recent-use window")?,
             stale_days: number("stale_days", &self.stale_days, 1..=3650, "The stale-key threshold")?,
+            max_lifetime_days: match self.max_lifetime_days.trim() {
+                "" => None,
+                text => Some(number("max_lifetime_days", text, 1..=3650, "The maximum key lifetime")?),
+            },
         })
     }
 }
@@ -91,6 +99,8 @@ pub fn load(c: &mut DbConn, workspace_id: i64) -> Result<Policies> {
         rotation_days: settings::get_i64(c, workspace_id, rotation, rotation_default)?,
         recent_use_days: settings::get_i64(c, workspace_id, recent, recent_default)?,
         stale_days: settings::get_i64(c, workspace_id, stale, stale_default)?,
+        max_lifetime_days: settings::get_text(c, workspace_id, settings::MAX_LIFETIME_DAYS)?
+            .and_then(|v| v.parse().ok()),
     })
 }
 
@@ -113,6 +123,8 @@ pub fn save(state: &AppState, caller: &Caller, form: &PoliciesForm) -> Result<Po
         settings::set(c, ws, settings::ROTATION_DAYS.0, &wanted.rotation_days.to_string())?;
         settings::set(c, ws, settings::RECENT_USE_DAYS.0, &wanted.recent_use_days.to_string())?;
         settings::set(c, ws, settings::STALE_DAYS.0, &wanted.stale_days.to_string())?;
+        let max = wanted.max_lifetime_days.map(|d| d.to_string()).unwrap_or_default();
+        settings::set(c, ws, settings::MAX_LIFETIME_DAYS, &max)?;
         let to_json = |p: &Policies| serde_json::to_value(p).unwrap_or_default();
         let event = caller.event("settings.policies_changed").change(Some(to_json(&before)), Some(to_json(&wanted)));
         audit::record(c, now, &event)?;

@@ -535,6 +535,17 @@ pub async fn reveal(
     Ok(html(status, key_page(&state, &user, id, reveal).await?.render()))
 }
 
+/// `GET /keys/report.csv`: the credential report.
+pub async fn report(user: CurrentUser, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    let caller = user.caller();
+    let bytes = state.run(move |s| keys::credential_report(s, &caller)).await?;
+    let day: String = crate::clock::format_time(state.now()).chars().take(10).collect();
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header(("content-disposition", format!("attachment; filename=\"keyward-credentials-{day}.csv\"")))
+        .body(bytes))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -106,6 +106,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/keys", web::get().to(keys::list))
         .route("/keys", web::post().to(keys::create))
         .route("/keys/new", web::get().to(keys::new))
+        .route("/keys/report.csv", web::get().to(keys::report))
         .route("/keys/bulk", web::post().to(key_actions::bulk))
         .route("/keys/delete", web::post().to(key_actions::delete))
         .route("/keys/reassign", web::post().to(key_actions::reassign))

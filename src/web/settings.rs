@@ -38,6 +38,8 @@ struct SettingsPage {
     policies_failed: Option<(PoliciesForm, FieldError)>,
     webhooks: Vec<Webhook>,
     deliveries: Vec<DeliveryRow>,
+    /// Sign-in sessions: idle minutes and lifetime hours (instance flags).
+    sessions: (i64, i64),
     webhook_failed: Option<(WebhookForm, FieldError)>,
 }
 
@@ -102,6 +104,7 @@ impl SettingsPage {
                 "reminder_days" => form.reminder_days.clone(),
                 "rotation_days" => form.rotation_days.clone(),
                 "stale_days" => form.stale_days.clone(),
+                "max_lifetime_days" => form.max_lifetime_days.clone(),
                 _ => form.recent_use_days.clone(),
             };
         }
@@ -109,6 +112,7 @@ impl SettingsPage {
             "reminder_days" => self.policies.reminder_text(),
             "rotation_days" => self.policies.rotation_days.to_string(),
             "stale_days" => self.policies.stale_days.to_string(),
+            "max_lifetime_days" => self.policies.max_lifetime_days.map(|d| d.to_string()).unwrap_or_default(),
             _ => self.policies.recent_use_days.to_string(),
         }
     }
@@ -181,6 +185,7 @@ async fn with_domains(
         webhooks,
         deliveries,
         webhook_failed: None,
+        sessions: (state.config.session_idle_secs / 60, state.config.session_lifetime_secs / 3600),
         layout: Layout::new("Settings", "settings", user),
         can_edit: user.role.can_administer(),
         types,

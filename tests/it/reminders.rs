@@ -143,3 +143,43 @@ on_both_backends! {
         assert!(!own.body.contains("accounts-active"));
     }
 }
+
+on_both_backends! {
+    async fn the_maximum_lifetime_holds_and_the_credential_report_lists_every_key(app) {
+        let admin = app.admin().await;
+        admin.get("/settings").await;
+        let saved = admin
+            .post("/settings/policies", &[("reminder_days", "3"), ("rotation_days", "30"), ("recent_use_days", "3"), ("stale_days", "30"), ("max_lifetime_days", "60")])
+            .await;
+        assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+        let types = crate::keys::form_ids(&admin).await.0;
+        let integration = types.iter().find(|(n, _)| n.starts_with("Integration")).map(|(_, id)| id.clone()).expect("type");
+        for expiry in ["never", "90"] {
+            admin.get("/keys/new").await;
+            let refused = admin.post("/keys", &[("name", "Too long"), ("key_type", &integration), ("expiry", expiry)]).await;
+            assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+            assert!(refused.body.contains("Keys must expire within 60 days."));
+        }
+        let (id, _) = create_key(&admin, &[("name", "=cmd|' /C calc'!A0"), ("expiry", "30"), ("role_name", "READONLY")]).await;
+        admin.get(&format!("/keys/{id}/edit")).await;
+        let edit = admin.post(&format!("/keys/{id}/edit"), &[("status", "active"), ("expiry", "365"), ("roles", "")]).await;
+        assert_eq!(edit.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let member = app.user(&admin, "mo@example.com", "member").await;
+        create_key(&member, &[("name", "Mo's key"), ("expiry", "30")]).await;
+        app.clock.advance(31 * DAY);
+
+        admin.sign_in("admin@example.com", PASSWORD).await;
+        let report = admin.get("/keys/report.csv").await;
+        assert_eq!(report.status, StatusCode::OK);
+        assert!(report.header("content-disposition").contains("keyward-credentials-"));
+        let lines: Vec<&str> = report.body.lines().collect();
+        assert_eq!(lines[0], "id,name,owner,type,roles,status,created,expires,last_used,secret_age_days,rotation");
+        assert_eq!(lines.len(), 3, "{}", report.body);
+        assert!(report.body.contains("'=cmd") && report.body.contains("READONLY"), "{}", report.body);
+        assert!(report.body.contains(",31,expired"), "{}", report.body);
+        member.sign_in("mo@example.com", PASSWORD).await;
+        let own = member.get("/keys/report.csv").await.body;
+        assert_eq!(own.lines().count(), 2, "a Member's report holds their own keys: {own}");
+        assert!(own.contains("Mo's key"));
+    }
+}
