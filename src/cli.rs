@@ -3,7 +3,9 @@
 use std::io::IsTerminal as _;
 
 use crate::clock::Clock;
-use crate::config::{AccountCommand, AdminCommand, Cli, Command, Config, KeyCommand, MasterKeyCommand, ServeArgs};
+use crate::config::{
+    AccountCommand, AdminCommand, Cli, Command, Config, KeyCommand, MasterKeyCommand, ReportCommand, ServeArgs,
+};
 use crate::crypto::SecretString;
 use crate::domain::audit::Actor;
 use crate::domain::email::Email;
@@ -72,6 +74,31 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
                 report.keys,
                 started.elapsed().as_secs_f64()
             );
+            Ok(())
+        }
+        Command::Report(ReportCommand::Credentials { workspace }) => {
+            let state = open_state(config(&cli.serve)?, Clock::System)?;
+            let workspace_id = match workspace {
+                Some(id) => state
+                    .db
+                    .read(|c| crate::db::workspaces::find(c, id))?
+                    .map(|w| w.id)
+                    .ok_or_else(|| CliError::Input(format!("there is no workspace {id}")))?,
+                None => state
+                    .db
+                    .read(crate::db::workspaces::first)?
+                    .map(|w| w.id)
+                    .ok_or_else(|| CliError::Input("there is no workspace yet".into()))?,
+            };
+            let caller = crate::services::Caller {
+                workspace_id,
+                account_id: None,
+                role: crate::domain::role::ConsoleRole::Administrator,
+                origin: Origin { actor: Actor::System("command line"), ip: None },
+            };
+            let csv = crate::services::keys::credential_report(&state, &caller)?;
+            use std::io::Write as _;
+            std::io::stdout().write_all(&csv).map_err(|e| CliError::Input(format!("cannot write the report: {e}")))?;
             Ok(())
         }
         Command::Key(command) => {

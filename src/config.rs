@@ -55,11 +55,25 @@ pub enum Command {
     /// The master key that seals stored secrets.
     #[command(subcommand)]
     MasterKey(MasterKeyCommand),
+    /// Reports for auditors, written as CSV to stdout.
+    #[command(subcommand)]
+    Report(ReportCommand),
     /// Load demo data: a few people and as many keys as asked for (in the first workspace).
     Demo {
         /// How many keys to add.
         #[arg(long, default_value_t = 50)]
         keys: usize,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Every key with owner, type, roles, dates, secret age and rotation status (as the console's
+    /// credential report).
+    Credentials {
+        /// The workspace's id; default: the first workspace.
+        #[arg(long)]
+        workspace: Option<i64>,
     },
 }
 

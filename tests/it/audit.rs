@@ -101,3 +101,44 @@ on_both_backends! {
         assert_eq!(auditor.get("/audit").await.status, StatusCode::OK);
     }
 }
+
+on_both_backends! {
+    async fn every_kind_of_change_is_audited_with_before_and_after_and_never_a_secret(app) {
+        let admin = app.admin().await;
+        admin.get("/permissions").await;
+        admin.post("/permissions", &[("name", "device.lock"), ("label", "Lock"), ("rules", "POST /d/*/lock")]).await;
+        let (id, key) = create_key(&admin, &[("name", "Audited")]).await;
+        admin.get(&format!("/keys/{id}/edit")).await;
+        admin.post(&format!("/keys/{id}/edit"), &[("description", "changed"), ("status", "active"), ("expiry", "keep")]).await;
+        admin.get(&format!("/keys/{id}")).await;
+        admin.post(&format!("/keys/{id}/reveal"), &[("password", "wrong password")]).await;
+        admin.post(&format!("/keys/{id}/reveal"), &[("password", crate::helpers::PASSWORD)]).await;
+        admin.get(&format!("/keys/{id}/rotate")).await;
+        let rotated = admin.post(&format!("/keys/{id}/rotate"), &[("overlap", "0")]).await.body;
+        let new_key = crate::key_lifecycle::secret_in(&rotated);
+        admin.get("/settings").await;
+        admin.post("/settings/policies", &[("reminder_days", "7"), ("rotation_days", "90"), ("recent_use_days", "3"), ("stale_days", "30")]).await;
+        let secret_page = admin.htmx_post("/settings/shared-secret/reveal", &[("password", crate::helpers::PASSWORD)]).await.body;
+        let start = secret_page.find("value=\"kwss_").expect("secret") + "value=\"".len();
+        let shared = secret_page[start..].split('"').next().expect("secret").to_owned();
+        app.browser().sign_in("admin@example.com", "not the password").await;
+
+        let events = app.state.db.read(|c| keyward::db::audit::chain_after(c, 0, 10_000)).expect("events");
+        let has = |action: &str| events.iter().find(|e| e.action == action);
+        for action in ["setup.completed", "permission.created", "key.created", "key.updated", "key.reveal_refused", "key.revealed", "key.rotated", "settings.policies_changed", "shared_secret.revealed", "account.sign_in_failed"] {
+            assert!(has(action).is_some(), "{action} is audited");
+        }
+        for action in ["permission.created", "key.created", "key.updated", "settings.policies_changed"] {
+            let e = has(action).expect("event");
+            assert!(e.after_json.is_some(), "{action} records what it became");
+        }
+        let updated = has("key.updated").expect("event");
+        assert!(updated.before_json.as_deref().is_some_and(|b| !b.contains("changed")) && updated.after_json.as_deref().is_some_and(|a| a.contains("changed")));
+        for e in &events {
+            let text = format!("{:?}", e);
+            for secret in [key.as_str(), new_key.as_str(), shared.as_str(), crate::helpers::PASSWORD, "not the password"] {
+                assert!(!text.contains(secret), "{} holds a secret", e.action);
+            }
+        }
+    }
+}

@@ -81,3 +81,45 @@ on_both_backends! {
         assert!(ok.contains("data-code=\"VALID\"") && ok.contains("Mine"));
     }
 }
+
+on_both_backends! {
+    async fn the_test_page_explains_every_refusal_code(app) {
+        let admin = app.admin().await;
+        let test = |fields: Vec<(&'static str, String)>| {
+            let admin = &admin;
+            async move {
+                admin.get("/test-key").await;
+                let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                admin.htmx_post("/test-key", &pairs).await.body
+            }
+        };
+        let stranger = keyward::domain::key::generate("kwi", |b| b.fill(9));
+        let unknown = test(vec![("key", stranger.expose().to_owned())]).await;
+        assert!(unknown.contains("data-code=\"NOT_FOUND\"") && unknown.contains("Refused at <strong>Known key</strong>"), "{unknown}");
+
+        let (off_id, off) = create_key(&admin, &[("name", "Switched off")]).await;
+        admin.get(&format!("/keys/{off_id}/edit")).await;
+        admin.post(&format!("/keys/{off_id}/edit"), &[("status", "inactive"), ("expiry", "keep")]).await;
+        let inactive = test(vec![("key", off)]).await;
+        assert!(inactive.contains("data-code=\"INACTIVE\"") && inactive.contains("the key is inactive"), "{inactive}");
+
+        let (_, limited) = create_key(&admin, &[("name", "Limited"), ("rate_limit", "1"), ("rate_window", "hour")]).await;
+        let used = reqwest::Client::new()
+            .post(format!("{}/api/v1/keys/verify", app.base))
+            .json(&serde_json::json!({ "key": limited }))
+            .send()
+            .await
+            .expect("verify");
+        assert_eq!(used.status(), StatusCode::OK);
+        let limit = test(vec![("key", limited.clone())]).await;
+        assert!(limit.contains("data-code=\"RATE_LIMITED\"") && limit.contains("Refused at <strong>Rate limit</strong>"), "{limit}");
+        let again = test(vec![("key", limited)]).await;
+        assert!(again.contains("data-code=\"RATE_LIMITED\""), "testing does not use up the window, nor free it");
+
+        let (_, short) = create_key(&admin, &[("name", "Short"), ("expiry", "30")]).await;
+        app.clock.advance(31 * 86_400);
+        admin.sign_in("admin@example.com", crate::helpers::PASSWORD).await;
+        let expired = test(vec![("key", short)]).await;
+        assert!(expired.contains("data-code=\"EXPIRED\"") && expired.contains("Refused at <strong>Expiry</strong>"), "{expired}");
+    }
+}

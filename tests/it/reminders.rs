@@ -73,6 +73,10 @@ on_both_backends! {
         let list = admin.get("/notifications").await.body;
         assert!(list.contains(&format!("href=\"/keys/{id}/edit\"")) && list.contains(&format!("href=\"/keys/{fresh}/rotate\"")), "{list}");
         assert!(list.contains("Mark all read"));
+        for link in list.split("<a href=\"/keys/").skip(1).filter_map(|s| s.split('"').next()) {
+            let landed = admin.get(&format!("/keys/{link}")).await;
+            assert_eq!(landed.status, StatusCode::OK, "the notification's link /keys/{link} opens");
+        }
         let first = list.split("id=\"notification-").nth(1).and_then(|s| s.split('"').next()).expect("a notification").to_owned();
         let one = admin.htmx_post(&format!("/notifications/{first}/read"), &[]).await;
         assert_eq!(one.status, StatusCode::OK);
@@ -177,6 +181,12 @@ on_both_backends! {
         assert_eq!(lines.len(), 3, "{}", report.body);
         assert!(report.body.contains("'=cmd") && report.body.contains("READONLY"), "{}", report.body);
         assert!(report.body.contains(",31,expired"), "{}", report.body);
+        let (ok, stdout, stderr) = app.command(&["report", "credentials"], &[]);
+        assert!(ok, "{stderr}");
+        assert_eq!(stdout.lines().count(), 3, "the command prints the same report: {stdout}");
+        assert!(stdout.contains("Mo's key") && stdout.contains("'=cmd"));
+        let (ok, _, stderr) = app.command(&["report", "credentials", "--workspace", "999"], &[]);
+        assert!(!ok && stderr.contains("there is no workspace 999"), "{stderr}");
         member.sign_in("mo@example.com", PASSWORD).await;
         let own = member.get("/keys/report.csv").await.body;
         assert_eq!(own.lines().count(), 2, "a Member's report holds their own keys: {own}");
