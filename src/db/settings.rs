@@ -60,6 +60,11 @@ pub fn everywhere(conn: &mut DbConn, name: &str) -> Result<Vec<(i64, String)>, d
 pub const REMINDER_DAYS: (&str, &str) = ("reminder_days", "3");
 /// Age in days after which a key's secret is due for rotation.
 pub const ROTATION_DAYS: (&str, i64) = ("rotation_days", 90);
+/// Console sessions of the workspace end after this many idle minutes / hours in all; unset: the
+/// instance's `--session-idle-minutes` / `--session-lifetime-hours`.
+pub const SESSION_IDLE_MINUTES: &str = "session_idle_minutes";
+pub const SESSION_LIFETIME_HOURS: &str = "session_lifetime_hours";
+
 /// The longest a new key (or a changed expiry) may last, in days; unset: no maximum.
 pub const MAX_LIFETIME_DAYS: &str = "max_lifetime_days";
 /// Days without a use after which a key counts as stale (unused) on the dashboard.

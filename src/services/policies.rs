@@ -18,6 +18,9 @@ pub struct Policies {
     pub stale_days: i64,
     /// Keys must expire within this many days of being created or given a new expiry.
     pub max_lifetime_days: Option<i64>,
+    /// Console sessions: idle minutes and total hours; `None` is the instance's setting.
+    pub session_idle_minutes: Option<i64>,
+    pub session_lifetime_hours: Option<i64>,
 }
 
 impl Policies {
@@ -39,6 +42,10 @@ pub struct PoliciesForm {
     pub stale_days: String,
     #[serde(default)]
     pub max_lifetime_days: String,
+    #[serde(default)]
+    pub session_idle_minutes: String,
+    #[serde(default)]
+    pub session_lifetime_hours: String,
 }
 
 /// Reminder days as typed: up to six whole numbers from 1 to 365, any separators.
@@ -73,6 +80,16 @@ fn number(
     }
 }
 
+/// Empty for "not set", else a number in `range`.
+fn optional(
+    field: &'static str,
+    text: &str,
+    range: std::ops::RangeInclusive<i64>,
+    what: &str,
+) -> std::result::Result<Option<i64>, Invalid> {
+    if text.trim().is_empty() { Ok(None) } else { number(field, text, range, what).map(Some) }
+}
+
 impl PoliciesForm {
     pub fn parse(&self) -> std::result::Result<Policies, Invalid> {
         Ok(Policies {
@@ -80,10 +97,24 @@ impl PoliciesForm {
             rotation_days: number("rotation_days", &self.rotation_days, 1..=3650, "Rotation age")?,
             recent_use_days: number("recent_use_days", &self.recent_use_days, 0..=90, "The recent-use window")?,
             stale_days: number("stale_days", &self.stale_days, 1..=3650, "The stale-key threshold")?,
-            max_lifetime_days: match self.max_lifetime_days.trim() {
-                "" => None,
-                text => Some(number("max_lifetime_days", text, 1..=3650, "The maximum key lifetime")?),
-            },
+            max_lifetime_days: optional(
+                "max_lifetime_days",
+                &self.max_lifetime_days,
+                1..=3650,
+                "The maximum key lifetime",
+            )?,
+            session_idle_minutes: optional(
+                "session_idle_minutes",
+                &self.session_idle_minutes,
+                5..=720,
+                "The idle timeout",
+            )?,
+            session_lifetime_hours: optional(
+                "session_lifetime_hours",
+                &self.session_lifetime_hours,
+                1..=168,
+                "The session lifetime",
+            )?,
         })
     }
 }
@@ -99,9 +130,22 @@ pub fn load(c: &mut DbConn, workspace_id: i64) -> Result<Policies> {
         rotation_days: settings::get_i64(c, workspace_id, rotation, rotation_default)?,
         recent_use_days: settings::get_i64(c, workspace_id, recent, recent_default)?,
         stale_days: settings::get_i64(c, workspace_id, stale, stale_default)?,
-        max_lifetime_days: settings::get_text(c, workspace_id, settings::MAX_LIFETIME_DAYS)?
-            .and_then(|v| v.parse().ok()),
+        max_lifetime_days: optional_setting(c, workspace_id, settings::MAX_LIFETIME_DAYS)?,
+        session_idle_minutes: optional_setting(c, workspace_id, settings::SESSION_IDLE_MINUTES)?,
+        session_lifetime_hours: optional_setting(c, workspace_id, settings::SESSION_LIFETIME_HOURS)?,
     })
+}
+
+fn optional_setting(c: &mut DbConn, workspace_id: i64, name: &str) -> Result<Option<i64>> {
+    Ok(settings::get_text(c, workspace_id, name)?.and_then(|v| v.parse().ok()))
+}
+
+/// The workspace's console session limits in seconds (idle, lifetime), over the instance's defaults.
+pub fn session_limits(c: &mut DbConn, workspace_id: i64, defaults: (i64, i64)) -> Result<(i64, i64)> {
+    let idle = optional_setting(c, workspace_id, settings::SESSION_IDLE_MINUTES)?.map_or(defaults.0, |m| m * 60);
+    let lifetime =
+        optional_setting(c, workspace_id, settings::SESSION_LIFETIME_HOURS)?.map_or(defaults.1, |h| h * 3600);
+    Ok((idle, lifetime))
 }
 
 pub fn get(state: &AppState, workspace_id: i64) -> Result<Policies> {
@@ -123,8 +167,10 @@ pub fn save(state: &AppState, caller: &Caller, form: &PoliciesForm) -> Result<Po
         settings::set(c, ws, settings::ROTATION_DAYS.0, &wanted.rotation_days.to_string())?;
         settings::set(c, ws, settings::RECENT_USE_DAYS.0, &wanted.recent_use_days.to_string())?;
         settings::set(c, ws, settings::STALE_DAYS.0, &wanted.stale_days.to_string())?;
-        let max = wanted.max_lifetime_days.map(|d| d.to_string()).unwrap_or_default();
-        settings::set(c, ws, settings::MAX_LIFETIME_DAYS, &max)?;
+        let text = |n: Option<i64>| n.map(|d| d.to_string()).unwrap_or_default();
+        settings::set(c, ws, settings::MAX_LIFETIME_DAYS, &text(wanted.max_lifetime_days))?;
+        settings::set(c, ws, settings::SESSION_IDLE_MINUTES, &text(wanted.session_idle_minutes))?;
+        settings::set(c, ws, settings::SESSION_LIFETIME_HOURS, &text(wanted.session_lifetime_hours))?;
         let to_json = |p: &Policies| serde_json::to_value(p).unwrap_or_default();
         let event = caller.event("settings.policies_changed").change(Some(to_json(&before)), Some(to_json(&wanted)));
         audit::record(c, now, &event)?;

@@ -85,26 +85,27 @@ async fn load(req: HttpRequest) -> Result<CurrentUser, AppError> {
         return Err(AppError::SignInRequired { next });
     };
     let now = state.now();
-    let config = &state.config;
-    if now - facts.issued_at >= config.session_lifetime_secs || now - facts.last_seen >= config.session_idle_secs {
-        session.sign_out();
-        return Err(AppError::SessionExpired { next });
-    }
+    let defaults = (state.config.session_idle_secs, state.config.session_lifetime_secs);
     let who = facts.signed_in;
     let found = state
         .blocking(move |db| {
             db.read(|c| {
                 let Some(member) = accounts::member(c, who.workspace_id, who.account_id)? else {
-                    return Ok::<_, diesel::result::Error>(None);
+                    return Ok::<_, Error>(None);
                 };
-                Ok(workspaces::find(c, who.workspace_id)?.map(|w| (member, w)))
+                let limits = crate::services::policies::session_limits(c, who.workspace_id, defaults)?;
+                Ok(workspaces::find(c, who.workspace_id)?.map(|w| (member, w, limits)))
             })
         })
         .await?;
-    let Some((member, workspace)) = found else {
+    let Some((member, workspace, (idle, lifetime))) = found else {
         session.sign_out();
         return Err(AppError::SignInRequired { next });
     };
+    if now - facts.issued_at >= lifetime || now - facts.last_seen >= idle {
+        session.sign_out();
+        return Err(AppError::SessionExpired { next });
+    }
     let account = member.account;
     if !account.is_active() || account.session_epoch != who.session_epoch {
         session.sign_out();

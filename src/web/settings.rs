@@ -105,6 +105,8 @@ impl SettingsPage {
                 "rotation_days" => form.rotation_days.clone(),
                 "stale_days" => form.stale_days.clone(),
                 "max_lifetime_days" => form.max_lifetime_days.clone(),
+                "session_idle_minutes" => form.session_idle_minutes.clone(),
+                "session_lifetime_hours" => form.session_lifetime_hours.clone(),
                 _ => form.recent_use_days.clone(),
             };
         }
@@ -113,6 +115,8 @@ impl SettingsPage {
             "rotation_days" => self.policies.rotation_days.to_string(),
             "stale_days" => self.policies.stale_days.to_string(),
             "max_lifetime_days" => self.policies.max_lifetime_days.map(|d| d.to_string()).unwrap_or_default(),
+            "session_idle_minutes" => self.policies.session_idle_minutes.map(|d| d.to_string()).unwrap_or_default(),
+            "session_lifetime_hours" => self.policies.session_lifetime_hours.map(|d| d.to_string()).unwrap_or_default(),
             _ => self.policies.recent_use_days.to_string(),
         }
     }

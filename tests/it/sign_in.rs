@@ -253,3 +253,33 @@ async fn a_fresh_install_has_no_accounts_and_a_setup_token() {
     let app = TestApp::spawn(crate::helpers::Backend::Sqlite).await;
     assert!(app.setup_token.as_ref().is_some_and(|t| t.len() >= 43));
 }
+
+on_both_backends! {
+    async fn a_workspace_can_shorten_its_sessions(app) {
+        let b = app.admin().await;
+        b.get("/settings").await;
+        let fields = [("reminder_days", "3"), ("rotation_days", "90"), ("recent_use_days", "3"), ("stale_days", "30")];
+        let mut bad = fields.to_vec();
+        bad.push(("session_idle_minutes", "2"));
+        let refused = b.post("/settings/policies", &bad).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(refused.body.contains("The idle timeout must be a whole number from 5 to 720."));
+        let mut good = fields.to_vec();
+        good.extend([("session_idle_minutes", "10"), ("session_lifetime_hours", "1")]);
+        assert_eq!(b.post("/settings/policies", &good).await.status, StatusCode::SEE_OTHER);
+        app.clock.advance(9 * 60);
+        assert_eq!(b.get("/").await.status, StatusCode::OK);
+        app.clock.advance(11 * 60);
+        let expired = b.get("/").await;
+        assert_eq!(expired.status, StatusCode::SEE_OTHER, "ten idle minutes end the session here");
+        assert!(expired.location().contains("expired=1"));
+        let again = app.browser();
+        again.sign_in("admin@example.com", PASSWORD).await;
+        for _ in 0..6 {
+            app.clock.advance(9 * 60);
+            assert_eq!(again.get("/").await.status, StatusCode::OK);
+        }
+        app.clock.advance(9 * 60);
+        assert_eq!(again.get("/").await.status, StatusCode::SEE_OTHER, "one hour in all");
+    }
+}
