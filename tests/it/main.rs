@@ -4,6 +4,7 @@ mod helpers;
 
 mod access;
 mod audit;
+mod browser;
 mod import;
 mod key_lifecycle;
 mod key_test;

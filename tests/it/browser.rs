@@ -1,0 +1,207 @@
+//! Flows driven in a real headless Chromium through ChromeDriver (Debian's `chromium` and
+//! `chromium-driver`). In CI they must run; elsewhere they are skipped, with the reason printed, when
+//! either program is missing. Every page visited must leave no error and no CSP violation in the console.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use fantoccini::wd::WebDriverCompatibleCommand;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+
+use crate::helpers::{Backend, PASSWORD, TestApp};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// A headless Chromium session and the ChromeDriver serving it (stopped on drop).
+pub struct Chrome {
+    pub client: Client,
+    driver: Child,
+}
+
+impl Drop for Chrome {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+/// ChromeDriver's log endpoint: what the page wrote to its console.
+#[derive(Debug)]
+struct BrowserLog;
+
+impl WebDriverCompatibleCommand for BrowserLog {
+    fn endpoint(&self, base: &url::Url, session: Option<&str>) -> Result<url::Url, url::ParseError> {
+        base.join(&format!("session/{}/se/log", session.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(json!({ "type": "browser" }).to_string()))
+    }
+}
+
+impl Chrome {
+    /// Starts ChromeDriver and a headless Chromium, or says why not (and fails in CI).
+    pub async fn start() -> Option<Chrome> {
+        let missing: Vec<&str> =
+            [CHROMIUM, CHROMEDRIVER].into_iter().filter(|p| !std::path::Path::new(p).exists()).collect();
+        if !missing.is_empty() {
+            assert!(
+                std::env::var("CI").map_or(true, |v| v != "true"),
+                "browser tests must run in CI, but {missing:?} is missing (apt-get install chromium chromium-driver)"
+            );
+            eprintln!("skipped: {missing:?} not installed (apt-get install chromium chromium-driver)");
+            return None;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
+        let driver = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let url = format!("http://127.0.0.1:{port}");
+        for _ in 0..100 {
+            if reqwest::get(format!("{url}/status")).await.is_ok_and(|r| r.status().is_success()) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let capabilities = json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": CHROMIUM,
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                         "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage", "--window-size=1280,1000"],
+            },
+            "goog:loggingPrefs": { "browser": "ALL" },
+        });
+        let Value::Object(capabilities) = capabilities else { unreachable!("an object") };
+        let client =
+            ClientBuilder::native().capabilities(capabilities).connect(&url).await.expect("a Chromium session");
+        Some(Chrome { client, driver })
+    }
+
+    pub async fn goto(&self, url: &str) {
+        self.client.goto(url).await.expect("navigate");
+        self.console_is_clean(url).await;
+    }
+
+    /// Fails on any console error or CSP violation since the last call.
+    pub async fn console_is_clean(&self, context: &str) {
+        let log = self.client.issue_cmd(BrowserLog).await.expect("browser log");
+        let problems: Vec<&Value> = log
+            .as_array()
+            .map(|entries| {
+                entries
+                    .iter()
+                    .filter(|e| {
+                        let message = e["message"].as_str().unwrap_or("");
+                        e["level"] == "SEVERE" || message.contains("Content Security Policy")
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert!(problems.is_empty(), "console problems on {context}: {problems:?}");
+    }
+
+    pub async fn fill(&self, css: &str, text: &str) {
+        let field = self.client.wait().for_element(Locator::Css(css)).await.expect(css);
+        field.clear().await.expect("clear");
+        field.send_keys(text).await.expect("type");
+    }
+
+    pub async fn click(&self, css: &str) {
+        self.client.wait().for_element(Locator::Css(css)).await.expect(css).click().await.expect("click");
+    }
+
+    /// Chooses the option with this visible text.
+    pub async fn select(&self, css: &str, label: &str) {
+        let select = self.client.wait().for_element(Locator::Css(css)).await.expect(css);
+        select.select_by_label(label).await.expect(label);
+    }
+
+    pub async fn text(&self, css: &str) -> String {
+        self.client.wait().for_element(Locator::Css(css)).await.expect(css).text().await.expect("text")
+    }
+
+    /// Waits until the page's HTML contains `needle`.
+    pub async fn wait_for_text(&self, needle: &str) -> String {
+        for _ in 0..100 {
+            let source = self.client.source().await.expect("source");
+            if source.contains(needle) {
+                return source;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the page never showed {needle:?}:\n{}", self.client.source().await.unwrap_or_default());
+    }
+
+    /// Saves a PNG of the page under `target/screenshots/`.
+    pub async fn screenshot(&self, name: &str) {
+        let png = self.client.screenshot().await.expect("screenshot");
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+        std::fs::create_dir_all(&dir).expect("screenshot dir");
+        std::fs::write(dir.join(format!("{name}.png")), png).expect("screenshot");
+    }
+}
+
+#[tokio::test]
+async fn first_run_a_key_its_test_and_the_audit_trail_in_chromium() {
+    let Some(chrome) = Chrome::start().await else { return };
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let token = app.setup_token.clone().expect("setup token");
+
+    chrome.goto(&format!("{}/setup?token={token}", app.base)).await;
+    chrome.fill("#workspace", "Acme").await;
+    chrome.fill("#name", "Ada Admin").await;
+    chrome.fill("#email", "admin@example.com").await;
+    chrome.fill("#password", PASSWORD).await;
+    chrome.fill("#confirm", PASSWORD).await;
+    chrome.click("main button[type=submit]").await;
+    assert_eq!(chrome.text("h1").await, "Dashboard");
+    chrome.console_is_clean("the dashboard").await;
+
+    // Add a key: it is shown once, in full.
+    chrome.goto(&format!("{}/keys/new", app.base)).await;
+    chrome.fill("#name", "Browser key").await;
+    chrome.select("#key_type", "Integration").await;
+    chrome.click("main form button[type=submit]").await;
+    chrome.wait_for_text("data-secret").await;
+    let secret = chrome
+        .client
+        .wait()
+        .for_element(Locator::Css("input[data-secret]"))
+        .await
+        .expect("the new key")
+        .prop("value")
+        .await
+        .expect("value")
+        .expect("a value");
+    assert!(secret.starts_with("kwi_") && secret.len() > 40, "{secret}");
+    chrome.console_is_clean("the new key").await;
+
+    // The test page explains why an unknown path is refused.
+    chrome.goto(&format!("{}/test-key", app.base)).await;
+    chrome.fill("#test-key", &secret).await;
+    chrome.fill("#test-path", "/integration/nowhere").await;
+    chrome.select("#test-method", "GET").await;
+    chrome.click("form[action='/test-key'] button[type=submit]").await;
+    let result = chrome.wait_for_text("data-code=").await;
+    assert!(result.contains("FORBIDDEN") && result.contains("Refused at"), "the decision is shown in place");
+    assert!(!result.contains(&secret), "the pasted key is not written back into the page");
+    chrome.console_is_clean("the test page").await;
+
+    // The audit log filters in place; the bell is in the header.
+    chrome.goto(&format!("{}/audit", app.base)).await;
+    chrome.select("#audit-action", "key.created").await;
+    let filtered = chrome.wait_for_text("Clear filters").await;
+    assert!(filtered.contains("Browser key") && !filtered.contains("<code>setup.completed</code>"));
+    assert!(chrome.client.find(Locator::Css("#bell")).await.is_ok());
+    chrome.console_is_clean("the audit log").await;
+
+    chrome.goto(&format!("{}/keys", app.base)).await;
+    chrome.screenshot("keys").await;
+    chrome.client.clone().close().await.expect("close the browser");
+}
