@@ -9,7 +9,7 @@ use crate::keys::create_key;
 use crate::on_both_backends;
 use crate::permissions::permission_id;
 
-async fn catalogue(admin: &Browser) -> (String, String) {
+pub(crate) async fn catalogue(admin: &Browser) -> (String, String) {
     admin.get("/permissions").await;
     admin
         .post(
@@ -36,7 +36,7 @@ async fn catalogue(admin: &Browser) -> (String, String) {
     (permission_id(&form, "device.lock"), permission_id(&form, "device.view_location"))
 }
 
-fn role_id(page: &str, name: &str) -> String {
+pub(crate) fn role_id(page: &str, name: &str) -> String {
     let at = page.find(&format!(">{name}</a>")).unwrap_or_else(|| panic!("{name} listed"));
     page[..at].rsplit("href=\"/roles/").next().and_then(|s| s.split('"').next()).expect("id").to_owned()
 }
