@@ -124,10 +124,6 @@ impl Chrome {
         select.select_by_label(label).await.expect(label);
     }
 
-    pub async fn text(&self, css: &str) -> String {
-        self.client.wait().for_element(Locator::Css(css)).await.expect(css).text().await.expect("text")
-    }
-
     /// Waits until the page's HTML contains `needle`.
     pub async fn wait_for_text(&self, needle: &str) -> String {
         for _ in 0..100 {
@@ -173,7 +169,7 @@ async fn first_run_a_key_its_test_and_the_audit_trail_in_chromium() {
     chrome.fill("#password", PASSWORD).await;
     chrome.fill("#confirm", PASSWORD).await;
     chrome.click("main button[type=submit]").await;
-    assert_eq!(chrome.text("h1").await, "Dashboard");
+    chrome.wait_for_text("<h1>Dashboard</h1>").await;
     chrome.console_is_clean("the dashboard").await;
 
     // Add a key: it is shown once, in full.
@@ -238,7 +234,7 @@ async fn a_member_signs_in_hears_of_a_deleted_role_reveals_and_deletes_a_key_in_
     chrome.wait_for_text("role=\"alert\"").await;
     chrome.fill("#password", PASSWORD).await;
     chrome.click("main button[type=submit]").await;
-    assert_eq!(chrome.text("h1").await, "Dashboard");
+    chrome.wait_for_text("<h1>Dashboard</h1>").await;
     chrome.wait_for_text("aria-label=\"Notifications\"").await;
 
     // The role goes; the bell shows it on the next page, and the list says what happened.
@@ -274,5 +270,61 @@ async fn a_member_signs_in_hears_of_a_deleted_role_reveals_and_deletes_a_key_in_
     chrome.click("main button.danger").await;
     chrome.wait_for_text("No API keys yet").await;
     chrome.console_is_clean("the key list").await;
+    chrome.client.clone().close().await.expect("close the browser");
+}
+
+#[tokio::test]
+async fn people_are_imported_granted_by_checkbox_and_given_everything_in_chromium() {
+    let Some(chrome) = Chrome::start().await else { return };
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let admin = app.admin().await;
+    let (lock, view) = crate::roles::catalogue(&admin).await;
+    chrome.goto(&format!("{}/login", app.base)).await;
+    chrome.fill("#email", "admin@example.com").await;
+    chrome.fill("#password", PASSWORD).await;
+    chrome.click("main button[type=submit]").await;
+    chrome.wait_for_text("<h1>Dashboard</h1>").await;
+
+    // Import: the file is previewed, then applied.
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("people.csv");
+    std::fs::write(
+        &file,
+        "email,name,role,permissions\ncara@example.com,Cara,member,device.lock\ndan@example.com,Dan,auditor,\n",
+    )
+    .expect("csv");
+    chrome.goto(&format!("{}/users/import", app.base)).await;
+    let input = chrome.client.find(Locator::Css("#import-file")).await.expect("file field");
+    input.send_keys(&file.display().to_string()).await.expect("choose the file");
+    chrome.click("#import-upload button[type=submit]").await;
+    let preview = chrome.wait_for_text("Apply: create 2").await;
+    assert!(preview.contains("cara@example.com") && preview.contains("dan@example.com"));
+    chrome.click("form[action='/users/import/apply'] button[type=submit]").await;
+    chrome.wait_for_text("Imported: 2 people created").await;
+    chrome.console_is_clean("the import").await;
+    let cara = app.account_id("cara@example.com");
+
+    // One checkbox on a person's page saves at once.
+    let dan = app.account_id("dan@example.com");
+    chrome.goto(&format!("{}/users/{dan}", app.base)).await;
+    chrome.click(&format!("input[name=permissions][value='{lock}']")).await;
+    chrome.wait_for_text("Saved.").await;
+    let page = admin.get(&format!("/users/{dan}")).await.body;
+    assert!(page.contains(&format!("value=\"{lock}\" checked")), "the grant was stored");
+
+    // Add all permissions, after a confirmation that states the numbers.
+    chrome.goto(&format!("{}/users", app.base)).await;
+    chrome.click("a[href^='/users/grant-all']").await;
+    let confirm = chrome.wait_for_text("Grant 2 permissions to 3 people").await;
+    assert!(confirm.contains("grant-all-numbers"));
+    chrome.click("main form[action='/users/grant-all'] button[type=submit]").await;
+    chrome.wait_for_text("Granted 4 new permissions.").await;
+    let cara_page = admin.get(&format!("/users/{cara}")).await.body;
+    for id in [&lock, &view] {
+        assert!(cara_page.contains(&format!("value=\"{id}\" checked")), "Cara holds permission {id} now");
+    }
+    chrome.console_is_clean("Add all").await;
+    chrome.goto(&format!("{}/users", app.base)).await;
+    chrome.screenshot("users").await;
     chrome.client.clone().close().await.expect("close the browser");
 }
