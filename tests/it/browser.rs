@@ -328,3 +328,65 @@ async fn people_are_imported_granted_by_checkbox_and_given_everything_in_chromiu
     chrome.screenshot("users").await;
     chrome.client.clone().close().await.expect("close the browser");
 }
+
+#[tokio::test]
+async fn a_key_is_regenerated_with_overlap_reassigned_and_deleted_after_recent_use_in_chromium() {
+    let Some(chrome) = Chrome::start().await else { return };
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let admin = app.admin().await;
+    app.user(&admin, "bob@example.com", "member").await;
+    let (id, first) = crate::keys::create_key(&admin, &[("name", "Sync job")]).await;
+    chrome.goto(&format!("{}/login", app.base)).await;
+    chrome.fill("#email", "admin@example.com").await;
+    chrome.fill("#password", PASSWORD).await;
+    chrome.click("main button[type=submit]").await;
+    chrome.wait_for_text("<h1>Dashboard</h1>").await;
+
+    // Regenerate with a 24-hour overlap: both secrets work until it ends.
+    chrome.goto(&format!("{}/keys/{id}/rotate", app.base)).await;
+    chrome.click("input[name=overlap][value='86400']").await;
+    chrome.click("main button[type=submit]").await;
+    chrome.wait_for_text("The old secret keeps working until").await;
+    let second = chrome
+        .client
+        .find(Locator::Css("input[data-secret]"))
+        .await
+        .expect("new secret")
+        .prop("value")
+        .await
+        .expect("value");
+    let second = second.expect("a value");
+    assert_ne!(second, first);
+    for key in [&first, &second] {
+        let verdict = keyward::services::verify::verify(&app.state, key, &Default::default()).expect("verify");
+        assert!(verdict.valid(), "both secrets work during the overlap");
+    }
+
+    // Reassign: Bob is told.
+    chrome.goto(&format!("{}/keys/{id}/reassign", app.base)).await;
+    chrome.select("#owner", "Test Person (bob@example.com)").await;
+    chrome.fill("#comment", "You run the sync now").await;
+    chrome.click("main form[action='/keys/reassign'] button[type=submit]").await;
+    chrome.wait_until_gone("New owner").await;
+    assert_eq!(app.notices("bob@example.com").len(), 1);
+    chrome.console_is_clean("reassigning").await;
+    chrome.goto(&format!("{}/keys/{id}", app.base)).await;
+    chrome.screenshot("key").await;
+
+    // Used just now, the key is deleted only after a second, explicit confirmation.
+    assert!(keyward::services::verify::verify(&app.state, &second, &Default::default()).expect("verify").valid());
+    app.state.usage.flush(&app.state.db).expect("flush");
+    chrome.goto(&format!("{}/keys/{id}/delete", app.base)).await;
+    chrome.fill("#confirm", "Sync job").await;
+    chrome.click("main button.danger").await;
+    chrome.wait_for_text("used in the last 3 days").await;
+    assert!(chrome.client.source().await.expect("source").contains("Deactivate instead"));
+    chrome.fill("#confirm", "Sync job").await;
+    chrome.click("input[name=recent_ok]").await;
+    chrome.click("main button.danger").await;
+    chrome.wait_until_gone("used in the last 3 days").await;
+    let gone = keyward::services::verify::verify(&app.state, &second, &Default::default()).expect("verify");
+    assert_eq!(gone.code.as_str(), "NOT_FOUND");
+    chrome.console_is_clean("deleting").await;
+    chrome.client.clone().close().await.expect("close the browser");
+}
