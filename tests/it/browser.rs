@@ -78,8 +78,11 @@ impl Chrome {
             "goog:loggingPrefs": { "browser": "ALL" },
         });
         let Value::Object(capabilities) = capabilities else { unreachable!("an object") };
+        // ChromeDriver is local and plain HTTP. A TLS connector would initialise OpenSSL in this process, whose
+        // clean-up at exit raced the still-running server threads (a SIGSEGV after all tests had passed).
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
         let client =
-            ClientBuilder::native().capabilities(capabilities).connect(&url).await.expect("a Chromium session");
+            ClientBuilder::new(connector).capabilities(capabilities).connect(&url).await.expect("a Chromium session");
         Some(Chrome { client, driver })
     }
 
