@@ -57,12 +57,6 @@ impl Signing {
         self.by_workspace.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
     }
 
-    /// True when the workspace (or, with `None`, any workspace) has a secret loaded.
-    pub fn has(&self, workspace_id: Option<i64>) -> bool {
-        let map = self.snapshot();
-        workspace_id.map_or(!map.is_empty(), |ws| map.contains_key(&ws))
-    }
-
     /// The signature header value for `body`, under the secrets of `workspace_id` in force at
     /// `now`; with `None` (a key that was not found), under the first workspace's.
     pub fn sign(&self, workspace_id: Option<i64>, body: &[u8], now: i64) -> Option<String> {
@@ -117,17 +111,19 @@ fn store_new(c: &mut DbConn, keyring: &Keyring, workspace_id: i64, now: i64) -> 
 }
 
 /// Gives every workspace without a secret in force a new one (at start-up, and when a workspace
-/// is created), then loads them all for signing. Shared secrets never change what a key may do, so
+/// is created), then loads them all for signing. Only a workspace that lacks one costs a write. Shared secrets never change what a key may do, so
 /// their writes leave the verification cache's generation alone (`write_counters`).
 pub fn ensure_all(state: &AppState) -> Result<()> {
     let now = state.now();
     let keyring = state.keyring.clone();
-    state.db.write_counters(|c| {
-        for ws in shared_secrets::workspaces_without(c, now)? {
-            store_new(c, &keyring, ws, now)?;
-        }
-        Ok::<_, Error>(())
-    })?;
+    if !state.db.read(|c| shared_secrets::workspaces_without(c, now))?.is_empty() {
+        state.db.write_counters(|c| {
+            for ws in shared_secrets::workspaces_without(c, now)? {
+                store_new(c, &keyring, ws, now)?;
+            }
+            Ok::<_, Error>(())
+        })?;
+    }
     state.signing.reload(state)
 }
 

@@ -285,11 +285,13 @@ pub async fn verify_key(
     Ok(response.body(body))
 }
 
-/// The response signature under the workspace's shared secrets; a workspace created since they were
-/// loaded (by another process) gets its secret here.
+/// The response signature under the workspace's shared secrets. A key of a workspace created since they
+/// were loaded (by another process) has its secret made here, once; a key that was not found never
+/// causes database work (before setup there is no workspace and no secret to sign with).
 async fn signature(state: &AppState, workspace_id: Option<i64>, body: &[u8]) -> Result<Option<String>, ApiError> {
-    if let Some(signature) = state.signing.sign(workspace_id, body, state.now()) {
-        return Ok(Some(signature));
+    let signature = state.signing.sign(workspace_id, body, state.now());
+    if signature.is_some() || workspace_id.is_none() {
+        return Ok(signature);
     }
     state.run(shared_secret::ensure_all).await?;
     Ok(state.signing.sign(workspace_id, body, state.now()))

@@ -173,3 +173,21 @@ on_both_backends! {
         assert_eq!(info["previous"][0]["retires_at"].as_i64(), Some(app.clock.now() + 60), "{info}");
     }
 }
+
+on_both_backends! {
+    async fn before_setup_a_verification_is_answered_unsigned(app) {
+        let stranger = keyward::domain::key::generate("kwa", |b| b.fill(3));
+        let (unknown, header) = signed_verify(&app, stranger.expose()).await;
+        assert_eq!(unknown["body"]["code"], json!("NOT_FOUND"));
+        assert!(header.is_empty(), "no workspace, so no secret to sign with: {header}");
+        let stored: i64 = app
+            .state
+            .db
+            .read(|c| {
+                use diesel::prelude::*;
+                keyward::db::schema::shared_secrets::table.count().get_result::<i64>(c)
+            })
+            .expect("count");
+        assert_eq!(stored, 0, "nothing was written for it");
+    }
+}
