@@ -130,25 +130,6 @@ pub struct EventRow {
     pub after_json: Option<String>,
 }
 
-/// A workspace's events, newest first, older than `before` (an event id) when given.
-pub fn page(
-    conn: &mut DbConn,
-    workspace_id: i64,
-    before: Option<i64>,
-    limit: i64,
-) -> Result<Vec<EventRow>, diesel::result::Error> {
-    let mut query = audit_events::table
-        .filter(audit_events::workspace_id.eq(workspace_id))
-        .order(audit_events::id.desc())
-        .limit(limit)
-        .select(EventRow::as_select())
-        .into_boxed();
-    if let Some(before) = before {
-        query = query.filter(audit_events::id.lt(before));
-    }
-    query.load(conn)
-}
-
 diesel::define_sql_function! {
     /// Lower-cases text (SQLite and PostgreSQL alike), for case-insensitive filters.
     fn lower(text: diesel::sql_types::Text) -> diesel::sql_types::Text;

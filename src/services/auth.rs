@@ -147,7 +147,8 @@ pub async fn reauthenticate(state: &AppState, account_id: i64, password: &Secret
     let policy = state.config.lockout;
     state
         .blocking(move |db| {
-            db.write(|c| {
+            // Failure counts gate console sign-in, never what a key may do: cached verifications stay valid.
+            db.write_counters(|c| {
                 if ok {
                     accounts::clear_failures(c, account_id)?;
                     return Ok(());

@@ -4,13 +4,12 @@
 //! permissions.
 
 use crate::crypto::SecretString;
-use crate::db::{audit, keys, permissions};
+use crate::db::{audit, permissions};
 use crate::domain::access::Want;
 use crate::domain::uri::UriRule;
-use crate::domain::{Invalid, key, policy};
+use crate::domain::{Invalid, policy};
 use crate::error::{Error, Result};
 use crate::services::Caller;
-use crate::services::master_key::key_context;
 use crate::services::verify::{self, Step, UseContext};
 use crate::state::AppState;
 
@@ -99,16 +98,10 @@ pub fn run(state: &AppState, caller: &Caller, form: &TestForm, client_ip: &str) 
 
 fn picked_secret(state: &AppState, caller: &Caller, id: i64) -> Result<SecretString> {
     let record = crate::services::keys::get(state, caller, id)?;
-    let (_, sealed, version) = state.db.read(|c| keys::current_sealed(c, record.id))?.ok_or(Error::NotFound)?;
-    let plain = state
-        .keyring
-        .open(&sealed, version, &key_context(record.id))
-        .map_err(|e| Error::Internal(format!("stored key cannot be opened: {e}")))?;
-    let text = String::from_utf8(plain).map_err(|e| Error::Internal(e.to_string()))?;
-    key::parse(&text).map_err(|e| Error::Internal(format!("stored key is malformed: {e}")))?;
+    let secret = crate::services::keys::open_current(state, record.id)?;
     let (now, event) = (state.now(), caller.event("key.tested").on("api_key", record.id, &record.name));
     state.db.write_counters(|c| Ok::<_, Error>(audit::record(c, now, &event)?))?;
-    Ok(SecretString::new(text))
+    Ok(SecretString::new(secret.expose().to_owned()))
 }
 
 /// What the catalogue check found.

@@ -603,10 +603,10 @@ pub async fn reveal(
     let confirmed = checked.is_ok();
     let now = state.now();
     let caller = caller.clone();
-    let keyring = state.keyring.clone();
     state
         .run(move |s| {
-            s.db.write(|c| {
+            // Revealing changes nobody's access: the verification cache stays valid.
+            s.db.write_counters(|c| {
                 let outcome = if confirmed { "key.revealed" } else { "key.reveal_refused" };
                 audit::record(c, now, &caller_event(&caller, outcome).on("api_key", key.id, &key.name))?;
                 Ok::<_, Error>(())
@@ -614,8 +614,15 @@ pub async fn reveal(
         })
         .await?;
     checked?;
-    let (_, sealed, version) = state.db.read(|c| keys::current_sealed(c, key.id))?.ok_or(Error::NotFound)?;
-    let plain = keyring.open(&sealed, version, &seal_context(key.id)).map_err(|e| Error::Internal(e.to_string()))?;
+    let key_id = key.id;
+    state.run(move |s| open_current(s, key_id)).await
+}
+
+/// The key's current secret, opened from its sealed copy. Callers check who may see or use it.
+pub fn open_current(state: &AppState, key_id: i64) -> Result<PlainKey> {
+    let (_, sealed, version) = state.db.read(|c| keys::current_sealed(c, key_id))?.ok_or(Error::NotFound)?;
+    let plain =
+        state.keyring.open(&sealed, version, &seal_context(key_id)).map_err(|e| Error::Internal(e.to_string()))?;
     let text = String::from_utf8(plain).map_err(|e| Error::Internal(e.to_string()))?;
     key::parse(&text).map(|k| k.key).map_err(|e| Error::Internal(format!("stored key is malformed: {e}")))
 }

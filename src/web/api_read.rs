@@ -363,7 +363,7 @@ pub async fn audit_events(
 ) -> Result<HttpResponse, ApiError> {
     readers_only(&caller)?;
     let (ws, before, limit) = (caller.workspace_id, query.before, query.limit.unwrap_or(100).clamp(1, 500));
-    let rows = read(&state, move |c| audit::page(c, ws, before, limit)).await?;
+    let rows = read(&state, move |c| audit::filtered(c, ws, &audit::EventFilter::default(), before, limit)).await?;
     let parse = |text: &Option<String>| text.as_deref().and_then(|t| serde_json::from_str(t).ok());
     let next = (i64::try_from(rows.len()).unwrap_or(0) == limit).then(|| rows.last().map(|r| r.id)).flatten();
     let events: Vec<_> = rows

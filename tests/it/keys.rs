@@ -131,8 +131,10 @@ on_both_backends! {
         let wrong = admin.htmx_post(&format!("/keys/{id}/reveal"), &[("password", "not my password")]).await;
         assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(wrong.body.contains("not your current password") && !wrong.body.contains(&secret));
+        let generation = app.state.db.generation();
         let right = admin.htmx_post(&format!("/keys/{id}/reveal"), &[("password", PASSWORD)]).await;
         assert_eq!(right.status, StatusCode::OK);
+        assert_eq!(app.state.db.generation(), generation, "a reveal leaves every cached verification valid");
         assert!(right.body.contains(&secret), "the revealed key is the created one");
         assert_eq!(right.header("cache-control"), "no-store");
         let activity = admin.get("/").await.body;
