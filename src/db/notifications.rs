@@ -90,24 +90,25 @@ pub fn for_account(
         .load(conn)
 }
 
-/// Marks an account's notifications read: one (`Some(id)`) or all. Returns how many changed.
+/// Marks an account's notifications read: one (`Some(id)`) or all. Returns how many were theirs to mark
+/// (a read one included: marking it again is no error) and how many changed.
 pub fn mark_read(
     conn: &mut DbConn,
     account_id: i64,
     id: Option<i64>,
     now: i64,
-) -> Result<usize, diesel::result::Error> {
-    let mine = notifications::table
-        .filter(notifications::account_id.eq(account_id))
-        .filter(notifications::read_at.is_null())
-        .into_boxed();
+) -> Result<(usize, usize), diesel::result::Error> {
+    let mine = notifications::table.filter(notifications::account_id.eq(account_id)).into_boxed();
     let ids: Vec<i64> = match id {
         Some(id) => mine.filter(notifications::id.eq(id)).select(notifications::id).load(conn)?,
-        None => mine.select(notifications::id).load(conn)?,
+        None => mine.filter(notifications::read_at.is_null()).select(notifications::id).load(conn)?,
     };
-    diesel::update(notifications::table.filter(notifications::id.eq_any(&ids)))
-        .set(notifications::read_at.eq(now))
-        .execute(conn)
+    let changed = diesel::update(
+        notifications::table.filter(notifications::id.eq_any(&ids)).filter(notifications::read_at.is_null()),
+    )
+    .set(notifications::read_at.eq(now))
+    .execute(conn)?;
+    Ok((ids.len(), changed))
 }
 
 /// How many notifications an account has not read, in a workspace.

@@ -39,6 +39,11 @@ impl ConsoleRole {
         matches!(self, ConsoleRole::Administrator | ConsoleRole::Auditor)
     }
 
+    /// Holds keys of its own and changes them: Administrators and Members, not Auditors.
+    pub fn can_change_keys(self) -> bool {
+        matches!(self, ConsoleRole::Administrator | ConsoleRole::Member)
+    }
+
     pub fn can_administer(self) -> bool {
         self == ConsoleRole::Administrator
     }

@@ -136,6 +136,10 @@ fn record_failed_sign_in(
 /// Re-enters the password of a signed-in account (before revealing a secret or changing the password).
 /// Failures count toward the account's lockout like failed sign-ins.
 pub async fn reauthenticate(state: &AppState, account_id: i64, password: &SecretString, ip: IpAddr) -> Result<()> {
+    if password.expose().is_empty() {
+        // Not a guess: nothing to count toward the lockout.
+        return Err(crate::domain::Invalid::new("password", "Enter your password.").into());
+    }
     let now = state.now();
     let account = state.blocking(move |db| db.read(|c| accounts::find(c, account_id))).await?.ok_or(Error::NotFound)?;
     match state.config.lockout.gate(&account.attempt_state(), now) {
@@ -204,8 +208,9 @@ pub async fn change_password(
         .await
 }
 
-/// The first-run form's fields.
-#[derive(Debug, Clone, serde::Deserialize)]
+/// The first-run form's fields (a missing one is empty, and refused as such).
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(default)]
 pub struct SetupForm {
     pub token: String,
     pub workspace: String,

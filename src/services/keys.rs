@@ -241,6 +241,11 @@ pub fn get_managed(state: &AppState, caller: &Caller, key_id: i64) -> Result<Key
     state.db.read(|c| managed(c, caller, key_id))
 }
 
+/// A key the caller may change.
+pub fn managed_key(state: &AppState, caller: &Caller, key_id: i64) -> Result<KeyRecord> {
+    state.db.read(|c| managed(c, caller, key_id))
+}
+
 /// A key the caller may change, read inside the caller's transaction.
 fn managed(c: &mut DbConn, caller: &Caller, key_id: i64) -> Result<KeyRecord> {
     let key = keys::find(c, caller.workspace_id, key_id)?.ok_or(Error::NotFound)?;

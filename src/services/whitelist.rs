@@ -119,7 +119,9 @@ pub struct SignUpForm {
     pub email: String,
     #[serde(default)]
     pub name: String,
+    #[serde(default)]
     pub password: SecretString,
+    #[serde(default)]
     pub confirm: SecretString,
 }
 

@@ -40,6 +40,26 @@ impl FromRequest for ApiCaller {
     }
 }
 
+/// The caller and the JSON body it sends, read in that order: a caller without a good key hears 401 (or 403
+/// for a READONLY key's write) before anything about the body is weighed.
+#[derive(Debug)]
+pub struct ApiBody<T>(pub Caller, pub T);
+
+impl<T: serde::de::DeserializeOwned + 'static> FromRequest for ApiBody<T> {
+    /// An `ApiError`, or what `api::json_config` made of an unreadable body (400, 413, 415).
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, actix_web::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let body = web::Json::<T>::from_request(req, payload);
+        let req = req.clone();
+        Box::pin(async move {
+            let caller = authenticate(&req).await?;
+            Ok(ApiBody(caller, body.await?.into_inner()))
+        })
+    }
+}
+
 fn refuse(status: StatusCode, code: &'static str, message: &str) -> ApiError {
     ApiError::new(status, code, message)
 }
@@ -236,11 +256,9 @@ pub struct CreatedKey<'a> {
         (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
 pub async fn create(
-    ApiCaller(caller): ApiCaller,
     state: web::Data<AppState>,
-    body: web::Json<CreateKey>,
+    ApiBody(caller, body): ApiBody<CreateKey>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.into_inner();
     let (expiry, expires_on) = match body.expires.as_deref().map(str::trim) {
         None | Some("") | Some("never") => ("never".to_owned(), String::new()),
         Some(days @ ("30" | "90" | "365")) => (days.to_owned(), String::new()),
@@ -330,12 +348,11 @@ pub struct PatchKey {
     responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn patch(
-    ApiCaller(caller): ApiCaller,
     state: web::Data<AppState>,
     path: web::Path<i64>,
-    body: web::Json<PatchKey>,
+    ApiBody(caller, body): ApiBody<PatchKey>,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, body) = (path.into_inner(), body.into_inner());
+    let (id, body) = (path.into_inner(), body);
     state
         .run(move |s| {
             let key = keys::get_managed(s, &caller, id)?;
@@ -439,12 +456,11 @@ pub struct ReassignKey {
     responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn reassign(
-    ApiCaller(caller): ApiCaller,
     state: web::Data<AppState>,
     path: web::Path<i64>,
-    body: web::Json<ReassignKey>,
+    ApiBody(caller, body): ApiBody<ReassignKey>,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, body) = (path.into_inner(), body.into_inner());
+    let (id, body) = (path.into_inner(), body);
     state.run(move |s| keys::reassign(s, &caller, &[id], body.owner, body.comment.trim())).await?;
     Ok(HttpResponse::NoContent().finish())
 }

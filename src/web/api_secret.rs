@@ -8,7 +8,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::api::{ApiError, ErrorBody};
-use super::api_keys::ApiCaller;
+use super::api_keys::{ApiBody, ApiCaller};
 use super::auth::client_ip;
 use crate::crypto::SecretString;
 use crate::services::shared_secret::{self, SecretInfo};
@@ -73,9 +73,8 @@ fn secret_response(secret: &SecretString) -> HttpResponse {
     responses((status = 200, body = SecretValue), (status = 422, body = ErrorBody)))]
 pub async fn reveal(
     req: HttpRequest,
-    ApiCaller(caller): ApiCaller,
     state: web::Data<AppState>,
-    body: web::Json<Reauthenticated>,
+    ApiBody(caller, body): ApiBody<Reauthenticated>,
 ) -> Result<HttpResponse, ApiError> {
     let ip = client_ip(&req, &state);
     let secret = shared_secret::reveal(&state, &caller, &body.password, ip).await?;
@@ -86,9 +85,8 @@ pub async fn reveal(
     responses((status = 200, body = SecretValue), (status = 422, body = ErrorBody)))]
 pub async fn regenerate(
     req: HttpRequest,
-    ApiCaller(caller): ApiCaller,
     state: web::Data<AppState>,
-    body: web::Json<Reauthenticated>,
+    ApiBody(caller, body): ApiBody<Reauthenticated>,
 ) -> Result<HttpResponse, ApiError> {
     let ip = client_ip(&req, &state);
     let secret = shared_secret::regenerate(&state, &caller, &body.password, body.overlap_secs, ip).await?;

@@ -7,7 +7,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::api::{ApiError, ErrorBody};
-use super::api_keys::ApiCaller;
+use super::api_keys::{ApiBody, ApiCaller};
 use crate::services::Caller;
 use crate::services::permissions::{self, PermissionForm};
 use crate::services::roles::{self, RoleForm};
@@ -56,11 +56,10 @@ impl PermissionBody {
 #[utoipa::path(post, path = "/api/v1/permissions", tag = "catalogue", request_body = PermissionBody,
     responses((status = 201, body = Created), (status = 422, body = ErrorBody)))]
 pub async fn create_permission(
-    ApiCaller(caller): ApiCaller,
     state: web::Data<AppState>,
-    body: web::Json<PermissionBody>,
+    ApiBody(caller, body): ApiBody<PermissionBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let form = body.into_inner().over(PermissionForm { writes: Some("1".into()), ..PermissionForm::default() });
+    let form = body.over(PermissionForm { writes: Some("1".into()), ..PermissionForm::default() });
     let id = state.run(move |s| permissions::create(s, &caller, &form)).await?;
     Ok(created("permissions", id))
 }
@@ -68,12 +67,11 @@ pub async fn create_permission(
 #[utoipa::path(patch, path = "/api/v1/permissions/{id}", tag = "catalogue", params(("id" = i64, Path)),
     request_body = PermissionBody, responses((status = 204), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_permission(
-    ApiCaller(caller): ApiCaller,
     state: web::Data<AppState>,
     path: web::Path<i64>,
-    body: web::Json<PermissionBody>,
+    ApiBody(caller, body): ApiBody<PermissionBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, body) = (path.into_inner(), body.into_inner());
+    let (id, body) = (path.into_inner(), body);
     state
         .run(move |s| {
             let base = permissions::form_of(s, caller.workspace_id, id)?;
@@ -107,11 +105,9 @@ pub struct RoleBody {
 #[utoipa::path(post, path = "/api/v1/roles", tag = "catalogue", request_body = RoleBody,
     responses((status = 201, body = Created), (status = 422, body = ErrorBody)))]
 pub async fn create_role(
-    ApiCaller(caller): ApiCaller,
     state: web::Data<AppState>,
-    body: web::Json<RoleBody>,
+    ApiBody(caller, body): ApiBody<RoleBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.into_inner();
     let form = RoleForm {
         name: body.name.unwrap_or_default(),
         description: body.description.unwrap_or_default(),
@@ -124,12 +120,11 @@ pub async fn create_role(
 #[utoipa::path(patch, path = "/api/v1/roles/{id}", tag = "catalogue", params(("id" = i64, Path)), request_body = RoleBody,
     responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_role(
-    ApiCaller(caller): ApiCaller,
     state: web::Data<AppState>,
     path: web::Path<i64>,
-    body: web::Json<RoleBody>,
+    ApiBody(caller, body): ApiBody<RoleBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, body) = (path.into_inner(), body.into_inner());
+    let (id, body) = (path.into_inner(), body);
     state
         .run(move |s| {
             let ws = caller.workspace_id;
@@ -188,12 +183,10 @@ pub struct NewAccount {
 #[utoipa::path(post, path = "/api/v1/accounts", tag = "people", request_body = NewAccount,
     responses((status = 201, body = Created), (status = 422, body = ErrorBody)))]
 pub async fn create_account(
-    ApiCaller(caller): ApiCaller,
     state: web::Data<AppState>,
-    body: web::Json<NewAccount>,
+    ApiBody(caller, body): ApiBody<NewAccount>,
 ) -> Result<HttpResponse, ApiError> {
     caller.must_administer()?;
-    let body = body.into_inner();
     let form = crate::services::accounts::NewUserForm {
         email: body.email,
         name: body.name,
@@ -218,13 +211,12 @@ pub struct PatchAccount {
 #[utoipa::path(patch, path = "/api/v1/accounts/{id}", tag = "people", params(("id" = i64, Path)),
     request_body = PatchAccount, responses((status = 204), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn update_account(
-    ApiCaller(caller): ApiCaller,
     state: web::Data<AppState>,
     path: web::Path<i64>,
-    body: web::Json<PatchAccount>,
+    ApiBody(caller, body): ApiBody<PatchAccount>,
 ) -> Result<HttpResponse, ApiError> {
     caller.must_administer()?;
-    let (id, body) = (path.into_inner(), body.into_inner());
+    let (id, body) = (path.into_inner(), body);
     state
         .run(move |s| {
             if let Some(role) = &body.role {
@@ -253,12 +245,11 @@ pub struct Grants {
 #[utoipa::path(put, path = "/api/v1/accounts/{id}/grants", tag = "people", params(("id" = i64, Path)), request_body = Grants,
     responses((status = 204), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn set_grants(
-    ApiCaller(caller): ApiCaller,
     state: web::Data<AppState>,
     path: web::Path<i64>,
-    body: web::Json<Grants>,
+    ApiBody(caller, body): ApiBody<Grants>,
 ) -> Result<HttpResponse, ApiError> {
-    let (id, body) = (path.into_inner(), body.into_inner());
+    let (id, body) = (path.into_inner(), body);
     let form = crate::services::grants::GrantsForm { permissions: body.permissions, roles: body.roles };
     state.run(move |s| crate::services::grants::set(s, &caller, id, &form)).await?;
     Ok(HttpResponse::NoContent().finish())
@@ -286,20 +277,20 @@ pub struct MarkedRead {
 async fn mark(caller: Caller, state: &AppState, id: Option<i64>) -> Result<HttpResponse, ApiError> {
     let (account, now) = (caller.account_id.unwrap_or_default(), state.now());
     // Reading a notice changes nobody's access: the verification cache stays valid.
-    let changed = state
+    let (found, changed) = state
         .run(move |s| {
             s.db.write_counters(|c| {
                 crate::db::notifications::mark_read(c, account, id, now).map_err(crate::error::Error::from)
             })
         })
         .await?;
-    if id.is_some() && changed == 0 {
+    if id.is_some() && found == 0 {
         return Err(crate::error::Error::NotFound.into());
     }
     Ok(HttpResponse::Ok().json(MarkedRead { marked_read: changed }))
 }
 
-/// `POST /api/v1/notifications/{id}/read`: one of the key owner's notifications (404 if not theirs or read).
+/// `POST /api/v1/notifications/{id}/read`: one of the key owner's notifications (404 if not theirs; one already read stays read).
 #[utoipa::path(post, path = "/api/v1/notifications/{id}/read", tag = "notifications", params(("id" = i64, Path)),
     responses((status = 200, body = MarkedRead), (status = 404, body = ErrorBody)))]
 pub async fn mark_read(

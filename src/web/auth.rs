@@ -144,6 +144,10 @@ pub struct Admin(pub CurrentUser);
 #[derive(Debug, Clone)]
 pub struct Reader(pub CurrentUser);
 
+/// An Administrator or Member: may create and change keys (which ones is the service's to say).
+#[derive(Debug, Clone)]
+pub struct KeyManager(pub CurrentUser);
+
 macro_rules! role_guard {
     ($name:ident, $allowed:expr) => {
         impl FromRequest for $name {
@@ -164,3 +168,4 @@ macro_rules! role_guard {
 
 role_guard!(Admin, ConsoleRole::can_administer);
 role_guard!(Reader, ConsoleRole::can_read_all);
+role_guard!(KeyManager, ConsoleRole::can_change_keys);

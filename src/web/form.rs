@@ -39,6 +39,31 @@ impl<T: DeserializeOwned + 'static> FromRequest for HtmlForm<T> {
     }
 }
 
+/// A guard (`CurrentUser`, `Admin`, `Reader`, …) and the form it sends, read in that order: whoever may not
+/// make the change hears so (sign in, 403) before anything about the form is weighed. Handlers take this
+/// instead of a guard and a form side by side, whose extractors would race.
+#[derive(Debug)]
+pub struct Authed<G, T>(pub G, pub T);
+
+impl<G, T> FromRequest for Authed<G, T>
+where
+    G: FromRequest<Error = AppError> + 'static,
+    T: DeserializeOwned + 'static,
+{
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let guard = G::from_request(req, &mut Payload::None);
+        let form = HtmlForm::<T>::from_request(req, payload);
+        Box::pin(async move {
+            let guard = guard.await?;
+            let HtmlForm(form) = form.await?;
+            Ok(Authed(guard, form))
+        })
+    }
+}
+
 /// The one field a form submission was refused for, and why; templates ask `errors.get("field")`.
 #[derive(Debug, Clone, Default)]
 pub struct FieldError(Option<Invalid>);

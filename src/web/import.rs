@@ -8,7 +8,7 @@ use futures_util::StreamExt;
 
 use super::auth::{Admin, CurrentUser};
 use super::error::{AppError, html, is_htmx};
-use super::form::{FieldError, HtmlForm};
+use super::form::{Authed, FieldError};
 use super::layout::Layout;
 use crate::domain::Invalid;
 use crate::error::Error;
@@ -187,9 +187,8 @@ pub struct ApplyForm {
 
 pub async fn apply(
     req: HttpRequest,
-    Admin(user): Admin,
     state: web::Data<AppState>,
-    HtmlForm(form): HtmlForm<ApplyForm>,
+    Authed(Admin(user), form): Authed<Admin, ApplyForm>,
 ) -> Result<HttpResponse, AppError> {
     let caller = user.caller();
     let (_, rows) = state.uploads.get(&form.token, &caller, state.now()).ok_or_else(|| {

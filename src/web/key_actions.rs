@@ -5,9 +5,9 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
-use super::auth::CurrentUser;
+use super::auth::{Admin, CurrentUser, KeyManager};
 use super::error::{AppError, html};
-use super::form::{FieldError, HtmlForm};
+use super::form::{Authed, FieldError};
 use super::keys::AccessChoices;
 use super::layout::Layout;
 use crate::clock::format_time;
@@ -107,10 +107,9 @@ pub async fn edit(
 }
 
 pub async fn update(
-    user: CurrentUser,
     state: web::Data<AppState>,
     path: web::Path<i64>,
-    HtmlForm(form): HtmlForm<EditForm>,
+    Authed(KeyManager(user), form): Authed<KeyManager, EditForm>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let (caller, submitted) = (user.caller(), form.clone());
@@ -128,24 +127,35 @@ pub async fn update(
 
 #[derive(Debug, serde::Deserialize)]
 pub struct StatusForm {
+    #[serde(default)]
     status: String,
 }
 
 pub async fn set_status(
-    user: CurrentUser,
     state: web::Data<AppState>,
     path: web::Path<i64>,
-    form: web::Form<StatusForm>,
+    Authed(KeyManager(user), form): Authed<KeyManager, StatusForm>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    let active = form.status == "active";
+    let active = match form.status.as_str() {
+        "active" => Some(true),
+        "inactive" => Some(false),
+        _ => None,
+    };
     let caller = user.caller();
-    state.run(move |s| keys::set_active(s, &caller, &[id], active)).await?;
+    state
+        .run(move |s| match active {
+            Some(active) => keys::set_active(s, &caller, &[id], active),
+            // Whoever may not change the key hears that first, not what is wrong with the form.
+            None => keys::managed_key(s, &caller, id)
+                .and_then(|_| Err(Invalid::new("status", "Choose active or inactive.").into())),
+        })
+        .await?;
     Ok(see_other(&format!("/keys/{id}")))
 }
 
 pub async fn end_overlap(
-    user: CurrentUser,
+    KeyManager(user): KeyManager,
     state: web::Data<AppState>,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
@@ -198,10 +208,9 @@ pub async fn rotate_form(
 }
 
 pub async fn rotate(
-    user: CurrentUser,
     state: web::Data<AppState>,
     path: web::Path<i64>,
-    form: web::Form<RotateForm>,
+    Authed(KeyManager(user), form): Authed<KeyManager, RotateForm>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let caller = user.caller();
@@ -346,9 +355,8 @@ pub async fn confirm_reassign(
 }
 
 pub async fn delete(
-    user: CurrentUser,
     state: web::Data<AppState>,
-    HtmlForm(form): HtmlForm<DeleteForm>,
+    Authed(KeyManager(user), form): Authed<KeyManager, DeleteForm>,
 ) -> Result<HttpResponse, AppError> {
     let (caller, submitted) = (user.caller(), form.clone());
     let ids = form.ids.clone();
@@ -377,9 +385,8 @@ pub struct ReassignForm {
 }
 
 pub async fn reassign(
-    user: CurrentUser,
     state: web::Data<AppState>,
-    HtmlForm(form): HtmlForm<ReassignForm>,
+    Authed(Admin(user), form): Authed<Admin, ReassignForm>,
 ) -> Result<HttpResponse, AppError> {
     let caller = user.caller();
     let submitted = form.clone();
@@ -413,9 +420,8 @@ pub struct BulkForm {
 
 /// The table's bulk actions: (de)activation applies at once; delete and reassign ask first.
 pub async fn bulk(
-    user: CurrentUser,
     state: web::Data<AppState>,
-    HtmlForm(form): HtmlForm<BulkForm>,
+    Authed(KeyManager(user), form): Authed<KeyManager, BulkForm>,
 ) -> Result<HttpResponse, AppError> {
     if form.ids.is_empty() {
         return Err(Error::from(Invalid::new("ids", "Choose at least one key with its checkbox.")).into());

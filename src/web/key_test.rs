@@ -7,7 +7,7 @@ use askama::Template;
 
 use super::auth::CurrentUser;
 use super::error::{AppError, html, is_htmx};
-use super::form::FieldError;
+use super::form::{Authed, FieldError};
 use super::layout::Layout;
 use crate::error::Error;
 use crate::services::key_test::{self, CatalogueReport, Outcome, TestForm};
@@ -54,11 +54,9 @@ pub async fn show(
 
 pub async fn run(
     req: HttpRequest,
-    user: CurrentUser,
     state: web::Data<AppState>,
-    form: web::Form<TestForm>,
+    Authed(user, form): Authed<CurrentUser, TestForm>,
 ) -> Result<HttpResponse, AppError> {
-    let form = form.into_inner();
     let (caller, submitted, ip) = (user.caller(), form.clone(), user.ip.to_string());
     let (status, result) = match state.run(move |s| key_test::run(s, &caller, &submitted, &ip)).await {
         Ok(outcome) => (StatusCode::OK, ResultBox { outcome: Some(outcome), errors: FieldError::default() }),

@@ -4,9 +4,9 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
-use super::auth::CurrentUser;
+use super::auth::{CurrentUser, KeyManager};
 use super::error::{AppError, html, is_htmx};
-use super::form::{FieldError, HtmlForm};
+use super::form::{Authed, FieldError};
 use super::layout::Layout;
 use crate::clock::format_time;
 use crate::crypto::SecretString;
@@ -346,9 +346,8 @@ struct CreatedPage {
 }
 
 pub async fn create(
-    user: CurrentUser,
     state: web::Data<AppState>,
-    HtmlForm(form): HtmlForm<KeyForm>,
+    Authed(KeyManager(user), form): Authed<KeyManager, KeyForm>,
 ) -> Result<HttpResponse, AppError> {
     let caller = user.caller();
     let submitted = form.clone();
@@ -505,15 +504,15 @@ pub async fn show(
 
 #[derive(Debug, serde::Deserialize)]
 pub struct RevealForm {
+    #[serde(default)]
     password: SecretString,
 }
 
 pub async fn reveal(
     req: HttpRequest,
-    user: CurrentUser,
     state: web::Data<AppState>,
     path: web::Path<i64>,
-    form: web::Form<RevealForm>,
+    Authed(KeyManager(user), form): Authed<KeyManager, RevealForm>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let mut reveal = RevealBox { key_id: id, csrf: user.csrf.clone(), ..RevealBox::default() };

@@ -33,143 +33,156 @@ pub mod users;
 
 use actix_web::web;
 
-/// Declares the machine-facing routes once: registered by `machine_routes`, listed in `MACHINE_ROUTES`
-/// (which the OpenAPI and authorization tests walk, so a new route cannot go undocumented).
-macro_rules! machine_routes {
-    ($($method:ident $path:literal => $handler:path;)*) => {
-        /// Every machine-facing route as (method, path); `route` is any method.
-        pub const MACHINE_ROUTES: &[(&str, &str)] = &[$((stringify!($method), $path)),*];
+/// Declares a set of routes once: registered by the generated function and listed, as (method, path), in
+/// the generated constant, which the OpenAPI and authorization-matrix tests walk, so a new route cannot go
+/// undocumented or untested. `route` is any method.
+macro_rules! declare_routes {
+    ($(#[doc = $doc:literal])* $list:ident, $register:ident {
+        $($method:ident $path:literal => $handler:path;)*
+    }) => {
+        $(#[doc = $doc])*
+        pub const $list: &[(&str, &str)] = &[$((stringify!($method), $path)),*];
 
-        fn machine_routes(cfg: &mut web::ServiceConfig) {
+        fn $register(cfg: &mut web::ServiceConfig) {
             $(cfg.route($path, web::$method().to($handler));)*
         }
     };
 }
 
-machine_routes! {
-    get "/healthz" => ops::healthz;
-    get "/readyz" => ops::readyz;
-    get "/metrics" => api::metrics;
-    post "/api/v1/keys/verify" => api::verify_key;
-    route "/api/v1/authorize{tail:.*}" => api::authorize;
-    get "/api/v1/keys" => api_keys::list;
-    post "/api/v1/keys" => api_keys::create;
-    get "/api/v1/keys/{id}" => api_keys::get;
-    delete "/api/v1/keys/{id}" => api_keys::delete;
-    patch "/api/v1/keys/{id}" => api_keys::patch;
-    post "/api/v1/keys/{id}/rotate" => api_keys::rotate;
-    post "/api/v1/keys/{id}/reassign" => api_keys::reassign;
-    get "/api/v1/accounts" => api_read::accounts;
-    post "/api/v1/accounts" => api_write::create_account;
-    get "/api/v1/accounts/{id}" => api_read::account;
-    patch "/api/v1/accounts/{id}" => api_write::update_account;
-    delete "/api/v1/accounts/{id}" => api_write::delete_account;
-    put "/api/v1/accounts/{id}/grants" => api_write::set_grants;
-    get "/api/v1/roles" => api_read::role_list;
-    post "/api/v1/roles" => api_write::create_role;
-    get "/api/v1/roles/{id}" => api_read::role;
-    patch "/api/v1/roles/{id}" => api_write::update_role;
-    delete "/api/v1/roles/{id}" => api_write::delete_role;
-    get "/api/v1/permissions" => api_read::permission_list;
-    post "/api/v1/permissions" => api_write::create_permission;
-    get "/api/v1/permissions/{id}" => api_read::permission;
-    patch "/api/v1/permissions/{id}" => api_write::update_permission;
-    delete "/api/v1/permissions/{id}" => api_write::delete_permission;
-    get "/api/v1/shared-secret" => api_secret::show;
-    post "/api/v1/shared-secret/reveal" => api_secret::reveal;
-    post "/api/v1/shared-secret/regenerate" => api_secret::regenerate;
-    get "/api/v1/audit" => api_read::audit_events;
-    get "/api/v1/notifications" => api_read::notification_list;
-    post "/api/v1/notifications/read" => api_write::mark_all_read;
-    post "/api/v1/notifications/{id}/read" => api_write::mark_read;
-    get "/api/openapi.json" => openapi::openapi_json;
+declare_routes! {
+    /// The machine-facing routes: probes, metrics, verification, forward-auth and the management API.
+    MACHINE_ROUTES, machine_routes {
+        get "/healthz" => ops::healthz;
+        get "/readyz" => ops::readyz;
+        get "/metrics" => api::metrics;
+        post "/api/v1/keys/verify" => api::verify_key;
+        route "/api/v1/authorize{tail:.*}" => api::authorize;
+        get "/api/v1/keys" => api_keys::list;
+        post "/api/v1/keys" => api_keys::create;
+        get "/api/v1/keys/{id}" => api_keys::get;
+        delete "/api/v1/keys/{id}" => api_keys::delete;
+        patch "/api/v1/keys/{id}" => api_keys::patch;
+        post "/api/v1/keys/{id}/rotate" => api_keys::rotate;
+        post "/api/v1/keys/{id}/reassign" => api_keys::reassign;
+        get "/api/v1/accounts" => api_read::accounts;
+        post "/api/v1/accounts" => api_write::create_account;
+        get "/api/v1/accounts/{id}" => api_read::account;
+        patch "/api/v1/accounts/{id}" => api_write::update_account;
+        delete "/api/v1/accounts/{id}" => api_write::delete_account;
+        put "/api/v1/accounts/{id}/grants" => api_write::set_grants;
+        get "/api/v1/roles" => api_read::role_list;
+        post "/api/v1/roles" => api_write::create_role;
+        get "/api/v1/roles/{id}" => api_read::role;
+        patch "/api/v1/roles/{id}" => api_write::update_role;
+        delete "/api/v1/roles/{id}" => api_write::delete_role;
+        get "/api/v1/permissions" => api_read::permission_list;
+        post "/api/v1/permissions" => api_write::create_permission;
+        get "/api/v1/permissions/{id}" => api_read::permission;
+        patch "/api/v1/permissions/{id}" => api_write::update_permission;
+        delete "/api/v1/permissions/{id}" => api_write::delete_permission;
+        get "/api/v1/shared-secret" => api_secret::show;
+        post "/api/v1/shared-secret/reveal" => api_secret::reveal;
+        post "/api/v1/shared-secret/regenerate" => api_secret::regenerate;
+        get "/api/v1/audit" => api_read::audit_events;
+        get "/api/v1/notifications" => api_read::notification_list;
+        post "/api/v1/notifications/read" => api_write::mark_all_read;
+        post "/api/v1/notifications/{id}/read" => api_write::mark_read;
+        get "/api/openapi.json" => openapi::openapi_json;
+    }
+}
+
+declare_routes! {
+    /// The console's routes: pages, forms and their htmx fragments.
+    CONSOLE_ROUTES, console_routes {
+        get "/static/{path:.*}" => assets::serve;
+        get "/favicon.ico" => assets::favicon;
+        get "/setup" => setup::show;
+        post "/setup" => setup::submit;
+        get "/login" => signin::show;
+        post "/login" => signin::submit;
+        get "/signup" => signup::show_signup;
+        post "/signup" => signup::signup;
+        get "/password" => signup::show_password;
+        post "/password" => signup::set_password;
+        get "/logout" => signin::confirm;
+        post "/logout" => signin::logout;
+        get "/" => dashboard::show;
+        get "/profile" => profile::show;
+        post "/profile/password" => profile::change_password;
+        post "/profile/key" => profile::generate_key;
+        get "/keys" => keys::list;
+        post "/keys" => keys::create;
+        get "/keys/new" => keys::new;
+        get "/keys/report.csv" => keys::report;
+        post "/keys/bulk" => key_actions::bulk;
+        post "/keys/delete" => key_actions::delete;
+        post "/keys/reassign" => key_actions::reassign;
+        get "/keys/{id}" => keys::show;
+        post "/keys/{id}/reveal" => keys::reveal;
+        get "/keys/{id}/edit" => key_actions::edit;
+        post "/keys/{id}/edit" => key_actions::update;
+        post "/keys/{id}/status" => key_actions::set_status;
+        get "/keys/{id}/rotate" => key_actions::rotate_form;
+        post "/keys/{id}/rotate" => key_actions::rotate;
+        post "/keys/{id}/end-overlap" => key_actions::end_overlap;
+        get "/keys/{id}/reassign" => key_actions::confirm_reassign;
+        get "/keys/{id}/delete" => key_actions::confirm_delete;
+        get "/permissions" => permissions::list;
+        post "/permissions" => permissions::create;
+        get "/permissions/{id}" => permissions::edit;
+        post "/permissions/{id}" => permissions::update;
+        post "/permissions/{id}/delete" => permissions::delete;
+        get "/roles" => roles::list;
+        post "/roles" => roles::create;
+        get "/roles/new" => roles::new;
+        get "/roles/preview" => roles::preview;
+        get "/roles/{id}" => roles::show;
+        post "/roles/{id}" => roles::update;
+        get "/roles/{id}/delete" => roles::confirm_delete;
+        post "/roles/{id}/delete" => roles::delete;
+        get "/test-key" => key_test::show;
+        post "/test-key" => key_test::run;
+        get "/notifications" => notifications::list;
+        get "/notifications/bell" => notifications::bell;
+        post "/notifications/read" => notifications::mark_all_read;
+        post "/notifications/{id}/read" => notifications::mark_read;
+        get "/audit" => audit::show;
+        get "/audit.csv" => audit::export;
+        post "/audit/verify" => audit::verify_chain;
+        get "/settings" => settings::show;
+        post "/settings/domains" => settings::save_domains;
+        post "/settings/policies" => settings::save_policies;
+        post "/settings/webhooks" => settings::add_webhook;
+        post "/settings/webhooks/{id}/{action}" => settings::webhook_action;
+        get "/settings/domains/matching" => settings::matching;
+        post "/settings/domains/matching" => settings::add_matching;
+        post "/settings/shared-secret/reveal" => settings::reveal_secret;
+        post "/settings/shared-secret/regenerate" => settings::regenerate_secret;
+        post "/settings/shared-secret/end-overlap" => settings::end_secret_overlap;
+        post "/settings/key-types" => settings::add_type;
+        post "/settings/key-types/{id}" => settings::update_type;
+        post "/settings/key-types/{id}/delete" => settings::delete_type;
+        get "/users" => users::list;
+        post "/users" => users::create;
+        get "/users/import" => import::show;
+        post "/users/import" => import::upload;
+        post "/users/import/apply" => import::apply;
+        get "/users/import/template.csv" => import::template;
+        get "/users/grant-all" => users::confirm_grant_all;
+        post "/users/grant-all" => users::grant_all;
+        get "/users/{id}" => users::show;
+        post "/users/{id}/grants" => users::set_grants;
+        post "/users/{id}/role" => users::change_role;
+        post "/users/{id}/password-link" => users::create_password_link;
+        get "/users/{id}/delete" => users::confirm_delete;
+        post "/users/{id}/delete" => users::delete;
+        post "/users/{id}/{action}" => users::row_action;
+    }
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     machine_routes(cfg);
-    cfg.route("/static/{path:.*}", web::get().to(assets::serve))
-        .route("/favicon.ico", web::get().to(assets::favicon))
-        .route("/setup", web::get().to(setup::show))
-        .route("/setup", web::post().to(setup::submit))
-        .route("/login", web::get().to(signin::show))
-        .route("/login", web::post().to(signin::submit))
-        .route("/signup", web::get().to(signup::show_signup))
-        .route("/signup", web::post().to(signup::signup))
-        .route("/password", web::get().to(signup::show_password))
-        .route("/password", web::post().to(signup::set_password))
-        .route("/logout", web::get().to(signin::confirm))
-        .route("/logout", web::post().to(signin::logout))
-        .route("/", web::get().to(dashboard::show))
-        .route("/profile", web::get().to(profile::show))
-        .route("/profile/password", web::post().to(profile::change_password))
-        .route("/profile/key", web::post().to(profile::generate_key))
-        .route("/keys", web::get().to(keys::list))
-        .route("/keys", web::post().to(keys::create))
-        .route("/keys/new", web::get().to(keys::new))
-        .route("/keys/report.csv", web::get().to(keys::report))
-        .route("/keys/bulk", web::post().to(key_actions::bulk))
-        .route("/keys/delete", web::post().to(key_actions::delete))
-        .route("/keys/reassign", web::post().to(key_actions::reassign))
-        .route("/keys/{id}", web::get().to(keys::show))
-        .route("/keys/{id}/reveal", web::post().to(keys::reveal))
-        .route("/keys/{id}/edit", web::get().to(key_actions::edit))
-        .route("/keys/{id}/edit", web::post().to(key_actions::update))
-        .route("/keys/{id}/status", web::post().to(key_actions::set_status))
-        .route("/keys/{id}/rotate", web::get().to(key_actions::rotate_form))
-        .route("/keys/{id}/rotate", web::post().to(key_actions::rotate))
-        .route("/keys/{id}/end-overlap", web::post().to(key_actions::end_overlap))
-        .route("/keys/{id}/reassign", web::get().to(key_actions::confirm_reassign))
-        .route("/keys/{id}/delete", web::get().to(key_actions::confirm_delete))
-        .route("/permissions", web::get().to(permissions::list))
-        .route("/permissions", web::post().to(permissions::create))
-        .route("/permissions/{id}", web::get().to(permissions::edit))
-        .route("/permissions/{id}", web::post().to(permissions::update))
-        .route("/permissions/{id}/delete", web::post().to(permissions::delete))
-        .route("/roles", web::get().to(roles::list))
-        .route("/roles", web::post().to(roles::create))
-        .route("/roles/new", web::get().to(roles::new))
-        .route("/roles/preview", web::get().to(roles::preview))
-        .route("/roles/{id}", web::get().to(roles::show))
-        .route("/roles/{id}", web::post().to(roles::update))
-        .route("/roles/{id}/delete", web::get().to(roles::confirm_delete))
-        .route("/roles/{id}/delete", web::post().to(roles::delete))
-        .route("/test-key", web::get().to(key_test::show))
-        .route("/test-key", web::post().to(key_test::run))
-        .route("/notifications", web::get().to(notifications::list))
-        .route("/notifications/bell", web::get().to(notifications::bell))
-        .route("/notifications/read", web::post().to(notifications::mark_all_read))
-        .route("/notifications/{id}/read", web::post().to(notifications::mark_read))
-        .route("/audit", web::get().to(audit::show))
-        .route("/audit.csv", web::get().to(audit::export))
-        .route("/audit/verify", web::post().to(audit::verify_chain))
-        .route("/settings", web::get().to(settings::show))
-        .route("/settings/domains", web::post().to(settings::save_domains))
-        .route("/settings/policies", web::post().to(settings::save_policies))
-        .route("/settings/webhooks", web::post().to(settings::add_webhook))
-        .route("/settings/webhooks/{id}/{action}", web::post().to(settings::webhook_action))
-        .route("/settings/domains/matching", web::get().to(settings::matching))
-        .route("/settings/domains/matching", web::post().to(settings::add_matching))
-        .route("/settings/shared-secret/reveal", web::post().to(settings::reveal_secret))
-        .route("/settings/shared-secret/regenerate", web::post().to(settings::regenerate_secret))
-        .route("/settings/shared-secret/end-overlap", web::post().to(settings::end_secret_overlap))
-        .route("/settings/key-types", web::post().to(settings::add_type))
-        .route("/settings/key-types/{id}", web::post().to(settings::update_type))
-        .route("/settings/key-types/{id}/delete", web::post().to(settings::delete_type))
-        .route("/users", web::get().to(users::list))
-        .route("/users", web::post().to(users::create))
-        .route("/users/import", web::get().to(import::show))
-        .route("/users/import", web::post().to(import::upload))
-        .route("/users/import/apply", web::post().to(import::apply))
-        .route("/users/import/template.csv", web::get().to(import::template))
-        .route("/users/grant-all", web::get().to(users::confirm_grant_all))
-        .route("/users/grant-all", web::post().to(users::grant_all))
-        .route("/users/{id}", web::get().to(users::show))
-        .route("/users/{id}/grants", web::post().to(users::set_grants))
-        .route("/users/{id}/role", web::post().to(users::change_role))
-        .route("/users/{id}/password-link", web::post().to(users::create_password_link))
-        .route("/users/{id}/delete", web::get().to(users::confirm_delete))
-        .route("/users/{id}/delete", web::post().to(users::delete))
-        .route("/users/{id}/{action}", web::post().to(users::row_action));
+    console_routes(cfg);
 }
 
 /// Anything else is a 404 page (or a toast, for htmx).

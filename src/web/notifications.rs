@@ -93,10 +93,10 @@ async fn mark(
 ) -> Result<HttpResponse, AppError> {
     let (me, now) = (user.id, state.now());
     // Reading a notice changes nobody's access: the verification cache stays valid.
-    let changed = state
+    let (found, _) = state
         .run(move |s| s.db.write_counters(|c| notifications::mark_read(c, me, id, now).map_err(Error::from)))
         .await?;
-    if id.is_some() && changed == 0 {
+    if id.is_some() && found == 0 {
         return Err(Error::NotFound.into());
     }
     if is_htmx(&req) {

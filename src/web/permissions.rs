@@ -6,7 +6,7 @@ use askama::Template;
 
 use super::auth::{Admin, CurrentUser, Reader};
 use super::error::{AppError, html};
-use super::form::{FieldError, HtmlForm};
+use super::form::{Authed, FieldError};
 use super::layout::Layout;
 use crate::db::permissions as permission_db;
 use crate::domain::access::Permission;
@@ -63,9 +63,8 @@ fn back() -> HttpResponse {
 }
 
 pub async fn create(
-    Admin(user): Admin,
     state: web::Data<AppState>,
-    HtmlForm(form): HtmlForm<PermissionForm>,
+    Authed(Admin(user), form): Authed<Admin, PermissionForm>,
 ) -> Result<HttpResponse, AppError> {
     let (caller, submitted) = (user.caller(), form.clone());
     match state.run(move |s| permissions::create(s, &caller, &submitted)).await {
@@ -94,10 +93,9 @@ pub async fn edit(
 }
 
 pub async fn update(
-    Admin(user): Admin,
     state: web::Data<AppState>,
     path: web::Path<i64>,
-    HtmlForm(form): HtmlForm<PermissionForm>,
+    Authed(Admin(user), form): Authed<Admin, PermissionForm>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let (caller, submitted) = (user.caller(), form.clone());

@@ -7,7 +7,7 @@ use askama::Template;
 
 use super::auth::CurrentUser;
 use super::error::{AppError, html, is_htmx};
-use super::form::FieldError;
+use super::form::{Authed, FieldError};
 use super::layout::Layout;
 use super::session::ConsoleSession;
 use crate::crypto::SecretString;
@@ -88,12 +88,10 @@ struct PersonalCreated {
 
 /// Generates the signed-in person's personal key, shown once.
 pub async fn generate_key(
-    user: CurrentUser,
     state: web::Data<AppState>,
-    form: web::Form<PersonalKeyForm>,
+    Authed(user, form): Authed<CurrentUser, PersonalKeyForm>,
 ) -> Result<HttpResponse, AppError> {
     let caller = user.caller();
-    let form = form.into_inner();
     let (expiry, on) = (form.expiry.clone(), form.expires_on.clone());
     match state.run(move |s| keys::create_personal(s, &caller, &expiry, &on)).await {
         Ok(created) => {
@@ -124,10 +122,9 @@ pub struct ChangePassword {
 
 pub async fn change_password(
     req: HttpRequest,
-    user: CurrentUser,
     state: web::Data<AppState>,
     session: Session,
-    form: web::Form<ChangePassword>,
+    Authed(user, form): Authed<CurrentUser, ChangePassword>,
 ) -> Result<HttpResponse, AppError> {
     let result =
         auth::change_password(&state, user.id, &form.current_password, &form.new_password, &form.confirm, user.ip)

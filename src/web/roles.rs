@@ -9,7 +9,7 @@ use askama::Template;
 
 use super::auth::{Admin, CurrentUser, Reader};
 use super::error::{AppError, html};
-use super::form::{FieldError, HtmlForm};
+use super::form::{Authed, FieldError};
 use super::layout::Layout;
 use crate::db::{permissions as permission_db, roles as role_db};
 use crate::domain::access::Permission;
@@ -234,9 +234,8 @@ async fn refused(
 }
 
 pub async fn create(
-    Admin(user): Admin,
     state: web::Data<AppState>,
-    HtmlForm(form): HtmlForm<RoleForm>,
+    Authed(Admin(user), form): Authed<Admin, RoleForm>,
 ) -> Result<HttpResponse, AppError> {
     let (caller, submitted) = (user.caller(), form.clone());
     let result = state.run(move |s| roles::create(s, &caller, &submitted)).await.map(drop);
@@ -244,10 +243,9 @@ pub async fn create(
 }
 
 pub async fn update(
-    Admin(user): Admin,
     state: web::Data<AppState>,
     path: web::Path<i64>,
-    HtmlForm(form): HtmlForm<RoleForm>,
+    Authed(Admin(user), form): Authed<Admin, RoleForm>,
 ) -> Result<HttpResponse, AppError> {
     let (caller, id, submitted) = (user.caller(), path.into_inner(), form.clone());
     let result = state.run(move |s| roles::update(s, &caller, id, &submitted)).await;

@@ -6,7 +6,7 @@ use askama::Template;
 
 use super::auth::{Admin, CurrentUser, Reader};
 use super::error::{AppError, html, is_htmx};
-use super::form::{FieldError, HtmlForm};
+use super::form::{Authed, FieldError};
 use super::layout::Layout;
 use crate::clock::format_time;
 use crate::crypto::SecretString;
@@ -225,9 +225,8 @@ async fn answer(
 }
 
 pub async fn add_type(
-    Admin(user): Admin,
     state: web::Data<AppState>,
-    HtmlForm(form): HtmlForm<TypeForm>,
+    Authed(Admin(user), form): Authed<Admin, TypeForm>,
 ) -> Result<HttpResponse, AppError> {
     let (caller, submitted) = (user.caller(), form.clone());
     let result = state.run(move |s| type_service::create(s, &caller, &submitted).map(drop)).await;
@@ -235,10 +234,9 @@ pub async fn add_type(
 }
 
 pub async fn update_type(
-    Admin(user): Admin,
     state: web::Data<AppState>,
     path: web::Path<i64>,
-    HtmlForm(form): HtmlForm<TypeForm>,
+    Authed(Admin(user), form): Authed<Admin, TypeForm>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let (caller, submitted) = (user.caller(), form.clone());
@@ -259,9 +257,8 @@ pub async fn delete_type(
 // ---- allowed domains ----
 
 pub async fn save_domains(
-    Admin(user): Admin,
     state: web::Data<AppState>,
-    HtmlForm(form): HtmlForm<WhitelistForm>,
+    Authed(Admin(user), form): Authed<Admin, WhitelistForm>,
 ) -> Result<HttpResponse, AppError> {
     let (caller, submitted) = (user.caller(), form.clone());
     match state.run(move |s| whitelist::save(s, &caller, &submitted)).await {
@@ -296,9 +293,8 @@ pub struct MatchingForm {
 }
 
 pub async fn add_matching(
-    Admin(user): Admin,
     state: web::Data<AppState>,
-    HtmlForm(form): HtmlForm<MatchingForm>,
+    Authed(Admin(user), form): Authed<Admin, MatchingForm>,
 ) -> Result<HttpResponse, AppError> {
     let (caller, expected) = (user.caller(), form.expected.parse().unwrap_or(usize::MAX));
     let added = state.run(move |s| whitelist::add_matching(s, &caller, expected)).await?;
@@ -339,9 +335,8 @@ async fn secret_answer(
 
 pub async fn reveal_secret(
     req: HttpRequest,
-    Admin(user): Admin,
     state: web::Data<AppState>,
-    HtmlForm(form): HtmlForm<SecretForm>,
+    Authed(Admin(user), form): Authed<Admin, SecretForm>,
 ) -> Result<HttpResponse, AppError> {
     let result = shared_secret::reveal(&state, &user.caller(), &form.password, user.ip).await;
     if result.is_ok() {
@@ -352,9 +347,8 @@ pub async fn reveal_secret(
 
 pub async fn regenerate_secret(
     req: HttpRequest,
-    Admin(user): Admin,
     state: web::Data<AppState>,
-    HtmlForm(form): HtmlForm<SecretForm>,
+    Authed(Admin(user), form): Authed<Admin, SecretForm>,
 ) -> Result<HttpResponse, AppError> {
     let result = match shared_secret::parse_overlap(&form.overlap_secs) {
         Ok(overlap) => shared_secret::regenerate(&state, &user.caller(), &form.password, overlap, user.ip).await,
@@ -375,9 +369,8 @@ pub async fn end_secret_overlap(Admin(user): Admin, state: web::Data<AppState>) 
 // ---- policies ----
 
 pub async fn save_policies(
-    Admin(user): Admin,
     state: web::Data<AppState>,
-    HtmlForm(form): HtmlForm<PoliciesForm>,
+    Authed(Admin(user), form): Authed<Admin, PoliciesForm>,
 ) -> Result<HttpResponse, AppError> {
     let (caller, submitted) = (user.caller(), form.clone());
     match state.run(move |s| policies::save(s, &caller, &submitted)).await {
@@ -398,9 +391,8 @@ fn to_webhooks() -> HttpResponse {
 }
 
 pub async fn add_webhook(
-    Admin(user): Admin,
     state: web::Data<AppState>,
-    HtmlForm(form): HtmlForm<WebhookForm>,
+    Authed(Admin(user), form): Authed<Admin, WebhookForm>,
 ) -> Result<HttpResponse, AppError> {
     let (caller, submitted) = (user.caller(), form.clone());
     match state.run(move |s| hooks::add(s, &caller, &submitted)).await {
@@ -421,10 +413,9 @@ pub struct EnabledForm {
 }
 
 pub async fn webhook_action(
-    Admin(user): Admin,
     state: web::Data<AppState>,
     path: web::Path<(i64, String)>,
-    HtmlForm(form): HtmlForm<EnabledForm>,
+    Authed(Admin(user), form): Authed<Admin, EnabledForm>,
 ) -> Result<HttpResponse, AppError> {
     let (id, action) = path.into_inner();
     let caller = user.caller();

@@ -41,7 +41,9 @@ pub struct LoginQuery {
 
 #[derive(Debug, serde::Deserialize)]
 pub struct LoginForm {
+    #[serde(default)]
     email: String,
+    #[serde(default)]
     password: SecretString,
     #[serde(default)]
     next: String,

@@ -44,6 +44,9 @@ pub async fn signup(
     form: web::Form<whitelist::SignUpForm>,
 ) -> Result<HttpResponse, AppError> {
     let session = ConsoleSession(session);
+    if !state.run(whitelist::signup_open).await? {
+        return Err(Error::NotFound.into());
+    }
     let ip = client_ip(&req, &state);
     if let Some(secs) = state.ip_throttle.wait(ip, state.now()) {
         return Err(Error::Throttled(secs).into());
@@ -98,7 +101,9 @@ pub async fn show_password(
 pub struct PasswordForm {
     #[serde(default)]
     token: String,
+    #[serde(default)]
     password: SecretString,
+    #[serde(default)]
     confirm: SecretString,
 }
 

@@ -6,7 +6,7 @@ use askama::Template;
 
 use super::auth::{Admin, CurrentUser, Reader};
 use super::error::{AppError, html, is_htmx};
-use super::form::{FieldError, HtmlForm};
+use super::form::{Authed, FieldError};
 use super::layout::Layout;
 use crate::db::accounts::{self, Member, MemberSummary};
 use crate::domain::access::Permission;
@@ -195,9 +195,8 @@ pub async fn list(
 
 pub async fn create(
     req: HttpRequest,
-    Admin(user): Admin,
     state: web::Data<AppState>,
-    HtmlForm(input): HtmlForm<NewUserForm>,
+    Authed(Admin(user), input): Authed<Admin, NewUserForm>,
 ) -> Result<HttpResponse, AppError> {
     let result = account_service::create_user(&state, user.origin(), Some(user.workspace_id), input.clone()).await;
     let added = format!("Added {}.", input.email.trim());
@@ -286,9 +285,8 @@ pub struct GrantAllForm {
 }
 
 pub async fn grant_all(
-    Admin(user): Admin,
     state: web::Data<AppState>,
-    HtmlForm(form): HtmlForm<GrantAllForm>,
+    Authed(Admin(user), form): Authed<Admin, GrantAllForm>,
 ) -> Result<HttpResponse, AppError> {
     let confirmed = (form.users.parse().unwrap_or(usize::MAX), form.permissions.parse().unwrap_or(usize::MAX));
     let (caller, filter) = (user.caller(), form.filter);
@@ -380,10 +378,9 @@ pub async fn show(
 
 pub async fn set_grants(
     req: HttpRequest,
-    Admin(user): Admin,
     state: web::Data<AppState>,
     path: web::Path<i64>,
-    HtmlForm(form): HtmlForm<crate::services::grants::GrantsForm>,
+    Authed(Admin(user), form): Authed<Admin, crate::services::grants::GrantsForm>,
 ) -> Result<HttpResponse, AppError> {
     let account_id = path.into_inner();
     let caller = user.caller();
@@ -463,12 +460,11 @@ pub struct RoleForm {
 }
 
 pub async fn change_role(
-    Admin(user): Admin,
     state: web::Data<AppState>,
     path: web::Path<i64>,
-    form: web::Form<RoleForm>,
+    Authed(Admin(user), form): Authed<Admin, RoleForm>,
 ) -> Result<HttpResponse, AppError> {
-    let (caller, id, role) = (user.caller(), path.into_inner(), form.into_inner().role);
+    let (caller, id, role) = (user.caller(), path.into_inner(), form.role);
     state.run(move |s| account_service::change_role(s, &caller, id, &role)).await?;
     Ok(HttpResponse::SeeOther().insert_header(("location", format!("/users/{id}"))).finish())
 }

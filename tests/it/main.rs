@@ -4,6 +4,7 @@ mod helpers;
 
 mod access;
 mod audit;
+mod authz_matrix;
 mod browser;
 mod import;
 mod key_lifecycle;

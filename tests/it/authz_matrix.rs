@@ -1,0 +1,450 @@
+//! The authorization matrix: every registered route (the router's own lists, `CONSOLE_ROUTES` and
+//! `MACHINE_ROUTES`) × every kind of caller, with the exact status each gets. A route added to the router
+//! without a row here fails the test, and so does a row for a route that no longer exists.
+//!
+//! Callers, in column order: anonymous; a Member who owns the key, notification and account the `{id}`s
+//! name; another Member; an Auditor; the Administrator; a READONLY key, an ADMIN key and an expired ADMIN key
+//! (all three the Administrator's). In the console the people use their signed-in browsers (forms carry their
+//! CSRF token, anonymous forms the sign-in page's) and the keys are sent as `Authorization: Bearer` with no
+//! cookie; on the machine routes the people present a key of their own holding the ADMIN role, which acts
+//! with no more than their console role. Forms and JSON bodies are empty, so an allowed change fails
+//! validation (400/422) and changes nothing; routes that would delete their target get a fresh one per call.
+
+use diesel::prelude::*;
+use keyward::db::schema;
+use reqwest::{Method, StatusCode};
+
+use crate::helpers::{Browser, PASSWORD, TestApp};
+use crate::keys::create_key;
+use crate::on_both_backends;
+
+const CALLERS: [&str; 8] =
+    ["anonymous", "member", "other member", "auditor", "admin", "READONLY key", "ADMIN key", "expired key"];
+
+/// (method, path as registered, the status each caller gets, in `CALLERS` order: anonymous, member, other
+/// member, auditor, admin, READONLY key, ADMIN key, expired key).
+///
+/// Read across a row: who is not signed in is sent to sign in (303) and a form without a session's token is
+/// refused (403) before anything else; then the console role (403), then the row (another Member's key: 403),
+/// and only then the form (422). On the API a missing or dead key is 401 and a READONLY key's write 403
+/// before anything else; a body that is not the documented JSON is 400 before the role is weighed.
+const MATRIX: &[(&str, &str, &str)] = &[
+    ("get", "/static/{path:.*}", "200 200 200 200 200 200 200 200"),
+    ("get", "/favicon.ico", "301 301 301 301 301 301 301 301"),
+    ("get", "/setup", "404 404 404 404 404 404 404 404"),
+    ("post", "/setup", "404 404 404 404 404 403 403 403"),
+    ("get", "/login", "200 303 303 303 303 200 200 200"),
+    ("post", "/login", "401 401 401 401 401 403 403 403"),
+    ("get", "/signup", "404 404 404 404 404 404 404 404"),
+    ("post", "/signup", "404 404 404 404 404 403 403 403"),
+    ("get", "/password", "410 410 410 410 410 410 410 410"),
+    ("post", "/password", "409 409 409 409 409 403 403 403"),
+    ("get", "/logout", "303 200 200 200 200 303 303 303"),
+    ("get", "/", "303 200 200 200 200 303 303 303"),
+    ("get", "/profile", "303 200 200 200 200 303 303 303"),
+    ("post", "/profile/password", "303 422 422 422 422 403 403 403"),
+    ("post", "/profile/key", "303 201 201 403 201 403 403 403"),
+    ("get", "/keys", "303 200 200 200 200 303 303 303"),
+    ("post", "/keys", "303 422 422 403 422 403 403 403"),
+    ("get", "/keys/new", "303 200 200 403 200 303 303 303"),
+    ("get", "/keys/report.csv", "303 200 200 200 200 303 303 303"),
+    ("post", "/keys/bulk", "303 422 422 403 422 403 403 403"),
+    ("post", "/keys/delete", "303 422 422 403 422 403 403 403"),
+    ("post", "/keys/reassign", "303 403 403 403 422 403 403 403"),
+    ("get", "/keys/{id}", "303 200 403 200 200 303 303 303"),
+    ("post", "/keys/{id}/reveal", "303 422 403 403 422 403 403 403"),
+    ("get", "/keys/{id}/edit", "303 200 403 403 200 303 303 303"),
+    ("post", "/keys/{id}/edit", "303 422 403 403 422 403 403 403"),
+    ("post", "/keys/{id}/status", "303 422 403 403 422 403 403 403"),
+    ("get", "/keys/{id}/rotate", "303 200 403 403 200 303 303 303"),
+    ("post", "/keys/{id}/rotate", "303 200 403 403 200 403 403 403"),
+    ("post", "/keys/{id}/end-overlap", "303 303 403 403 303 403 403 403"),
+    ("get", "/keys/{id}/reassign", "303 403 403 403 200 303 303 303"),
+    ("get", "/keys/{id}/delete", "303 200 403 403 200 303 303 303"),
+    ("get", "/permissions", "303 403 403 200 200 303 303 303"),
+    ("post", "/permissions", "303 403 403 403 422 403 403 403"),
+    ("get", "/permissions/{id}", "303 403 403 403 200 303 303 303"),
+    ("post", "/permissions/{id}", "303 403 403 403 422 403 403 403"),
+    ("post", "/permissions/{id}/delete", "303 403 403 403 303 403 403 403"),
+    ("get", "/roles", "303 403 403 200 200 303 303 303"),
+    ("post", "/roles", "303 403 403 403 422 403 403 403"),
+    ("get", "/roles/new", "303 403 403 403 200 303 303 303"),
+    ("get", "/roles/preview", "303 403 403 200 200 303 303 303"),
+    ("get", "/roles/{id}", "303 403 403 200 200 303 303 303"),
+    ("post", "/roles/{id}", "303 403 403 403 422 403 403 403"),
+    ("get", "/roles/{id}/delete", "303 403 403 403 200 303 303 303"),
+    ("post", "/roles/{id}/delete", "303 403 403 403 303 403 403 403"),
+    ("get", "/test-key", "303 200 200 200 200 303 303 303"),
+    ("post", "/test-key", "303 422 422 422 422 403 403 403"),
+    ("get", "/notifications", "303 200 200 200 200 303 303 303"),
+    ("get", "/notifications/bell", "303 200 200 200 200 303 303 303"),
+    ("post", "/notifications/read", "303 303 303 303 303 403 403 403"),
+    ("post", "/notifications/{id}/read", "303 303 404 404 404 403 403 403"),
+    ("get", "/audit", "303 403 403 200 200 303 303 303"),
+    ("get", "/audit.csv", "303 403 403 200 200 303 303 303"),
+    ("post", "/audit/verify", "303 403 403 200 200 403 403 403"),
+    ("get", "/settings", "303 403 403 200 200 303 303 303"),
+    ("post", "/settings/domains", "303 403 403 403 303 403 403 403"),
+    ("post", "/settings/policies", "303 403 403 403 422 403 403 403"),
+    ("post", "/settings/webhooks", "303 403 403 403 422 403 403 403"),
+    ("post", "/settings/webhooks/{id}/{action}", "303 403 403 403 303 403 403 403"),
+    ("get", "/settings/domains/matching", "303 403 403 403 200 303 303 303"),
+    ("post", "/settings/domains/matching", "303 403 403 403 409 403 403 403"),
+    ("post", "/settings/shared-secret/reveal", "303 403 403 403 422 403 403 403"),
+    ("post", "/settings/shared-secret/regenerate", "303 403 403 403 422 403 403 403"),
+    ("post", "/settings/shared-secret/end-overlap", "303 403 403 403 303 403 403 403"),
+    ("post", "/settings/key-types", "303 403 403 403 422 403 403 403"),
+    ("post", "/settings/key-types/{id}", "303 403 403 403 422 403 403 403"),
+    ("post", "/settings/key-types/{id}/delete", "303 403 403 403 303 403 403 403"),
+    ("get", "/users", "303 403 403 200 200 303 303 303"),
+    ("post", "/users", "303 403 403 403 422 403 403 403"),
+    ("get", "/users/import", "303 403 403 403 200 303 303 303"),
+    ("post", "/users/import", "303 403 403 403 422 403 403 403"),
+    ("post", "/users/import/apply", "303 403 403 403 409 403 403 403"),
+    ("get", "/users/import/template.csv", "303 403 403 403 200 303 303 303"),
+    ("get", "/users/grant-all", "303 403 403 403 200 303 303 303"),
+    ("post", "/users/grant-all", "303 403 403 403 409 403 403 403"),
+    ("get", "/users/{id}", "303 403 403 200 200 303 303 303"),
+    ("post", "/users/{id}/grants", "303 403 403 403 200 403 403 403"),
+    ("post", "/users/{id}/role", "303 403 403 403 422 403 403 403"),
+    ("post", "/users/{id}/password-link", "303 403 403 403 200 403 403 403"),
+    ("get", "/users/{id}/delete", "303 403 403 403 200 303 303 303"),
+    ("post", "/users/{id}/delete", "303 403 403 403 303 403 403 403"),
+    ("post", "/users/{id}/{action}", "303 403 403 403 303 403 403 403"),
+    ("get", "/healthz", "200 200 200 200 200 200 200 200"),
+    ("get", "/readyz", "200 200 200 200 200 200 200 200"),
+    ("get", "/metrics", "200 200 200 200 200 200 200 200"),
+    ("post", "/api/v1/keys/verify", "400 400 400 400 400 400 400 400"),
+    ("route", "/api/v1/authorize{tail:.*}", "401 403 403 403 403 403 403 401"),
+    ("get", "/api/v1/keys", "401 200 200 200 200 200 200 401"),
+    ("post", "/api/v1/keys", "401 400 400 400 400 403 400 401"),
+    ("get", "/api/v1/keys/{id}", "401 200 403 200 200 200 200 401"),
+    ("delete", "/api/v1/keys/{id}", "401 204 403 403 204 403 204 401"),
+    ("patch", "/api/v1/keys/{id}", "401 204 403 403 204 403 204 401"),
+    ("post", "/api/v1/keys/{id}/rotate", "401 200 403 403 200 403 200 401"),
+    ("post", "/api/v1/keys/{id}/reassign", "401 400 400 400 400 403 400 401"),
+    ("get", "/api/v1/accounts", "401 403 403 200 200 200 200 401"),
+    ("post", "/api/v1/accounts", "401 400 400 400 400 403 400 401"),
+    ("get", "/api/v1/accounts/{id}", "401 403 403 200 200 200 200 401"),
+    ("patch", "/api/v1/accounts/{id}", "401 403 403 403 204 403 204 401"),
+    ("delete", "/api/v1/accounts/{id}", "401 403 403 403 204 403 204 401"),
+    ("put", "/api/v1/accounts/{id}/grants", "401 403 403 403 204 403 204 401"),
+    ("get", "/api/v1/roles", "401 403 403 200 200 200 200 401"),
+    ("post", "/api/v1/roles", "401 403 403 403 422 403 422 401"),
+    ("get", "/api/v1/roles/{id}", "401 403 403 200 200 200 200 401"),
+    ("patch", "/api/v1/roles/{id}", "401 403 403 403 204 403 204 401"),
+    ("delete", "/api/v1/roles/{id}", "401 403 403 403 200 403 200 401"),
+    ("get", "/api/v1/permissions", "401 403 403 200 200 200 200 401"),
+    ("post", "/api/v1/permissions", "401 403 403 403 422 403 422 401"),
+    ("get", "/api/v1/permissions/{id}", "401 403 403 200 200 200 200 401"),
+    ("patch", "/api/v1/permissions/{id}", "401 403 403 403 204 403 204 401"),
+    ("delete", "/api/v1/permissions/{id}", "401 403 403 403 204 403 204 401"),
+    ("get", "/api/v1/shared-secret", "401 403 403 403 200 403 200 401"),
+    ("post", "/api/v1/shared-secret/reveal", "401 400 400 400 400 403 400 401"),
+    ("post", "/api/v1/shared-secret/regenerate", "401 400 400 400 400 403 400 401"),
+    ("get", "/api/v1/audit", "401 403 403 200 200 200 200 401"),
+    ("get", "/api/v1/notifications", "401 200 200 200 200 200 200 401"),
+    ("post", "/api/v1/notifications/read", "401 200 200 200 200 403 200 401"),
+    ("post", "/api/v1/notifications/{id}/read", "401 200 404 404 404 403 404 401"),
+    ("get", "/api/openapi.json", "200 200 200 200 200 200 200 200"),
+    ("post", "/logout", "303 303 303 303 303 403 403 403"),
+];
+
+/// Routes that, allowed, delete or end what they name: each call gets a target made for it.
+const FRESH_TARGET: &[(&str, &str)] = &[
+    ("delete", "/api/v1/keys/{id}"),
+    ("delete", "/api/v1/accounts/{id}"),
+    ("delete", "/api/v1/roles/{id}"),
+    ("delete", "/api/v1/permissions/{id}"),
+    ("post", "/roles/{id}/delete"),
+    ("post", "/permissions/{id}/delete"),
+    ("post", "/settings/key-types/{id}/delete"),
+    ("post", "/users/{id}/delete"),
+];
+
+struct Fixture {
+    anonymous: Browser,
+    /// Member, other Member, Auditor, Administrator.
+    people: Vec<Browser>,
+    /// The ADMIN-role key of each person, in `people` order.
+    people_keys: Vec<String>,
+    readonly_key: String,
+    admin_key: String,
+    expired_key: String,
+    member_id: i64,
+    member_key: i64,
+    role: i64,
+    permission: i64,
+    notification: i64,
+    webhook: i64,
+    key_type: i64,
+}
+
+fn id_of_name(app: &TestApp, table: &'static str, name: &str) -> i64 {
+    let name = name.to_owned();
+    app.state
+        .db
+        .read(move |c| match table {
+            "roles" => {
+                schema::roles::table.filter(schema::roles::name.eq(&name)).select(schema::roles::id).get_result(c)
+            }
+            "permissions" => schema::permissions::table
+                .filter(schema::permissions::name.eq(&name))
+                .select(schema::permissions::id)
+                .get_result(c),
+            "key_types" => schema::key_types::table
+                .filter(schema::key_types::name.eq(&name))
+                .select(schema::key_types::id)
+                .get_result(c),
+            "webhooks" => schema::webhooks::table
+                .filter(schema::webhooks::url.eq(&name))
+                .select(schema::webhooks::id)
+                .get_result(c),
+            _ => unreachable!("{table}"),
+        })
+        .unwrap_or_else(|e| panic!("{table} {e}"))
+}
+
+async fn fixture(app: &TestApp) -> Fixture {
+    let admin = app.admin().await;
+    let member = app.user(&admin, "member@example.com", "member").await;
+    let other = app.user(&admin, "other@example.com", "member").await;
+    let auditor = app.user(&admin, "auditor@example.com", "auditor").await;
+    let member_id = app.account_id("member@example.com");
+
+    let mut people_keys = Vec::new();
+    for email in ["member@example.com", "other@example.com", "auditor@example.com", "admin@example.com"] {
+        let owner = app.account_id(email).to_string();
+        let (_, key) =
+            create_key(&admin, &[("name", &format!("API of {email}")), ("owner", &owner), ("role_name", "ADMIN")])
+                .await;
+        people_keys.push(key);
+    }
+    let (_, readonly_key) = create_key(&admin, &[("name", "Reporting"), ("role_name", "READONLY")]).await;
+    let (_, admin_key) = create_key(&admin, &[("name", "Automation"), ("role_name", "ADMIN")]).await;
+    let (expired_id, expired_key) = create_key(&admin, &[("name", "Old automation"), ("role_name", "ADMIN")]).await;
+    let expired_id: i64 = expired_id.parse().expect("id");
+    let past = app.clock.now() - 60;
+    app.state
+        .db
+        .write(move |c| {
+            diesel::update(schema::api_keys::table.find(expired_id))
+                .set(schema::api_keys::expires_at.eq(Some(past)))
+                .execute(c)?;
+            Ok::<_, keyward::error::Error>(())
+        })
+        .expect("expire the key");
+    let member_key = create_key(&member, &[("name", "Member's own")]).await.0.parse().expect("id");
+
+    admin
+        .post(
+            "/permissions",
+            &[("name", "device.lock"), ("label", "Lock"), ("writes", "1"), ("rules", "POST /d/*/lock")],
+        )
+        .await;
+    let permission = id_of_name(app, "permissions", "device.lock");
+    admin.post("/roles", &[("name", "Lockers"), ("permissions", &permission.to_string())]).await;
+    let role = id_of_name(app, "roles", "Lockers");
+    admin.post("/settings/webhooks", &[("url", "https://hooks.example.com/matrix"), ("description", "matrix")]).await;
+    let webhook = id_of_name(app, "webhooks", "https://hooks.example.com/matrix");
+    admin.post("/settings/key-types", &[("name", "Gateway"), ("prefix", "kwg")]).await;
+    let key_type = id_of_name(app, "key_types", "Gateway");
+    let workspace = app
+        .state
+        .db
+        .read(|c| {
+            schema::workspaces::table
+                .select(schema::workspaces::id)
+                .order(schema::workspaces::id)
+                .limit(1)
+                .get_result(c)
+        })
+        .expect("workspace");
+    let notification = app
+        .state
+        .db
+        .write_counters(move |c| {
+            keyward::db::notifications::insert(
+                c,
+                &keyward::db::notifications::NewNotification {
+                    workspace_id: workspace,
+                    account_id: member_id,
+                    kind: "test",
+                    title: "For the matrix",
+                    body: "",
+                    link: None,
+                },
+                0,
+            )
+            .map_err(keyward::error::Error::from)?;
+            schema::notifications::table
+                .filter(schema::notifications::account_id.eq(member_id))
+                .select(schema::notifications::id)
+                .order(schema::notifications::id.desc())
+                .limit(1)
+                .get_result::<i64>(c)
+                .map_err(keyward::error::Error::from)
+        })
+        .expect("notification");
+
+    // Each browser holds the CSRF token of its current session, as its pages' forms do.
+    for person in [&member, &other, &auditor, &admin] {
+        person.get("/").await;
+    }
+    let anonymous = app.browser();
+    anonymous.get("/login").await;
+    Fixture {
+        anonymous,
+        people: vec![member, other, auditor, admin],
+        people_keys,
+        readonly_key,
+        admin_key,
+        expired_key,
+        member_id,
+        member_key,
+        role,
+        permission,
+        notification,
+        webhook,
+        key_type,
+    }
+}
+
+impl Fixture {
+    fn admin(&self) -> &Browser {
+        &self.people[3]
+    }
+
+    /// A new target for a route that deletes what it names.
+    async fn fresh(&self, app: &TestApp, path: &str, n: usize) -> i64 {
+        let admin = self.admin();
+        let name = format!("Fresh {n}");
+        if path.contains("/keys/") {
+            let owner = self.member_id.to_string();
+            return create_key(admin, &[("name", &name), ("owner", &owner)]).await.0.parse().expect("id");
+        }
+        if path.contains("/roles/") {
+            admin.post("/roles", &[("name", &name)]).await;
+            return id_of_name(app, "roles", &name);
+        }
+        if path.contains("/permissions/") {
+            let name = format!("fresh.p{n}");
+            admin.post("/permissions", &[("name", &name), ("label", "Fresh"), ("rules", "GET /fresh")]).await;
+            return id_of_name(app, "permissions", &name);
+        }
+        if path.contains("/key-types/") {
+            let prefix = format!("kf{}", char::from(b'a' + u8::try_from(n % 26).expect("small")));
+            admin.post("/settings/key-types", &[("name", &name), ("prefix", &prefix)]).await;
+            return id_of_name(app, "key_types", &name);
+        }
+        let email = format!("fresh{n}@example.com");
+        let page = admin
+            .post(
+                "/users",
+                &[
+                    ("email", &email),
+                    ("name", &name),
+                    ("role", "member"),
+                    ("password", PASSWORD),
+                    ("confirm", PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        app.account_id(&email)
+    }
+
+    fn id_for(&self, path: &str) -> i64 {
+        let prefixes: [(&str, i64); 9] = [
+            ("/keys/", self.member_key),
+            ("/api/v1/accounts/", self.member_id),
+            ("/users/", self.member_id),
+            ("/roles/", self.role),
+            ("/permissions/", self.permission),
+            ("/notifications/", self.notification),
+            ("/settings/webhooks/", self.webhook),
+            ("/settings/key-types/", self.key_type),
+            ("", 0),
+        ];
+        prefixes.iter().find(|(p, _)| path.contains(p)).map_or(0, |(_, id)| *id)
+    }
+}
+
+/// The concrete path to call for a registered one.
+fn concrete(path: &str, id: i64) -> String {
+    path.replace("{id}", &id.to_string())
+        .replace("{tail:.*}", "")
+        .replace("{path:.*}", "app.css")
+        .replace("/users/{id}/{action}", "")
+        .replace("{action}", if path.starts_with("/users/") { "unlock" } else { "test" })
+}
+
+async fn call(app: &TestApp, f: &Fixture, caller: usize, console: bool, method: &str, path: &str) -> StatusCode {
+    let http = if method == "route" { Method::GET } else { method.to_uppercase().parse().expect("method") };
+    let key = |i: usize| match i {
+        1..=4 => f.people_keys[i - 1].as_str(),
+        5 => f.readonly_key.as_str(),
+        6 => f.admin_key.as_str(),
+        _ => f.expired_key.as_str(),
+    };
+    if console && caller <= 4 {
+        let browser = if caller == 0 { &f.anonymous } else { &f.people[caller - 1] };
+        return match http {
+            Method::GET => browser.get(path).await.status,
+            Method::POST => browser.post(path, &[]).await.status,
+            other => panic!("the console has no {other} routes"),
+        };
+    }
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    let mut request = client.request(http.clone(), format!("{}{path}", app.base));
+    if caller > 0 {
+        request = request.header("authorization", format!("Bearer {}", key(caller)));
+    }
+    if !console && matches!(http, Method::POST | Method::PATCH | Method::PUT) {
+        request = request.header("content-type", "application/json").body("{}");
+    }
+    request.send().await.expect("call").status()
+}
+
+on_both_backends! {
+    async fn every_route_answers_every_kind_of_caller_exactly_as_the_matrix_says(app) {
+        let f = fixture(&app).await;
+        let mut routes: Vec<(bool, &str, &str)> = keyward::web::CONSOLE_ROUTES.iter().map(|(m, p)| (true, *m, *p))
+            .chain(keyward::web::MACHINE_ROUTES.iter().map(|(m, p)| (false, *m, *p)))
+            .collect();
+        // Signing out ends the sessions the other rows use: last.
+        routes.sort_by_key(|(_, m, p)| (*m, *p) == ("post", "/logout"));
+
+        let mut wrong = Vec::new();
+        let mut fresh = 0;
+        for (console, method, registered) in &routes {
+            let mut got = Vec::new();
+            for caller in 0..CALLERS.len() {
+                let id = if FRESH_TARGET.contains(&(*method, *registered)) {
+                    fresh += 1;
+                    f.fresh(&app, registered, fresh).await
+                } else {
+                    f.id_for(registered)
+                };
+                let path = concrete(registered, id);
+                got.push(call(&app, &f, caller, *console, method, &path).await.as_u16().to_string());
+            }
+            let got = got.join(" ");
+            let expected = MATRIX.iter().find(|(m, p, _)| m == method && p == registered).map(|(_, _, s)| *s);
+            if expected != Some(got.as_str()) {
+                wrong.push(format!("    ({method:?}, {registered:?}, {got:?}), // expected {expected:?}"));
+            }
+        }
+        for (method, path, _) in MATRIX {
+            if !routes.iter().any(|(_, m, p)| m == method && p == path) {
+                wrong.push(format!("    {method} {path} is in the matrix but not in the router"));
+            }
+        }
+        assert!(wrong.is_empty(), "callers: {CALLERS:?}; rows as they are now:\n{}", wrong.join("\n"));
+
+        // A console session is not a management-API credential.
+        let admin = Browser::new(&app.base);
+        admin.sign_in("admin@example.com", PASSWORD).await;
+        assert_eq!(admin.get("/api/v1/keys").await.status, StatusCode::UNAUTHORIZED);
+    }
+}
