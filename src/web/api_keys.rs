@@ -346,7 +346,9 @@ pub struct PatchKey {
 
 #[utoipa::path(patch, path = "/api/v1/keys/{id}", tag = "keys", params(("id" = i64, Path)), request_body = PatchKey,
     responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "The key's type does not allow editing its keys.", body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
 pub async fn patch(
     state: web::Data<AppState>,
     path: web::Path<i64>,
