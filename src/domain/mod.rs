@@ -5,6 +5,7 @@ pub mod account;
 pub mod audit;
 pub mod chart;
 pub mod email;
+pub mod forwarded;
 pub mod key;
 pub mod key_input;
 pub mod key_type;

@@ -448,6 +448,87 @@ mod tests {
         assert_eq!(rows[0].permissions, "device.lock;device.view");
         assert_eq!(rows[1].role, "Auditor");
     }
+
+    fn xlsx_of(rows: &[[String; 4]]) -> Vec<u8> {
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let sheet = book.add_worksheet();
+        for (r, row) in rows.iter().enumerate() {
+            for (c, cell) in row.iter().enumerate() {
+                if !cell.is_empty() {
+                    let (r, c) = (u32::try_from(r).expect("row"), u16::try_from(c).expect("col"));
+                    sheet.write_string(r, c, cell).expect("cell");
+                }
+            }
+        }
+        book.save_to_buffer().expect("xlsx")
+    }
+
+    fn sheet() -> impl Strategy<Value = Vec<[String; 4]>> {
+        let row = ("[a-z]{1,8}@example\\.com", "\\PC{0,16}", "\\PC{0,10}", "\\PC{0,24}")
+            .prop_map(|(e, n, r, p)| [e, n, r, p]);
+        proptest::collection::vec(row, 1..6)
+    }
+
+    fn expected(rows: &[[String; 4]]) -> Vec<SheetRow> {
+        rows.iter()
+            .enumerate()
+            .map(|(i, [email, name, role, permissions])| SheetRow {
+                line: i + 2,
+                email: email.trim().to_owned(),
+                name: name.trim().to_owned(),
+                role: role.trim().to_owned(),
+                permissions: permissions.trim().to_owned(),
+            })
+            .collect()
+    }
+
+    fn with_header(rows: &[[String; 4]]) -> Vec<[String; 4]> {
+        let mut all = vec![COLUMNS.map(str::to_owned)];
+        all.extend_from_slice(rows);
+        all
+    }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn no_bytes_make_the_reader_panic(bytes in proptest::collection::vec(any::<u8>(), 0..600), zip in any::<bool>()) {
+            let mut file = if zip { b"PK\x03\x04".to_vec() } else { Vec::new() };
+            file.extend(bytes);
+            let _ = read("upload", &file);
+        }
+
+        #[test]
+        fn csv_rows_read_back_as_written(rows in sheet()) {
+            let mut writer = csv::Writer::from_writer(Vec::new());
+            for row in with_header(&rows) {
+                writer.write_record(&row).expect("row");
+            }
+            let file = writer.into_inner().expect("csv");
+            prop_assert_eq!(read("people.csv", &file).expect("rows"), expected(&rows));
+        }
+
+        #[test]
+        fn xlsx_rows_read_back_as_written(rows in sheet()) {
+            let file = xlsx_of(&with_header(&rows));
+            prop_assert_eq!(read("people.xlsx", &file).expect("rows"), expected(&rows));
+        }
+
+        #[test]
+        fn a_damaged_workbook_is_refused_or_read_never_a_panic(
+            rows in sheet(),
+            damage in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
+        ) {
+            let mut file = xlsx_of(&with_header(&rows));
+            for (at, byte) in damage {
+                let i = at.index(file.len());
+                file[i] = byte;
+            }
+            let _ = read("people.xlsx", &file);
+        }
+    }
 }
 
 /// Uploaded files between preview and apply, held in memory for half an hour by the administrator

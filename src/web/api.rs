@@ -12,6 +12,7 @@ use utoipa::ToSchema;
 use super::auth::client_ip;
 use crate::clock::format_rfc3339;
 use crate::domain::access::Want;
+use crate::domain::forwarded;
 use crate::domain::verify::Code;
 use crate::metrics::Endpoint;
 use crate::services::shared_secret::{self, SIGNATURE_HEADER};
@@ -229,7 +230,7 @@ fn want_of(permission: Option<String>, method: Option<String>, path: Option<Stri
     match (permission, method, path) {
         (Some(p), _, _) if !p.trim().is_empty() => Ok(Some(Want::Permission(p.trim().to_owned()))),
         (_, Some(method), Some(path)) => {
-            Ok(Some(Want::Request { method: method.trim().to_uppercase(), path: strip_query(&path) }))
+            Ok(Some(Want::Request { method: method.trim().to_uppercase(), path: forwarded::strip_query(&path) }))
         }
         (_, None, Some(_)) | (_, Some(_), None) => Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -238,11 +239,6 @@ fn want_of(permission: Option<String>, method: Option<String>, path: Option<Stri
         )),
         _ => Ok(None),
     }
-}
-
-fn strip_query(uri: &str) -> String {
-    let path = uri.split(['?', '#']).next().unwrap_or("");
-    if path.is_empty() { "/".to_owned() } else { path.to_owned() }
 }
 
 /// Decides on the async worker when the cache can, otherwise on the blocking pool.
@@ -271,7 +267,7 @@ pub async fn verify_key(
     let body = body.into_inner();
     let want = want_of(body.permission, body.method, body.path.clone())?;
     let ip = body.ip.filter(|ip| !ip.trim().is_empty()).unwrap_or_else(|| client_ip(&req, &state).to_string());
-    let context = UseContext { ip: Some(ip), path: body.path.as_deref().map(strip_query), want };
+    let context = UseContext { ip: Some(ip), path: body.path.as_deref().map(forwarded::strip_query), want };
     let verdict = decide(&state, body.key, context).await?;
     let body = serde_json::to_vec(&VerifyResponse::from(&verdict))
         .map_err(|e| ApiError::from(crate::error::Error::Internal(e.to_string())))?;
@@ -297,23 +293,17 @@ async fn signature(state: &AppState, workspace_id: Option<i64>, body: &[u8]) -> 
     Ok(state.signing.sign(workspace_id, body, state.now()))
 }
 
-fn header_value<'a>(req: &'a HttpRequest, names: &[&str]) -> Option<&'a str> {
-    names
-        .iter()
-        .find_map(|n| req.headers().get(*n).and_then(|v| v.to_str().ok()))
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
+struct RequestHeaders<'a>(&'a HttpRequest);
+
+impl forwarded::Headers for RequestHeaders<'_> {
+    fn get(&self, name: &str) -> Option<&[u8]> {
+        self.0.headers().get(name).map(header::HeaderValue::as_bytes)
+    }
 }
 
 /// The presented key: `Authorization: Bearer <key>` or `X-API-Key: <key>`.
 pub fn presented_key(req: &HttpRequest) -> Option<String> {
-    let bearer = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-        .map(str::trim);
-    bearer.or_else(|| header_value(req, &["x-api-key"])).filter(|k| !k.is_empty()).map(str::to_owned)
+    forwarded::presented_key(&RequestHeaders(req))
 }
 
 /// Forward-auth for reverse proxies: 200 when the key may make the original request, 401 when the key
@@ -339,14 +329,8 @@ pub async fn authorize(
     tail: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let started = Instant::now();
-    let tail = tail.into_inner();
-    if !(tail.is_empty() || tail.starts_with('/')) {
-        return Err(not_found_error());
-    }
-    let method = header_value(&req, &["x-original-method", "x-forwarded-method"])
-        .map_or_else(|| req.method().as_str().to_owned(), str::to_uppercase);
-    let uri = header_value(&req, &["x-original-uri", "x-forwarded-uri"])
-        .map_or_else(|| if tail.is_empty() { "/".to_owned() } else { tail.clone() }, str::to_owned);
+    let original =
+        forwarded::original_request(&RequestHeaders(&req), req.method().as_str(), &tail).ok_or_else(not_found_error)?;
     let Some(key) = presented_key(&req) else {
         return Ok(denied(
             StatusCode::UNAUTHORIZED,
@@ -354,8 +338,8 @@ pub async fn authorize(
             "No key: send Authorization: Bearer <key> or X-API-Key.",
         ));
     };
-    let path = strip_query(&uri);
-    let want = Some(Want::Request { method, path: path.clone() });
+    let path = original.path.clone();
+    let want = Some(Want::Request { method: original.method, path: original.path });
     let context = UseContext { ip: Some(client_ip(&req, &state).to_string()), path: Some(path), want };
     let verdict = decide(&state, key, context).await?;
     state.metrics.observe(Endpoint::Authorize, verdict.code, started.elapsed());

@@ -6,8 +6,8 @@
 use std::sync::LazyLock;
 
 use actix_web::HttpResponse;
-use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::path::ParameterIn;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
@@ -82,9 +82,9 @@ impl Modify for Conventions {
                 }
                 let queried = operation.parameters.iter().flatten().any(|p| p.parameter_in == ParameterIn::Query);
                 if queried {
-                    responses
-                        .entry("400".to_owned())
-                        .or_insert_with(|| error("A query parameter is not valid (an unknown value, or out of range)."));
+                    responses.entry("400".to_owned()).or_insert_with(|| {
+                        error("A query parameter is not valid (an unknown value, or out of range).")
+                    });
                 }
                 if path.contains("{id}") {
                     responses

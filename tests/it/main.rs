@@ -16,6 +16,7 @@ mod operations;
 mod permissions;
 mod reminders;
 mod roles;
+mod secrets;
 mod security;
 mod settings;
 mod shared_secret;
