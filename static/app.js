@@ -56,6 +56,53 @@
   document.addEventListener("DOMContentLoaded", function () { hideLater(document); });
   document.addEventListener("htmx:afterSwap", function (event) { hideLater(event.target.parentNode || document); });
 
+  // Dialogs (the show-once key, a revealed key) are rendered open, so they work without scripts, and made
+  // modal here: the page behind goes inert, Tab and Shift+Tab cycle inside, Escape or "Done" closes.
+  var FOCUSABLE = 'a[href], button:not([disabled]), input:not([type="hidden"]):not([disabled]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
+  function openModals(root) {
+    root.querySelectorAll("dialog[data-modal][open]").forEach(function (dialog) {
+      if (dialog.matches(":modal")) return;
+      dialog.close();
+      dialog.showModal();
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { openModals(document); });
+  document.addEventListener("htmx:afterSwap", function (event) { openModals(event.target.parentNode || document); });
+  document.addEventListener("click", function (event) {
+    var close = event.target.closest("[data-close-dialog]");
+    if (close) close.closest("dialog").close();
+    var show = event.target.closest("[data-show-dialog]");
+    var dialog = show && document.getElementById(show.getAttribute("data-show-dialog"));
+    if (dialog && !dialog.open) dialog.showModal();
+  });
+  document.addEventListener("keydown", function (event) {
+    var dialog = event.key === "Tab" && document.querySelector("dialog:modal");
+    if (!dialog) return;
+    var items = Array.prototype.filter.call(dialog.querySelectorAll(FOCUSABLE), function (el) {
+      return el.getClientRects().length > 0;
+    });
+    if (!items.length) return;
+    var first = items[0], last = items[items.length - 1], at = document.activeElement;
+    var outside = !dialog.contains(at);
+    if (event.shiftKey && (at === first || outside)) {
+      last.focus();
+      event.preventDefault();
+    } else if (!event.shiftKey && (at === last || outside)) {
+      first.focus();
+      event.preventDefault();
+    }
+  });
+  // "close" does not bubble: listen while it travels down. A revealed key leaves the page with its dialog;
+  // the show-once dialog stays (hidden) so "Show the key again" can reopen it, and gets the focus back.
+  document.addEventListener("close", function (event) {
+    var dialog = event.target;
+    // Making a rendered-open dialog modal closes it first: that close is no one's.
+    if (!(dialog instanceof HTMLDialogElement) || dialog.open) return;
+    var again = dialog.id && document.querySelector('[data-show-dialog="' + dialog.id + '"]');
+    if (dialog.hasAttribute("data-forget-on-close")) dialog.remove();
+    if (again) again.focus();
+  }, true);
+
   // A network failure gets a toast too, rather than silence.
   document.addEventListener("htmx:sendError", function () {
     var box = document.getElementById("toasts");

@@ -393,3 +393,189 @@ async fn a_key_is_regenerated_with_overlap_reassigned_and_deleted_after_recent_u
     chrome.console_is_clean("deleting").await;
     chrome.client.clone().close().await.expect("close the browser");
 }
+
+const TAB: &str = "\u{E004}";
+const SHIFT_TAB: &str = "\u{E008}\u{E004}";
+const ENTER: &str = "\u{E007}";
+const ESCAPE: &str = "\u{E00C}";
+
+impl Chrome {
+    /// Presses keys on whatever has the focus, as a person at the keyboard would.
+    pub async fn press(&self, keys: &str) {
+        let focused = self.client.active_element().await.expect("a focused element");
+        focused.send_keys(keys).await.expect("keys");
+    }
+
+    /// Evaluates a JavaScript expression in the page.
+    pub async fn eval(&self, expression: &str) -> Value {
+        self.client.execute(&format!("return ({expression});"), vec![]).await.expect("script")
+    }
+
+    /// Waits until a JavaScript expression is true in the page (what the page does after a key may take a tick).
+    pub async fn wait_until_true(&self, expression: &str) {
+        for _ in 0..50 {
+            if self.eval(expression).await == json!(true) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("never true: {expression}");
+    }
+
+    /// Presses Tab until the focused element matches `css` (at most 80 times), as keyboard users do.
+    pub async fn tab_to(&self, css: &str) {
+        let test = format!("document.activeElement && document.activeElement.matches({})", json!(css));
+        for _ in 0..80 {
+            if self.eval(&test).await == json!(true) {
+                return;
+            }
+            self.press(TAB).await;
+        }
+        panic!("Tab never reached {css}");
+    }
+
+    /// Form controls on the page that have no label: no `<label>`, no `aria-label`, no `aria-labelledby`.
+    pub async fn unlabelled_controls(&self) -> Vec<String> {
+        let found = self
+            .eval(
+                "Array.from(document.querySelectorAll('input, select, textarea'))
+                   .filter(el => !['hidden', 'submit', 'button'].includes(el.type))
+                   .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label')
+                                 && !el.getAttribute('aria-labelledby'))
+                   .map(el => el.outerHTML.slice(0, 160))",
+            )
+            .await;
+        serde_json::from_value(found).expect("a list")
+    }
+}
+
+#[tokio::test]
+async fn a_key_is_created_with_the_keyboard_alone_from_a_dialog_that_keeps_the_focus_in_chromium() {
+    let Some(chrome) = Chrome::start().await else { return };
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    app.admin().await;
+    chrome.goto(&format!("{}/login", app.base)).await;
+    chrome.tab_to("#email").await;
+    chrome.press("admin@example.com").await;
+    chrome.press(TAB).await;
+    chrome.press(PASSWORD).await;
+    chrome.press(ENTER).await;
+    chrome.wait_for_text("<h1>Dashboard</h1>").await;
+
+    // From the key list to the form, through its fields, to its button: Tab, typing and Enter only.
+    chrome.goto(&format!("{}/keys", app.base)).await;
+    chrome.tab_to("a[href='/keys/new']").await;
+    chrome.press(ENTER).await;
+    chrome.wait_for_text("Add API key").await;
+    chrome.tab_to("#name").await;
+    chrome.press("Keyboard key").await;
+    chrome.tab_to("#key_type").await;
+    chrome.press("Integration").await;
+    chrome.tab_to("main form button[type=submit]").await;
+    chrome.press(ENTER).await;
+    chrome.wait_for_text("Copy this key now").await;
+    chrome.console_is_clean("the new key").await;
+    chrome.screenshot("key-created").await;
+
+    // The show-once dialog is modal and has the focus; Tab and Shift+Tab stay inside it.
+    assert_eq!(chrome.eval("document.getElementById('secret-dialog').matches(':modal')").await, json!(true));
+    assert_eq!(chrome.eval("document.activeElement.matches('button[data-copy]')").await, json!(true));
+    let inside = "document.getElementById('secret-dialog').contains(document.activeElement)";
+    for keys in [TAB, TAB, TAB, TAB, SHIFT_TAB, SHIFT_TAB, SHIFT_TAB, SHIFT_TAB, SHIFT_TAB] {
+        chrome.press(keys).await;
+        assert_eq!(chrome.eval(inside).await, json!(true), "the focus left the dialog");
+    }
+    let secret = chrome.eval("document.getElementById('secret').value").await;
+    let secret = secret.as_str().expect("the key").to_owned();
+    assert!(secret.starts_with("kwi_"), "{secret}");
+
+    // Escape closes it and gives the focus to "Show the key again", which opens it once more.
+    chrome.press(ESCAPE).await;
+    chrome.wait_until_true("!document.getElementById('secret-dialog').open").await;
+    chrome.wait_until_true("document.activeElement.matches('[data-show-dialog]')").await;
+    chrome.press(ENTER).await;
+    chrome.wait_until_true("document.getElementById('secret-dialog').matches(':modal')").await;
+    chrome.tab_to("[data-close-dialog]").await;
+    chrome.press(ENTER).await;
+    chrome.wait_until_true("!document.getElementById('secret-dialog').open").await;
+
+    // Then on to the key, which works.
+    chrome.tab_to("main a[href^='/keys/']:not([href='/keys/new'])").await;
+    chrome.press(ENTER).await;
+    chrome.wait_for_text("<h1>Keyboard key").await;
+    let verdict = keyward::services::verify::verify(&app.state, &secret, &Default::default()).expect("verify");
+    assert!(verdict.valid());
+    chrome.console_is_clean("the key page").await;
+
+    // Revealing it again opens the same kind of dialog; Escape closes it and the key leaves the page.
+    chrome.tab_to("#reveal-password").await;
+    chrome.press(PASSWORD).await;
+    chrome.press(ENTER).await;
+    chrome.wait_for_text("reveal-dialog").await;
+    assert_eq!(chrome.eval("document.getElementById('reveal-dialog').matches(':modal')").await, json!(true));
+    assert_eq!(chrome.eval("document.getElementById('revealed').value").await, json!(secret));
+    chrome.press(ESCAPE).await;
+    chrome.wait_until_true("document.getElementById('reveal-dialog') === null").await;
+    assert!(!chrome.client.source().await.expect("source").contains(&secret), "the key left the page");
+    chrome.console_is_clean("the reveal").await;
+    chrome.client.clone().close().await.expect("close the browser");
+}
+
+#[tokio::test]
+async fn every_form_control_on_every_page_has_a_label_in_chromium() {
+    let Some(chrome) = Chrome::start().await else { return };
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let admin = app.admin().await;
+    app.user(&admin, "bob@example.com", "member").await;
+    let bob = app.account_id("bob@example.com");
+    let (key, _) = crate::keys::create_key(&admin, &[("name", "Labelled")]).await;
+    let (lock, _) = crate::roles::catalogue(&admin).await;
+    admin.post("/roles", &[("name", "Lockers"), ("permissions", &lock)]).await;
+    let role = crate::roles::role_id(&admin.get("/roles").await.body, "Lockers");
+
+    chrome.goto(&format!("{}/login", app.base)).await;
+    let mut missing = chrome.unlabelled_controls().await;
+    for page in ["/signup", "/password"] {
+        chrome.goto(&format!("{}{page}", app.base)).await;
+        missing.extend(chrome.unlabelled_controls().await.into_iter().map(|m| format!("{page}: {m}")));
+    }
+    chrome.goto(&format!("{}/login", app.base)).await;
+    chrome.fill("#email", "admin@example.com").await;
+    chrome.fill("#password", PASSWORD).await;
+    chrome.click("main button[type=submit]").await;
+    chrome.wait_for_text("<h1>Dashboard</h1>").await;
+    let pages = [
+        "/".to_owned(),
+        "/keys".into(),
+        "/keys/new".into(),
+        format!("/keys/{key}"),
+        format!("/keys/{key}/edit"),
+        format!("/keys/{key}/rotate"),
+        format!("/keys/{key}/reassign"),
+        format!("/keys/{key}/delete"),
+        "/users".into(),
+        format!("/users/{bob}"),
+        format!("/users/{bob}/delete"),
+        "/users/import".into(),
+        "/users/grant-all".into(),
+        "/roles".into(),
+        "/roles/new".into(),
+        format!("/roles/{role}"),
+        format!("/roles/{role}/delete"),
+        "/permissions".into(),
+        format!("/permissions/{lock}"),
+        "/test-key".into(),
+        "/notifications".into(),
+        "/audit".into(),
+        "/settings".into(),
+        "/settings/domains/matching".into(),
+        "/profile".into(),
+        "/logout".into(),
+    ];
+    for page in &pages {
+        chrome.goto(&format!("{}{page}", app.base)).await;
+        missing.extend(chrome.unlabelled_controls().await.into_iter().map(|m| format!("{page}: {m}")));
+    }
+    assert!(missing.is_empty(), "controls without a label:\n{}", missing.join("\n"));
+    chrome.client.clone().close().await.expect("close the browser");
+}
