@@ -150,6 +150,15 @@ impl Chrome {
         panic!("the page kept showing {needle:?}");
     }
 
+    /// Signs in through the sign-in page, with the tests' password.
+    pub async fn sign_in(&self, base: &str, email: &str) {
+        self.goto(&format!("{base}/login")).await;
+        self.fill("#email", email).await;
+        self.fill("#password", PASSWORD).await;
+        self.click("main button[type=submit]").await;
+        self.wait_for_text("<h1>Dashboard</h1>").await;
+    }
+
     /// Saves a PNG of the page under `target/screenshots/`.
     pub async fn screenshot(&self, name: &str) {
         let png = self.client.screenshot().await.expect("screenshot");
@@ -282,11 +291,7 @@ async fn people_are_imported_granted_by_checkbox_and_given_everything_in_chromiu
     let app = TestApp::spawn(Backend::Sqlite).await;
     let admin = app.admin().await;
     let (lock, view) = crate::roles::catalogue(&admin).await;
-    chrome.goto(&format!("{}/login", app.base)).await;
-    chrome.fill("#email", "admin@example.com").await;
-    chrome.fill("#password", PASSWORD).await;
-    chrome.click("main button[type=submit]").await;
-    chrome.wait_for_text("<h1>Dashboard</h1>").await;
+    chrome.sign_in(&app.base, "admin@example.com").await;
 
     // Import: the file is previewed, then applied.
     let dir = tempfile::tempdir().expect("dir");
@@ -339,11 +344,7 @@ async fn a_key_is_regenerated_with_overlap_reassigned_and_deleted_after_recent_u
     let admin = app.admin().await;
     app.user(&admin, "bob@example.com", "member").await;
     let (id, first) = crate::keys::create_key(&admin, &[("name", "Sync job")]).await;
-    chrome.goto(&format!("{}/login", app.base)).await;
-    chrome.fill("#email", "admin@example.com").await;
-    chrome.fill("#password", PASSWORD).await;
-    chrome.click("main button[type=submit]").await;
-    chrome.wait_for_text("<h1>Dashboard</h1>").await;
+    chrome.sign_in(&app.base, "admin@example.com").await;
 
     // Regenerate with a 24-hour overlap: both secrets work until it ends.
     chrome.goto(&format!("{}/keys/{id}/rotate", app.base)).await;
@@ -522,6 +523,36 @@ async fn a_key_is_created_with_the_keyboard_alone_from_a_dialog_that_keeps_the_f
 }
 
 #[tokio::test]
+async fn the_key_table_searches_filters_and_pages_in_place_in_chromium() {
+    let Some(chrome) = Chrome::start().await else { return };
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    app.admin().await;
+    crate::keys::seed_keys(&app, 60).await;
+    chrome.sign_in(&app.base, "admin@example.com").await;
+
+    // Fifty a page, newest first; the next page comes in place and the address follows.
+    chrome.goto(&format!("{}/keys", app.base)).await;
+    let first = chrome.wait_for_text("key 0059").await;
+    assert!(first.contains("key 0010") && !first.contains(">key 0009<"), "page one holds keys 59 to 10");
+    chrome.click("a[rel=next]").await;
+    let second = chrome.wait_for_text(">key 0009<").await;
+    assert!(!second.contains(">key 0059<") && second.contains(">key 0000<"));
+    assert!(chrome.client.current_url().await.expect("url").as_str().contains("after="), "the URL names the page");
+
+    // Typing searches as you go; a filter tab narrows further.
+    chrome.goto(&format!("{}/keys", app.base)).await;
+    chrome.fill("#key-search", "needle 5").await;
+    chrome.wait_until_gone(">key 0059<").await;
+    let found = chrome.wait_for_text(">key 0050<").await;
+    assert!(!found.contains(">key 0040<"), "only the key whose description matches");
+    assert!(chrome.client.current_url().await.expect("url").as_str().contains("q=needle"));
+    chrome.goto(&format!("{}/keys?filter=inactive", app.base)).await;
+    chrome.wait_for_text("No keys match").await;
+    chrome.console_is_clean("the key table").await;
+    chrome.client.clone().close().await.expect("close the browser");
+}
+
+#[tokio::test]
 async fn every_form_control_on_every_page_has_a_label_in_chromium() {
     let Some(chrome) = Chrome::start().await else { return };
     let app = TestApp::spawn(Backend::Sqlite).await;
@@ -539,11 +570,7 @@ async fn every_form_control_on_every_page_has_a_label_in_chromium() {
         chrome.goto(&format!("{}{page}", app.base)).await;
         missing.extend(chrome.unlabelled_controls().await.into_iter().map(|m| format!("{page}: {m}")));
     }
-    chrome.goto(&format!("{}/login", app.base)).await;
-    chrome.fill("#email", "admin@example.com").await;
-    chrome.fill("#password", PASSWORD).await;
-    chrome.click("main button[type=submit]").await;
-    chrome.wait_for_text("<h1>Dashboard</h1>").await;
+    chrome.sign_in(&app.base, "admin@example.com").await;
     let pages = [
         "/".to_owned(),
         "/keys".into(),

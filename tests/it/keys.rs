@@ -179,7 +179,7 @@ on_both_backends! {
 }
 
 /// Creates `n` keys directly through the service layer (setup for table tests).
-async fn seed_keys(app: &TestApp, n: usize) {
+pub async fn seed_keys(app: &TestApp, n: usize) {
     let state = app.state.clone();
     tokio::task::spawn_blocking(move || {
         let email = keyward::domain::email::Email::parse("admin@example.com").expect("email");
