@@ -416,7 +416,9 @@ pub struct RotatedKey<'a> {
 #[utoipa::path(post, path = "/api/v1/keys/{id}/rotate", tag = "keys", params(("id" = i64, Path)),
     request_body(content = Option<RotateKey>, description = "Optional; an empty body is no overlap."),
     responses((status = 200, body = RotatedKey), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "The key's type does not allow regenerating its keys.", body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
 pub async fn rotate(
     ApiCaller(caller): ApiCaller,
     state: web::Data<AppState>,

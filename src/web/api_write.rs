@@ -209,7 +209,10 @@ pub struct PatchAccount {
 }
 
 #[utoipa::path(patch, path = "/api/v1/accounts/{id}", tag = "people", params(("id" = i64, Path)),
-    request_body = PatchAccount, responses((status = 204), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    request_body = PatchAccount, responses((status = 204), (status = 404, body = ErrorBody),
+        (status = 409, description = "The caller's own account: it cannot disable itself or change its own role.",
+            body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
 pub async fn update_account(
     state: web::Data<AppState>,
     path: web::Path<i64>,
