@@ -222,6 +222,9 @@ pub async fn update_account(
     let (id, body) = (path.into_inner(), body);
     state
         .run(move |s| {
+            // Even an empty change names someone: another workspace's account is not found.
+            let ws = caller.workspace_id;
+            s.db.read(|c| crate::db::accounts::member(c, ws, id))?.ok_or(crate::error::Error::NotFound)?;
             if let Some(role) = &body.role {
                 crate::services::accounts::change_role(s, &caller, id, role)?;
             }

@@ -4,7 +4,9 @@
 //!
 //! Callers, in column order: anonymous; a Member who owns the key, notification and account the `{id}`s
 //! name; another Member; an Auditor; the Administrator; a READONLY key, an ADMIN key and an expired ADMIN key
-//! (all three the Administrator's). In the console the people use their signed-in browsers (forms carry their
+//! (all three the Administrator's); and an Administrator of a second workspace, for whom every `{id}` is another
+//! customer's (404) and whose every page and API answer must hold none of the first workspace's names
+//! (`FIRST_WORKSPACE`): not in a list, a count, a search, an export. In the console the people use their signed-in browsers (forms carry their
 //! CSRF token, anonymous forms the sign-in page's) and the keys are sent as `Authorization: Bearer` with no
 //! cookie; on the machine routes the people present a key of their own holding the ADMIN role, which acts
 //! with no more than their console role. Forms and JSON bodies are empty, so an allowed change fails
@@ -18,136 +20,160 @@ use crate::helpers::{Browser, PASSWORD, TestApp};
 use crate::keys::create_key;
 use crate::on_both_backends;
 
-const CALLERS: [&str; 8] =
-    ["anonymous", "member", "other member", "auditor", "admin", "READONLY key", "ADMIN key", "expired key"];
+const CALLERS: [&str; 9] = [
+    "anonymous",
+    "member",
+    "other member",
+    "auditor",
+    "admin",
+    "READONLY key",
+    "ADMIN key",
+    "expired key",
+    "admin of another workspace",
+];
 
 /// (method, path as registered, the status each caller gets, in `CALLERS` order: anonymous, member, other
-/// member, auditor, admin, READONLY key, ADMIN key, expired key).
+/// member, auditor, admin, READONLY key, ADMIN key, expired key, and an Administrator of another workspace
+/// with their own ADMIN key, for whom every id here is another customer's: 404).
 ///
 /// Read across a row: who is not signed in is sent to sign in (303) and a form without a session's token is
 /// refused (403) before anything else; then the console role (403), then the row (another Member's key: 403),
 /// and only then the form (422). On the API a missing or dead key is 401 and a READONLY key's write 403
 /// before anything else; a body that is not the documented JSON is 400 before the role is weighed.
 const MATRIX: &[(&str, &str, &str)] = &[
-    ("get", "/static/{path:.*}", "200 200 200 200 200 200 200 200"),
-    ("get", "/favicon.ico", "301 301 301 301 301 301 301 301"),
-    ("get", "/setup", "404 404 404 404 404 404 404 404"),
-    ("post", "/setup", "404 404 404 404 404 403 403 403"),
-    ("get", "/login", "200 303 303 303 303 200 200 200"),
-    ("post", "/login", "401 401 401 401 401 403 403 403"),
-    ("get", "/signup", "404 404 404 404 404 404 404 404"),
-    ("post", "/signup", "404 404 404 404 404 403 403 403"),
-    ("get", "/password", "410 410 410 410 410 410 410 410"),
-    ("post", "/password", "409 409 409 409 409 403 403 403"),
-    ("get", "/logout", "303 200 200 200 200 303 303 303"),
-    ("get", "/", "303 200 200 200 200 303 303 303"),
-    ("get", "/profile", "303 200 200 200 200 303 303 303"),
-    ("post", "/profile/password", "303 422 422 422 422 403 403 403"),
-    ("post", "/profile/key", "303 201 201 403 201 403 403 403"),
-    ("get", "/keys", "303 200 200 200 200 303 303 303"),
-    ("post", "/keys", "303 422 422 403 422 403 403 403"),
-    ("get", "/keys/new", "303 200 200 403 200 303 303 303"),
-    ("get", "/keys/report.csv", "303 200 200 200 200 303 303 303"),
-    ("post", "/keys/bulk", "303 422 422 403 422 403 403 403"),
-    ("post", "/keys/delete", "303 422 422 403 422 403 403 403"),
-    ("post", "/keys/reassign", "303 403 403 403 422 403 403 403"),
-    ("get", "/keys/{id}", "303 200 403 200 200 303 303 303"),
-    ("post", "/keys/{id}/reveal", "303 422 403 403 422 403 403 403"),
-    ("get", "/keys/{id}/edit", "303 200 403 403 200 303 303 303"),
-    ("post", "/keys/{id}/edit", "303 422 403 403 422 403 403 403"),
-    ("post", "/keys/{id}/status", "303 422 403 403 422 403 403 403"),
-    ("get", "/keys/{id}/rotate", "303 200 403 403 200 303 303 303"),
-    ("post", "/keys/{id}/rotate", "303 200 403 403 200 403 403 403"),
-    ("post", "/keys/{id}/end-overlap", "303 303 403 403 303 403 403 403"),
-    ("get", "/keys/{id}/reassign", "303 403 403 403 200 303 303 303"),
-    ("get", "/keys/{id}/delete", "303 200 403 403 200 303 303 303"),
-    ("get", "/permissions", "303 403 403 200 200 303 303 303"),
-    ("post", "/permissions", "303 403 403 403 422 403 403 403"),
-    ("get", "/permissions/{id}", "303 403 403 403 200 303 303 303"),
-    ("post", "/permissions/{id}", "303 403 403 403 422 403 403 403"),
-    ("post", "/permissions/{id}/delete", "303 403 403 403 303 403 403 403"),
-    ("get", "/roles", "303 403 403 200 200 303 303 303"),
-    ("post", "/roles", "303 403 403 403 422 403 403 403"),
-    ("get", "/roles/new", "303 403 403 403 200 303 303 303"),
-    ("get", "/roles/preview", "303 403 403 200 200 303 303 303"),
-    ("get", "/roles/{id}", "303 403 403 200 200 303 303 303"),
-    ("post", "/roles/{id}", "303 403 403 403 422 403 403 403"),
-    ("get", "/roles/{id}/delete", "303 403 403 403 200 303 303 303"),
-    ("post", "/roles/{id}/delete", "303 403 403 403 303 403 403 403"),
-    ("get", "/test-key", "303 200 200 200 200 303 303 303"),
-    ("post", "/test-key", "303 422 422 422 422 403 403 403"),
-    ("get", "/notifications", "303 200 200 200 200 303 303 303"),
-    ("get", "/notifications/bell", "303 200 200 200 200 303 303 303"),
-    ("post", "/notifications/read", "303 303 303 303 303 403 403 403"),
-    ("post", "/notifications/{id}/read", "303 303 404 404 404 403 403 403"),
-    ("get", "/audit", "303 403 403 200 200 303 303 303"),
-    ("get", "/audit.csv", "303 403 403 200 200 303 303 303"),
-    ("post", "/audit/verify", "303 403 403 200 200 403 403 403"),
-    ("get", "/settings", "303 403 403 200 200 303 303 303"),
-    ("post", "/settings/domains", "303 403 403 403 303 403 403 403"),
-    ("post", "/settings/policies", "303 403 403 403 422 403 403 403"),
-    ("post", "/settings/webhooks", "303 403 403 403 422 403 403 403"),
-    ("post", "/settings/webhooks/{id}/{action}", "303 403 403 403 303 403 403 403"),
-    ("get", "/settings/domains/matching", "303 403 403 403 200 303 303 303"),
-    ("post", "/settings/domains/matching", "303 403 403 403 409 403 403 403"),
-    ("post", "/settings/shared-secret/reveal", "303 403 403 403 422 403 403 403"),
-    ("post", "/settings/shared-secret/regenerate", "303 403 403 403 422 403 403 403"),
-    ("post", "/settings/shared-secret/end-overlap", "303 403 403 403 303 403 403 403"),
-    ("post", "/settings/key-types", "303 403 403 403 422 403 403 403"),
-    ("post", "/settings/key-types/{id}", "303 403 403 403 422 403 403 403"),
-    ("post", "/settings/key-types/{id}/delete", "303 403 403 403 303 403 403 403"),
-    ("get", "/users", "303 403 403 200 200 303 303 303"),
-    ("post", "/users", "303 403 403 403 422 403 403 403"),
-    ("get", "/users/import", "303 403 403 403 200 303 303 303"),
-    ("post", "/users/import", "303 403 403 403 422 403 403 403"),
-    ("post", "/users/import/apply", "303 403 403 403 409 403 403 403"),
-    ("get", "/users/import/template.csv", "303 403 403 403 200 303 303 303"),
-    ("get", "/users/grant-all", "303 403 403 403 200 303 303 303"),
-    ("post", "/users/grant-all", "303 403 403 403 409 403 403 403"),
-    ("get", "/users/{id}", "303 403 403 200 200 303 303 303"),
-    ("post", "/users/{id}/grants", "303 403 403 403 200 403 403 403"),
-    ("post", "/users/{id}/role", "303 403 403 403 422 403 403 403"),
-    ("post", "/users/{id}/password-link", "303 403 403 403 200 403 403 403"),
-    ("get", "/users/{id}/delete", "303 403 403 403 200 303 303 303"),
-    ("post", "/users/{id}/delete", "303 403 403 403 303 403 403 403"),
-    ("post", "/users/{id}/{action}", "303 403 403 403 303 403 403 403"),
-    ("get", "/healthz", "200 200 200 200 200 200 200 200"),
-    ("get", "/readyz", "200 200 200 200 200 200 200 200"),
-    ("get", "/metrics", "200 200 200 200 200 200 200 200"),
-    ("post", "/api/v1/keys/verify", "400 400 400 400 400 400 400 400"),
-    ("route", "/api/v1/authorize{tail:.*}", "401 403 403 403 403 403 403 401"),
-    ("get", "/api/v1/keys", "401 200 200 200 200 200 200 401"),
-    ("post", "/api/v1/keys", "401 400 400 400 400 403 400 401"),
-    ("get", "/api/v1/keys/{id}", "401 200 403 200 200 200 200 401"),
-    ("delete", "/api/v1/keys/{id}", "401 204 403 403 204 403 204 401"),
-    ("patch", "/api/v1/keys/{id}", "401 204 403 403 204 403 204 401"),
-    ("post", "/api/v1/keys/{id}/rotate", "401 200 403 403 200 403 200 401"),
-    ("post", "/api/v1/keys/{id}/reassign", "401 400 400 400 400 403 400 401"),
-    ("get", "/api/v1/accounts", "401 403 403 200 200 200 200 401"),
-    ("post", "/api/v1/accounts", "401 400 400 400 400 403 400 401"),
-    ("get", "/api/v1/accounts/{id}", "401 403 403 200 200 200 200 401"),
-    ("patch", "/api/v1/accounts/{id}", "401 403 403 403 204 403 204 401"),
-    ("delete", "/api/v1/accounts/{id}", "401 403 403 403 204 403 204 401"),
-    ("put", "/api/v1/accounts/{id}/grants", "401 403 403 403 204 403 204 401"),
-    ("get", "/api/v1/roles", "401 403 403 200 200 200 200 401"),
-    ("post", "/api/v1/roles", "401 403 403 403 422 403 422 401"),
-    ("get", "/api/v1/roles/{id}", "401 403 403 200 200 200 200 401"),
-    ("patch", "/api/v1/roles/{id}", "401 403 403 403 204 403 204 401"),
-    ("delete", "/api/v1/roles/{id}", "401 403 403 403 200 403 200 401"),
-    ("get", "/api/v1/permissions", "401 403 403 200 200 200 200 401"),
-    ("post", "/api/v1/permissions", "401 403 403 403 422 403 422 401"),
-    ("get", "/api/v1/permissions/{id}", "401 403 403 200 200 200 200 401"),
-    ("patch", "/api/v1/permissions/{id}", "401 403 403 403 204 403 204 401"),
-    ("delete", "/api/v1/permissions/{id}", "401 403 403 403 204 403 204 401"),
-    ("get", "/api/v1/shared-secret", "401 403 403 403 200 403 200 401"),
-    ("post", "/api/v1/shared-secret/reveal", "401 400 400 400 400 403 400 401"),
-    ("post", "/api/v1/shared-secret/regenerate", "401 400 400 400 400 403 400 401"),
-    ("get", "/api/v1/audit", "401 403 403 200 200 200 200 401"),
-    ("get", "/api/v1/notifications", "401 200 200 200 200 200 200 401"),
-    ("post", "/api/v1/notifications/read", "401 200 200 200 200 403 200 401"),
-    ("post", "/api/v1/notifications/{id}/read", "401 200 404 404 404 403 404 401"),
-    ("get", "/api/openapi.json", "200 200 200 200 200 200 200 200"),
-    ("post", "/logout", "303 303 303 303 303 403 403 403"),
+    ("get", "/static/{path:.*}", "200 200 200 200 200 200 200 200 200"),
+    ("get", "/favicon.ico", "301 301 301 301 301 301 301 301 301"),
+    ("get", "/setup", "404 404 404 404 404 404 404 404 404"),
+    ("post", "/setup", "404 404 404 404 404 403 403 403 404"),
+    ("get", "/login", "200 303 303 303 303 200 200 200 303"),
+    ("post", "/login", "401 401 401 401 401 403 403 403 401"),
+    ("get", "/signup", "404 404 404 404 404 404 404 404 404"),
+    ("post", "/signup", "404 404 404 404 404 403 403 403 404"),
+    ("get", "/password", "410 410 410 410 410 410 410 410 410"),
+    ("post", "/password", "409 409 409 409 409 403 403 403 409"),
+    ("get", "/logout", "303 200 200 200 200 303 303 303 200"),
+    ("get", "/", "303 200 200 200 200 303 303 303 200"),
+    ("get", "/profile", "303 200 200 200 200 303 303 303 200"),
+    ("post", "/profile/password", "303 422 422 422 422 403 403 403 422"),
+    ("post", "/profile/key", "303 201 201 403 201 403 403 403 201"),
+    ("get", "/keys", "303 200 200 200 200 303 303 303 200"),
+    ("post", "/keys", "303 422 422 403 422 403 403 403 422"),
+    ("get", "/keys/new", "303 200 200 403 200 303 303 303 200"),
+    ("get", "/keys/report.csv", "303 200 200 200 200 303 303 303 200"),
+    ("post", "/keys/bulk", "303 422 422 403 422 403 403 403 422"),
+    ("post", "/keys/delete", "303 422 422 403 422 403 403 403 422"),
+    ("post", "/keys/reassign", "303 403 403 403 422 403 403 403 422"),
+    ("get", "/keys/{id}", "303 200 403 200 200 303 303 303 404"),
+    ("post", "/keys/{id}/reveal", "303 422 403 403 422 403 403 403 404"),
+    ("get", "/keys/{id}/edit", "303 200 403 403 200 303 303 303 404"),
+    ("post", "/keys/{id}/edit", "303 422 403 403 422 403 403 403 404"),
+    ("post", "/keys/{id}/status", "303 422 403 403 422 403 403 403 404"),
+    ("get", "/keys/{id}/rotate", "303 200 403 403 200 303 303 303 404"),
+    ("post", "/keys/{id}/rotate", "303 200 403 403 200 403 403 403 404"),
+    ("post", "/keys/{id}/end-overlap", "303 303 403 403 303 403 403 403 404"),
+    ("get", "/keys/{id}/reassign", "303 403 403 403 200 303 303 303 404"),
+    ("get", "/keys/{id}/delete", "303 200 403 403 200 303 303 303 404"),
+    ("get", "/permissions", "303 403 403 200 200 303 303 303 200"),
+    ("post", "/permissions", "303 403 403 403 422 403 403 403 422"),
+    ("get", "/permissions/{id}", "303 403 403 403 200 303 303 303 404"),
+    ("post", "/permissions/{id}", "303 403 403 403 422 403 403 403 422"),
+    ("post", "/permissions/{id}/delete", "303 403 403 403 303 403 403 403 404"),
+    ("get", "/roles", "303 403 403 200 200 303 303 303 200"),
+    ("post", "/roles", "303 403 403 403 422 403 403 403 422"),
+    ("get", "/roles/new", "303 403 403 403 200 303 303 303 200"),
+    ("get", "/roles/preview", "303 403 403 200 200 303 303 303 200"),
+    ("get", "/roles/{id}", "303 403 403 200 200 303 303 303 404"),
+    ("post", "/roles/{id}", "303 403 403 403 422 403 403 403 422"),
+    ("get", "/roles/{id}/delete", "303 403 403 403 200 303 303 303 404"),
+    ("post", "/roles/{id}/delete", "303 403 403 403 303 403 403 403 404"),
+    ("get", "/test-key", "303 200 200 200 200 303 303 303 200"),
+    ("post", "/test-key", "303 422 422 422 422 403 403 403 422"),
+    ("get", "/notifications", "303 200 200 200 200 303 303 303 200"),
+    ("get", "/notifications/bell", "303 200 200 200 200 303 303 303 200"),
+    ("post", "/notifications/read", "303 303 303 303 303 403 403 403 303"),
+    ("post", "/notifications/{id}/read", "303 303 404 404 404 403 403 403 404"),
+    ("get", "/audit", "303 403 403 200 200 303 303 303 200"),
+    ("get", "/audit.csv", "303 403 403 200 200 303 303 303 200"),
+    ("post", "/audit/verify", "303 403 403 200 200 403 403 403 200"),
+    ("get", "/settings", "303 403 403 200 200 303 303 303 200"),
+    ("post", "/settings/domains", "303 403 403 403 303 403 403 403 303"),
+    ("post", "/settings/policies", "303 403 403 403 422 403 403 403 422"),
+    ("post", "/settings/webhooks", "303 403 403 403 422 403 403 403 422"),
+    ("post", "/settings/webhooks/{id}/{action}", "303 403 403 403 303 403 403 403 404"),
+    ("get", "/settings/domains/matching", "303 403 403 403 200 303 303 303 200"),
+    ("post", "/settings/domains/matching", "303 403 403 403 409 403 403 403 409"),
+    ("post", "/settings/shared-secret/reveal", "303 403 403 403 422 403 403 403 422"),
+    ("post", "/settings/shared-secret/regenerate", "303 403 403 403 422 403 403 403 422"),
+    ("post", "/settings/shared-secret/end-overlap", "303 403 403 403 303 403 403 403 303"),
+    ("post", "/settings/key-types", "303 403 403 403 422 403 403 403 422"),
+    ("post", "/settings/key-types/{id}", "303 403 403 403 422 403 403 403 422"),
+    ("post", "/settings/key-types/{id}/delete", "303 403 403 403 303 403 403 403 404"),
+    ("get", "/users", "303 403 403 200 200 303 303 303 200"),
+    ("post", "/users", "303 403 403 403 422 403 403 403 422"),
+    ("get", "/users/import", "303 403 403 403 200 303 303 303 200"),
+    ("post", "/users/import", "303 403 403 403 422 403 403 403 422"),
+    ("post", "/users/import/apply", "303 403 403 403 409 403 403 403 409"),
+    ("get", "/users/import/template.csv", "303 403 403 403 200 303 303 303 200"),
+    ("get", "/users/grant-all", "303 403 403 403 200 303 303 303 200"),
+    ("post", "/users/grant-all", "303 403 403 403 409 403 403 403 409"),
+    ("get", "/users/{id}", "303 403 403 200 200 303 303 303 404"),
+    ("post", "/users/{id}/grants", "303 403 403 403 200 403 403 403 404"),
+    ("post", "/users/{id}/role", "303 403 403 403 422 403 403 403 422"),
+    ("post", "/users/{id}/password-link", "303 403 403 403 200 403 403 403 404"),
+    ("get", "/users/{id}/delete", "303 403 403 403 200 303 303 303 404"),
+    ("post", "/users/{id}/delete", "303 403 403 403 303 403 403 403 404"),
+    ("post", "/users/{id}/{action}", "303 403 403 403 303 403 403 403 404"),
+    ("get", "/healthz", "200 200 200 200 200 200 200 200 200"),
+    ("get", "/readyz", "200 200 200 200 200 200 200 200 200"),
+    ("get", "/metrics", "200 200 200 200 200 200 200 200 200"),
+    ("post", "/api/v1/keys/verify", "400 400 400 400 400 400 400 400 400"),
+    ("route", "/api/v1/authorize{tail:.*}", "401 403 403 403 403 403 403 401 403"),
+    ("get", "/api/v1/keys", "401 200 200 200 200 200 200 401 200"),
+    ("post", "/api/v1/keys", "401 400 400 400 400 403 400 401 400"),
+    ("get", "/api/v1/keys/{id}", "401 200 403 200 200 200 200 401 404"),
+    ("delete", "/api/v1/keys/{id}", "401 204 403 403 204 403 204 401 404"),
+    ("patch", "/api/v1/keys/{id}", "401 204 403 403 204 403 204 401 404"),
+    ("post", "/api/v1/keys/{id}/rotate", "401 200 403 403 200 403 200 401 404"),
+    ("post", "/api/v1/keys/{id}/reassign", "401 400 400 400 400 403 400 401 400"),
+    ("get", "/api/v1/accounts", "401 403 403 200 200 200 200 401 200"),
+    ("post", "/api/v1/accounts", "401 400 400 400 400 403 400 401 400"),
+    ("get", "/api/v1/accounts/{id}", "401 403 403 200 200 200 200 401 404"),
+    ("patch", "/api/v1/accounts/{id}", "401 403 403 403 204 403 204 401 404"),
+    ("delete", "/api/v1/accounts/{id}", "401 403 403 403 204 403 204 401 404"),
+    ("put", "/api/v1/accounts/{id}/grants", "401 403 403 403 204 403 204 401 404"),
+    ("get", "/api/v1/roles", "401 403 403 200 200 200 200 401 200"),
+    ("post", "/api/v1/roles", "401 403 403 403 422 403 422 401 422"),
+    ("get", "/api/v1/roles/{id}", "401 403 403 200 200 200 200 401 404"),
+    ("patch", "/api/v1/roles/{id}", "401 403 403 403 204 403 204 401 404"),
+    ("delete", "/api/v1/roles/{id}", "401 403 403 403 200 403 200 401 404"),
+    ("get", "/api/v1/permissions", "401 403 403 200 200 200 200 401 200"),
+    ("post", "/api/v1/permissions", "401 403 403 403 422 403 422 401 422"),
+    ("get", "/api/v1/permissions/{id}", "401 403 403 200 200 200 200 401 404"),
+    ("patch", "/api/v1/permissions/{id}", "401 403 403 403 204 403 204 401 404"),
+    ("delete", "/api/v1/permissions/{id}", "401 403 403 403 204 403 204 401 404"),
+    ("get", "/api/v1/shared-secret", "401 403 403 403 200 403 200 401 200"),
+    ("post", "/api/v1/shared-secret/reveal", "401 400 400 400 400 403 400 401 400"),
+    ("post", "/api/v1/shared-secret/regenerate", "401 400 400 400 400 403 400 401 400"),
+    ("get", "/api/v1/audit", "401 403 403 200 200 200 200 401 200"),
+    ("get", "/api/v1/notifications", "401 200 200 200 200 200 200 401 200"),
+    ("post", "/api/v1/notifications/read", "401 200 200 200 200 403 200 401 200"),
+    ("post", "/api/v1/notifications/{id}/read", "401 200 404 404 404 403 404 401 404"),
+    ("get", "/api/openapi.json", "200 200 200 200 200 200 200 200 200"),
+    ("post", "/logout", "303 303 303 303 303 403 403 403 303"),
+];
+
+/// Names only the first workspace's data has: none may reach the other workspace's admin, on any page.
+const FIRST_WORKSPACE: [&str; 10] = [
+    "Acme",
+    "member@example.com",
+    "other@example.com",
+    "auditor@example.com",
+    "admin@example.com",
+    "Lockers",
+    "vault.open",
+    "Member&#39;s own",
+    "Reporting",
+    "acme-hooks.example.net",
 ];
 
 /// Routes that, allowed, delete or end what they name: each call gets a target made for it.
@@ -171,6 +197,9 @@ struct Fixture {
     readonly_key: String,
     admin_key: String,
     expired_key: String,
+    /// An Administrator of a second workspace, signed in there, and their ADMIN key.
+    outsider: Browser,
+    outsider_key: String,
     member_id: i64,
     member_key: i64,
     role: i64,
@@ -203,6 +232,32 @@ fn id_of_name(app: &TestApp, table: &'static str, name: &str) -> i64 {
             _ => unreachable!("{table}"),
         })
         .unwrap_or_else(|e| panic!("{table} {e}"))
+}
+
+/// An Administrator of a second workspace (with its own seeded key types and roles), signed in, and an
+/// ADMIN key of theirs.
+async fn outsider(app: &TestApp) -> (Browser, String) {
+    let now = app.clock.now();
+    let other = app
+        .state
+        .db
+        .write(|c| keyward::db::workspaces::create(c, "Other customer", now).map_err(keyward::error::Error::from))
+        .expect("a second workspace");
+    let origin = keyward::services::accounts::Origin { actor: keyward::domain::audit::Actor::System("test"), ip: None };
+    let form = keyward::services::accounts::NewUserForm {
+        email: "outsider@example.com".into(),
+        name: "Other Admin".into(),
+        role: "admin".into(),
+        password: keyward::crypto::SecretString::new(PASSWORD.into()),
+        confirm: keyward::crypto::SecretString::new(PASSWORD.into()),
+        permissions: Vec::new(),
+    };
+    keyward::services::accounts::create_user(&app.state, origin, Some(other), form).await.expect("their admin");
+    keyward::services::shared_secret::ensure_all(&app.state).expect("their shared secret");
+    let outsider = app.browser();
+    assert_eq!(outsider.sign_in("outsider@example.com", PASSWORD).await.status, StatusCode::SEE_OTHER);
+    let (_, key) = create_key(&outsider, &[("name", "Their automation"), ("role_name", "ADMIN")]).await;
+    (outsider, key)
 }
 
 async fn fixture(app: &TestApp) -> Fixture {
@@ -239,14 +294,16 @@ async fn fixture(app: &TestApp) -> Fixture {
     admin
         .post(
             "/permissions",
-            &[("name", "device.lock"), ("label", "Lock"), ("writes", "1"), ("rules", "POST /d/*/lock")],
+            &[("name", "vault.open"), ("label", "Lock"), ("writes", "1"), ("rules", "POST /d/*/lock")],
         )
         .await;
-    let permission = id_of_name(app, "permissions", "device.lock");
+    let permission = id_of_name(app, "permissions", "vault.open");
     admin.post("/roles", &[("name", "Lockers"), ("permissions", &permission.to_string())]).await;
     let role = id_of_name(app, "roles", "Lockers");
-    admin.post("/settings/webhooks", &[("url", "https://hooks.example.com/matrix"), ("description", "matrix")]).await;
-    let webhook = id_of_name(app, "webhooks", "https://hooks.example.com/matrix");
+    admin
+        .post("/settings/webhooks", &[("url", "https://acme-hooks.example.net/matrix"), ("description", "matrix")])
+        .await;
+    let webhook = id_of_name(app, "webhooks", "https://acme-hooks.example.net/matrix");
     admin.post("/settings/key-types", &[("name", "Gateway"), ("prefix", "kwg")]).await;
     let key_type = id_of_name(app, "key_types", "Gateway");
     let workspace = app
@@ -287,8 +344,9 @@ async fn fixture(app: &TestApp) -> Fixture {
         })
         .expect("notification");
 
+    let (outsider, outsider_key) = outsider(app).await;
     // Each browser holds the CSRF token of its current session, as its pages' forms do.
-    for person in [&member, &other, &auditor, &admin] {
+    for person in [&member, &other, &auditor, &admin, &outsider] {
         person.get("/").await;
     }
     let anonymous = app.browser();
@@ -300,6 +358,8 @@ async fn fixture(app: &TestApp) -> Fixture {
         readonly_key,
         admin_key,
         expired_key,
+        outsider,
+        outsider_key,
         member_id,
         member_key,
         role,
@@ -379,21 +439,35 @@ fn concrete(path: &str, id: i64) -> String {
         .replace("{action}", if path.starts_with("/users/") { "unlock" } else { "test" })
 }
 
-async fn call(app: &TestApp, f: &Fixture, caller: usize, console: bool, method: &str, path: &str) -> StatusCode {
+/// The status and body a caller gets.
+async fn call(
+    app: &TestApp,
+    f: &Fixture,
+    caller: usize,
+    console: bool,
+    method: &str,
+    path: &str,
+) -> (StatusCode, String) {
     let http = if method == "route" { Method::GET } else { method.to_uppercase().parse().expect("method") };
     let key = |i: usize| match i {
         1..=4 => f.people_keys[i - 1].as_str(),
         5 => f.readonly_key.as_str(),
         6 => f.admin_key.as_str(),
-        _ => f.expired_key.as_str(),
+        7 => f.expired_key.as_str(),
+        _ => f.outsider_key.as_str(),
     };
-    if console && caller <= 4 {
-        let browser = if caller == 0 { &f.anonymous } else { &f.people[caller - 1] };
-        return match http {
-            Method::GET => browser.get(path).await.status,
-            Method::POST => browser.post(path, &[]).await.status,
+    if console && (caller <= 4 || caller == 8) {
+        let browser = match caller {
+            0 => &f.anonymous,
+            8 => &f.outsider,
+            _ => &f.people[caller - 1],
+        };
+        let page = match http {
+            Method::GET => browser.get(path).await,
+            Method::POST => browser.post(path, &[]).await,
             other => panic!("the console has no {other} routes"),
         };
+        return (page.status, page.body);
     }
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
     let mut request = client.request(http.clone(), format!("{}{path}", app.base));
@@ -403,7 +477,8 @@ async fn call(app: &TestApp, f: &Fixture, caller: usize, console: bool, method: 
     if !console && matches!(http, Method::POST | Method::PATCH | Method::PUT) {
         request = request.header("content-type", "application/json").body("{}");
     }
-    request.send().await.expect("call").status()
+    let response = request.send().await.expect("call");
+    (response.status(), response.text().await.unwrap_or_default())
 }
 
 on_both_backends! {
@@ -427,7 +502,15 @@ on_both_backends! {
                     f.id_for(registered)
                 };
                 let path = concrete(registered, id);
-                got.push(call(&app, &f, caller, *console, method, &path).await.as_u16().to_string());
+                let (status, body) = call(&app, &f, caller, *console, method, &path).await;
+                if caller == 8 {
+                    for marker in FIRST_WORKSPACE {
+                        if body.contains(marker) {
+                            wrong.push(format!("    {method} {path}: another workspace's admin sees {marker:?}"));
+                        }
+                    }
+                }
+                got.push(status.as_u16().to_string());
             }
             let got = got.join(" ");
             let expected = MATRIX.iter().find(|(m, p, _)| m == method && p == registered).map(|(_, _, s)| *s);
