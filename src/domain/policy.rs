@@ -10,11 +10,8 @@ pub fn may_view_key(role: ConsoleRole, is_owner: bool) -> bool {
 /// Edits, rotates, (de)activates, reassigns or deletes it: Administrators any key, Members their own,
 /// Auditors none.
 pub fn may_manage_key(role: ConsoleRole, is_owner: bool) -> bool {
-    match role {
-        ConsoleRole::Administrator => true,
-        ConsoleRole::Member => is_owner,
-        ConsoleRole::Auditor => false,
-    }
+    // The same rule as the console's `KeyManager` guard, plus the row: one definition of who changes keys.
+    role.can_change_keys() && (role.can_administer() || is_owner)
 }
 
 /// Reveals the secret after re-authentication: Administrators any key, Members their own, Auditors never.

@@ -16,15 +16,13 @@ use crate::on_both_backends;
 struct Seen(Vec<(String, Page, Option<String>)>);
 
 impl Seen {
-    fn page(&mut self, what: &str, page: Page) -> &Page {
+    fn page(&mut self, what: &str, page: Page) {
         self.0.push((what.to_owned(), page, None));
-        &self.0.last().expect("pushed").1
     }
 
-    fn showing(&mut self, what: &str, page: Page, secret: &str) -> &Page {
+    fn showing(&mut self, what: &str, page: Page, secret: &str) {
         assert!(page.body.contains(secret), "{what} should show its secret");
         self.0.push((what.to_owned(), page, Some(secret.to_owned())));
-        &self.0.last().expect("pushed").1
     }
 
     /// No page, header or URL holds any of `secrets` except the one page meant to show it.
@@ -56,10 +54,20 @@ fn session_cookie(page: &Page) -> String {
         .expect("a session cookie")
 }
 
-async fn api(app: &TestApp, method: reqwest::Method, path: &str, key: &str, body: Option<serde_json::Value>) -> Page {
-    let mut request = reqwest::Client::new()
-        .request(method, format!("{}{path}", app.base))
-        .header("authorization", format!("Bearer {key}"));
+/// A machine call, with the key (if any) in the given header, as `Bearer` for `authorization`.
+async fn api(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    key: Option<(&str, &str)>,
+    body: Option<serde_json::Value>,
+) -> Page {
+    let mut request = reqwest::Client::new().request(method, format!("{}{path}", app.base));
+    match key {
+        Some(("authorization", key)) => request = request.header("authorization", format!("Bearer {key}")),
+        Some((header, key)) => request = request.header(header, key),
+        None => {}
+    }
     if let Some(body) = body {
         request = request.json(&body);
     }
@@ -109,23 +117,14 @@ on_both_backends! {
         let tested = member.post("/test-key", &[("key", &new_key), ("method", "GET"), ("path", "/anything")]).await;
         seen.page("test-key", tested);
 
-        seen.page("verify", api(&app, reqwest::Method::POST, "/api/v1/keys/verify", "", Some(json!({ "key": new_key }))).await);
-        seen.page("verify the retiring key", api(&app, reqwest::Method::POST, "/api/v1/keys/verify", "", Some(json!({ "key": key }))).await);
-        seen.page("forward-auth", api(&app, reqwest::Method::GET, "/api/v1/authorize/x", &new_key, None).await);
-        seen.page("forward-auth, X-API-Key", {
-            let response = reqwest::Client::new()
-                .get(format!("{}/api/v1/authorize", app.base))
-                .header("x-api-key", &key)
-                .send()
-                .await
-                .expect("call");
-            let (status, headers) = (response.status(), response.headers().clone());
-            Page { status, headers, body: response.text().await.unwrap_or_default() }
-        });
+        seen.page("verify", api(&app, reqwest::Method::POST, "/api/v1/keys/verify", None, Some(json!({ "key": new_key }))).await);
+        seen.page("verify the retiring key", api(&app, reqwest::Method::POST, "/api/v1/keys/verify", None, Some(json!({ "key": key }))).await);
+        seen.page("forward-auth", api(&app, reqwest::Method::GET, "/api/v1/authorize/x", Some(("authorization", &new_key)), None).await);
+        seen.page("forward-auth, X-API-Key", api(&app, reqwest::Method::GET, "/api/v1/authorize", Some(("x-api-key", &key)), None).await);
 
         let (_, admin_key) = create_key(&admin, &[("name", "Automation"), ("role_name", "ADMIN")]).await;
         for path in ["/api/v1/keys", &format!("/api/v1/keys/{id}"), "/api/v1/audit", "/api/v1/accounts"] {
-            seen.page(path, api(&app, reqwest::Method::GET, path, &admin_key, None).await);
+            seen.page(path, api(&app, reqwest::Method::GET, path, Some(("authorization", &admin_key)), None).await);
         }
         seen.page("audit", admin.get("/audit").await);
         seen.page("audit CSV", admin.get("/audit.csv").await);
@@ -138,7 +137,7 @@ on_both_backends! {
         let shared = shown.body[start..].split('"').next().expect("secret").to_owned();
         seen.showing("shared secret reveal", shown, &shared);
         seen.page("settings", admin.get("/settings").await);
-        seen.page("shared secret API", api(&app, reqwest::Method::GET, "/api/v1/shared-secret", &admin_key, None).await);
+        seen.page("shared secret API", api(&app, reqwest::Method::GET, "/api/v1/shared-secret", Some(("authorization", &admin_key)), None).await);
 
         member.get("/profile").await;
         let changed = member
