@@ -5,7 +5,9 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Text};
 
 use super::DbConn;
-use super::schema::{accounts, api_key_permissions, api_key_roles, api_keys, key_secrets, key_types, key_usage, roles};
+use super::schema::{
+    accounts, api_key_permissions, api_key_roles, api_keys, key_secrets, key_types, key_usage, roles, workspaces,
+};
 
 type QResult<T> = Result<T, diesel::result::Error>;
 
@@ -504,7 +506,9 @@ pub fn lookup(conn: &mut DbConn, digest: &[u8]) -> QResult<Option<Lookup>> {
     key_secrets::table
         .inner_join(api_keys::table.inner_join(key_types::table))
         .inner_join(accounts::table.on(accounts::id.eq(api_keys::owner_id)))
+        .inner_join(workspaces::table.on(workspaces::id.eq(api_keys::workspace_id)))
         .filter(key_secrets::digest.eq(digest))
+        .filter(workspaces::archived_at.is_null())
         .select((
             key_secrets::id,
             key_secrets::retires_at,

@@ -74,14 +74,7 @@ pub fn add_member(conn: &mut DbConn, workspace_id: i64, account_id: i64, role: C
 
 /// The workspace an account lands in after sign-in: the oldest it belongs to.
 pub fn home_of(conn: &mut DbConn, account_id: i64) -> QResult<Option<Workspace>> {
-    workspaces::table
-        .inner_join(memberships::table)
-        .filter(memberships::account_id.eq(account_id))
-        .filter(workspaces::archived_at.is_null())
-        .order(workspaces::id.asc())
-        .select(Workspace::as_select())
-        .first(conn)
-        .optional()
+    Ok(of_account(conn, account_id)?.into_iter().next())
 }
 
 pub fn find(conn: &mut DbConn, id: i64) -> QResult<Option<Workspace>> {
@@ -118,4 +111,120 @@ pub fn set_role(conn: &mut DbConn, workspace_id: i64, account_id: i64, role: Con
     diesel::update(memberships::table.find((account_id, workspace_id)))
         .set(memberships::role.eq(role.code()))
         .execute(conn)
+}
+
+/// A workspace as the super-administrator's list shows it.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    pub id: i64,
+    pub name: String,
+    pub created_at: i64,
+    pub archived_at: Option<i64>,
+    pub members: i64,
+    pub keys: i64,
+}
+
+/// Every workspace, archived ones too, oldest first, with how many members and keys each holds.
+pub fn summaries(conn: &mut DbConn) -> QResult<Vec<Summary>> {
+    use super::schema::api_keys;
+    let rows: Vec<(i64, String, i64, Option<i64>)> = workspaces::table
+        .order(workspaces::id.asc())
+        .select((workspaces::id, workspaces::name, workspaces::created_at, workspaces::archived_at))
+        .load(conn)?;
+    let members: Vec<(i64, i64)> = memberships::table
+        .group_by(memberships::workspace_id)
+        .select((memberships::workspace_id, diesel::dsl::count_star()))
+        .load(conn)?;
+    let keys: Vec<(i64, i64)> = api_keys::table
+        .group_by(api_keys::workspace_id)
+        .select((api_keys::workspace_id, diesel::dsl::count_star()))
+        .load(conn)?;
+    let count = |list: &[(i64, i64)], id| list.iter().find(|(ws, _)| *ws == id).map_or(0, |(_, n)| *n);
+    Ok(rows
+        .into_iter()
+        .map(|(id, name, created_at, archived_at)| Summary {
+            members: count(&members, id),
+            keys: count(&keys, id),
+            id,
+            name,
+            created_at,
+            archived_at,
+        })
+        .collect())
+}
+
+/// One workspace, archived or not.
+pub fn summary(conn: &mut DbConn, id: i64) -> QResult<Option<Summary>> {
+    Ok(summaries(conn)?.into_iter().find(|w| w.id == id))
+}
+
+/// Whether another workspace already has this name (compared case-insensitively).
+pub fn name_taken(conn: &mut DbConn, name: &str, except: Option<i64>) -> QResult<bool> {
+    let names: Vec<(i64, String)> = workspaces::table.select((workspaces::id, workspaces::name)).load(conn)?;
+    let wanted = name.to_lowercase();
+    Ok(names.iter().any(|(id, n)| Some(*id) != except && n.to_lowercase() == wanted))
+}
+
+pub fn rename(conn: &mut DbConn, id: i64, name: &str) -> QResult<usize> {
+    diesel::update(workspaces::table.find(id)).set(workspaces::name.eq(name)).execute(conn)
+}
+
+/// Archives (`Some(when)`) or restores (`None`) a workspace.
+pub fn set_archived(conn: &mut DbConn, id: i64, at: Option<i64>) -> QResult<usize> {
+    diesel::update(workspaces::table.find(id)).set(workspaces::archived_at.eq(at)).execute(conn)
+}
+
+/// The workspaces an account may switch to: its memberships that are not archived, oldest first.
+pub fn of_account(conn: &mut DbConn, account_id: i64) -> QResult<Vec<Workspace>> {
+    workspaces::table
+        .inner_join(memberships::table)
+        .filter(memberships::account_id.eq(account_id))
+        .filter(workspaces::archived_at.is_null())
+        .order(workspaces::id.asc())
+        .select(Workspace::as_select())
+        .load(conn)
+}
+
+/// How many workspaces an account belongs to, archived ones included.
+pub fn membership_count(conn: &mut DbConn, account_id: i64) -> QResult<i64> {
+    memberships::table.filter(memberships::account_id.eq(account_id)).count().get_result(conn)
+}
+
+/// How many active Administrators the workspace has.
+pub fn admin_count(conn: &mut DbConn, workspace_id: i64) -> QResult<i64> {
+    use super::schema::accounts;
+    memberships::table
+        .inner_join(accounts::table)
+        .filter(memberships::workspace_id.eq(workspace_id))
+        .filter(memberships::role.eq(ConsoleRole::Administrator.code()))
+        .filter(accounts::disabled_at.is_null())
+        .count()
+        .get_result(conn)
+}
+
+/// Ends an account's membership: its grants and custom roles in the workspace and its notifications
+/// there go too. Its keys there must have been reassigned first.
+pub fn remove_member(conn: &mut DbConn, workspace_id: i64, account_id: i64) -> QResult<usize> {
+    use super::schema::{account_permissions, account_roles, notifications, permissions};
+    let ws_permissions = permissions::table.filter(permissions::workspace_id.eq(workspace_id)).select(permissions::id);
+    diesel::delete(
+        account_permissions::table
+            .filter(account_permissions::account_id.eq(account_id))
+            .filter(account_permissions::permission_id.eq_any(ws_permissions)),
+    )
+    .execute(conn)?;
+    let ws_roles = roles::table.filter(roles::workspace_id.eq(workspace_id)).select(roles::id);
+    diesel::delete(
+        account_roles::table
+            .filter(account_roles::account_id.eq(account_id))
+            .filter(account_roles::role_id.eq_any(ws_roles)),
+    )
+    .execute(conn)?;
+    diesel::delete(
+        notifications::table
+            .filter(notifications::account_id.eq(account_id))
+            .filter(notifications::workspace_id.eq(workspace_id)),
+    )
+    .execute(conn)?;
+    diesel::delete(memberships::table.find((account_id, workspace_id))).execute(conn)
 }

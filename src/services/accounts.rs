@@ -206,47 +206,8 @@ pub fn delete_user(state: &AppState, caller: &crate::services::Caller, account_i
         }
         let mut deleted = Deleted::default();
         for (ws, keys) in by_workspace {
-            let me = caller
-                .account_id
-                .filter(|me| workspaces::role_in(c, ws, *me).ok().flatten() == Some(ConsoleRole::Administrator));
-            let recipient = match me {
-                Some(me) => me,
-                None => workspaces::senior_admin(c, ws, account_id)?.ok_or_else(|| {
-                    Error::Conflict(format!(
-                        "No administrator could receive {}'s keys in workspace {ws}.",
-                        member.account.email
-                    ))
-                })?,
-            };
-            for (id, name) in &keys {
-                crate::db::keys::set_owner(c, *id, recipient, now)?;
-                crate::db::keys::refresh_search_text(c, *id)?;
-                let mut event = origin_event(caller, "key.reassigned", ws).on("api_key", *id, name).change(
-                    Some(serde_json::json!({ "owner": member.account.email })),
-                    Some(serde_json::json!({ "owner_id": recipient, "reason": "owner deleted" })),
-                );
-                event.workspace_id = Some(ws);
-                audit::record(c, now, &event)?;
-            }
-            let names: Vec<String> = keys.iter().map(|(_, n)| n.clone()).collect();
-            let title = match names.len() {
-                1 => format!("1 key of {} is now yours", member.account.email),
-                n => format!("{n} keys of {} are now yours", member.account.email),
-            };
-            let body = format!(
-                "{} was deleted; their keys were reassigned to you: {}.",
-                member.account.email,
-                names.join(", ")
-            );
-            let notice = crate::db::notifications::NewNotification {
-                workspace_id: ws,
-                account_id: recipient,
-                kind: "deleted_user_keys",
-                title: &title,
-                body: &body,
-                link: Some("/keys"),
-            };
-            crate::db::notifications::insert(c, &notice, now)?;
+            let (recipient, names) =
+                hand_over(c, caller, ws, (account_id, &member.account.email), &keys, Departure::Deleted, now)?;
             deleted.moved.push((ws, recipient, names));
         }
         accounts::delete(c, account_id)?;
@@ -256,6 +217,79 @@ pub fn delete_user(state: &AppState, caller: &crate::services::Caller, account_i
         audit::record(c, now, &event)?;
         Ok(deleted)
     })
+}
+
+/// Why a member's keys change hands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Departure {
+    Deleted,
+    Removed,
+}
+
+impl Departure {
+    fn reason(self) -> &'static str {
+        match self {
+            Departure::Deleted => "owner deleted",
+            Departure::Removed => "owner removed from the workspace",
+        }
+    }
+
+    fn told(self) -> &'static str {
+        match self {
+            Departure::Deleted => "was deleted",
+            Departure::Removed => "was removed from this workspace",
+        }
+    }
+}
+
+/// Gives a departing member's keys in one workspace to the acting Administrator when they administer
+/// it, else to its longest-serving Administrator, who is notified with the list. Returns who received
+/// them and the keys' names.
+pub(crate) fn hand_over(
+    c: &mut crate::db::DbConn,
+    caller: &crate::services::Caller,
+    ws: i64,
+    (account_id, email): (i64, &str),
+    keys: &[(i64, String)],
+    why: Departure,
+    now: i64,
+) -> Result<(i64, Vec<String>)> {
+    let me = caller
+        .account_id
+        .filter(|me| *me != account_id)
+        .filter(|me| workspaces::role_in(c, ws, *me).ok().flatten() == Some(ConsoleRole::Administrator));
+    let recipient = match me {
+        Some(me) => me,
+        None => workspaces::senior_admin(c, ws, account_id)?.ok_or_else(|| {
+            let name = workspaces::find(c, ws).ok().flatten().map_or_else(|| format!("#{ws}"), |w| w.name);
+            Error::Conflict(format!("No administrator of workspace {name} could receive {email}'s keys."))
+        })?,
+    };
+    for (id, name) in keys {
+        crate::db::keys::set_owner(c, *id, recipient, now)?;
+        crate::db::keys::refresh_search_text(c, *id)?;
+        let event = origin_event(caller, "key.reassigned", ws).on("api_key", *id, name).change(
+            Some(serde_json::json!({ "owner": email })),
+            Some(serde_json::json!({ "owner_id": recipient, "reason": why.reason() })),
+        );
+        audit::record(c, now, &event)?;
+    }
+    let names: Vec<String> = keys.iter().map(|(_, n)| n.clone()).collect();
+    let title = match names.len() {
+        1 => format!("1 key of {email} is now yours"),
+        n => format!("{n} keys of {email} are now yours"),
+    };
+    let body = format!("{email} {}; their keys were reassigned to you: {}.", why.told(), names.join(", "));
+    let notice = crate::db::notifications::NewNotification {
+        workspace_id: ws,
+        account_id: recipient,
+        kind: "deleted_user_keys",
+        title: &title,
+        body: &body,
+        link: Some("/keys"),
+    };
+    crate::db::notifications::insert(c, &notice, now)?;
+    Ok((recipient, names))
 }
 
 fn origin_event(caller: &crate::services::Caller, action: &'static str, workspace_id: i64) -> Event {

@@ -85,13 +85,14 @@ pub fn run(state: &AppState, caller: &Caller, form: &TestForm, client_ip: &str) 
         Some(Want::Request { path, .. }) => Some(path.clone()),
         _ => None,
     };
-    let context = UseContext { ip: Some(ip), path, want };
+    // Pinned to the caller's workspace: a key of another is "not found", and nothing of it is shown.
+    let context = UseContext { ip: Some(ip), path, want, workspace: Some(caller.workspace_id) };
     let (verdict, steps) = verify::explain(state, presented.expose(), &context)?;
     // A pasted key is named only if the caller may see that key.
     let key_name = verdict
         .key
         .as_deref()
-        .filter(|k| k.workspace_id == caller.workspace_id && policy::may_view_key(caller.role, caller.is(k.owner_id)))
+        .filter(|k| policy::may_view_key(caller.role, caller.is(k.owner_id)))
         .map(|k| k.name.clone());
     Ok(Outcome { code: verdict.code.as_str(), valid: verdict.valid(), reason: verdict.reason.clone(), key_name, steps })
 }

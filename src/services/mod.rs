@@ -23,6 +23,7 @@ pub mod usage;
 pub mod verify;
 pub mod webhooks;
 pub mod whitelist;
+pub mod workspaces;
 
 use crate::domain::role::ConsoleRole;
 use accounts::Origin;

@@ -65,6 +65,8 @@ pub struct UseContext {
     pub ip: Option<String>,
     pub path: Option<String>,
     pub want: Option<Want>,
+    /// The one workspace whose keys may pass (a pinned integration); a key of another is not found.
+    pub workspace: Option<i64>,
 }
 
 /// Everything the decision needs about one secret, read at one generation.
@@ -350,6 +352,12 @@ fn decide(
         Some(Lookup::Found(r)) => r,
     };
     let found = &r.found;
+    if context.workspace.is_some_and(|pinned| pinned != found.workspace_id) {
+        // Said no differently from an unknown key, and before any use is counted: a pinned
+        // integration learns nothing about other workspaces' keys.
+        trace.step("Known key", Some(false), || "no key of this workspace has this secret".into());
+        return Ok(Some(Verdict::bare(Code::NotFound, None)));
+    }
     let mut code = verify::status(
         &Found {
             key_active: found.status == "active",

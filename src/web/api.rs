@@ -252,6 +252,8 @@ pub async fn decide(state: &AppState, key: String, context: UseContext) -> Resul
 /// Verifies a key, optionally for a permission or a request. A well-formed request always gets 200;
 /// `code` says why a key is refused. The answer is signed with the shared secret (`X-Keyward-Signature`).
 #[utoipa::path(post, path = "/api/v1/keys/verify", tag = "verification", request_body = VerifyRequest,
+    params(("X-Keyward-Workspace" = Option<i64>, Header,
+        description = "Pins the answer to one workspace: a key of another is NOT_FOUND.")),
     security(()),
     responses(
         (status = 200, body = VerifyResponse, headers(
@@ -266,12 +268,14 @@ pub async fn verify_key(
     let started = Instant::now();
     let body = body.into_inner();
     let want = want_of(body.permission, body.method, body.path.clone())?;
+    let workspace = pinned_workspace(&req)?;
     let ip = body.ip.filter(|ip| !ip.trim().is_empty()).unwrap_or_else(|| client_ip(&req, &state).to_string());
-    let context = UseContext { ip: Some(ip), path: body.path.as_deref().map(forwarded::strip_query), want };
+    let path = body.path.as_deref().map(forwarded::strip_query);
+    let context = UseContext { ip: Some(ip), path, want, workspace };
     let verdict = decide(&state, body.key, context).await?;
     let body = serde_json::to_vec(&VerifyResponse::from(&verdict))
         .map_err(|e| ApiError::from(crate::error::Error::Internal(e.to_string())))?;
-    let signature = signature(&state, verdict.key.as_deref().map(|k| k.workspace_id), &body).await?;
+    let signature = signature(&state, verdict.key.as_deref().map(|k| k.workspace_id).or(workspace), &body).await?;
     state.metrics.observe(Endpoint::Verify, verdict.code, started.elapsed());
     let mut response = HttpResponse::Ok();
     response.insert_header((header::CACHE_CONTROL, "no-store")).content_type("application/json");
@@ -279,6 +283,21 @@ pub async fn verify_key(
         response.insert_header((SIGNATURE_HEADER, signature));
     }
     Ok(response.body(body))
+}
+
+/// The header that pins verification and forward-auth to one workspace.
+pub const WORKSPACE_HEADER: &str = "X-Keyward-Workspace";
+
+/// The workspace a request is pinned to by `X-Keyward-Workspace`, if any; anything but a workspace id is a 400.
+fn pinned_workspace(req: &HttpRequest) -> Result<Option<i64>, ApiError> {
+    let Some(value) = req.headers().get(WORKSPACE_HEADER) else { return Ok(None) };
+    value.to_str().ok().and_then(|v| v.trim().parse::<i64>().ok()).map(Some).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_workspace",
+            "X-Keyward-Workspace must be a workspace id (a number).",
+        )
+    })
 }
 
 /// The response signature under the workspace's shared secrets. A key of a workspace created since they
@@ -316,11 +335,14 @@ pub fn presented_key(req: &HttpRequest) -> Option<String> {
         ("X-Original-URI" = Option<String>, Header, description = "nginx auth_request: the original URI."),
         ("X-Forwarded-Method" = Option<String>, Header, description = "Traefik, Caddy: the original method."),
         ("X-Forwarded-Uri" = Option<String>, Header, description = "Traefik, Caddy: the original URI."),
+        ("X-Keyward-Workspace" = Option<i64>, Header,
+            description = "Pins the check to one workspace: a key of another is refused as unknown (401)."),
     ),
     security(("bearer" = []), ("api_key" = [])),
     responses(
         (status = 200, description = "Allowed.", headers(
             ("X-Keyward-Key-Id" = String), ("X-Keyward-Owner" = String), ("X-Keyward-Code" = String))),
+        (status = 400, body = ErrorBody, description = "X-Keyward-Workspace is not a workspace id."),
         (status = 401, body = ErrorBody, headers(("X-Keyward-Code" = String))),
         (status = 403, body = ErrorBody, headers(("X-Keyward-Code" = String)))))]
 pub async fn authorize(
@@ -328,9 +350,47 @@ pub async fn authorize(
     state: web::Data<AppState>,
     tail: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    let workspace = pinned_workspace(&req)?;
+    forward_auth(&req, &state, &tail, workspace).await
+}
+
+/// Forward-auth pinned to one workspace by the path, for proxies that cannot add a header: a key of
+/// another workspace is refused (401) as an unknown key would be.
+#[utoipa::path(method(get, post, put, patch, delete, head), path = "/api/v1/workspaces/{workspace}/authorize",
+    tag = "verification",
+    params(
+        ("workspace" = i64, Path, description = "The workspace whose keys may pass."),
+        ("X-Original-Method" = Option<String>, Header, description = "nginx auth_request: the original method."),
+        ("X-Original-URI" = Option<String>, Header, description = "nginx auth_request: the original URI."),
+        ("X-Forwarded-Method" = Option<String>, Header, description = "Traefik, Caddy: the original method."),
+        ("X-Forwarded-Uri" = Option<String>, Header, description = "Traefik, Caddy: the original URI."),
+    ),
+    security(("bearer" = []), ("api_key" = [])),
+    responses(
+        (status = 200, description = "Allowed.", headers(
+            ("X-Keyward-Key-Id" = String), ("X-Keyward-Owner" = String), ("X-Keyward-Code" = String))),
+        (status = 401, body = ErrorBody, headers(("X-Keyward-Code" = String))),
+        (status = 403, body = ErrorBody, headers(("X-Keyward-Code" = String))),
+        (status = 404, body = ErrorBody, description = "The workspace in the path is not a number.")))]
+pub async fn authorize_in(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(i64, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (workspace, tail) = path.into_inner();
+    forward_auth(&req, &state, &tail, Some(workspace)).await
+}
+
+async fn forward_auth(
+    req: &HttpRequest,
+    state: &AppState,
+    tail: &str,
+    workspace: Option<i64>,
+) -> Result<HttpResponse, ApiError> {
+    let req = req.clone();
     let started = Instant::now();
     let original =
-        forwarded::original_request(&RequestHeaders(&req), req.method().as_str(), &tail).ok_or_else(not_found_error)?;
+        forwarded::original_request(&RequestHeaders(&req), req.method().as_str(), tail).ok_or_else(not_found_error)?;
     let Some(key) = presented_key(&req) else {
         return Ok(denied(
             StatusCode::UNAUTHORIZED,
@@ -340,8 +400,8 @@ pub async fn authorize(
     };
     let path = original.path.clone();
     let want = Some(Want::Request { method: original.method, path: original.path });
-    let context = UseContext { ip: Some(client_ip(&req, &state).to_string()), path: Some(path), want };
-    let verdict = decide(&state, key, context).await?;
+    let context = UseContext { ip: Some(client_ip(&req, state).to_string()), path: Some(path), want, workspace };
+    let verdict = decide(state, key, context).await?;
     state.metrics.observe(Endpoint::Authorize, verdict.code, started.elapsed());
     let status = match verdict.code {
         Code::Valid => StatusCode::OK,

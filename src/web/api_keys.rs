@@ -77,7 +77,7 @@ async fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
         ));
     };
     let ip = client_ip(req, &state).to_string();
-    let context = UseContext { ip: Some(ip.clone()), path: Some(req.path().to_owned()), want: None };
+    let context = UseContext { ip: Some(ip.clone()), path: Some(req.path().to_owned()), ..UseContext::default() };
     let verdict = decide(&state, presented, context).await?;
     match verdict.code {
         Code::Valid => {}

@@ -1,6 +1,7 @@
 //! Who is asking: the signed-in account, its workspace and console role, checked on every request.
 //! `CurrentUser` admits any signed-in account, `Reader` Administrators and Auditors, `Admin`
-//! Administrators only; a route's extractor is its authorization.
+//! Administrators only, `SuperAdmin` super-administrators (workspace management); a route's extractor is its
+//! authorization.
 
 use std::future::Future;
 use std::net::IpAddr;
@@ -32,6 +33,8 @@ pub struct CurrentUser {
     pub workspace_id: i64,
     pub workspace_name: String,
     pub role: ConsoleRole,
+    /// The workspaces the account may switch to (its active memberships), this one included.
+    pub workspaces: Vec<workspaces::Workspace>,
     pub csrf: String,
     pub ip: IpAddr,
 }
@@ -47,6 +50,11 @@ impl CurrentUser {
 
     pub fn origin(&self) -> Origin {
         Origin { actor: self.actor(), ip: Some(self.ip.to_string()) }
+    }
+
+    /// This account acting on workspaces; the service checks it is a super-administrator.
+    pub fn super_admin(&self) -> crate::services::workspaces::Super {
+        crate::services::workspaces::Super { account_id: self.id, origin: self.origin() }
     }
 }
 
@@ -94,11 +102,12 @@ async fn load(req: HttpRequest) -> Result<CurrentUser, AppError> {
                     return Ok::<_, Error>(None);
                 };
                 let limits = crate::services::policies::session_limits(c, who.workspace_id, defaults)?;
-                Ok(workspaces::find(c, who.workspace_id)?.map(|w| (member, w, limits)))
+                let mine = workspaces::of_account(c, who.account_id)?;
+                Ok(workspaces::find(c, who.workspace_id)?.map(|w| (member, w, limits, mine)))
             })
         })
         .await?;
-    let Some((member, workspace, (idle, lifetime))) = found else {
+    let Some((member, workspace, (idle, lifetime), mine)) = found else {
         session.sign_out();
         return Err(AppError::SignInRequired { next });
     };
@@ -122,6 +131,7 @@ async fn load(req: HttpRequest) -> Result<CurrentUser, AppError> {
         workspace_id: workspace.id,
         workspace_name: workspace.name,
         role: member.role,
+        workspaces: mine,
         csrf: session.csrf_token(),
         ip: client_ip(&req, &state),
     })
@@ -139,6 +149,10 @@ impl FromRequest for CurrentUser {
 /// An Administrator of the current workspace.
 #[derive(Debug, Clone)]
 pub struct Admin(pub CurrentUser);
+
+/// A super-administrator: manages workspaces and who belongs to them.
+#[derive(Debug, Clone)]
+pub struct SuperAdmin(pub CurrentUser);
 
 /// An Administrator or Auditor: may read everything in the workspace but secrets.
 #[derive(Debug, Clone)]
@@ -158,14 +172,15 @@ macro_rules! role_guard {
                 let req = req.clone();
                 Box::pin(async move {
                     let user = load(req).await?;
-                    let allowed: fn(ConsoleRole) -> bool = $allowed;
-                    if allowed(user.role) { Ok($name(user)) } else { Err(Error::Forbidden.into()) }
+                    let allowed: fn(&CurrentUser) -> bool = $allowed;
+                    if allowed(&user) { Ok($name(user)) } else { Err(Error::Forbidden.into()) }
                 })
             }
         }
     };
 }
 
-role_guard!(Admin, ConsoleRole::can_administer);
-role_guard!(Reader, ConsoleRole::can_read_all);
-role_guard!(KeyManager, ConsoleRole::can_change_keys);
+role_guard!(Admin, |u| u.role.can_administer());
+role_guard!(Reader, |u| u.role.can_read_all());
+role_guard!(KeyManager, |u| u.role.can_change_keys());
+role_guard!(SuperAdmin, |u| u.is_super_admin);

@@ -39,6 +39,18 @@ impl Layout {
         self.user.as_ref().is_some_and(|u| u.role.can_read_all())
     }
 
+    /// The workspaces to offer in the switcher: only for members of more than one.
+    pub fn switchable(&self) -> &[crate::db::workspaces::Workspace] {
+        match &self.user {
+            Some(u) if u.workspaces.len() > 1 => &u.workspaces,
+            _ => &[],
+        }
+    }
+
+    pub fn is_super_admin(&self) -> bool {
+        self.user.as_ref().is_some_and(|u| u.is_super_admin)
+    }
+
     pub fn current(&self, section: &str) -> &'static str {
         if self.section == section { "page" } else { "false" }
     }

@@ -30,6 +30,7 @@ pub mod setup;
 pub mod signin;
 pub mod signup;
 pub mod users;
+pub mod workspaces;
 
 use actix_web::web;
 
@@ -57,6 +58,7 @@ declare_routes! {
         get "/metrics" => api::metrics;
         post "/api/v1/keys/verify" => api::verify_key;
         route "/api/v1/authorize{tail:.*}" => api::authorize;
+        route "/api/v1/workspaces/{workspace}/authorize{tail:.*}" => api::authorize_in;
         get "/api/v1/keys" => api_keys::list;
         post "/api/v1/keys" => api_keys::create;
         get "/api/v1/keys/{id}" => api_keys::get;
@@ -177,6 +179,16 @@ declare_routes! {
         get "/users/{id}/delete" => users::confirm_delete;
         post "/users/{id}/delete" => users::delete;
         post "/users/{id}/{action}" => users::row_action;
+        post "/workspace" => workspaces::switch;
+        get "/workspaces" => workspaces::list;
+        post "/workspaces" => workspaces::create;
+        get "/workspaces/{id}" => workspaces::show;
+        post "/workspaces/{id}" => workspaces::rename;
+        post "/workspaces/{id}/archive" => workspaces::archive;
+        post "/workspaces/{id}/restore" => workspaces::restore;
+        post "/workspaces/{id}/members" => workspaces::add_member;
+        post "/workspaces/{id}/members/{account}/role" => workspaces::change_role;
+        post "/workspaces/{id}/members/{account}/remove" => workspaces::remove_member;
     }
 }
 

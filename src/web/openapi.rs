@@ -22,7 +22,7 @@ use super::{api, api_keys, api_read, api_secret, api_write, ops};
                        write) or READONLY (read), as `Authorization: Bearer <key>` or `X-API-Key`."
     ),
     paths(
-        api::verify_key, api::authorize, api::metrics, ops::healthz, ops::readyz,
+        api::verify_key, api::authorize, api::authorize_in, api::metrics, ops::healthz, ops::readyz,
         api_keys::list, api_keys::create, api_keys::get, api_keys::patch, api_keys::delete, api_keys::rotate,
         api_keys::reassign,
         api_read::accounts, api_read::account, api_write::create_account, api_write::update_account,
@@ -58,7 +58,8 @@ impl Modify for Conventions {
         for (path, item) in openapi.paths.paths.iter_mut() {
             let management = path.starts_with("/api/v1/")
                 && !path.starts_with("/api/v1/keys/verify")
-                && !path.starts_with("/api/v1/authorize");
+                && !path.starts_with("/api/v1/authorize")
+                && !path.ends_with("/authorize");
             let operations = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
             for operation in operations.into_iter().flatten() {
                 let responses = &mut operation.responses.responses;

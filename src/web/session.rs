@@ -82,6 +82,11 @@ impl ConsoleSession {
         let _ = self.0.insert(CSRF, crypto::random_token());
     }
 
+    /// Moves this session to another workspace of the same account (the caller checked membership).
+    pub fn switch_workspace(&self, workspace_id: i64) {
+        let _ = self.0.insert(WORKSPACE, workspace_id);
+    }
+
     pub fn sign_out(&self) {
         self.0.purge();
     }

@@ -123,11 +123,22 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("get", "/users/{id}/delete", "303 403 403 403 200 303 303 303 404"),
     ("post", "/users/{id}/delete", "303 403 403 403 303 403 403 403 404"),
     ("post", "/users/{id}/{action}", "303 403 403 403 303 403 403 403 404"),
+    ("post", "/workspace", "303 422 422 422 422 403 403 403 422"),
+    ("get", "/workspaces", "303 403 403 403 200 303 303 303 403"),
+    ("post", "/workspaces", "303 403 403 403 422 403 403 403 403"),
+    ("get", "/workspaces/{id}", "303 403 403 403 200 303 303 303 403"),
+    ("post", "/workspaces/{id}", "303 403 403 403 422 403 403 403 403"),
+    ("post", "/workspaces/{id}/archive", "303 403 403 403 303 403 403 403 403"),
+    ("post", "/workspaces/{id}/restore", "303 403 403 403 303 403 403 403 403"),
+    ("post", "/workspaces/{id}/members", "303 403 403 403 422 403 403 403 403"),
+    ("post", "/workspaces/{id}/members/{account}/role", "303 403 403 403 422 403 403 403 403"),
+    ("post", "/workspaces/{id}/members/{account}/remove", "303 403 403 403 409 403 403 403 403"),
     ("get", "/healthz", "200 200 200 200 200 200 200 200 200"),
     ("get", "/readyz", "200 200 200 200 200 200 200 200 200"),
     ("get", "/metrics", "200 200 200 200 200 200 200 200 200"),
     ("post", "/api/v1/keys/verify", "400 400 400 400 400 400 400 400 400"),
     ("route", "/api/v1/authorize{tail:.*}", "401 403 403 403 403 403 403 401 403"),
+    ("route", "/api/v1/workspaces/{workspace}/authorize{tail:.*}", "401 403 403 403 403 403 403 401 401"),
     ("get", "/api/v1/keys", "401 200 200 200 200 200 200 401 200"),
     ("post", "/api/v1/keys", "401 400 400 400 400 403 400 401 400"),
     ("get", "/api/v1/keys/{id}", "401 200 403 200 200 200 200 401 404"),
@@ -186,6 +197,7 @@ const FRESH_TARGET: &[(&str, &str)] = &[
     ("post", "/permissions/{id}/delete"),
     ("post", "/settings/key-types/{id}/delete"),
     ("post", "/users/{id}/delete"),
+    ("post", "/workspaces/{id}/archive"),
 ];
 
 struct Fixture {
@@ -207,6 +219,8 @@ struct Fixture {
     notification: i64,
     webhook: i64,
     key_type: i64,
+    /// The first workspace.
+    workspace: i64,
 }
 
 fn id_of_name(app: &TestApp, table: &'static str, name: &str) -> i64 {
@@ -367,6 +381,7 @@ async fn fixture(app: &TestApp) -> Fixture {
         notification,
         webhook,
         key_type,
+        workspace,
     }
 }
 
@@ -392,6 +407,11 @@ impl Fixture {
             admin.post("/permissions", &[("name", &name), ("label", "Fresh"), ("rules", "GET /fresh")]).await;
             return id_of_name(app, "permissions", &name);
         }
+        if path.contains("/workspaces/") {
+            let created = admin.post("/workspaces", &[("name", &name)]).await;
+            assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
+            return created.location().trim_start_matches("/workspaces/").parse().expect("id");
+        }
         if path.contains("/key-types/") {
             let prefix = format!("kf{}", char::from(b'a' + u8::try_from(n % 26).expect("small")));
             admin.post("/settings/key-types", &[("name", &name), ("prefix", &prefix)]).await;
@@ -415,7 +435,8 @@ impl Fixture {
     }
 
     fn id_for(&self, path: &str) -> i64 {
-        let prefixes: [(&str, i64); 8] = [
+        let prefixes: [(&str, i64); 9] = [
+            ("/workspaces/", self.workspace),
             ("/keys/", self.member_key),
             ("/api/v1/accounts/", self.member_id),
             ("/users/", self.member_id),
@@ -430,8 +451,10 @@ impl Fixture {
 }
 
 /// The concrete path to call for a registered one.
-fn concrete(path: &str, id: i64) -> String {
+fn concrete(path: &str, id: i64, f: &Fixture) -> String {
     path.replace("{id}", &id.to_string())
+        .replace("{workspace}", &f.workspace.to_string())
+        .replace("{account}", &f.member_id.to_string())
         .replace("{tail:.*}", "")
         .replace("{path:.*}", "app.css")
         .replace("{action}", if path.starts_with("/users/") { "unlock" } else { "test" })
@@ -499,7 +522,7 @@ on_both_backends! {
                 } else {
                     f.id_for(registered)
                 };
-                let path = concrete(registered, id);
+                let path = concrete(registered, id, &f);
                 let (status, body) = call(&app, &f, caller, *console, method, &path).await;
                 if caller == 8 {
                     for marker in FIRST_WORKSPACE {

@@ -563,6 +563,8 @@ async fn every_form_control_on_every_page_has_a_label_in_chromium() {
     let (lock, _) = crate::roles::catalogue(&admin).await;
     admin.post("/roles", &[("name", "Lockers"), ("permissions", &lock)]).await;
     let role = crate::roles::role_id(&admin.get("/roles").await.body, "Lockers");
+    // A second workspace: the layout's switcher is on every page.
+    let globex = crate::workspaces::create_workspace(&admin, "Globex").await;
 
     chrome.goto(&format!("{}/login", app.base)).await;
     let mut missing = chrome.unlabelled_controls().await;
@@ -597,6 +599,8 @@ async fn every_form_control_on_every_page_has_a_label_in_chromium() {
         "/settings".into(),
         "/settings/domains/matching".into(),
         "/profile".into(),
+        "/workspaces".into(),
+        format!("/workspaces/{globex}"),
         "/logout".into(),
     ];
     for page in &pages {
@@ -604,5 +608,65 @@ async fn every_form_control_on_every_page_has_a_label_in_chromium() {
         missing.extend(chrome.unlabelled_controls().await.into_iter().map(|m| format!("{page}: {m}")));
     }
     assert!(missing.is_empty(), "controls without a label:\n{}", missing.join("\n"));
+    chrome.client.clone().close().await.expect("close the browser");
+}
+
+#[tokio::test]
+async fn a_super_administrator_creates_a_workspace_adds_a_member_and_switches_in_chromium() {
+    let Some(chrome) = Chrome::start().await else { return };
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let admin = app.admin().await;
+    app.user(&admin, "tech@example.com", "member").await;
+    let tech = app.account_id("tech@example.com");
+    chrome.sign_in(&app.base, "admin@example.com").await;
+    assert!(
+        !chrome.client.source().await.expect("source").contains("workspace-switcher"),
+        "one workspace: no switcher"
+    );
+
+    // Create a workspace: a wrong name is refused in place, then the new workspace's page opens.
+    chrome.click("a[href='/workspaces']").await;
+    chrome.wait_for_text("<h1>Workspaces</h1>").await;
+    chrome.click("main details summary").await;
+    chrome.fill("#workspace-name", "ACME").await;
+    chrome.click("main form[action='/workspaces'] button[type=submit]").await;
+    chrome.wait_for_text("A workspace named ACME already exists.").await;
+    chrome.fill("#workspace-name", "Globex").await;
+    chrome.click("main form[action='/workspaces'] button[type=submit]").await;
+    chrome.wait_for_text("<h1>Globex</h1>").await;
+    let globex = chrome.client.current_url().await.expect("url");
+
+    // Add a member by email, as an Auditor.
+    chrome.fill("#member-email", "tech@example.com").await;
+    chrome.select("#member-role", "Auditor").await;
+    chrome.click("main form[action$='/members'] button[type=submit]").await;
+    chrome.wait_for_text(&format!("id=\"member-{tech}\"")).await;
+    chrome.wait_until_true(&format!("document.querySelector('#role-{tech}').value === 'auditor'")).await;
+    chrome.console_is_clean("the workspace page").await;
+    chrome.screenshot("workspace").await;
+
+    // The switcher appears; choosing Globex moves the console there, where Acme's people are not.
+    chrome.select("#workspace-switcher", "Globex").await;
+    chrome.click("form.switcher button[type=submit]").await;
+    chrome.wait_for_text("<h1>Dashboard</h1>").await;
+    chrome.wait_until_true("document.querySelector('#workspace-switcher').selectedOptions[0].text === 'Globex'").await;
+    chrome.goto(&format!("{}/users", app.base)).await;
+    let people = chrome.wait_for_text("tech@example.com").await;
+    assert!(people.contains("admin@example.com"), "both members of Globex are listed");
+    chrome.console_is_clean("Globex's users").await;
+
+    // Back to Acme, then archive Globex after the confirmation.
+    chrome.select("#workspace-switcher", "Acme").await;
+    chrome.click("form.switcher button[type=submit]").await;
+    chrome.wait_until_true("document.querySelector('#workspace-switcher').selectedOptions[0].text === 'Acme'").await;
+    chrome.goto(globex.as_str()).await;
+    chrome.wait_for_text("<h1>Globex</h1>").await;
+    chrome.click("main form[action$='/archive'] button").await;
+    let question = chrome.client.get_alert_text().await.expect("a confirmation");
+    assert!(question.starts_with("Archive Globex?"), "{question}");
+    chrome.client.accept_alert().await.expect("confirm");
+    chrome.wait_for_text("Restore workspace").await;
+    chrome.goto(&format!("{}/", app.base)).await;
+    assert!(!chrome.client.source().await.expect("source").contains("workspace-switcher"), "Globex is archived");
     chrome.client.clone().close().await.expect("close the browser");
 }

@@ -14,8 +14,11 @@ fn code(app: &TestApp, key: &str) -> &'static str {
 
 /// Verifies as a service would (recording a use) and writes the gathered usage.
 fn use_key(app: &TestApp, key: &str) {
-    let context =
-        UseContext { ip: Some("192.0.2.7".into()), path: Some("/integration/device/lock".into()), want: None };
+    let context = UseContext {
+        ip: Some("192.0.2.7".into()),
+        path: Some("/integration/device/lock".into()),
+        ..UseContext::default()
+    };
     assert!(verify(&app.state, key, &context).expect("verify").valid());
     app.state.usage.flush(&app.state.db).expect("flush");
 }
@@ -310,7 +313,7 @@ on_both_backends! {
         let key_id: i64 = id.parse().expect("id");
         for n in 0..25 {
             app.clock.advance(60);
-            let context = UseContext { ip: Some(format!("192.0.2.{n}")), path: Some(format!("/use/{n}")), want: None };
+            let context = UseContext { ip: Some(format!("192.0.2.{n}")), path: Some(format!("/use/{n}")), ..UseContext::default() };
             assert!(verify(&app.state, &secret, &context).expect("verify").valid());
             app.state.usage.flush(&app.state.db).expect("flush");
         }

@@ -24,3 +24,4 @@ mod sign_in;
 mod verify_api;
 mod webhooks;
 mod whitelist;
+mod workspaces;

@@ -45,7 +45,7 @@ on_both_backends! {
         // Each route answers an anonymous call with a status its description lists.
         let client = reqwest::Client::new();
         for (method, path) in &registered {
-            let url = format!("{}{}", app.base, path.replace("{id}", "1"));
+            let url = format!("{}{}", app.base, path.replace("{id}", "1").replace("{workspace}", "1"));
             let request = client.request(method.to_uppercase().parse().expect("method"), url);
             let status = request.send().await.expect("call").status();
             let responses = &paths[path.as_str()][method.as_str()]["responses"];
