@@ -110,7 +110,18 @@ pub fn add_matching(state: &AppState, caller: &Caller, expected: usize) -> Resul
 
 /// Whether any workspace accepts sign-ups (the sign-in page offers the link then).
 pub fn signup_open(state: &AppState) -> Result<bool> {
-    state.db.read(|c| Ok::<_, Error>(settings::everywhere(c, settings::SELF_SIGNUP)?.iter().any(|(_, v)| v == "1")))
+    state.db.read(|c| Ok::<_, Error>(!accepting(c)?.is_empty()))
+}
+
+/// The active workspaces that accept sign-ups, oldest first (an archived one takes nobody in).
+fn accepting(c: &mut DbConn) -> Result<Vec<i64>> {
+    let mut open = Vec::new();
+    for (ws, value) in settings::everywhere(c, settings::SELF_SIGNUP)? {
+        if value == "1" && workspaces::find(c, ws)?.is_some() {
+            open.push(ws);
+        }
+    }
+    Ok(open)
 }
 
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -138,8 +149,8 @@ pub async fn sign_up(state: &AppState, ip: Option<String>, form: SignUpForm) -> 
             let email = email.clone();
             move |db| {
                 db.read(|c| {
-                    for (ws, value) in settings::everywhere(c, settings::SELF_SIGNUP)? {
-                        if value == "1" && load(c, ws)?.allows(&email) {
+                    for ws in accepting(c)? {
+                        if load(c, ws)?.allows(&email) {
                             return Ok(Some(ws));
                         }
                     }

@@ -37,13 +37,9 @@ fn must_be_super(c: &mut DbConn, who: &Super) -> Result<()> {
     }
 }
 
-/// A workspace name: 1–80 characters once trimmed, no control characters.
+/// A workspace name, by the same rules as at setup.
 pub fn parse_name(input: &str) -> Result<String, Invalid> {
-    let name = input.trim();
-    if name.is_empty() || name.chars().count() > 80 || name.chars().any(char::is_control) {
-        return Err(Invalid::new("name", "A workspace name has 1–80 characters."));
-    }
-    Ok(name.to_owned())
+    crate::domain::account::workspace_name(input).map_err(|e| Invalid::new("name", e.message))
 }
 
 fn unique(c: &mut DbConn, name: &str, except: Option<i64>) -> Result<()> {

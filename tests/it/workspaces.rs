@@ -86,7 +86,7 @@ on_both_backends! {
         admin.get("/workspaces").await;
         let blank = admin.post("/workspaces", &[("name", "   ")]).await;
         assert_eq!(blank.status, StatusCode::UNPROCESSABLE_ENTITY);
-        assert!(blank.body.contains("A workspace name has 1–80 characters."), "{}", blank.body);
+        assert!(blank.body.contains("Enter a name."), "{}", blank.body);
         let taken = admin.post("/workspaces", &[("name", "acme")]).await;
         assert_eq!(taken.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(taken.body.contains("A workspace named acme already exists."), "{}", taken.body);
@@ -301,5 +301,28 @@ on_both_backends! {
         let settings = admin.get("/settings").await.body;
         assert!(!settings.contains("keys must expire within"), "Globex has no maximum: {settings}");
         create_key(&admin, &[("name", "Fine at Globex"), ("expiry", "90")]).await;
+    }
+}
+
+on_both_backends! {
+    async fn an_archived_workspace_takes_no_sign_ups(app) {
+        let admin = app.admin().await;
+        let globex = create_workspace(&admin, "Globex").await;
+        switch(&admin, globex).await;
+        admin.get("/settings").await;
+        let saved = admin.post("/settings/domains", &[("domains", "globex.example"), ("self_signup", "1")]).await;
+        assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+        assert!(app.browser().get("/login").await.body.contains("/signup"), "Globex takes sign-ups");
+
+        admin.get(&format!("/workspaces/{globex}")).await;
+        assert_eq!(admin.post(&format!("/workspaces/{globex}/archive"), &[]).await.status, StatusCode::SEE_OTHER);
+        assert!(!app.browser().get("/login").await.body.contains("/signup"), "not once archived");
+        let visitor = app.browser();
+        assert_eq!(visitor.get("/signup").await.status, StatusCode::NOT_FOUND);
+        visitor.get("/login").await;
+        let refused = visitor
+            .post("/signup", &[("email", "hank@globex.example"), ("name", "Hank"), ("password", PASSWORD), ("confirm", PASSWORD)])
+            .await;
+        assert_eq!(refused.status, StatusCode::NOT_FOUND, "{}", refused.body);
     }
 }
