@@ -25,6 +25,8 @@ pub struct Account {
     pub locked_at: Option<i64>,
     pub last_sign_in_at: Option<i64>,
     pub created_at: i64,
+    /// When two-factor sign-in was switched on; `None` while off (or only being set up).
+    pub totp_confirmed_at: Option<i64>,
 }
 
 impl std::fmt::Debug for Account {
@@ -41,6 +43,10 @@ impl Account {
 
     pub fn is_active(&self) -> bool {
         self.disabled_at.is_none()
+    }
+
+    pub fn has_two_factor(&self) -> bool {
+        self.totp_confirmed_at.is_some()
     }
 }
 

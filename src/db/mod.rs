@@ -18,6 +18,7 @@ pub mod roles;
 pub mod schema;
 pub mod settings;
 pub mod shared_secrets;
+pub mod two_factor;
 pub mod usage;
 pub mod webhooks;
 pub mod workspaces;

@@ -74,3 +74,5 @@ pub const STALE_DAYS: (&str, i64) = ("stale_days", 30);
 pub const ALLOWED_DOMAINS: &str = "allowed_domains";
 /// "1" when people of the allowed domains may sign up themselves.
 pub const SELF_SIGNUP: &str = "self_signup";
+/// "1" when everyone in the workspace must sign in with two-factor.
+pub const REQUIRE_TWO_FACTOR: &str = "require_two_factor";

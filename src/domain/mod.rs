@@ -14,6 +14,7 @@ pub mod password;
 pub mod policy;
 pub mod restrict;
 pub mod role;
+pub mod two_factor;
 pub mod uri;
 pub mod verify;
 

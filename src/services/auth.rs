@@ -36,12 +36,23 @@ pub enum SignInError {
 
 const FAILED_SIGN_IN: &str = "account.sign_in_failed";
 
+/// Where a correct password leads: signed in, or on to the second factor for an account that has one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordAccepted {
+    SignedIn(SignedIn),
+    /// The account and its session epoch, to finish with `complete_second_factor`.
+    NeedsCode {
+        account_id: i64,
+        session_epoch: i64,
+    },
+}
+
 pub async fn sign_in(
     state: &AppState,
     email_input: &str,
     password: &SecretString,
     ip: IpAddr,
-) -> Result<SignedIn, SignInError> {
+) -> Result<PasswordAccepted, SignInError> {
     let now = state.now();
     if let Some(wait) = state.ip_throttle.wait(ip, now) {
         return Err(Error::Throttled(wait).into());
@@ -79,7 +90,40 @@ pub async fn sign_in(
     if !account.is_active() {
         return Err(SignInError::Disabled);
     }
-    let rehash = verification.rehash;
+    if account.has_two_factor() {
+        // The password's rehash waits for a sign-in without a second factor; the hash stays valid.
+        return Ok(PasswordAccepted::NeedsCode { account_id: account.id, session_epoch: account.session_epoch });
+    }
+    finish_sign_in(state, account, verification.rehash, ip, now, "password").await.map(PasswordAccepted::SignedIn)
+}
+
+/// Finishes a sign-in whose password was accepted by checking the second factor (failures count toward
+/// the lockout). A password change or disabling in between voids it.
+pub async fn complete_second_factor(
+    state: &AppState,
+    account_id: i64,
+    session_epoch: i64,
+    code: &str,
+    ip: IpAddr,
+) -> Result<SignedIn, SignInError> {
+    let account = state.blocking(move |db| db.read(|c| accounts::find(c, account_id))).await?;
+    let account = account.filter(|a| a.session_epoch == session_epoch).ok_or(SignInError::WrongCredentials)?;
+    if !account.is_active() {
+        return Err(SignInError::Disabled);
+    }
+    let input = code.to_owned();
+    state.run(move |s| crate::services::two_factor::check(s, account_id, &input, ip)).await?;
+    finish_sign_in(state, account, None, ip, state.now(), "password and two-factor").await
+}
+
+async fn finish_sign_in(
+    state: &AppState,
+    account: accounts::Account,
+    rehash: Option<String>,
+    ip: IpAddr,
+    now: i64,
+    method: &'static str,
+) -> Result<SignedIn, SignInError> {
     let signed_in = state
         .blocking(move |db| {
             db.write(|c| {
@@ -89,7 +133,8 @@ pub async fn sign_in(
                 accounts::record_sign_in(c, account.id, now, &ip.to_string(), rehash.as_deref())?;
                 let event = Event::new("account.sign_in", Actor::Account { id: account.id, email: account.email })
                     .in_workspace(home.id)
-                    .from_ip(ip.to_string());
+                    .from_ip(ip.to_string())
+                    .change(None, Some(serde_json::json!({ "method": method })));
                 audit::record(c, now, &event)?;
                 Ok::<_, Error>(Some(SignedIn {
                     account_id: account.id,
@@ -133,9 +178,23 @@ fn record_failed_sign_in(
     Ok(locks)
 }
 
-/// Re-enters the password of a signed-in account (before revealing a secret or changing the password).
-/// Failures count toward the account's lockout like failed sign-ins.
-pub async fn reauthenticate(state: &AppState, account_id: i64, password: &SecretString, ip: IpAddr) -> Result<()> {
+/// Re-authenticates a signed-in account before a secret is shown or two-factor is switched off: its
+/// password, and its two-factor code when it has one. Failures of either count toward the lockout.
+pub async fn reauthenticate(
+    state: &AppState,
+    account_id: i64,
+    password: &SecretString,
+    code: &str,
+    ip: IpAddr,
+) -> Result<()> {
+    check_password(state, account_id, password, ip).await?;
+    let code = code.to_owned();
+    state.run(move |s| crate::services::two_factor::check(s, account_id, &code, ip)).await
+}
+
+/// Re-enters the password of a signed-in account. Failures count toward the account's lockout like
+/// failed sign-ins.
+pub async fn check_password(state: &AppState, account_id: i64, password: &SecretString, ip: IpAddr) -> Result<()> {
     if password.expose().is_empty() {
         // Not a guess: nothing to count toward the lockout.
         return Err(crate::domain::Invalid::new("password", "Enter your password.").into());
@@ -186,7 +245,7 @@ pub async fn change_password(
 ) -> Result<i64> {
     let account = state.blocking(move |db| db.read(|c| accounts::find(c, account_id))).await?.ok_or(Error::NotFound)?;
     let new = NewPassword::parse(new.expose(), confirm.expose(), &account.email)?;
-    reauthenticate(state, account_id, current, ip).await?;
+    check_password(state, account_id, current, ip).await?;
     let hash = state.passwords.hash(new.expose().to_owned()).await?;
     let now = state.now();
     state

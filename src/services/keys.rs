@@ -597,6 +597,7 @@ pub async fn reveal(
     caller: &Caller,
     key_id: i64,
     password: &SecretString,
+    code: &str,
     ip: IpAddr,
 ) -> Result<PlainKey> {
     let key = get(state, caller, key_id)?;
@@ -604,7 +605,7 @@ pub async fn reveal(
     if !policy::may_reveal_key(caller.role, caller.is(key.owner_id)) {
         return Err(Error::Forbidden);
     }
-    let checked = crate::services::auth::reauthenticate(state, account_id, password, ip).await;
+    let checked = crate::services::auth::reauthenticate(state, account_id, password, code, ip).await;
     let confirmed = checked.is_ok();
     let now = state.now();
     let caller = caller.clone();

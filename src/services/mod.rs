@@ -19,6 +19,7 @@ pub mod reminders;
 pub mod roles;
 pub mod shared_secret;
 pub mod throttle;
+pub mod two_factor;
 pub mod usage;
 pub mod verify;
 pub mod webhooks;

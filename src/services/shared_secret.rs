@@ -153,10 +153,16 @@ pub fn info(state: &AppState, caller: &Caller) -> Result<SecretInfo> {
 }
 
 /// Checks the caller's password (failures count toward lockout) and records the attempt either way.
-async fn confirm(state: &AppState, caller: &Caller, password: &SecretString, ip: IpAddr, action: &str) -> Result<()> {
+async fn confirm(
+    state: &AppState,
+    caller: &Caller,
+    proof: (&SecretString, &str),
+    ip: IpAddr,
+    action: &str,
+) -> Result<()> {
     caller.must_administer()?;
     let account_id = caller.account_id.ok_or(Error::Forbidden)?;
-    let checked = crate::services::auth::reauthenticate(state, account_id, password, ip).await;
+    let checked = crate::services::auth::reauthenticate(state, account_id, proof.0, proof.1, ip).await;
     if checked.is_err() {
         let event =
             caller.event("shared_secret.reauth_refused").change(None, Some(serde_json::json!({ "for": action })));
@@ -167,8 +173,14 @@ async fn confirm(state: &AppState, caller: &Caller, password: &SecretString, ip:
 }
 
 /// The current secret, after the caller re-enters their password. Audited.
-pub async fn reveal(state: &AppState, caller: &Caller, password: &SecretString, ip: IpAddr) -> Result<SecretString> {
-    confirm(state, caller, password, ip, "reveal").await?;
+/// `proof` is the caller's password and, when they have two-factor, their code.
+pub async fn reveal(
+    state: &AppState,
+    caller: &Caller,
+    proof: (&SecretString, &str),
+    ip: IpAddr,
+) -> Result<SecretString> {
+    confirm(state, caller, proof, ip, "reveal").await?;
     let (ws, now, event) = (caller.workspace_id, state.now(), caller.event("shared_secret.revealed"));
     state
         .run(move |s| {
@@ -198,14 +210,14 @@ pub fn parse_overlap(text: &str) -> Result<i64> {
 pub async fn regenerate(
     state: &AppState,
     caller: &Caller,
-    password: &SecretString,
+    proof: (&SecretString, &str),
     overlap_secs: i64,
     ip: IpAddr,
 ) -> Result<SecretString> {
     if !(0..=MAX_OVERLAP_SECS).contains(&overlap_secs) {
         return Err(Invalid::new("overlap_secs", "Choose an overlap between none and 30 days.").into());
     }
-    confirm(state, caller, password, ip, "regenerate").await?;
+    confirm(state, caller, proof, ip, "regenerate").await?;
     let (ws, now) = (caller.workspace_id, state.now());
     let event = caller
         .event("shared_secret.regenerated")

@@ -60,6 +60,9 @@ pub struct Reauthenticated {
     /// The password of the account that owns the calling key.
     #[schema(value_type = String, format = Password)]
     password: SecretString,
+    /// The owner's two-factor code (or a recovery code), when the owner has two-factor sign-in.
+    #[serde(default)]
+    code: String,
     /// With regenerate: how long the previous secret keeps signing (0 to 30 days; default 0).
     #[serde(default)]
     overlap_secs: i64,
@@ -77,7 +80,7 @@ pub async fn reveal(
     ApiBody(caller, body): ApiBody<Reauthenticated>,
 ) -> Result<HttpResponse, ApiError> {
     let ip = client_ip(&req, &state);
-    let secret = shared_secret::reveal(&state, &caller, &body.password, ip).await?;
+    let secret = shared_secret::reveal(&state, &caller, (&body.password, &body.code), ip).await?;
     Ok(secret_response(&secret))
 }
 
@@ -89,6 +92,7 @@ pub async fn regenerate(
     ApiBody(caller, body): ApiBody<Reauthenticated>,
 ) -> Result<HttpResponse, ApiError> {
     let ip = client_ip(&req, &state);
-    let secret = shared_secret::regenerate(&state, &caller, &body.password, body.overlap_secs, ip).await?;
+    let secret =
+        shared_secret::regenerate(&state, &caller, (&body.password, &body.code), body.overlap_secs, ip).await?;
     Ok(secret_response(&secret))
 }

@@ -21,6 +21,9 @@ use crate::services::Caller;
 use crate::services::accounts::Origin;
 use crate::state::AppState;
 
+/// Where someone the workspace requires two-factor of may go before setting it up.
+const ENROLMENT_PATHS: [&str; 3] = ["/profile/two-factor", "/logout", "/notifications/bell"];
+
 /// Refresh the cookie's last-seen time at most this often, not on every request.
 const TOUCH_EVERY_SECS: i64 = 60;
 
@@ -30,6 +33,8 @@ pub struct CurrentUser {
     pub email: String,
     pub name: String,
     pub is_super_admin: bool,
+    /// Signs in with a second factor: reveals ask for a code too.
+    pub two_factor: bool,
     pub workspace_id: i64,
     pub workspace_name: String,
     pub role: ConsoleRole,
@@ -103,11 +108,13 @@ async fn load(req: HttpRequest) -> Result<CurrentUser, AppError> {
                 };
                 let limits = crate::services::policies::session_limits(c, who.workspace_id, defaults)?;
                 let mine = workspaces::of_account(c, who.account_id)?;
-                Ok(workspaces::find(c, who.workspace_id)?.map(|w| (member, w, limits, mine)))
+                let must_enrol =
+                    !member.account.has_two_factor() && crate::services::two_factor::required(c, who.workspace_id)?;
+                Ok(workspaces::find(c, who.workspace_id)?.map(|w| (member, w, limits, mine, must_enrol)))
             })
         })
         .await?;
-    let Some((member, workspace, (idle, lifetime), mine)) = found else {
+    let Some((member, workspace, (idle, lifetime), mine, must_enrol)) = found else {
         session.sign_out();
         return Err(AppError::SignInRequired { next });
     };
@@ -116,6 +123,7 @@ async fn load(req: HttpRequest) -> Result<CurrentUser, AppError> {
         return Err(AppError::SessionExpired { next });
     }
     let account = member.account;
+    let two_factor = account.has_two_factor();
     if !account.is_active() || account.session_epoch != who.session_epoch {
         session.sign_out();
         return Err(AppError::SessionExpired { next });
@@ -123,11 +131,15 @@ async fn load(req: HttpRequest) -> Result<CurrentUser, AppError> {
     if now - facts.last_seen >= TOUCH_EVERY_SECS {
         session.touch(now);
     }
+    if must_enrol && !ENROLMENT_PATHS.iter().any(|p| req.path().starts_with(p)) {
+        return Err(AppError::TwoFactorRequired);
+    }
     Ok(CurrentUser {
         id: account.id,
         email: account.email,
         name: account.display_name,
         is_super_admin: account.is_super_admin,
+        two_factor,
         workspace_id: workspace.id,
         workspace_name: workspace.name,
         role: member.role,

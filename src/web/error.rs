@@ -21,6 +21,8 @@ pub enum AppError {
     Csrf,
     #[error("The request body is too large.")]
     TooLarge,
+    #[error("This workspace requires two-factor sign-in: set it up to continue.")]
+    TwoFactorRequired,
     #[error(transparent)]
     Service(#[from] Error),
 }
@@ -82,7 +84,9 @@ pub struct Toast {
 impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
-            AppError::SignInRequired { .. } | AppError::SessionExpired { .. } => StatusCode::SEE_OTHER,
+            AppError::SignInRequired { .. } | AppError::SessionExpired { .. } | AppError::TwoFactorRequired => {
+                StatusCode::SEE_OTHER
+            }
             AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Service(e) => match e {
@@ -107,6 +111,9 @@ impl ResponseError for AppError {
                 let expired = matches!(self, AppError::SessionExpired { .. });
                 let location = login_url(next, expired);
                 HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish()
+            }
+            AppError::TwoFactorRequired => {
+                HttpResponse::SeeOther().insert_header((header::LOCATION, "/profile/two-factor?required=1")).finish()
             }
             _ => {
                 let page = ErrorPage {

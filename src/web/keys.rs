@@ -418,6 +418,7 @@ impl KeyPage {
 struct RevealBox {
     key_id: i64,
     csrf: String,
+    two_factor: bool,
     secret: Option<PlainKey>,
     error: Option<String>,
 }
@@ -498,7 +499,7 @@ pub async fn show(
     path: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    let reveal = RevealBox { key_id: id, csrf: user.csrf.clone(), ..RevealBox::default() };
+    let reveal = RevealBox { key_id: id, csrf: user.csrf.clone(), two_factor: user.two_factor, ..RevealBox::default() };
     Ok(html(StatusCode::OK, key_page(&state, &user, id, reveal).await?.render()))
 }
 
@@ -506,6 +507,9 @@ pub async fn show(
 pub struct RevealForm {
     #[serde(default)]
     password: SecretString,
+    /// The two-factor code, for accounts that have it.
+    #[serde(default)]
+    code: String,
 }
 
 pub async fn reveal(
@@ -515,8 +519,9 @@ pub async fn reveal(
     Authed(KeyManager(user), form): Authed<KeyManager, RevealForm>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    let mut reveal = RevealBox { key_id: id, csrf: user.csrf.clone(), ..RevealBox::default() };
-    let status = match keys::reveal(&state, &user.caller(), id, &form.password, user.ip).await {
+    let mut reveal =
+        RevealBox { key_id: id, csrf: user.csrf.clone(), two_factor: user.two_factor, ..RevealBox::default() };
+    let status = match keys::reveal(&state, &user.caller(), id, &form.password, &form.code, user.ip).await {
         Ok(secret) => {
             tracing::info!(key_id = id, "key revealed");
             reveal.secret = Some(secret);

@@ -29,6 +29,7 @@ pub mod settings;
 pub mod setup;
 pub mod signin;
 pub mod signup;
+pub mod two_factor;
 pub mod users;
 pub mod workspaces;
 
@@ -102,6 +103,8 @@ declare_routes! {
         post "/setup" => setup::submit;
         get "/login" => signin::show;
         post "/login" => signin::submit;
+        get "/login/two-factor" => signin::show_second_factor;
+        post "/login/two-factor" => signin::submit_second_factor;
         get "/signup" => signup::show_signup;
         post "/signup" => signup::signup;
         get "/password" => signup::show_password;
@@ -112,6 +115,10 @@ declare_routes! {
         get "/profile" => profile::show;
         post "/profile/password" => profile::change_password;
         post "/profile/key" => profile::generate_key;
+        get "/profile/two-factor" => two_factor::show;
+        post "/profile/two-factor" => two_factor::begin;
+        post "/profile/two-factor/confirm" => two_factor::confirm;
+        post "/profile/two-factor/disable" => two_factor::disable;
         get "/keys" => keys::list;
         post "/keys" => keys::create;
         get "/keys/new" => keys::new;
@@ -161,6 +168,7 @@ declare_routes! {
         post "/settings/shared-secret/reveal" => settings::reveal_secret;
         post "/settings/shared-secret/regenerate" => settings::regenerate_secret;
         post "/settings/shared-secret/end-overlap" => settings::end_secret_overlap;
+        post "/settings/two-factor" => two_factor::require;
         post "/settings/key-types" => settings::add_type;
         post "/settings/key-types/{id}" => settings::update_type;
         post "/settings/key-types/{id}/delete" => settings::delete_type;
@@ -176,6 +184,7 @@ declare_routes! {
         post "/users/{id}/grants" => users::set_grants;
         post "/users/{id}/role" => users::change_role;
         post "/users/{id}/password-link" => users::create_password_link;
+        post "/users/{id}/two-factor/reset" => two_factor::reset;
         get "/users/{id}/delete" => users::confirm_delete;
         post "/users/{id}/delete" => users::delete;
         post "/users/{id}/{action}" => users::row_action;

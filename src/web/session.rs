@@ -12,6 +12,10 @@ const EPOCH: &str = "epoch";
 const WORKSPACE: &str = "ws";
 const ISSUED: &str = "iat";
 const SEEN: &str = "seen";
+/// A password accepted, the second factor awaited: (account, epoch, when, where to go next).
+const AWAITING_CODE: &str = "mfa";
+/// How long the second step may take.
+const AWAITING_CODE_SECS: i64 = 300;
 
 /// A signed-in session read back from the cookie.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,6 +59,21 @@ impl ConsoleSession {
         let _ = self.0.insert(ISSUED, now);
         let _ = self.0.insert(SEEN, now);
         let _ = self.0.insert(CSRF, crypto::random_token());
+    }
+
+    /// Remembers a sign-in whose password was accepted until its second factor is given; the session
+    /// is not signed in meanwhile.
+    pub fn await_second_factor(&self, account_id: i64, session_epoch: i64, now: i64, next: &str) {
+        self.0.clear();
+        self.0.renew();
+        let _ = self.0.insert(AWAITING_CODE, (account_id, session_epoch, now, next));
+        let _ = self.0.insert(CSRF, crypto::random_token());
+    }
+
+    /// The sign-in waiting for its second factor, if it is recent: (account, epoch, next).
+    pub fn awaiting_second_factor(&self, now: i64) -> Option<(i64, i64, String)> {
+        let (account, epoch, at, next) = self.0.get::<(i64, i64, i64, String)>(AWAITING_CODE).ok().flatten()?;
+        (now - at < AWAITING_CODE_SECS).then_some((account, epoch, next))
     }
 
     pub fn facts(&self) -> Option<SessionFacts> {

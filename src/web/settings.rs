@@ -41,6 +41,8 @@ struct SettingsPage {
     /// Sign-in sessions: idle minutes and lifetime hours (instance flags).
     sessions: (i64, i64),
     webhook_failed: Option<(WebhookForm, FieldError)>,
+    /// Everyone must sign in with two-factor.
+    two_factor_required: bool,
 }
 
 /// The shared secret's section: when it was made, the overlap, and the secret once the password
@@ -54,6 +56,8 @@ struct SecretBox {
     secret: Option<SecretString>,
     regenerated: bool,
     error: Option<String>,
+    /// The person has two-factor: the forms ask for a code too.
+    two_factor: bool,
 }
 
 impl SecretBox {
@@ -76,6 +80,7 @@ async fn secret_box(state: &AppState, user: &CurrentUser) -> Result<SecretBox, A
         secret: None,
         regenerated: false,
         error: None,
+        two_factor: user.two_factor,
     })
 }
 
@@ -196,6 +201,9 @@ async fn with_domains(
         failed,
         whitelist: state.run(move |s| whitelist::get(s, ws)).await?,
         domains_failed,
+        two_factor_required: state
+            .blocking(move |db| db.read(|c| crate::services::two_factor::required(c, ws)))
+            .await?,
     })
 }
 
@@ -307,6 +315,8 @@ pub async fn add_matching(
 pub struct SecretForm {
     password: SecretString,
     #[serde(default)]
+    code: String,
+    #[serde(default)]
     overlap_secs: String,
 }
 
@@ -338,7 +348,7 @@ pub async fn reveal_secret(
     state: web::Data<AppState>,
     Authed(Admin(user), form): Authed<Admin, SecretForm>,
 ) -> Result<HttpResponse, AppError> {
-    let result = shared_secret::reveal(&state, &user.caller(), &form.password, user.ip).await;
+    let result = shared_secret::reveal(&state, &user.caller(), (&form.password, &form.code), user.ip).await;
     if result.is_ok() {
         tracing::info!("shared secret revealed");
     }
@@ -351,7 +361,9 @@ pub async fn regenerate_secret(
     Authed(Admin(user), form): Authed<Admin, SecretForm>,
 ) -> Result<HttpResponse, AppError> {
     let result = match shared_secret::parse_overlap(&form.overlap_secs) {
-        Ok(overlap) => shared_secret::regenerate(&state, &user.caller(), &form.password, overlap, user.ip).await,
+        Ok(overlap) => {
+            shared_secret::regenerate(&state, &user.caller(), (&form.password, &form.code), overlap, user.ip).await
+        }
         Err(e) => Err(e),
     };
     if result.is_ok() {

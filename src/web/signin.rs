@@ -11,7 +11,7 @@ use super::layout::Layout;
 use super::session::ConsoleSession;
 use crate::crypto::SecretString;
 use crate::error::Error;
-use crate::services::auth::{self, SignInError};
+use crate::services::auth::{self, PasswordAccepted, SignInError};
 use crate::state::AppState;
 
 #[derive(Template)]
@@ -47,6 +47,20 @@ pub struct LoginForm {
     password: SecretString,
     #[serde(default)]
     next: String,
+}
+
+/// What a refused attempt shows: a wait, or a lock; anything else is an error page.
+fn refusal(e: Error) -> Result<(StatusCode, String), AppError> {
+    match e {
+        Error::Throttled(secs) => {
+            Ok((StatusCode::TOO_MANY_REQUESTS, format!("Too many failed attempts. Wait {secs} seconds and try again.")))
+        }
+        Error::Locked => Ok((
+            StatusCode::FORBIDDEN,
+            Error::Locked.to_string().replace("this account is locked", "This account is locked"),
+        )),
+        other => Err(other.into()),
+    }
 }
 
 /// Only a local path may follow sign-in: never another site (`//evil`, `/\evil`, `https://…`).
@@ -96,15 +110,15 @@ pub async fn submit(
     let session = ConsoleSession(session);
     let ip = client_ip(&req, &state);
     let (status, error) = match auth::sign_in(&state, &form.email, &form.password, ip).await {
-        Ok(signed_in) => {
+        Ok(PasswordAccepted::SignedIn(signed_in)) => {
             session.sign_in(signed_in, state.now());
             return Ok(HttpResponse::SeeOther().insert_header(("location", safe_next(&form.next))).finish());
         }
-        Err(SignInError::Refused(Error::Throttled(secs))) => {
-            (StatusCode::TOO_MANY_REQUESTS, format!("Too many failed attempts. Wait {secs} seconds and try again."))
+        Ok(PasswordAccepted::NeedsCode { account_id, session_epoch }) => {
+            session.await_second_factor(account_id, session_epoch, state.now(), &safe_next(&form.next));
+            return Ok(HttpResponse::SeeOther().insert_header(("location", "/login/two-factor")).finish());
         }
-        Err(SignInError::Refused(Error::Locked)) => (StatusCode::FORBIDDEN, Error::Locked.to_string()),
-        Err(SignInError::Refused(other)) => return Err(other.into()),
+        Err(SignInError::Refused(e)) => refusal(e)?,
         Err(refused) => (StatusCode::UNAUTHORIZED, refused.to_string()),
     };
     let page = LoginPage {
@@ -112,9 +126,69 @@ pub async fn submit(
         email: form.email,
         next: safe_next(&form.next),
         notice: None,
-        error: Some(error.replace("this account is locked", "This account is locked")),
+        error: Some(error),
         signup_open: false,
     };
+    Ok(html(status, page.render()))
+}
+
+#[derive(Template)]
+#[template(path = "auth/two_factor.html")]
+struct SecondFactorPage {
+    layout: Layout,
+    error: Option<String>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct SecondFactorForm {
+    #[serde(default)]
+    code: String,
+}
+
+fn back_to_sign_in() -> HttpResponse {
+    HttpResponse::SeeOther().insert_header(("location", "/login?expired=1")).finish()
+}
+
+/// The second step of signing in, for accounts with two-factor: only after the password was accepted.
+pub async fn show_second_factor(state: web::Data<AppState>, session: Session) -> HttpResponse {
+    let session = ConsoleSession(session);
+    if session.awaiting_second_factor(state.now()).is_none() {
+        return back_to_sign_in();
+    }
+    let page = SecondFactorPage { layout: Layout::public("Two-factor sign-in", session.csrf_token()), error: None };
+    html(StatusCode::OK, page.render())
+}
+
+pub async fn submit_second_factor(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    session: Session,
+    form: web::Form<SecondFactorForm>,
+) -> Result<HttpResponse, AppError> {
+    let session = ConsoleSession(session);
+    let Some((account_id, epoch, next)) = session.awaiting_second_factor(state.now()) else {
+        return Ok(back_to_sign_in());
+    };
+    let ip = client_ip(&req, &state);
+    let (status, error) = match auth::complete_second_factor(&state, account_id, epoch, &form.code, ip).await {
+        Ok(signed_in) => {
+            session.sign_in(signed_in, state.now());
+            return Ok(HttpResponse::SeeOther().insert_header(("location", next)).finish());
+        }
+        Err(SignInError::Refused(Error::Invalid(invalid))) => (StatusCode::UNAUTHORIZED, invalid.message),
+        Err(SignInError::Refused(e)) => {
+            if matches!(e, Error::Locked) {
+                session.sign_out();
+            }
+            refusal(e)?
+        }
+        Err(_) => {
+            session.sign_out();
+            return Ok(back_to_sign_in());
+        }
+    };
+    let page =
+        SecondFactorPage { layout: Layout::public("Two-factor sign-in", session.csrf_token()), error: Some(error) };
     Ok(html(status, page.render()))
 }
 

@@ -599,6 +599,7 @@ async fn every_form_control_on_every_page_has_a_label_in_chromium() {
         "/settings".into(),
         "/settings/domains/matching".into(),
         "/profile".into(),
+        "/profile/two-factor".into(),
         "/workspaces".into(),
         format!("/workspaces/{globex}"),
         "/logout".into(),
@@ -668,5 +669,47 @@ async fn a_super_administrator_creates_a_workspace_adds_a_member_and_switches_in
     chrome.wait_for_text("Restore workspace").await;
     chrome.goto(&format!("{}/", app.base)).await;
     assert!(!chrome.client.source().await.expect("source").contains("workspace-switcher"), "Globex is archived");
+    chrome.client.clone().close().await.expect("close the browser");
+}
+
+#[tokio::test]
+async fn two_factor_is_set_up_from_a_qr_code_and_asked_for_at_sign_in_in_chromium() {
+    let Some(chrome) = Chrome::start().await else { return };
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    app.admin().await;
+    chrome.sign_in(&app.base, "admin@example.com").await;
+
+    // From the profile: set up, scan (the QR code is an inline SVG), confirm with the app's code.
+    chrome.goto(&format!("{}/profile", app.base)).await;
+    chrome.click("a[href='/profile/two-factor']").await;
+    chrome.click("main form[action='/profile/two-factor'] button[type=submit]").await;
+    chrome.wait_for_text("Scan this code with your authenticator app").await;
+    chrome.wait_until_true("document.querySelector('.qr svg path') !== null").await;
+    let text = chrome.eval("document.querySelector('#totp-secret').textContent").await;
+    let compact: String = text.as_str().expect("the secret").split_whitespace().collect();
+    let secret = totp_rs::Secret::try_from_base32(&compact).expect("base32").as_ref().to_vec();
+    chrome.fill("#confirm-code", &crate::two_factor::code(&app, &secret, "admin@example.com")).await;
+    chrome.click("main form[action='/profile/two-factor/confirm'] button[type=submit]").await;
+    chrome.wait_for_text("they are shown only this once").await;
+    let codes = chrome.eval("document.querySelectorAll('#recovery-codes li').length").await;
+    assert_eq!(codes, json!(10));
+    chrome.console_is_clean("the recovery codes").await;
+
+    // Sign out and in again: the code is asked for after the password.
+    chrome.goto(&format!("{}/logout", app.base)).await;
+    chrome.click("main form[action='/logout'] button[type=submit]").await;
+    chrome.wait_for_text("You have signed out.").await;
+    chrome.fill("#email", "admin@example.com").await;
+    chrome.fill("#password", PASSWORD).await;
+    chrome.click("main button[type=submit]").await;
+    chrome.wait_for_text("Code from your authenticator app").await;
+    chrome.fill("#code", "000000").await;
+    chrome.click("main button[type=submit]").await;
+    chrome.wait_for_text("That code is not valid").await;
+    app.clock.advance(30);
+    chrome.fill("#code", &crate::two_factor::code(&app, &secret, "admin@example.com")).await;
+    chrome.click("main button[type=submit]").await;
+    chrome.wait_for_text("<h1>Dashboard</h1>").await;
+    chrome.console_is_clean("the dashboard after two-factor").await;
     chrome.client.clone().close().await.expect("close the browser");
 }

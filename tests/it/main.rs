@@ -21,6 +21,7 @@ mod security;
 mod settings;
 mod shared_secret;
 mod sign_in;
+mod two_factor;
 mod verify_api;
 mod webhooks;
 mod whitelist;
