@@ -530,12 +530,22 @@ pub fn lookup(conn: &mut DbConn, digest: &[u8]) -> QResult<Option<Lookup>> {
         .optional()
 }
 
-/// Every key an account owns, in any workspace: (workspace, key id, name).
-pub fn owned_by(conn: &mut DbConn, owner_id: i64) -> QResult<Vec<(i64, i64, String)>> {
+/// A key an account owns, as a departure hands it over.
+#[derive(Debug, Clone, Queryable)]
+pub struct Owned {
+    pub workspace_id: i64,
+    pub id: i64,
+    pub name: String,
+    /// Carries its owner's grants (a personal key).
+    pub act_as_owner: bool,
+}
+
+/// Every key an account owns, in any workspace, workspace by workspace.
+pub fn owned_by(conn: &mut DbConn, owner_id: i64) -> QResult<Vec<Owned>> {
     api_keys::table
         .filter(api_keys::owner_id.eq(owner_id))
         .order((api_keys::workspace_id.asc(), api_keys::name_key.asc()))
-        .select((api_keys::workspace_id, api_keys::id, api_keys::name))
+        .select((api_keys::workspace_id, api_keys::id, api_keys::name, api_keys::act_as_owner))
         .load(conn)
 }
 

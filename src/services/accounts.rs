@@ -197,11 +197,11 @@ pub fn delete_user(state: &AppState, caller: &crate::services::Caller, account_i
     state.db.write(|c| {
         let member = accounts::member(c, caller.workspace_id, account_id)?.ok_or(Error::NotFound)?;
         let keys = crate::db::keys::owned_by(c, account_id)?;
-        let mut by_workspace: Vec<(i64, Vec<(i64, String)>)> = Vec::new();
-        for (ws, id, name) in keys {
+        let mut by_workspace: Vec<(i64, Vec<crate::db::keys::Owned>)> = Vec::new();
+        for key in keys {
             match by_workspace.last_mut() {
-                Some((w, list)) if *w == ws => list.push((id, name)),
-                _ => by_workspace.push((ws, vec![(id, name)])),
+                Some((w, list)) if *w == key.workspace_id => list.push(key),
+                _ => by_workspace.push((key.workspace_id, vec![key])),
             }
         }
         let mut deleted = Deleted::default();
@@ -244,13 +244,14 @@ impl Departure {
 
 /// Gives a departing member's keys in one workspace to the acting Administrator when they administer
 /// it, else to its longest-serving Administrator, who is notified with the list. Returns who received
-/// them and the keys' names.
+/// them and the keys' names. A key that acts as its owner (a personal key) is deactivated as it moves:
+/// it would otherwise carry its new owner's grants, in the hands of whoever held the old owner's.
 pub(crate) fn hand_over(
     c: &mut crate::db::DbConn,
     caller: &crate::services::Caller,
     ws: i64,
     (account_id, email): (i64, &str),
-    keys: &[(i64, String)],
+    keys: &[crate::db::keys::Owned],
     why: Departure,
     now: i64,
 ) -> Result<(i64, Vec<String>)> {
@@ -265,16 +266,29 @@ pub(crate) fn hand_over(
             Error::Conflict(format!("No administrator of workspace {name} could receive {email}'s keys."))
         })?,
     };
-    for (id, name) in keys {
-        crate::db::keys::set_owner(c, *id, recipient, now)?;
-        crate::db::keys::refresh_search_text(c, *id)?;
-        let event = origin_event(caller, "key.reassigned", ws).on("api_key", *id, name).change(
+    for key in keys {
+        crate::db::keys::set_owner(c, key.id, recipient, now)?;
+        crate::db::keys::refresh_search_text(c, key.id)?;
+        let event = origin_event(caller, "key.reassigned", ws).on("api_key", key.id, &key.name).change(
             Some(serde_json::json!({ "owner": email })),
             Some(serde_json::json!({ "owner_id": recipient, "reason": why.reason() })),
         );
         audit::record(c, now, &event)?;
+        if key.act_as_owner {
+            crate::db::keys::set_status(c, key.id, false, now)?;
+            let event = origin_event(caller, "key.deactivated", ws).on("api_key", key.id, &key.name).change(
+                Some(serde_json::json!({ "status": "active" })),
+                Some(serde_json::json!({ "status": "inactive", "reason": "acted as its departed owner" })),
+            );
+            audit::record(c, now, &event)?;
+        }
     }
-    let names: Vec<String> = keys.iter().map(|(_, n)| n.clone()).collect();
+    let names: Vec<String> =
+        keys.iter()
+            .map(|k| {
+                if k.act_as_owner { format!("{} (deactivated: it acted as its owner)", k.name) } else { k.name.clone() }
+            })
+            .collect();
     let title = match names.len() {
         1 => format!("1 key of {email} is now yours"),
         n => format!("{n} keys of {email} are now yours"),

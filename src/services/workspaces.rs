@@ -204,8 +204,8 @@ pub fn remove_member(state: &AppState, who: &Super, id: i64, account_id: i64) ->
                 member.account.email
             )));
         }
-        let owned: Vec<(i64, String)> =
-            keys::owned_by(c, account_id)?.into_iter().filter(|(w, ..)| *w == id).map(|(_, k, n)| (k, n)).collect();
+        let owned: Vec<keys::Owned> =
+            keys::owned_by(c, account_id)?.into_iter().filter(|k| k.workspace_id == id).collect();
         let caller = who.in_workspace(c, id)?;
         let moved = if owned.is_empty() {
             Vec::new()

@@ -432,7 +432,7 @@ pub async fn confirm_delete(
         .blocking(move |db| {
             db.read(|c| {
                 let member = accounts::member(c, ws, id)?.ok_or(Error::NotFound)?;
-                let keys = crate::db::keys::owned_by(c, id)?.into_iter().map(|(_, _, name)| name).collect::<Vec<_>>();
+                let keys = crate::db::keys::owned_by(c, id)?.into_iter().map(|k| k.name).collect::<Vec<_>>();
                 Ok::<_, Error>((member, keys))
             })
         })

@@ -192,8 +192,14 @@ on_both_backends! {
     async fn a_deleted_persons_keys_go_to_the_right_administrator_in_each_workspace(app) {
         let admin = app.admin().await;
         let deputy = app.user(&admin, "deputy@example.com", "admin").await;
-        app.user(&admin, "leaver@example.com", "member").await;
+        let leaver_browser = app.user(&admin, "leaver@example.com", "member").await;
         let leaver = app.account_id("leaver@example.com").to_string();
+        // The leaver's personal key acts as its owner: it must not come to act as its next owner.
+        leaver_browser.get("/profile").await;
+        let personal = leaver_browser.post("/profile/key", &[("expiry", "never")]).await;
+        assert_eq!(personal.status, StatusCode::CREATED, "{}", personal.body);
+        let personal = crate::key_lifecycle::secret_in(&personal.body);
+        assert_eq!(verify(&app, &personal, None).await.1["code"], "VALID");
         let globex = create_workspace(&admin, "Globex").await;
         let added = admin.post(&format!("/workspaces/{globex}/members"), &[("email", "leaver@example.com"), ("role", "member")]).await;
         assert_eq!(added.status, StatusCode::SEE_OTHER);
@@ -214,12 +220,13 @@ on_both_backends! {
         // Acme's key goes to the deputy who deleted; Globex's to its longest-serving Administrator.
         assert_eq!(owner_of(&app, "Leaver at Acme"), app.account_id("deputy@example.com"));
         assert_eq!(owner_of(&app, "Leaver at Globex"), app.account_id("admin@example.com"));
-        let told = "1 key of leaver@example.com is now yours".to_owned();
-        assert_eq!(app.notices("deputy@example.com"), vec![told.clone()]);
-        assert_eq!(app.notices("admin@example.com"), vec![told]);
+        assert_eq!(app.notices("deputy@example.com"), vec!["2 keys of leaver@example.com are now yours".to_owned()]);
+        assert_eq!(app.notices("admin@example.com"), vec!["1 key of leaver@example.com is now yours".to_owned()]);
+        assert_eq!(verify(&app, &personal, None).await.1["code"], "INACTIVE", "the personal key was deactivated");
         assert!(app.notices("globex-admin@example.com").is_empty());
         // Each notice is in its own workspace: the deputy reads it in Acme, the super-administrator in Globex.
-        assert!(deputy.get("/notifications").await.body.contains("their keys were reassigned to you: Leaver at Acme."));
+        let deputy_notices = deputy.get("/notifications").await.body;
+        assert!(deputy_notices.contains("their keys were reassigned to you: Leaver at Acme, Personal key of leaver@example.com (deactivated: it acted as its owner)."), "{deputy_notices}");
         switch(&admin, globex).await;
         let notices = admin.get("/notifications").await.body;
         assert!(notices.contains("leaver@example.com was deleted; their keys were reassigned to you: Leaver at Globex."), "{notices}");
