@@ -6,6 +6,7 @@ mod access;
 mod audit;
 mod authz_matrix;
 mod browser;
+mod crash;
 mod import;
 mod key_lifecycle;
 mod key_test;
