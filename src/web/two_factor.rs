@@ -89,9 +89,9 @@ pub async fn show(
     state: web::Data<AppState>,
     query: web::Query<ShowQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let me = user.id;
-    let enrolment = state.run(move |s| two_factor::pending(s, me)).await?;
-    let mut page = page(&state, &user, enrolment, Vec::new(), FieldError::default()).await?;
+    // A set-up in progress is not shown again here: its secret appears only in answer to the POST that
+    // made it (and to a wrong first code); "Set up" makes a new one.
+    let mut page = page(&state, &user, None, Vec::new(), FieldError::default()).await?;
     page.required = query.required.is_some() && !user.two_factor;
     Ok(html(StatusCode::OK, page.render()))
 }
