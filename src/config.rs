@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::db::{DatabaseUrl, DbError};
 use crate::domain::lockout::LockoutPolicy;
+use crate::domain::role::ConsoleRole;
 
 #[derive(Debug, Parser)]
 #[command(name = "keyward", version, about = "API key management console and key verification service")]
@@ -188,6 +189,59 @@ pub struct ServeArgs {
     /// Seconds between runs of the webhook delivery job; 0 turns it off on this instance.
     #[arg(long, env = "KEYWARD_WEBHOOKS_EVERY_SECS", default_value_t = 5)]
     pub webhooks_every_secs: u64,
+    /// OpenID Connect issuer for single sign-on (discovered at <issuer>/.well-known/openid-configuration).
+    /// Single sign-on is off when unset.
+    #[arg(long, env = "KEYWARD_OIDC_ISSUER")]
+    pub oidc_issuer: Option<String>,
+    /// The client id registered with the provider.
+    #[arg(long, env = "KEYWARD_OIDC_CLIENT_ID", default_value = "keyward")]
+    pub oidc_client_id: String,
+    /// The client secret registered with the provider.
+    #[arg(long, env = "KEYWARD_OIDC_CLIENT_SECRET", hide_env_values = true)]
+    pub oidc_client_secret: Option<String>,
+    /// The provider's name on the sign-in button ("Sign in with …").
+    #[arg(long, env = "KEYWARD_OIDC_LABEL", default_value = "single sign-on")]
+    pub oidc_label: String,
+    /// Console roles for accounts made at their first single sign-on, from the provider's `groups`
+    /// claim: "group=role,…" (role: admin, auditor or member; the first match wins; default Member).
+    #[arg(long, env = "KEYWARD_OIDC_GROUP_ROLES", default_value = "", value_parser = GroupRoles::parse)]
+    pub oidc_group_roles: GroupRoles,
+    /// Refuse password sign-in to accounts that have signed in with single sign-on.
+    #[arg(long, env = "KEYWARD_OIDC_PASSWORDS_OFF", default_value_t = false)]
+    pub oidc_passwords_off: bool,
+}
+
+/// Provider groups and the console role each gives, in order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GroupRoles(pub Vec<(String, ConsoleRole)>);
+
+impl GroupRoles {
+    pub fn parse(input: &str) -> Result<Self, String> {
+        let mut pairs = Vec::new();
+        for entry in input.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            let (group, role) = entry.split_once('=').ok_or_else(|| format!("{entry:?}: write group=role"))?;
+            let role =
+                ConsoleRole::parse(role).ok_or_else(|| format!("{entry:?}: the role is admin, auditor or member"))?;
+            pairs.push((group.trim().to_owned(), role));
+        }
+        Ok(Self(pairs))
+    }
+
+    /// The role the first listed group the person is in gives, if any.
+    pub fn role_for(&self, groups: &[String]) -> Option<ConsoleRole> {
+        self.0.iter().find(|(g, _)| groups.iter().any(|have| have == g)).map(|(_, role)| *role)
+    }
+}
+
+/// Single sign-on with an OpenID Connect provider.
+#[derive(Debug, Clone)]
+pub struct OidcConfig {
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: Option<String>,
+    pub label: String,
+    pub group_roles: GroupRoles,
+    pub passwords_off: bool,
 }
 
 /// Everything the server needs to start, resolved from the flags.
@@ -210,6 +264,7 @@ pub struct Config {
     pub cache_ttl_secs: i64,
     pub reminders_every_secs: u64,
     pub webhooks_every_secs: u64,
+    pub oidc: Option<OidcConfig>,
 }
 
 impl GlobalArgs {
@@ -249,6 +304,14 @@ impl Config {
             cache_ttl_secs: i64::from(serve.cache_ttl_secs),
             reminders_every_secs: serve.reminders_every_secs,
             webhooks_every_secs: serve.webhooks_every_secs,
+            oidc: serve.oidc_issuer.as_ref().map(|issuer| OidcConfig {
+                issuer: issuer.trim_end_matches('/').to_owned(),
+                client_id: serve.oidc_client_id.clone(),
+                client_secret: serve.oidc_client_secret.clone(),
+                label: serve.oidc_label.clone(),
+                group_roles: serve.oidc_group_roles.clone(),
+                passwords_off: serve.oidc_passwords_off,
+            }),
         })
     }
 
@@ -284,6 +347,17 @@ mod tests {
         let config = Config::from_args(&cli.global, &serve).ok();
         assert_eq!(config.as_ref().map(|c| c.secure_cookies), Some(true));
         assert_eq!(config.map(|c| c.data_dir), Some(PathBuf::from("/tmp/k")));
+    }
+
+    #[test]
+    fn group_roles_are_read_in_order_and_refused_when_unclear() {
+        let roles = GroupRoles::parse(" admins = admin , ops=Auditor,").expect("valid");
+        assert_eq!(roles.role_for(&["ops".into(), "admins".into()]), Some(ConsoleRole::Administrator));
+        assert_eq!(roles.role_for(&["ops".into()]), Some(ConsoleRole::Auditor));
+        assert_eq!(roles.role_for(&["staff".into()]), None);
+        assert!(GroupRoles::parse("admins").is_err());
+        assert!(GroupRoles::parse("admins=root").is_err());
+        assert!(Cli::try_parse_from(["keyward", "--oidc-group-roles", "x=boss"]).is_err(), "refused at start");
     }
 
     #[test]

@@ -79,6 +79,7 @@ pub fn open_state(config: Config, clock: Clock) -> Result<AppState, StartError> 
         signing: Arc::default(),
         http: Arc::default(),
         setup_token: Arc::new(Mutex::new(None)),
+        sso: Arc::default(),
     })
 }
 
@@ -122,13 +123,18 @@ impl Application {
             .local_addr()
             .map_err(|source| StartError::Listen { addr: config.listen.to_string(), source })?
             .port();
+        let mut config = config;
+        if config.public_url.ends_with(":0") {
+            // Listening on port 0: links name the port actually bound.
+            config.public_url = format!("{}{port}", config.public_url.trim_end_matches('0'));
+        }
         let key = cookie_key(&config)?;
         let state = open_state(config, clock)?;
         crate::services::shared_secret::ensure_all(&state)?;
 
         if state.db.read(accounts::count)? == 0 {
             let token = random_token();
-            let base = state.config.public_url.replace(":0", &format!(":{port}"));
+            let base = &state.config.public_url;
             tracing::warn!("no account exists yet: create the first administrator at {base}/setup?token={token}");
             *state.setup_token.lock().unwrap_or_else(|p| p.into_inner()) = Some(token);
         }

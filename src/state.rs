@@ -30,6 +30,8 @@ pub struct AppState {
     pub uploads: Arc<crate::services::import::Uploads>,
     /// The one-time first-run link's token while no account exists.
     pub setup_token: Arc<Mutex<Option<String>>>,
+    /// The single sign-on provider's discovery document, once fetched.
+    pub sso: Arc<crate::services::sso::Discovery>,
 }
 
 impl AppState {

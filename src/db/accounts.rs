@@ -27,6 +27,8 @@ pub struct Account {
     pub created_at: i64,
     /// When two-factor sign-in was switched on; `None` while off (or only being set up).
     pub totp_confirmed_at: Option<i64>,
+    /// The single sign-on provider's subject, once the account has signed in that way.
+    pub oidc_subject: Option<String>,
 }
 
 impl std::fmt::Debug for Account {
@@ -69,6 +71,14 @@ pub fn find(conn: &mut DbConn, id: i64) -> QResult<Option<Account>> {
 
 pub fn find_by_email(conn: &mut DbConn, email: &Email) -> QResult<Option<Account>> {
     accounts::table.filter(accounts::email.eq(email.as_str())).select(Account::as_select()).get_result(conn).optional()
+}
+
+pub fn find_by_oidc_subject(conn: &mut DbConn, subject: &str) -> QResult<Option<Account>> {
+    accounts::table.filter(accounts::oidc_subject.eq(subject)).select(Account::as_select()).first(conn).optional()
+}
+
+pub fn set_oidc_subject(conn: &mut DbConn, id: i64, subject: &str) -> QResult<()> {
+    diesel::update(accounts::table.find(id)).set(accounts::oidc_subject.eq(subject)).execute(conn).map(drop)
 }
 
 pub fn email_taken(conn: &mut DbConn, email: &Email) -> QResult<bool> {

@@ -30,6 +30,8 @@ pub enum SignInError {
     Disabled,
     #[error("This account is not a member of any workspace. Ask an administrator to add it.")]
     NoWorkspace,
+    #[error("This account signs in with single sign-on.")]
+    UseSingleSignOn,
     #[error(transparent)]
     Refused(#[from] Error),
 }
@@ -89,6 +91,9 @@ pub async fn sign_in(
 
     if !account.is_active() {
         return Err(SignInError::Disabled);
+    }
+    if account.oidc_subject.is_some() && state.config.oidc.as_ref().is_some_and(|o| o.passwords_off) {
+        return Err(SignInError::UseSingleSignOn);
     }
     if account.has_two_factor() {
         // The password's rehash waits for a sign-in without a second factor; the hash stays valid.

@@ -18,6 +18,7 @@ pub mod policies;
 pub mod reminders;
 pub mod roles;
 pub mod shared_secret;
+pub mod sso;
 pub mod throttle;
 pub mod two_factor;
 pub mod usage;

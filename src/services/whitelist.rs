@@ -35,6 +35,16 @@ fn load(c: &mut DbConn, workspace_id: i64) -> Result<Whitelist> {
     })
 }
 
+/// The oldest active workspace whose allowed domains include the email's (single sign-on's newcomers).
+pub fn workspace_allowing(c: &mut DbConn, email: &Email) -> Result<Option<i64>> {
+    for (ws, _) in settings::everywhere(c, settings::ALLOWED_DOMAINS)? {
+        if workspaces::find(c, ws)?.is_some() && load(c, ws)?.allows(email) {
+            return Ok(Some(ws));
+        }
+    }
+    Ok(None)
+}
+
 pub fn get(state: &AppState, workspace_id: i64) -> Result<Whitelist> {
     state.db.read(|c| load(c, workspace_id))
 }

@@ -103,6 +103,8 @@ declare_routes! {
         post "/setup" => setup::submit;
         get "/login" => signin::show;
         post "/login" => signin::submit;
+        get "/login/oidc" => signin::sso_start;
+        get "/login/oidc/callback" => signin::sso_callback;
         get "/login/two-factor" => signin::show_second_factor;
         post "/login/two-factor" => signin::submit_second_factor;
         get "/signup" => signup::show_signup;

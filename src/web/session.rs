@@ -14,6 +14,8 @@ const ISSUED: &str = "iat";
 const SEEN: &str = "seen";
 /// A password accepted, the second factor awaited: (account, epoch, when, where to go next).
 const AWAITING_CODE: &str = "mfa";
+/// A single sign-on on its way through the provider.
+const SSO: &str = "sso";
 /// How long the second step may take.
 const AWAITING_CODE_SECS: i64 = 300;
 
@@ -74,6 +76,16 @@ impl ConsoleSession {
     pub fn awaiting_second_factor(&self, now: i64) -> Option<(i64, i64, String)> {
         let (account, epoch, at, next) = self.0.get::<(i64, i64, i64, String)>(AWAITING_CODE).ok().flatten()?;
         (now - at < AWAITING_CODE_SECS).then_some((account, epoch, next))
+    }
+
+    /// Keeps a single sign-on's state, nonce and PKCE verifier until the provider sends the browser back.
+    pub fn begin_sso(&self, pending: &crate::services::sso::Pending) {
+        let _ = self.0.insert(SSO, pending);
+    }
+
+    /// The single sign-on in progress, taken: a callback is answered once.
+    pub fn take_sso(&self) -> Option<crate::services::sso::Pending> {
+        self.0.remove_as::<crate::services::sso::Pending>(SSO).and_then(Result::ok)
     }
 
     pub fn facts(&self) -> Option<SessionFacts> {

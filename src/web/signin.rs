@@ -12,6 +12,7 @@ use super::session::ConsoleSession;
 use crate::crypto::SecretString;
 use crate::error::Error;
 use crate::services::auth::{self, PasswordAccepted, SignInError};
+use crate::services::sso;
 use crate::state::AppState;
 
 #[derive(Template)]
@@ -23,6 +24,8 @@ struct LoginPage {
     notice: Option<&'static str>,
     error: Option<String>,
     signup_open: bool,
+    /// "Sign in with …", when single sign-on is configured.
+    sso_label: Option<String>,
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -96,6 +99,7 @@ pub async fn show(state: web::Data<AppState>, session: Session, query: web::Quer
         )),
         error: None,
         signup_open,
+        sso_label: sso_label(&state),
     };
     html(StatusCode::OK, page.render())
 }
@@ -128,8 +132,103 @@ pub async fn submit(
         notice: None,
         error: Some(error),
         signup_open: false,
+        sso_label: sso_label(&state),
     };
     Ok(html(status, page.render()))
+}
+
+fn sso_label(state: &AppState) -> Option<String> {
+    state.config.oidc.as_ref().map(|o| o.label.clone())
+}
+
+fn sso_callback_url(state: &AppState) -> String {
+    format!("{}/login/oidc/callback", state.config.public_url)
+}
+
+/// Single sign-on, first leg: off to the provider with a fresh state, nonce and PKCE challenge.
+pub async fn sso_start(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    session: Session,
+    query: web::Query<LoginQuery>,
+) -> Result<HttpResponse, AppError> {
+    if state.config.oidc.is_none() {
+        return Err(Error::NotFound.into());
+    }
+    let session = ConsoleSession(session);
+    match sso::start(&state, &sso_callback_url(&state), &safe_next(&query.next)).await {
+        Ok((url, pending)) => {
+            session.begin_sso(&pending);
+            Ok(HttpResponse::SeeOther().insert_header(("location", url)).finish())
+        }
+        Err(e) => sso_refused(&state, &session, &e, client_ip(&req, &state)).await,
+    }
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct SsoCallback {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    state: String,
+    #[serde(default)]
+    error: Option<String>,
+    #[serde(default)]
+    error_description: Option<String>,
+}
+
+/// Single sign-on, second leg: the provider sends the browser back with a code for this session's state.
+pub async fn sso_callback(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    session: Session,
+    query: web::Query<SsoCallback>,
+) -> Result<HttpResponse, AppError> {
+    if state.config.oidc.is_none() {
+        return Err(Error::NotFound.into());
+    }
+    let session = ConsoleSession(session);
+    let ip = client_ip(&req, &state);
+    let pending = session.take_sso();
+    let next = pending.as_ref().map_or_else(|| "/".to_owned(), |p| p.next.clone());
+    if let Some(error) = &query.error {
+        let said = query.error_description.clone().unwrap_or_else(|| error.clone());
+        return sso_refused(&state, &session, &sso::SsoError::Provider(said), ip).await;
+    }
+    let identity = match sso::finish(&state, &sso_callback_url(&state), pending, &query.code, &query.state).await {
+        Ok(identity) => identity,
+        Err(e) => return sso_refused(&state, &session, &e, ip).await,
+    };
+    match state.run(move |s| Ok(sso::sign_in(s, &identity, ip))).await? {
+        Ok(signed_in) => {
+            session.sign_in(signed_in, state.now());
+            Ok(HttpResponse::SeeOther().insert_header(("location", next)).finish())
+        }
+        Err(e) => sso_refused(&state, &session, &e, ip).await,
+    }
+}
+
+/// The sign-in page again, saying why single sign-on did not work; recorded in the audit log.
+async fn sso_refused(
+    state: &AppState,
+    session: &ConsoleSession,
+    e: &sso::SsoError,
+    ip: std::net::IpAddr,
+) -> Result<HttpResponse, AppError> {
+    let reason = e.to_string();
+    tracing::info!(reason = %reason, "single sign-on refused");
+    let recorded = reason.clone();
+    state.run(move |s| sso::record_refusal(s, &recorded, ip)).await?;
+    let page = LoginPage {
+        layout: Layout::public("Sign in", session.csrf_token()),
+        email: String::new(),
+        next: "/".into(),
+        notice: None,
+        error: Some(format!("Single sign-on did not work: {reason}.")),
+        signup_open: false,
+        sso_label: sso_label(state),
+    };
+    Ok(html(StatusCode::UNAUTHORIZED, page.render()))
 }
 
 #[derive(Template)]

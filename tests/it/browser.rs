@@ -713,3 +713,42 @@ async fn two_factor_is_set_up_from_a_qr_code_and_asked_for_at_sign_in_in_chromiu
     chrome.console_is_clean("the dashboard after two-factor").await;
     chrome.client.clone().close().await.expect("close the browser");
 }
+
+#[tokio::test]
+async fn single_sign_on_from_the_sign_in_page_in_chromium() {
+    if !crate::sso::provider_available() {
+        return;
+    }
+    let Some(chrome) = Chrome::start().await else { return };
+    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("port").port();
+    let app = TestApp::spawn_with(Backend::Sqlite, |config| {
+        config.oidc = Some(keyward::config::OidcConfig {
+            issuer: format!("http://127.0.0.1:{port}"),
+            client_id: "keyward".into(),
+            client_secret: Some("keyward-test-secret".into()),
+            label: "Test IdP".into(),
+            group_roles: keyward::config::GroupRoles::parse("keyward-admins=admin").expect("roles"),
+            passwords_off: false,
+        });
+    })
+    .await;
+    let _provider = crate::sso::Provider::start(port, &format!("{}/login/oidc/callback", app.base)).await;
+    let admin = app.admin().await;
+    admin.get("/settings").await;
+    admin.post("/settings/domains", &[("domains", "corp.example")]).await;
+
+    chrome.goto(&format!("{}/login", app.base)).await;
+    chrome.click("a.sso").await;
+    // The provider's own pages (its development sign-in and consent forms).
+    chrome.fill("input[name=login]", "admin-jane@corp.example").await;
+    chrome.fill("input[name=password]", "anything").await;
+    chrome.click("button[type=submit]").await;
+    chrome.wait_for_text("name=\"prompt\" value=\"consent\"").await;
+    chrome.click("button[type=submit]").await;
+    chrome.wait_for_text("<h1>Dashboard</h1>").await;
+    // Whatever the provider's pages logged is theirs; from here on keyward's pages must be clean.
+    let _ = chrome.client.issue_cmd(BrowserLog).await;
+    chrome.goto(&format!("{}/users", app.base)).await;
+    chrome.wait_for_text("admin-jane@corp.example").await;
+    chrome.client.clone().close().await.expect("close the browser");
+}

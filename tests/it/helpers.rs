@@ -114,6 +114,15 @@ impl TestApp {
         Some(Self::spawn(backend).await)
     }
 
+    /// `spawn_with`, or `None` (with the reason printed) where PostgreSQL may be skipped.
+    pub async fn spawn_with_if_available(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Option<TestApp> {
+        if backend == Backend::Postgres && postgres_admin_url().is_none() {
+            eprintln!("skipped: set KEYWARD_TEST_DATABASE_URL=postgres://… to run the PostgreSQL variant");
+            return None;
+        }
+        Some(Self::spawn_with(backend, tweak).await)
+    }
+
     pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestApp {
         capture_logs();
         let dir = tempfile::tempdir().expect("temp dir");
@@ -130,6 +139,8 @@ impl TestApp {
         };
         let mut config = Config::with_defaults(dir.path().to_path_buf(), database);
         config.listen = "127.0.0.1:0".parse().expect("addr");
+        // Links (password links, the single sign-on callback) name the port bound at start.
+        config.public_url = "http://127.0.0.1:0".into();
         config.workers = 2;
         config.db_pool_size = 4;
         // Tests run the reminder job themselves, after moving the clock.

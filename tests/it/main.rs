@@ -22,6 +22,7 @@ mod security;
 mod settings;
 mod shared_secret;
 mod sign_in;
+mod sso;
 mod two_factor;
 mod verify_api;
 mod webhooks;
