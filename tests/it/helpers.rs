@@ -93,9 +93,12 @@ fn create_pg_database(admin_url: &str) -> (String, PgDatabase) {
         .unwrap_or_else(|e| panic!("cannot create a test database: {e}"));
     let (head, query) = admin_url.split_once('?').map_or((admin_url, None), |(h, q)| (h, Some(q)));
     let base = head.rsplit_once('/').map_or(head, |(b, _)| b);
+    // Without TLS: servers of finished tests keep their pools until the process exits, and libpq closing
+    // a TLS connection from a pool thread while OpenSSL's exit handlers run can crash the test binary.
     let url = match query {
-        Some(q) => format!("{base}/{name}?{q}"),
-        None => format!("{base}/{name}"),
+        Some(q) if q.contains("sslmode=") => format!("{base}/{name}?{q}"),
+        Some(q) => format!("{base}/{name}?{q}&sslmode=disable"),
+        None => format!("{base}/{name}?sslmode=disable"),
     };
     (url, PgDatabase { admin_url: admin_url.to_owned(), name })
 }
