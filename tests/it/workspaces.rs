@@ -255,6 +255,10 @@ on_both_backends! {
         }
         let (globex_key, acme_key) = (&keys[0], &keys[1]);
 
+        // Settings tells each workspace's Administrators how to pin to it.
+        let settings = admin.get("/settings").await.body;
+        assert!(settings.contains(&format!("/api/v1/workspaces/{acme}/authorize")), "{settings}");
+
         // Unpinned, each key answers for itself.
         assert_eq!(authorize(&app, "/api/v1/authorize", globex_key, None).await.0, StatusCode::OK);
         // Pinned by the path or the header, only the workspace's own keys pass; another's is unknown.
