@@ -126,19 +126,36 @@ pub struct Summary {
 
 /// Every workspace, archived ones too, oldest first, with how many members and keys each holds.
 pub fn summaries(conn: &mut DbConn) -> QResult<Vec<Summary>> {
+    summaries_of(conn, None)
+}
+
+/// One workspace, archived or not.
+pub fn summary(conn: &mut DbConn, id: i64) -> QResult<Option<Summary>> {
+    Ok(summaries_of(conn, Some(id))?.into_iter().next())
+}
+
+fn summaries_of(conn: &mut DbConn, only: Option<i64>) -> QResult<Vec<Summary>> {
     use super::schema::api_keys;
-    let rows: Vec<(i64, String, i64, Option<i64>)> = workspaces::table
+    let mut rows = workspaces::table
         .order(workspaces::id.asc())
         .select((workspaces::id, workspaces::name, workspaces::created_at, workspaces::archived_at))
-        .load(conn)?;
-    let members: Vec<(i64, i64)> = memberships::table
+        .into_boxed();
+    let mut members = memberships::table
         .group_by(memberships::workspace_id)
         .select((memberships::workspace_id, diesel::dsl::count_star()))
-        .load(conn)?;
-    let keys: Vec<(i64, i64)> = api_keys::table
+        .into_boxed();
+    let mut keys = api_keys::table
         .group_by(api_keys::workspace_id)
         .select((api_keys::workspace_id, diesel::dsl::count_star()))
-        .load(conn)?;
+        .into_boxed();
+    if let Some(id) = only {
+        rows = rows.filter(workspaces::id.eq(id));
+        members = members.filter(memberships::workspace_id.eq(id));
+        keys = keys.filter(api_keys::workspace_id.eq(id));
+    }
+    let rows: Vec<(i64, String, i64, Option<i64>)> = rows.load(conn)?;
+    let members: Vec<(i64, i64)> = members.load(conn)?;
+    let keys: Vec<(i64, i64)> = keys.load(conn)?;
     let count = |list: &[(i64, i64)], id| list.iter().find(|(ws, _)| *ws == id).map_or(0, |(_, n)| *n);
     Ok(rows
         .into_iter()
@@ -151,11 +168,6 @@ pub fn summaries(conn: &mut DbConn) -> QResult<Vec<Summary>> {
             archived_at,
         })
         .collect())
-}
-
-/// One workspace, archived or not.
-pub fn summary(conn: &mut DbConn, id: i64) -> QResult<Option<Summary>> {
-    Ok(summaries(conn)?.into_iter().find(|w| w.id == id))
 }
 
 /// Whether another workspace already has this name (compared case-insensitively).

@@ -129,27 +129,31 @@ async fn finish_sign_in(
     now: i64,
     method: &'static str,
 ) -> Result<SignedIn, SignInError> {
-    let signed_in = state
-        .blocking(move |db| {
-            db.write(|c| {
-                let Some(home) = workspaces::home_of(c, account.id)? else {
-                    return Ok(None);
-                };
-                accounts::record_sign_in(c, account.id, now, &ip.to_string(), rehash.as_deref())?;
-                let event = Event::new("account.sign_in", Actor::Account { id: account.id, email: account.email })
-                    .in_workspace(home.id)
-                    .from_ip(ip.to_string())
-                    .change(None, Some(serde_json::json!({ "method": method })));
-                audit::record(c, now, &event)?;
-                Ok::<_, Error>(Some(SignedIn {
-                    account_id: account.id,
-                    session_epoch: account.session_epoch,
-                    workspace_id: home.id,
-                }))
-            })
-        })
-        .await?;
+    let signed_in =
+        state.blocking(move |db| db.write(|c| record_sign_in(c, &account, rehash.as_deref(), ip, now, method))).await?;
     signed_in.ok_or(SignInError::NoWorkspace)
+}
+
+/// Records a sign-in however it was proven (password, second factor, single sign-on), in the caller's
+/// transaction: the account lands in its home workspace, or `None` when it has none.
+pub(crate) fn record_sign_in(
+    c: &mut crate::db::DbConn,
+    account: &accounts::Account,
+    rehash: Option<&str>,
+    ip: IpAddr,
+    now: i64,
+    method: &'static str,
+) -> Result<Option<SignedIn>> {
+    let Some(home) = workspaces::home_of(c, account.id)? else {
+        return Ok(None);
+    };
+    accounts::record_sign_in(c, account.id, now, &ip.to_string(), rehash)?;
+    let event = Event::new("account.sign_in", Actor::Account { id: account.id, email: account.email.clone() })
+        .in_workspace(home.id)
+        .from_ip(ip.to_string())
+        .change(None, Some(serde_json::json!({ "method": method })));
+    audit::record(c, now, &event)?;
+    Ok(Some(SignedIn { account_id: account.id, session_epoch: account.session_epoch, workspace_id: home.id }))
 }
 
 /// Counts a failed sign-in against the account (when the address has one) and records it; returns

@@ -20,7 +20,7 @@ use crate::domain::audit::{Actor, Event};
 use crate::domain::email::Email;
 use crate::domain::role::ConsoleRole;
 use crate::error::{Error, Result};
-use crate::services::auth::SignedIn;
+use crate::services::auth::{self, SignedIn};
 use crate::state::AppState;
 
 /// The provider's discovery document, fetched on first use (and again after a failure).
@@ -28,13 +28,20 @@ use crate::state::AppState;
 pub struct Discovery(tokio::sync::OnceCell<CoreProviderMetadata>);
 
 /// A sign-in on its way through the provider, kept in the person's session until the callback.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct Pending {
     state: String,
     nonce: String,
     verifier: String,
     pub next: String,
     at: i64,
+}
+
+impl std::fmt::Debug for Pending {
+    /// Leaves out the state, nonce and PKCE verifier.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pending").field("next", &self.next).field("at", &self.at).finish_non_exhaustive()
+    }
 }
 
 /// How long the round trip through the provider may take.
@@ -227,20 +234,10 @@ pub fn sign_in(state: &AppState, identity: &Identity, ip: IpAddr) -> Result<Sign
         if !account.is_active() {
             return Ok(Err("this account is disabled".to_owned()));
         }
-        let Some(home) = workspaces::home_of(c, account.id)? else {
-            return Ok(Err("this account is not a member of any workspace".to_owned()));
-        };
-        accounts::record_sign_in(c, account.id, now, &ip.to_string(), None)?;
-        let event = Event::new("account.sign_in", Actor::Account { id: account.id, email: account.email })
-            .in_workspace(home.id)
-            .from_ip(ip.to_string())
-            .change(None, Some(serde_json::json!({ "method": "single sign-on" })));
-        audit::record(c, now, &event)?;
-        Ok::<_, Error>(Ok(SignedIn {
-            account_id: account.id,
-            session_epoch: account.session_epoch,
-            workspace_id: home.id,
-        }))
+        Ok::<_, Error>(
+            auth::record_sign_in(c, &account, None, ip, now, "single sign-on")?
+                .ok_or_else(|| "this account is not a member of any workspace".to_owned()),
+        )
     })?;
     signed_in.map_err(SsoError::Account)
 }

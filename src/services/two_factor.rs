@@ -20,7 +20,7 @@ use crate::services::master_key::totp_context;
 use crate::state::AppState;
 
 /// What the set-up page shows: the secret in text (for typing), the `otpauth://` link and its QR code.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Enrolment {
     pub secret: String,
     pub uri: String,
@@ -36,6 +36,13 @@ pub struct Status {
     pub recovery_codes_left: i64,
     /// Being set up: a secret waits for its first code.
     pub pending: bool,
+}
+
+impl std::fmt::Debug for Enrolment {
+    /// Leaves out the secret (and the link and picture that carry it).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Enrolment(…)")
+    }
 }
 
 fn enrolment(secret: &[u8], email: &str) -> Result<Enrolment> {
@@ -70,6 +77,13 @@ fn account_event(
     Ok(event)
 }
 
+/// The account and its stored secret (confirmed or being set up), if any.
+fn account_and_secret(state: &AppState, account_id: i64) -> Result<(accounts::Account, Option<db::Stored>)> {
+    state
+        .db
+        .read(|c| Ok::<_, Error>((accounts::find(c, account_id)?.ok_or(Error::NotFound)?, db::stored(c, account_id)?)))
+}
+
 pub fn status(state: &AppState, account_id: i64) -> Result<Status> {
     state.db.read(|c| {
         let Some(stored) = db::stored(c, account_id)? else { return Ok::<_, Error>(Status::default()) };
@@ -98,9 +112,7 @@ pub fn begin(state: &AppState, account_id: i64) -> Result<Enrolment> {
 
 /// The set-up being confirmed, shown again (after a wrong code).
 pub fn pending(state: &AppState, account_id: i64) -> Result<Option<Enrolment>> {
-    let (account, stored) = state.db.read(|c| {
-        Ok::<_, Error>((accounts::find(c, account_id)?.ok_or(Error::NotFound)?, db::stored(c, account_id)?))
-    })?;
+    let (account, stored) = account_and_secret(state, account_id)?;
     match stored {
         Some(stored) if stored.confirmed_at.is_none() => {
             Ok(Some(enrolment(&open_secret(state, account_id, &stored)?, &account.email)?))
@@ -112,9 +124,7 @@ pub fn pending(state: &AppState, account_id: i64) -> Result<Option<Enrolment>> {
 /// Confirms the set-up with a first code; returns the recovery codes, to be shown this once.
 pub fn confirm(state: &AppState, account_id: i64, input: &str, ip: IpAddr) -> Result<Vec<String>> {
     let now = state.now();
-    let (account, stored) = state.db.read(|c| {
-        Ok::<_, Error>((accounts::find(c, account_id)?.ok_or(Error::NotFound)?, db::stored(c, account_id)?))
-    })?;
+    let (account, stored) = account_and_secret(state, account_id)?;
     let stored = match stored {
         Some(s) if s.confirmed_at.is_none() => s,
         Some(_) => return Err(Error::Conflict("Two-factor sign-in is already on.".into())),
@@ -145,9 +155,7 @@ pub fn confirm(state: &AppState, account_id: i64, input: &str, ip: IpAddr) -> Re
 pub fn check(state: &AppState, account_id: i64, input: &str, ip: IpAddr) -> Result<()> {
     let now = state.now();
     let policy = state.config.lockout;
-    let (account, stored) = state.db.read(|c| {
-        Ok::<_, Error>((accounts::find(c, account_id)?.ok_or(Error::NotFound)?, db::stored(c, account_id)?))
-    })?;
+    let (account, stored) = account_and_secret(state, account_id)?;
     let Some(stored) = stored.filter(|s| s.confirmed_at.is_some()) else { return Ok(()) };
     if input.trim().is_empty() {
         // Not a guess: nothing to count.

@@ -387,11 +387,10 @@ async fn forward_auth(
     tail: &str,
     workspace: Option<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let req = req.clone();
     let started = Instant::now();
     let original =
-        forwarded::original_request(&RequestHeaders(&req), req.method().as_str(), tail).ok_or_else(not_found_error)?;
-    let Some(key) = presented_key(&req) else {
+        forwarded::original_request(&RequestHeaders(req), req.method().as_str(), tail).ok_or_else(not_found_error)?;
+    let Some(key) = presented_key(req) else {
         return Ok(denied(
             StatusCode::UNAUTHORIZED,
             "MISSING",
@@ -400,7 +399,7 @@ async fn forward_auth(
     };
     let path = original.path.clone();
     let want = Some(Want::Request { method: original.method, path: original.path });
-    let context = UseContext { ip: Some(client_ip(&req, state).to_string()), path: Some(path), want, workspace };
+    let context = UseContext { ip: Some(client_ip(req, state).to_string()), path: Some(path), want, workspace };
     let verdict = decide(state, key, context).await?;
     state.metrics.observe(Endpoint::Authorize, verdict.code, started.elapsed());
     let status = match verdict.code {

@@ -107,10 +107,14 @@ async fn load(req: HttpRequest) -> Result<CurrentUser, AppError> {
                     return Ok::<_, Error>(None);
                 };
                 let limits = crate::services::policies::session_limits(c, who.workspace_id, defaults)?;
+                // The account's active workspaces: the switcher's list, and whether this one is still among them.
                 let mine = workspaces::of_account(c, who.account_id)?;
+                let Some(here) = mine.iter().find(|w| w.id == who.workspace_id).cloned() else {
+                    return Ok(None);
+                };
                 let must_enrol =
                     !member.account.has_two_factor() && crate::services::two_factor::required(c, who.workspace_id)?;
-                Ok(workspaces::find(c, who.workspace_id)?.map(|w| (member, w, limits, mine, must_enrol)))
+                Ok(Some((member, here, limits, mine, must_enrol)))
             })
         })
         .await?;

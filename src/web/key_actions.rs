@@ -10,6 +10,7 @@ use super::error::{AppError, html};
 use super::form::{Authed, FieldError};
 use super::keys::AccessChoices;
 use super::layout::Layout;
+use super::see_other;
 use crate::clock::format_time;
 use crate::db::keys::KeyRecord;
 use crate::db::{accounts, keys as key_db, roles, usage};
@@ -18,10 +19,6 @@ use crate::domain::key::PlainKey;
 use crate::error::Error;
 use crate::services::keys::{self, DeleteForm, DeleteOutcome, EditForm};
 use crate::state::AppState;
-
-fn see_other(location: &str) -> HttpResponse {
-    HttpResponse::SeeOther().insert_header(("location", location.to_owned())).finish()
-}
 
 // ---- edit ----
 
@@ -114,7 +111,7 @@ pub async fn update(
     let id = path.into_inner();
     let (caller, submitted) = (user.caller(), form.clone());
     match state.run(move |s| keys::update(s, &caller, id, &submitted)).await {
-        Ok(()) => Ok(see_other(&format!("/keys/{id}"))),
+        Ok(()) => Ok(see_other(format!("/keys/{id}"))),
         Err(Error::Invalid(invalid)) => {
             let page = edit_page(&state, &user, id, Some(form), invalid.into()).await?;
             Ok(html(StatusCode::UNPROCESSABLE_ENTITY, page.render()))
@@ -151,7 +148,7 @@ pub async fn set_status(
                 .and_then(|_| Err(Invalid::new("status", "Choose active or inactive.").into())),
         })
         .await?;
-    Ok(see_other(&format!("/keys/{id}")))
+    Ok(see_other(format!("/keys/{id}")))
 }
 
 pub async fn end_overlap(
@@ -162,7 +159,7 @@ pub async fn end_overlap(
     let id = path.into_inner();
     let caller = user.caller();
     state.run(move |s| keys::end_overlap(s, &caller, id)).await?;
-    Ok(see_other(&format!("/keys/{id}")))
+    Ok(see_other(format!("/keys/{id}")))
 }
 
 // ---- regenerate ----
@@ -363,7 +360,7 @@ pub async fn delete(
     let (errors, recent) = match state.run(move |s| keys::delete(s, &caller, &submitted)).await {
         Ok(DeleteOutcome::Deleted(n)) => {
             tracing::info!(count = n, "keys deleted");
-            return Ok(see_other(&format!("/keys?deleted={n}")));
+            return Ok(see_other(format!("/keys?deleted={n}")));
         }
         Ok(DeleteOutcome::UsedRecently { days, keys }) => (FieldError::default(), Some((days, keys))),
         Err(Error::Invalid(invalid)) => (invalid.into(), None),
@@ -431,7 +428,7 @@ pub async fn bulk(
             let active = form.action == "activate";
             let caller = user.caller();
             let n = state.run(move |s| keys::set_active(s, &caller, &form.ids, active)).await?;
-            Ok(see_other(&format!("/keys?{}={n}", if active { "activated" } else { "deactivated" })))
+            Ok(see_other(format!("/keys?{}={n}", if active { "activated" } else { "deactivated" })))
         }
         "delete" => Ok(html(
             StatusCode::OK,

@@ -208,6 +208,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     console_routes(cfg);
 }
 
+/// "See other": where a browser goes after a form (and htmx, through `HX-Redirect`).
+pub fn see_other(location: impl Into<String>) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::SeeOther().insert_header(("location", location.into())).finish()
+}
+
 /// Anything else is a 404 page (or a toast, for htmx).
 pub async fn not_found(req: actix_web::HttpRequest) -> Result<actix_web::HttpResponse, actix_web::Error> {
     if req.path().starts_with("/api/") {

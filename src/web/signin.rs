@@ -8,6 +8,7 @@ use askama::Template;
 use super::auth::client_ip;
 use super::error::{AppError, html};
 use super::layout::Layout;
+use super::see_other;
 use super::session::ConsoleSession;
 use crate::crypto::SecretString;
 use crate::error::Error;
@@ -26,6 +27,21 @@ struct LoginPage {
     signup_open: bool,
     /// "Sign in with …", when single sign-on is configured.
     sso_label: Option<String>,
+}
+
+impl LoginPage {
+    /// The sign-in form again, saying why the attempt was refused.
+    fn refused(state: &AppState, session: &ConsoleSession, email: String, next: String, error: String) -> Self {
+        LoginPage {
+            layout: Layout::public("Sign in", session.csrf_token()),
+            email,
+            next,
+            notice: None,
+            error: Some(error),
+            signup_open: false,
+            sso_label: sso_label(state),
+        }
+    }
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -75,7 +91,7 @@ fn safe_next(next: &str) -> String {
 pub async fn show(state: web::Data<AppState>, session: Session, query: web::Query<LoginQuery>) -> HttpResponse {
     let session = ConsoleSession(session);
     if session.facts().is_some() && query.expired.is_none() {
-        return HttpResponse::SeeOther().insert_header(("location", safe_next(&query.next))).finish();
+        return see_other(safe_next(&query.next));
     }
     let notice = if query.expired.is_some() {
         Some("Your session has ended. Sign in again.")
@@ -116,25 +132,16 @@ pub async fn submit(
     let (status, error) = match auth::sign_in(&state, &form.email, &form.password, ip).await {
         Ok(PasswordAccepted::SignedIn(signed_in)) => {
             session.sign_in(signed_in, state.now());
-            return Ok(HttpResponse::SeeOther().insert_header(("location", safe_next(&form.next))).finish());
+            return Ok(see_other(safe_next(&form.next)));
         }
         Ok(PasswordAccepted::NeedsCode { account_id, session_epoch }) => {
             session.await_second_factor(account_id, session_epoch, state.now(), &safe_next(&form.next));
-            return Ok(HttpResponse::SeeOther().insert_header(("location", "/login/two-factor")).finish());
+            return Ok(see_other("/login/two-factor"));
         }
         Err(SignInError::Refused(e)) => refusal(e)?,
         Err(refused) => (StatusCode::UNAUTHORIZED, refused.to_string()),
     };
-    let page = LoginPage {
-        layout: Layout::public("Sign in", session.csrf_token()),
-        email: form.email,
-        next: safe_next(&form.next),
-        notice: None,
-        error: Some(error),
-        signup_open: false,
-        sso_label: sso_label(&state),
-    };
-    Ok(html(status, page.render()))
+    Ok(html(status, LoginPage::refused(&state, &session, form.email, safe_next(&form.next), error).render()))
 }
 
 fn sso_label(state: &AppState) -> Option<String> {
@@ -159,9 +166,9 @@ pub async fn sso_start(
     match sso::start(&state, &sso_callback_url(&state), &safe_next(&query.next)).await {
         Ok((url, pending)) => {
             session.begin_sso(&pending);
-            Ok(HttpResponse::SeeOther().insert_header(("location", url)).finish())
+            Ok(see_other(url))
         }
-        Err(e) => sso_refused(&state, &session, &e, client_ip(&req, &state)).await,
+        Err(e) => sso_refused(&state, &session, e, client_ip(&req, &state)).await,
     }
 }
 
@@ -193,18 +200,18 @@ pub async fn sso_callback(
     let next = pending.as_ref().map_or_else(|| "/".to_owned(), |p| p.next.clone());
     if let Some(error) = &query.error {
         let said = query.error_description.clone().unwrap_or_else(|| error.clone());
-        return sso_refused(&state, &session, &sso::SsoError::Provider(said), ip).await;
+        return sso_refused(&state, &session, sso::SsoError::Provider(said), ip).await;
     }
     let identity = match sso::finish(&state, &sso_callback_url(&state), pending, &query.code, &query.state).await {
         Ok(identity) => identity,
-        Err(e) => return sso_refused(&state, &session, &e, ip).await,
+        Err(e) => return sso_refused(&state, &session, e, ip).await,
     };
     match state.run(move |s| Ok(sso::sign_in(s, &identity, ip))).await? {
         Ok(signed_in) => {
             session.sign_in(signed_in, state.now());
-            Ok(HttpResponse::SeeOther().insert_header(("location", next)).finish())
+            Ok(see_other(next))
         }
-        Err(e) => sso_refused(&state, &session, &e, ip).await,
+        Err(e) => sso_refused(&state, &session, e, ip).await,
     }
 }
 
@@ -212,23 +219,19 @@ pub async fn sso_callback(
 async fn sso_refused(
     state: &AppState,
     session: &ConsoleSession,
-    e: &sso::SsoError,
+    e: sso::SsoError,
     ip: std::net::IpAddr,
 ) -> Result<HttpResponse, AppError> {
+    if let sso::SsoError::Service(internal) = e {
+        // Our own failure (the database, say): the error page and the log, never its details on the page.
+        return Err(internal.into());
+    }
     let reason = e.to_string();
     tracing::info!(reason = %reason, "single sign-on refused");
     let recorded = reason.clone();
     state.run(move |s| sso::record_refusal(s, &recorded, ip)).await?;
-    let page = LoginPage {
-        layout: Layout::public("Sign in", session.csrf_token()),
-        email: String::new(),
-        next: "/".into(),
-        notice: None,
-        error: Some(format!("Single sign-on did not work: {reason}.")),
-        signup_open: false,
-        sso_label: sso_label(state),
-    };
-    Ok(html(StatusCode::UNAUTHORIZED, page.render()))
+    let error = format!("Single sign-on did not work: {reason}.");
+    Ok(html(StatusCode::UNAUTHORIZED, LoginPage::refused(state, session, String::new(), "/".into(), error).render()))
 }
 
 #[derive(Template)]
@@ -245,7 +248,7 @@ pub struct SecondFactorForm {
 }
 
 fn back_to_sign_in() -> HttpResponse {
-    HttpResponse::SeeOther().insert_header(("location", "/login?expired=1")).finish()
+    see_other("/login?expired=1")
 }
 
 /// The second step of signing in, for accounts with two-factor: only after the password was accepted.
@@ -272,7 +275,7 @@ pub async fn submit_second_factor(
     let (status, error) = match auth::complete_second_factor(&state, account_id, epoch, &form.code, ip).await {
         Ok(signed_in) => {
             session.sign_in(signed_in, state.now());
-            return Ok(HttpResponse::SeeOther().insert_header(("location", next)).finish());
+            return Ok(see_other(next));
         }
         Err(SignInError::Refused(Error::Invalid(invalid))) => (StatusCode::UNAUTHORIZED, invalid.message),
         Err(SignInError::Refused(e)) => {
@@ -304,7 +307,7 @@ pub async fn confirm(user: super::auth::CurrentUser) -> HttpResponse {
 
 pub async fn logout(session: Session) -> HttpResponse {
     ConsoleSession(session).sign_out();
-    HttpResponse::SeeOther().insert_header(("location", "/login?signed_out=1")).finish()
+    see_other("/login?signed_out=1")
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use super::auth::{Admin, CurrentUser};
 use super::error::{AppError, html};
 use super::form::{Authed, FieldError};
 use super::layout::Layout;
+use super::see_other;
 use crate::clock::format_time;
 use crate::crypto::SecretString;
 use crate::error::Error;
@@ -130,7 +131,7 @@ pub async fn disable(
     Authed(user, form): Authed<CurrentUser, DisableForm>,
 ) -> Result<HttpResponse, AppError> {
     match two_factor::disable(&state, user.id, &form.password, &form.code, user.ip).await {
-        Ok(()) => Ok(HttpResponse::SeeOther().insert_header(("location", "/profile/two-factor")).finish()),
+        Ok(()) => Ok(see_other("/profile/two-factor")),
         Err(Error::Invalid(invalid)) => {
             let page = page(&state, &user, None, Vec::new(), invalid.into()).await?;
             Ok(html(StatusCode::UNPROCESSABLE_ENTITY, page.render()))
@@ -147,7 +148,7 @@ pub async fn reset(
 ) -> Result<HttpResponse, AppError> {
     let (caller, id) = (user.caller(), path.into_inner());
     state.run(move |s| two_factor::reset(s, &caller, id)).await?;
-    Ok(HttpResponse::SeeOther().insert_header(("location", format!("/users/{id}"))).finish())
+    Ok(see_other(format!("/users/{id}")))
 }
 
 /// Settings: require two-factor of everyone in the workspace, or not.
@@ -158,5 +159,5 @@ pub async fn require(
     let caller = user.caller();
     let required = form.required.is_some();
     state.run(move |s| two_factor::set_required(s, &caller, required)).await?;
-    Ok(HttpResponse::SeeOther().insert_header(("location", "/settings#two-factor")).finish())
+    Ok(see_other("/settings#two-factor"))
 }

@@ -10,6 +10,7 @@ use super::auth::{CurrentUser, SuperAdmin};
 use super::error::{AppError, html};
 use super::form::{Authed, FieldError};
 use super::layout::Layout;
+use super::see_other;
 use super::session::ConsoleSession;
 use crate::clock::format_time;
 use crate::db::accounts::Member;
@@ -78,10 +79,6 @@ pub struct SwitchForm {
     workspace: String,
 }
 
-fn see_other(location: &str) -> HttpResponse {
-    HttpResponse::SeeOther().insert_header(("location", location)).finish()
-}
-
 async fn list_page(
     state: &AppState,
     user: &CurrentUser,
@@ -103,7 +100,7 @@ pub async fn create(
 ) -> Result<HttpResponse, AppError> {
     let (who, name) = (user.super_admin(), form.name.clone());
     match state.run(move |s| workspaces::create(s, &who, &name)).await {
-        Ok(id) => Ok(see_other(&format!("/workspaces/{id}"))),
+        Ok(id) => Ok(see_other(format!("/workspaces/{id}"))),
         Err(Error::Invalid(invalid)) => Ok(html(
             StatusCode::UNPROCESSABLE_ENTITY,
             list_page(&state, &user, form.name, invalid.into()).await?.render(),
@@ -151,7 +148,7 @@ async fn after(
     (name, add): (Option<String>, MemberForm),
 ) -> Result<HttpResponse, AppError> {
     match result {
-        Ok(()) => Ok(see_other(&format!("/workspaces/{id}"))),
+        Ok(()) => Ok(see_other(format!("/workspaces/{id}"))),
         Err(Error::Invalid(invalid)) => {
             let page = show_page(state, user, id, name, add, invalid.into()).await?;
             Ok(html(StatusCode::UNPROCESSABLE_ENTITY, page.render()))
@@ -189,7 +186,7 @@ pub async fn restore(
 async fn set_archived(state: &AppState, user: &CurrentUser, id: i64, archive: bool) -> Result<HttpResponse, AppError> {
     let who = user.super_admin();
     state.run(move |s| workspaces::set_archived(s, &who, id, archive)).await?;
-    Ok(see_other(&format!("/workspaces/{id}")))
+    Ok(see_other(format!("/workspaces/{id}")))
 }
 
 pub async fn add_member(
@@ -219,7 +216,7 @@ pub async fn remove_member(
 ) -> Result<HttpResponse, AppError> {
     let ((id, account), who) = (path.into_inner(), user.super_admin());
     state.run(move |s| workspaces::remove_member(s, &who, id, account)).await?;
-    Ok(see_other(&format!("/workspaces/{id}")))
+    Ok(see_other(format!("/workspaces/{id}")))
 }
 
 /// The layout's switcher: moves this session to another workspace the account belongs to. Anything

@@ -721,17 +721,7 @@ async fn single_sign_on_from_the_sign_in_page_in_chromium() {
     }
     let Some(chrome) = Chrome::start().await else { return };
     let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("port").port();
-    let app = TestApp::spawn_with(Backend::Sqlite, |config| {
-        config.oidc = Some(keyward::config::OidcConfig {
-            issuer: format!("http://127.0.0.1:{port}"),
-            client_id: "keyward".into(),
-            client_secret: Some("keyward-test-secret".into()),
-            label: "Test IdP".into(),
-            group_roles: keyward::config::GroupRoles::parse("keyward-admins=admin").expect("roles"),
-            passwords_off: false,
-        });
-    })
-    .await;
+    let app = TestApp::spawn_with(Backend::Sqlite, |config| config.oidc = Some(crate::sso::oidc(port, false))).await;
     let _provider = crate::sso::Provider::start(port, &format!("{}/login/oidc/callback", app.base)).await;
     let admin = app.admin().await;
     admin.get("/settings").await;

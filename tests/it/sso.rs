@@ -63,6 +63,18 @@ impl Provider {
     }
 }
 
+/// keyward's single sign-on settings for the test provider on `port` (see `tests/oidc/provider.mjs`).
+pub fn oidc(port: u16, passwords_off: bool) -> OidcConfig {
+    OidcConfig {
+        issuer: format!("http://127.0.0.1:{port}"),
+        client_id: "keyward".into(),
+        client_secret: Some("keyward-test-secret".into()),
+        label: "Test IdP".into(),
+        group_roles: GroupRoles::parse("keyward-admins=admin").expect("roles"),
+        passwords_off,
+    }
+}
+
 /// A browser for the whole round trip: cookies for keyward and the provider, redirects by hand.
 fn browser() -> reqwest::Client {
     reqwest::Client::builder().cookie_store(true).redirect(Policy::none()).build().expect("client")
@@ -141,17 +153,7 @@ async fn single_sign_on(backend: Backend) {
         return;
     }
     let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("port").port();
-    let Some(app) = TestApp::spawn_with_if_available(backend, |config| {
-        config.oidc = Some(OidcConfig {
-            issuer: format!("http://127.0.0.1:{port}"),
-            client_id: "keyward".into(),
-            client_secret: Some("keyward-test-secret".into()),
-            label: "Test IdP".into(),
-            group_roles: GroupRoles::parse("keyward-admins=admin").expect("roles"),
-            passwords_off: true,
-        });
-    })
-    .await
+    let Some(app) = TestApp::spawn_with_if_available(backend, |config| config.oidc = Some(oidc(port, true))).await
     else {
         return;
     };
