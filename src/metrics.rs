@@ -78,3 +78,17 @@ impl Metrics {
         out
     }
 }
+
+/// How changes made elsewhere reach this instance (`db::changes`).
+pub fn render_changes(out: &mut String, changes: &crate::db::changes::Changes) {
+    let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
+    out.push_str("# HELP keyward_change_notices_total Change notices received from other instances.\n");
+    out.push_str("# TYPE keyward_change_notices_total counter\n");
+    let _ = writeln!(out, "keyward_change_notices_total {}", load(&changes.notices));
+    out.push_str("# HELP keyward_change_watcher_reconnects_total Times the change watcher had to reconnect.\n");
+    out.push_str("# TYPE keyward_change_watcher_reconnects_total counter\n");
+    let _ = writeln!(out, "keyward_change_watcher_reconnects_total {}", load(&changes.reconnects));
+    out.push_str("# HELP keyward_cache_trusted 1 while changes made elsewhere are followed and the cache answers.\n");
+    out.push_str("# TYPE keyward_cache_trusted gauge\n");
+    let _ = writeln!(out, "keyward_cache_trusted {}", u8::from(changes.trusted()));
+}

@@ -130,6 +130,8 @@ impl Application {
         }
         let key = cookie_key(&config)?;
         let state = open_state(config, clock)?;
+        // Before anything is cached: from here on, changes made elsewhere reach this instance.
+        state.db.watch_changes()?;
         crate::services::shared_secret::ensure_all(&state)?;
 
         if state.db.read(accounts::count)? == 0 {

@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod changes;
 pub mod dashboard;
 pub mod key_types;
 pub mod keys;
@@ -167,9 +168,9 @@ pub struct Database {
     /// with SQLITE_BUSY when another writer got in between. Writers of this process queue here instead.
     /// PostgreSQL needs no gate.
     write_gate: Option<Arc<Mutex<()>>>,
-    /// Bumped after every write transaction that may change access: caches filled from an older
-    /// generation are stale (see `services::verify`).
-    generation: Arc<std::sync::atomic::AtomicU64>,
+    /// The caches' generation, bumped after every write transaction that may change access here or
+    /// elsewhere: caches filled from an older generation are stale (see `changes`, `services::verify`).
+    changes: Arc<changes::Changes>,
 }
 
 impl Database {
@@ -194,7 +195,7 @@ impl Database {
             .connection_timeout(Duration::from_secs(10))
             .build(ConnectionManager { url: url.clone() })?;
         let write_gate = (!url.is_postgres()).then(|| Arc::new(Mutex::new(())));
-        Ok(Self { pool, url, write_gate, generation: Arc::default() })
+        Ok(Self { pool, url, write_gate, changes: Arc::default() })
     }
 
     pub fn url(&self) -> &DatabaseUrl {
@@ -210,9 +211,13 @@ impl Database {
     where
         E: From<diesel::result::Error> + From<DbError>,
     {
-        let result = self.write_counters(f);
+        let result = self.write_counters(|c| {
+            let value = f(c)?;
+            changes::announce(c, self.changes.instance())?;
+            Ok(value)
+        });
         // After the commit: a cache fill that read the old state has an older generation.
-        self.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.changes.bump();
         result
     }
 
@@ -229,7 +234,18 @@ impl Database {
 
     /// The current write generation; read it before a cache fill's queries.
     pub fn generation(&self) -> u64 {
-        self.generation.load(std::sync::atomic::Ordering::SeqCst)
+        self.changes.generation()
+    }
+
+    /// The generation and how changes made elsewhere reach it.
+    pub fn changes(&self) -> &changes::Changes {
+        &self.changes
+    }
+
+    /// Starts following changes made by other instances (and the command line): call it before
+    /// loading anything that is cached. Servers do; one-off commands need not.
+    pub fn watch_changes(&self) -> Result<(), DbError> {
+        changes::watch(&self.url, &self.changes)
     }
 
     /// Runs read-only queries on one connection.

@@ -302,6 +302,13 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    change_epoch (id) {
+        id -> BigInt,
+        epoch -> BigInt,
+    }
+}
+
 diesel::joinable!(memberships -> accounts (account_id));
 diesel::joinable!(memberships -> workspaces (workspace_id));
 diesel::joinable!(api_keys -> key_types (key_type_id));

@@ -2,6 +2,8 @@
 
 use diesel::prelude::*;
 
+use diesel::sql_types::{Nullable, Text};
+
 use super::DbConn;
 use super::schema::{key_recent_uses, key_secrets, key_usage, key_usage_daily};
 
@@ -29,8 +31,10 @@ pub const RECENT_USES_KEPT: i64 = 20;
 /// Keys checked for existence per query.
 const CHUNK: usize = 500;
 
-/// Applies a flush's batches. Keys deleted meanwhile are skipped. Per key this is, in the steady
-/// state, three single-row updates (usage, the day's count, one slot of the recent-uses ring).
+/// Applies a flush's batches, skipping keys deleted meanwhile. A few statements per `CHUNK` keys,
+/// whatever their number: one upsert of the usage rows, one of the day counts, one that writes each
+/// key's next slot of the recent-uses ring from the usage row it just updated (plus one update per
+/// retiring secret, rare). Integers are written into the statement; the strings are bound.
 pub fn apply_all(conn: &mut DbConn, batches: &[Batch]) -> QResult<()> {
     for chunk in batches.chunks(CHUNK) {
         let ids: Vec<i64> = chunk.iter().map(|b| b.key_id).collect();
@@ -40,82 +44,80 @@ pub fn apply_all(conn: &mut DbConn, batches: &[Batch]) -> QResult<()> {
             .load::<i64>(conn)?
             .into_iter()
             .collect();
-        for batch in chunk.iter().filter(|b| existing.contains(&b.key_id)) {
-            apply(conn, batch)?;
+        let live: Vec<&Batch> = chunk.iter().filter(|b| existing.contains(&b.key_id)).collect();
+        if live.is_empty() {
+            continue;
+        }
+        upsert_usage(conn, &live)?;
+        upsert_days(conn, &live)?;
+        write_ring(conn, &live)?;
+        for b in live.iter().filter(|b| b.secret_retiring) {
+            diesel::update(key_secrets::table.find(b.secret_id))
+                .set(key_secrets::last_used_at.eq(b.last_used_at))
+                .execute(conn)?;
         }
     }
     Ok(())
 }
 
-fn apply(conn: &mut DbConn, b: &Batch) -> QResult<()> {
-    let flushes: Option<i64> = diesel::update(key_usage::table.find(b.key_id))
-        .set((
-            key_usage::last_used_at.eq(b.last_used_at),
-            key_usage::last_used_ip.eq(&b.ip),
-            key_usage::last_used_path.eq(&b.path),
-            key_usage::use_count.eq(key_usage::use_count + b.count),
-            key_usage::flushes.eq(key_usage::flushes + 1),
-        ))
-        .returning(key_usage::flushes)
-        .get_result(conn)
-        .optional()?;
-    let flushes = match flushes {
-        Some(n) => n,
-        None => {
-            diesel::insert_into(key_usage::table)
-                .values((
-                    key_usage::key_id.eq(b.key_id),
-                    key_usage::last_used_at.eq(b.last_used_at),
-                    key_usage::last_used_ip.eq(&b.ip),
-                    key_usage::last_used_path.eq(&b.path),
-                    key_usage::use_count.eq(b.count),
-                    key_usage::flushes.eq(1),
-                ))
-                .execute(conn)?;
-            1
-        }
-    };
-    for (day, uses) in &b.per_day {
-        let updated = diesel::update(key_usage_daily::table.find((b.key_id, day)))
-            .set(key_usage_daily::uses.eq(key_usage_daily::uses + uses))
-            .execute(conn)?;
-        if updated == 0 {
-            diesel::insert_into(key_usage_daily::table)
-                .values((
-                    key_usage_daily::key_id.eq(b.key_id),
-                    key_usage_daily::day.eq(day),
-                    key_usage_daily::uses.eq(uses),
-                ))
-                .execute(conn)?;
+/// The `n`th bound parameter (from 1) in the connection's own syntax.
+fn placeholder(conn: &DbConn, n: usize) -> String {
+    match conn {
+        DbConn::Postgres(_) => format!("${n}"),
+        DbConn::Sqlite(_) => format!("?{n}"),
+    }
+}
+
+fn upsert_usage(conn: &mut DbConn, live: &[&Batch]) -> QResult<()> {
+    use std::fmt::Write as _;
+    let mut sql = String::from(
+        "INSERT INTO key_usage (key_id, last_used_at, last_used_ip, last_used_path, use_count, flushes) VALUES ",
+    );
+    for (i, b) in live.iter().enumerate() {
+        let sep = if i == 0 { "" } else { ", " };
+        let (ip, path) = (placeholder(conn, 2 * i + 1), placeholder(conn, 2 * i + 2));
+        let _ = write!(sql, "{sep}({}, {}, {ip}, {path}, {}, 1)", b.key_id, b.last_used_at, b.count);
+    }
+    sql.push_str(
+        " ON CONFLICT (key_id) DO UPDATE SET last_used_at = excluded.last_used_at, \
+         last_used_ip = excluded.last_used_ip, last_used_path = excluded.last_used_path, \
+         use_count = key_usage.use_count + excluded.use_count, flushes = key_usage.flushes + 1",
+    );
+    let mut query = diesel::sql_query(sql).into_boxed();
+    for b in live {
+        query = query.bind::<Nullable<Text>, _>(b.ip.as_deref()).bind::<Nullable<Text>, _>(b.path.as_deref());
+    }
+    query.execute(conn).map(drop)
+}
+
+fn upsert_days(conn: &mut DbConn, live: &[&Batch]) -> QResult<()> {
+    use std::fmt::Write as _;
+    let mut sql = String::from("INSERT INTO key_usage_daily (key_id, day, uses) VALUES ");
+    let mut first = true;
+    for b in live {
+        for (day, uses) in &b.per_day {
+            let _ = write!(sql, "{}({}, {day}, {uses})", if first { "" } else { ", " }, b.key_id);
+            first = false;
         }
     }
-    if b.secret_retiring {
-        diesel::update(key_secrets::table.find(b.secret_id))
-            .set(key_secrets::last_used_at.eq(b.last_used_at))
-            .execute(conn)?;
+    if first {
+        return Ok(());
     }
-    let slot = (flushes - 1).rem_euclid(RECENT_USES_KEPT);
-    let updated = diesel::update(
-        key_recent_uses::table.filter(key_recent_uses::key_id.eq(b.key_id)).filter(key_recent_uses::slot.eq(slot)),
-    )
-    .set((
-        key_recent_uses::used_at.eq(b.last_used_at),
-        key_recent_uses::ip.eq(&b.ip),
-        key_recent_uses::path.eq(&b.path),
-    ))
-    .execute(conn)?;
-    if updated == 0 {
-        diesel::insert_into(key_recent_uses::table)
-            .values((
-                key_recent_uses::key_id.eq(b.key_id),
-                key_recent_uses::slot.eq(slot),
-                key_recent_uses::used_at.eq(b.last_used_at),
-                key_recent_uses::ip.eq(&b.ip),
-                key_recent_uses::path.eq(&b.path),
-            ))
-            .execute(conn)?;
-    }
-    Ok(())
+    sql.push_str(" ON CONFLICT (key_id, day) DO UPDATE SET uses = key_usage_daily.uses + excluded.uses");
+    diesel::sql_query(sql).execute(conn).map(drop)
+}
+
+/// Each key's slot `(flushes - 1) % RECENT_USES_KEPT`, from the usage row `upsert_usage` just wrote.
+fn write_ring(conn: &mut DbConn, live: &[&Batch]) -> QResult<()> {
+    let ids = live.iter().map(|b| b.key_id.to_string()).collect::<Vec<_>>().join(", ");
+    // `WHERE` keeps SQLite from reading ON CONFLICT as part of the SELECT.
+    let sql = format!(
+        "INSERT INTO key_recent_uses (key_id, slot, used_at, ip, path) \
+         SELECT key_id, (flushes - 1) % {RECENT_USES_KEPT}, last_used_at, last_used_ip, last_used_path \
+         FROM key_usage WHERE key_id IN ({ids}) \
+         ON CONFLICT (key_id, slot) DO UPDATE SET used_at = excluded.used_at, ip = excluded.ip, path = excluded.path"
+    );
+    diesel::sql_query(sql).execute(conn).map(drop)
 }
 
 #[derive(Debug, Clone, Queryable)]

@@ -50,11 +50,28 @@ async fn every<T>(
     }
 }
 
-/// Picks up shared secrets changed by other instances (and gives new workspaces theirs) at the
-/// verification cache's time to live, the bound on how long another instance's change goes unseen.
+/// Picks up shared secrets changed by other instances (and gives new workspaces theirs): each second
+/// in which the caches' generation moved (a change here or a notice from elsewhere, see `db::changes`),
+/// and at the verification cache's time to live in any case.
 pub async fn reload_secrets_periodically(state: AppState) {
-    let period = Duration::from_secs(u64::try_from(state.config.cache_ttl_secs.max(1)).unwrap_or(60));
-    every(state, period, true, "reload shared secrets", crate::services::shared_secret::ensure_all).await;
+    let ttl = Duration::from_secs(u64::try_from(state.config.cache_ttl_secs.max(1)).unwrap_or(60));
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let (mut seen, mut loaded_at) = (state.db.generation(), tokio::time::Instant::now());
+    loop {
+        tick.tick().await;
+        let generation = state.db.generation();
+        if generation == seen && loaded_at.elapsed() < ttl {
+            continue;
+        }
+        (seen, loaded_at) = (generation, tokio::time::Instant::now());
+        let s = state.clone();
+        match tokio::task::spawn_blocking(move || crate::services::shared_secret::ensure_all(&s)).await {
+            Ok(Err(e)) => tracing::warn!(error = %e, job = "reload shared secrets", "background job failed"),
+            Err(e) => tracing::warn!(error = %e, job = "reload shared secrets", "background job failed"),
+            Ok(Ok(())) => {}
+        }
+    }
 }
 
 /// Sends expiry, rotation and overlap notices every `--reminders-every-secs` (default a minute) until

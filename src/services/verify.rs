@@ -8,8 +8,8 @@
 //! racing a change is stored with the old generation and never outlives it. Time-dependent checks
 //! (expiry, the end of an overlap) are evaluated on every request against the cached times.
 //! Unknown digests go to a smaller cache of their own so a flood of made-up keys cannot evict the
-//! real ones. Entries also expire after a time to live, which bounds how long a change made by
-//! another instance can go unseen here.
+//! real ones. Changes made by other instances bump the same generation when their notice (or the
+//! epoch) arrives (`db::changes`); entries also expire after a time to live.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -69,11 +69,15 @@ pub struct UseContext {
     pub workspace: Option<i64>,
 }
 
-/// Everything the decision needs about one secret, read at one generation.
+/// Everything the decision needs about one secret, read at one generation. One per cached key, so
+/// nothing in it twice: names live in `facts`, shared with every answer.
 #[derive(Debug)]
 struct Resolved {
-    found: keys::Lookup,
     facts: Arc<KeyFacts>,
+    /// What the status checks read.
+    found: Found,
+    secret_id: i64,
+    act_as_owner: bool,
     ip_allow: IpAllowList,
     rate: Option<RateLimit>,
     catalogue: Arc<Vec<Permission>>,
@@ -139,8 +143,9 @@ impl VerifyCache {
         }
     }
 
-    fn fresh<T: Clone>(&self, slot: Option<Slot<T>>, generation: u64, now: i64) -> Option<T> {
-        slot.filter(|s| s.generation == generation && now - s.filled_at < self.ttl_secs).map(|s| s.value)
+    fn fresh<T: Clone>(&self, slot: Option<Slot<T>>, at: Stamp) -> Option<T> {
+        slot.filter(|s| at.trusted && s.generation == at.generation && at.now - s.filled_at < self.ttl_secs)
+            .map(|s| s.value)
     }
 
     /// How many uses the key's current window has counted, without counting one.
@@ -167,6 +172,15 @@ impl VerifyCache {
     }
 }
 
+/// When a cache is read: the generation (read before a fill's queries), the time, and whether changes made
+/// elsewhere are being followed (while they are not, nothing cached answers: see `db::changes`).
+#[derive(Debug, Clone, Copy)]
+struct Stamp {
+    generation: u64,
+    now: i64,
+    trusted: bool,
+}
+
 enum Lookup {
     Found(Arc<Resolved>),
     Missing,
@@ -177,11 +191,12 @@ enum Lookup {
 fn resolve(state: &AppState, digest: [u8; 32], now: i64, use_db: bool) -> Result<Option<Lookup>> {
     let cache = &state.verify_cache;
     let generation = state.db.generation();
-    if let Some(found) = cache.found.as_ref().and_then(|c| cache.fresh(c.get(&digest), generation, now)) {
+    let at = Stamp { generation, now, trusted: state.db.changes().trusted() };
+    if let Some(found) = cache.found.as_ref().and_then(|c| cache.fresh(c.get(&digest), at)) {
         cache.hits.fetch_add(1, Ordering::Relaxed);
         return Ok(Some(Lookup::Found(found)));
     }
-    if let Some(()) = cache.missing.as_ref().and_then(|c| cache.fresh(c.get(&digest), generation, now)) {
+    if let Some(()) = cache.missing.as_ref().and_then(|c| cache.fresh(c.get(&digest), at)) {
         cache.hits.fetch_add(1, Ordering::Relaxed);
         return Ok(Some(Lookup::Missing));
     }
@@ -193,7 +208,7 @@ fn resolve(state: &AppState, digest: [u8; 32], now: i64, use_db: bool) -> Result
         let Some(found) = keys::lookup(c, &digest)? else { return Ok::<_, diesel::result::Error>(None) };
         let (key_grants, roles) = permissions::key_access(c, found.key_id)?;
         let ws = found.workspace_id;
-        let catalogue = match cache.fresh(cache.catalogues.get(&ws), generation, now) {
+        let catalogue = match cache.fresh(cache.catalogues.get(&ws), at) {
             Some(catalogue) => catalogue,
             None => {
                 let catalogue = Arc::new(permissions::catalogue(c, ws)?);
@@ -202,7 +217,7 @@ fn resolve(state: &AppState, digest: [u8; 32], now: i64, use_db: bool) -> Result
             }
         };
         let owner = (ws, found.owner_id);
-        let owner_grants = match cache.fresh(cache.owners.get(&owner), generation, now) {
+        let owner_grants = match cache.fresh(cache.owners.get(&owner), at) {
             Some(grants) => grants,
             None => {
                 let grants = Arc::new(permissions::account_grants(c, ws, found.owner_id)?);
@@ -232,6 +247,14 @@ fn resolve(state: &AppState, digest: [u8; 32], now: i64, use_db: bool) -> Result
         permissions: access.effective().iter().map(|p| p.name.clone()).collect(),
     });
     let resolved = Arc::new(Resolved {
+        found: Found {
+            key_active: found.status == "active",
+            owner_active: found.owner_disabled_at.is_none(),
+            expires_at: found.expires_at,
+            secret_retires_at: found.secret_retires_at,
+        },
+        secret_id: found.secret_id,
+        act_as_owner: found.act_as_owner,
         ip_allow: found.ip_allow.as_deref().map_or_else(IpAllowList::default, |text| {
             IpAllowList::parse(text).unwrap_or_else(|e| {
                 tracing::warn!(key_id = found.key_id, error = %e, "stored IP allow-list unreadable; the key is refused");
@@ -239,7 +262,6 @@ fn resolve(state: &AppState, digest: [u8; 32], now: i64, use_db: bool) -> Result
             })
         }),
         rate: found.rate_limit.zip(found.rate_window_secs).map(|(limit, window_secs)| RateLimit { limit, window_secs }),
-        found,
         facts,
         catalogue,
         key_grants,
@@ -351,31 +373,23 @@ fn decide(
         }
         Some(Lookup::Found(r)) => r,
     };
-    let found = &r.found;
-    if context.workspace.is_some_and(|pinned| pinned != found.workspace_id) {
+    let (found, facts) = (&r.found, &r.facts);
+    if context.workspace.is_some_and(|pinned| pinned != facts.workspace_id) {
         // Said no differently from an unknown key, and before any use is counted: a pinned
         // integration learns nothing about other workspaces' keys.
         trace.step("Known key", Some(false), || "no key of this workspace has this secret".into());
         return Ok(Some(Verdict::bare(Code::NotFound, None)));
     }
-    let mut code = verify::status(
-        &Found {
-            key_active: found.status == "active",
-            owner_active: found.owner_disabled_at.is_none(),
-            expires_at: found.expires_at,
-            secret_retires_at: found.secret_retires_at,
-        },
-        now,
-    );
+    let mut code = verify::status(found, now);
     if code == Code::NotFound {
         trace.step("Known key", Some(false), || "this is a previous secret whose overlap has ended".into());
         return Ok(Some(Verdict::bare(code, None)));
     }
-    trace.step("Known key", Some(true), || format!("“{}”, owned by {}", found.name, found.owner_email));
-    trace.step("Status", Some(code != Code::Inactive), || match (found.status == "active", found.owner_disabled_at) {
+    trace.step("Known key", Some(true), || format!("“{}”, owned by {}", facts.name, facts.owner));
+    trace.step("Status", Some(code != Code::Inactive), || match (found.key_active, found.owner_active) {
         (false, _) => "the key is inactive".into(),
-        (true, Some(_)) => "the key's owner is disabled".into(),
-        (true, None) => "active, and so is its owner".into(),
+        (true, false) => "the key's owner is disabled".into(),
+        (true, true) => "active, and so is its owner".into(),
     });
     if code == Code::Inactive {
         return Ok(Some(Verdict { code, reason: None, missing: Vec::new(), key: Some(r.facts.clone()) }));
@@ -413,7 +427,7 @@ fn decide(
                     catalogue: &r.catalogue,
                     key: &r.key_grants,
                     owner: &r.owner_grants,
-                    act_as_owner: found.act_as_owner,
+                    act_as_owner: r.act_as_owner,
                 };
                 match access.check(want) {
                     Ok(p) => {
@@ -440,9 +454,9 @@ fn decide(
         && let Some(rate) = r.rate
     {
         let admitted = if trace.on {
-            state.verify_cache.peek(found.key_id, rate, now) < rate.limit
+            state.verify_cache.peek(facts.key_id, rate, now) < rate.limit
         } else {
-            state.verify_cache.admit(found.key_id, rate, now)
+            state.verify_cache.admit(facts.key_id, rate, now)
         };
         trace.step("Rate limit", Some(admitted), || {
             format!("{} requests per {}{}", rate.limit, rate.window_name(), if admitted { "" } else { ": reached" })
@@ -455,8 +469,8 @@ fn decide(
         trace.step("Rate limit", None, || "none".into());
     }
     if code == Code::Valid && !trace.on {
-        let secret = (found.secret_id, found.secret_retires_at.is_some());
-        state.usage.record(found.key_id, secret, now, context.ip.as_deref(), context.path.as_deref());
+        let secret = (r.secret_id, found.secret_retires_at.is_some());
+        state.usage.record(facts.key_id, secret, now, context.ip.as_deref(), context.path.as_deref());
     }
     Ok(Some(Verdict { code, reason, missing, key: Some(r.facts.clone()) }))
 }

@@ -444,8 +444,9 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let hits = cache.hits.load(std::sync::atomic::Ordering::Relaxed);
     let misses = cache.misses.load(std::sync::atomic::Ordering::Relaxed);
     let pool = state.db.state();
-    let body =
+    let mut body =
         state.metrics.render((hits, misses), (pool.connections, pool.idle_connections, state.config.db_pool_size));
+    crate::metrics::render_changes(&mut body, state.db.changes());
     HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(body)
 }
 

@@ -103,6 +103,20 @@ fn create_pg_database(admin_url: &str) -> (String, PgDatabase) {
     (url, PgDatabase { admin_url: admin_url.to_owned(), name })
 }
 
+/// A test server's configuration: any free port, few threads and connections, no background jobs.
+fn test_config(data_dir: PathBuf, database: DatabaseUrl) -> Config {
+    let mut config = Config::with_defaults(data_dir, database);
+    config.listen = "127.0.0.1:0".parse().expect("addr");
+    // Links (password links, the single sign-on callback) name the port bound at start.
+    config.public_url = "http://127.0.0.1:0".into();
+    config.workers = 2;
+    config.db_pool_size = 4;
+    // Tests run the reminder job themselves, after moving the clock.
+    config.reminders_every_secs = 0;
+    config.webhooks_every_secs = 0;
+    config
+}
+
 impl TestApp {
     pub async fn spawn(backend: Backend) -> TestApp {
         Self::spawn_with(backend, |_| {}).await
@@ -140,15 +154,7 @@ impl TestApp {
                 (DatabaseUrl::parse(&url).expect("postgres url"), url, Some(pg))
             }
         };
-        let mut config = Config::with_defaults(dir.path().to_path_buf(), database);
-        config.listen = "127.0.0.1:0".parse().expect("addr");
-        // Links (password links, the single sign-on callback) name the port bound at start.
-        config.public_url = "http://127.0.0.1:0".into();
-        config.workers = 2;
-        config.db_pool_size = 4;
-        // Tests run the reminder job themselves, after moving the clock.
-        config.reminders_every_secs = 0;
-        config.webhooks_every_secs = 0;
+        let mut config = test_config(dir.path().to_path_buf(), database);
         tweak(&mut config);
         let start = time::OffsetDateTime::now_utc().unix_timestamp();
         let clock = Clock::manual(start);
@@ -167,6 +173,17 @@ impl TestApp {
             _dir: dir,
             _pg: pg,
         }
+    }
+
+    /// A second server on this test's database and data directory (so the same master and cookie keys),
+    /// as a second instance behind a load balancer would be.
+    pub async fn beside(&self) -> Peer {
+        let database = DatabaseUrl::parse(&self.database_url).expect("database url");
+        let config = test_config(self.data_dir.clone(), database);
+        let app = Application::build(config, self.clock.clone()).expect("the second server starts");
+        let peer = Peer { base: format!("http://127.0.0.1:{}", app.port()), state: app.state().clone() };
+        tokio::spawn(app.run_until_stopped());
+        peer
     }
 
     pub fn account_id(&self, email: &str) -> i64 {
@@ -284,10 +301,21 @@ fn csrf_in(body: &str) -> Option<String> {
     Some(body[start..].split('"').next()?.to_owned())
 }
 
+/// Another server on a `TestApp`'s database (`TestApp::beside`).
+pub struct Peer {
+    pub base: String,
+    pub state: AppState,
+}
+
 impl Browser {
     pub fn new(base: &str) -> Self {
         let client = Client::builder().cookie_store(true).redirect(Policy::none()).build().expect("client");
         Self { client, base: base.to_owned(), csrf: std::sync::Mutex::new(None) }
+    }
+
+    /// The same browser (its cookies, its session) pointed at another server.
+    pub fn at(&self, base: &str) -> Self {
+        Self { client: self.client.clone(), base: base.to_owned(), csrf: std::sync::Mutex::new(Some(self.csrf())) }
     }
 
     async fn page(&self, response: reqwest::Response) -> Page {

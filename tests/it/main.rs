@@ -8,6 +8,7 @@ mod authz_matrix;
 mod browser;
 mod crash;
 mod import;
+mod instances;
 mod key_lifecycle;
 mod key_test;
 mod keys;

@@ -27,7 +27,7 @@ async fn code_of(app: &TestApp, body: Value) -> String {
 }
 
 /// A catalogue of two permissions, both granted to the administrator; returns (lock id, view id).
-async fn catalogue(app: &TestApp, admin: &Browser) -> (String, String) {
+pub async fn catalogue(app: &TestApp, admin: &Browser) -> (String, String) {
     admin.get("/permissions").await;
     admin
         .post(
