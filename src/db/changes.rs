@@ -18,8 +18,9 @@
 //! reads the database, so a change committed anywhere takes effect here within `HARD_BOUND` whatever happens
 //! to notices. After a reconnect the whole cache is dropped: notices sent meanwhile are lost.
 
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
@@ -55,6 +56,9 @@ pub struct Changes {
     /// Whether a watcher runs; until one does (command-line processes never start one) nothing is
     /// distrusted: such a process writes, it does not serve from a cache for long.
     watched: AtomicBool,
+    /// Epoch values this process's own commits made, not yet passed by the watcher: their changes are
+    /// in the generation already, so the watcher does not drop the cache for them.
+    own: Mutex<BTreeSet<i64>>,
     pub notices: AtomicU64,
     pub reconnects: AtomicU64,
 }
@@ -67,6 +71,7 @@ impl Default for Changes {
             started: Instant::now(),
             trusted_until: AtomicU64::new(0),
             watched: AtomicBool::new(false),
+            own: Mutex::default(),
             notices: AtomicU64::new(0),
             reconnects: AtomicU64::new(0),
         }
@@ -81,6 +86,21 @@ impl Changes {
     /// Makes every cached entry stale.
     pub fn bump(&self) {
         self.generation.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// After a commit that set the epoch to `epoch` here (see `own`).
+    pub(super) fn committed(&self, epoch: i64) {
+        self.own.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(epoch);
+    }
+
+    /// Whether an epoch that moved from `from` to `to` includes a change made elsewhere. Values this
+    /// process made are forgotten once passed; one it records only after the watcher read past it
+    /// counts as foreign (a needless drop of the cache, never a missed change).
+    fn moved_elsewhere(&self, from: i64, to: i64) -> bool {
+        let mut own = self.own.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let foreign = (from.saturating_add(1)..=to).any(|v| !own.contains(&v)) || to < from;
+        own.retain(|v| *v > to);
+        foreign
     }
 
     /// This process's id, as notices carry it.
@@ -104,17 +124,17 @@ impl Changes {
 }
 
 /// Ends a transaction that may change access: bumps the epoch and, on PostgreSQL, queues the notice
-/// (both take effect at commit, and vanish with a rollback). The instance id is hex, safe to inline.
-pub(super) fn announce(conn: &mut DbConn, instance: &str) -> Result<(), diesel::result::Error> {
-    match conn {
-        DbConn::Postgres(pg) => {
-            pg.batch_execute(&format!("UPDATE change_epoch SET epoch = epoch + 1; NOTIFY {CHANNEL}, '{instance}'"))
-        }
-        DbConn::Sqlite(_) => {
-            diesel::update(change_epoch::table).set(change_epoch::epoch.eq(change_epoch::epoch + 1)).execute(conn)?;
-            Ok(())
-        }
+/// (both take effect at commit, and vanish with a rollback); returns the epoch it set. The instance id
+/// is hex, safe to inline.
+pub(super) fn announce(conn: &mut DbConn, instance: &str) -> Result<i64, diesel::result::Error> {
+    let epoch = diesel::update(change_epoch::table)
+        .set(change_epoch::epoch.eq(change_epoch::epoch + 1))
+        .returning(change_epoch::epoch)
+        .get_result(conn)?;
+    if let DbConn::Postgres(pg) = conn {
+        pg.batch_execute(&format!("NOTIFY {CHANNEL}, '{instance}'"))?;
     }
+    Ok(epoch)
 }
 
 /// The connection a watcher holds, and what it last read.
@@ -162,10 +182,10 @@ impl Watch {
             if last_read.elapsed() >= EPOCH_EVERY {
                 last_read = Instant::now();
                 let epoch = read_epoch(&mut self.conn)?;
-                if epoch != self.epoch {
-                    self.epoch = epoch;
+                if changes.moved_elsewhere(self.epoch, epoch) {
                     changes.bump();
                 }
+                self.epoch = epoch;
                 changes.confirm();
             }
             drop(changes);
@@ -215,4 +235,35 @@ pub(super) fn watch(url: &DatabaseUrl, changes: &Arc<Changes>) -> Result<(), DbE
         })
         .map_err(|e| DbError::Connect(format!("cannot start the change watcher: {e}")))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_epochs_made_elsewhere_drop_the_cache() {
+        let changes = Changes::default();
+        assert!(!changes.moved_elsewhere(4, 4), "nothing moved");
+        changes.committed(5);
+        changes.committed(6);
+        assert!(!changes.moved_elsewhere(4, 6), "both were ours");
+        changes.committed(8);
+        assert!(changes.moved_elsewhere(6, 8), "7 was another instance's");
+        assert!(!changes.moved_elsewhere(8, 8));
+        // One of ours recorded after the watcher passed it is forgotten, not held against a later change.
+        changes.committed(8);
+        assert!(changes.moved_elsewhere(8, 9));
+        assert!(changes.moved_elsewhere(9, 3), "an epoch that went back (a restored database)");
+    }
+
+    #[test]
+    fn trust_lapses_without_a_read() {
+        let changes = Changes::default();
+        assert!(changes.trusted(), "a process with no watcher writes and does not serve from a cache");
+        changes.watched.store(true, Ordering::Relaxed);
+        assert!(!changes.trusted(), "a watcher that never read");
+        changes.confirm();
+        assert!(changes.trusted());
+    }
 }

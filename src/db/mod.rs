@@ -213,12 +213,15 @@ impl Database {
     {
         let result = self.write_counters(|c| {
             let value = f(c)?;
-            changes::announce(c, self.changes.instance())?;
-            Ok(value)
+            let epoch = changes::announce(c, self.changes.instance())?;
+            Ok((value, epoch))
         });
         // After the commit: a cache fill that read the old state has an older generation.
         self.changes.bump();
-        result
+        result.map(|(value, epoch)| {
+            self.changes.committed(epoch);
+            value
+        })
     }
 
     /// A write transaction that never changes who may do what (usage counters): caches stay valid.
