@@ -191,7 +191,8 @@ diesel::table! {
         last_used_ip -> Nullable<Text>,
         last_used_path -> Nullable<Text>,
         use_count -> BigInt,
-        flushes -> BigInt,
+        samples -> BigInt,
+        sample_due -> BigInt,
     }
 }
 

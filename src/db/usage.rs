@@ -28,13 +28,19 @@ pub struct Batch {
 /// How many recent uses each key keeps for its page: a ring of this many slots.
 pub const RECENT_USES_KEPT: i64 = 20;
 
+/// A key's recent uses are samples at least this far apart: the last use of the first flush after the
+/// previous sample's minute. A busy key then costs one ring write a minute, not one per flush, and its
+/// twenty rows span twenty minutes of use rather than a hundred seconds.
+pub const SAMPLE_EVERY_SECS: i64 = 60;
+
 /// Keys checked for existence per query.
 const CHUNK: usize = 500;
 
 /// Applies a flush's batches, skipping keys deleted meanwhile. A few statements per `CHUNK` keys,
-/// whatever their number: one upsert of the usage rows, one of the day counts, one that writes each
-/// key's next slot of the recent-uses ring from the usage row it just updated (plus one update per
-/// retiring secret, rare). Integers are written into the statement; the strings are bound.
+/// whatever their number: one upsert of the usage rows (which also decides whose sample is due), one of
+/// the day counts, one that writes those keys' next slot of the recent-uses ring from the usage row it
+/// just updated (plus one update per retiring secret, rare). Integers are written into the statement;
+/// the strings are bound.
 pub fn apply_all(conn: &mut DbConn, batches: &[Batch]) -> QResult<()> {
     for chunk in batches.chunks(CHUNK) {
         let ids: Vec<i64> = chunk.iter().map(|b| b.key_id).collect();
@@ -71,17 +77,24 @@ fn placeholder(conn: &DbConn, n: usize) -> String {
 fn upsert_usage(conn: &mut DbConn, live: &[&Batch]) -> QResult<()> {
     use std::fmt::Write as _;
     let mut sql = String::from(
-        "INSERT INTO key_usage (key_id, last_used_at, last_used_ip, last_used_path, use_count, flushes) VALUES ",
+        "INSERT INTO key_usage (key_id, last_used_at, last_used_ip, last_used_path, use_count, samples, sample_due) \
+         VALUES ",
     );
     for (i, b) in live.iter().enumerate() {
         let sep = if i == 0 { "" } else { ", " };
         let (ip, path) = (placeholder(conn, 2 * i + 1), placeholder(conn, 2 * i + 2));
-        let _ = write!(sql, "{sep}({}, {}, {ip}, {path}, {}, 1)", b.key_id, b.last_used_at, b.count);
+        let (at, due) = (b.last_used_at, b.last_used_at + SAMPLE_EVERY_SECS);
+        let _ = write!(sql, "{sep}({}, {at}, {ip}, {path}, {}, 1, {due})", b.key_id, b.count);
     }
-    sql.push_str(
+    // Every right-hand side reads the row as it was, so both CASEs see the old sample_due.
+    let _ = write!(
+        sql,
         " ON CONFLICT (key_id) DO UPDATE SET last_used_at = excluded.last_used_at, \
          last_used_ip = excluded.last_used_ip, last_used_path = excluded.last_used_path, \
-         use_count = key_usage.use_count + excluded.use_count, flushes = key_usage.flushes + 1",
+         use_count = key_usage.use_count + excluded.use_count, \
+         samples = key_usage.samples + CASE WHEN excluded.last_used_at >= key_usage.sample_due THEN 1 ELSE 0 END, \
+         sample_due = CASE WHEN excluded.last_used_at >= key_usage.sample_due \
+             THEN excluded.sample_due ELSE key_usage.sample_due END"
     );
     let mut query = diesel::sql_query(sql).into_boxed();
     for b in live {
@@ -107,14 +120,16 @@ fn upsert_days(conn: &mut DbConn, live: &[&Batch]) -> QResult<()> {
     diesel::sql_query(sql).execute(conn).map(drop)
 }
 
-/// Each key's slot `(flushes - 1) % RECENT_USES_KEPT`, from the usage row `upsert_usage` just wrote.
+/// The sample of each key `upsert_usage` just took one of — its due time is this use plus the interval,
+/// which is what it set — into slot `(samples - 1) % RECENT_USES_KEPT`. (A key used again in the same
+/// second after its sample has its slot written again with the same use.)
 fn write_ring(conn: &mut DbConn, live: &[&Batch]) -> QResult<()> {
     let ids = live.iter().map(|b| b.key_id.to_string()).collect::<Vec<_>>().join(", ");
     // `WHERE` keeps SQLite from reading ON CONFLICT as part of the SELECT.
     let sql = format!(
         "INSERT INTO key_recent_uses (key_id, slot, used_at, ip, path) \
-         SELECT key_id, (flushes - 1) % {RECENT_USES_KEPT}, last_used_at, last_used_ip, last_used_path \
-         FROM key_usage WHERE key_id IN ({ids}) \
+         SELECT key_id, (samples - 1) % {RECENT_USES_KEPT}, last_used_at, last_used_ip, last_used_path \
+         FROM key_usage WHERE key_id IN ({ids}) AND sample_due = last_used_at + {SAMPLE_EVERY_SECS} \
          ON CONFLICT (key_id, slot) DO UPDATE SET used_at = excluded.used_at, ip = excluded.ip, path = excluded.path"
     );
     diesel::sql_query(sql).execute(conn).map(drop)

@@ -19,7 +19,7 @@ pub struct Permission {
 }
 
 /// What a key, or an account, is granted.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Grants {
     /// Holds the ADMIN role.
     pub everything: bool,

@@ -92,7 +92,7 @@ pub fn run(state: &AppState, caller: &Caller, form: &TestForm, client_ip: &str) 
     let key_name = verdict
         .key
         .as_deref()
-        .filter(|k| policy::may_view_key(caller.role, caller.is(k.owner_id)))
+        .filter(|k| policy::may_view_key(caller.role, caller.is(k.profile.owner_id)))
         .map(|k| k.name.clone());
     Ok(Outcome { code: verdict.code.as_str(), valid: verdict.valid(), reason: verdict.reason.clone(), key_name, steps })
 }

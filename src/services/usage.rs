@@ -1,7 +1,7 @@
 //! Last use and use counts, gathered in memory on every verification and written in one batch every
 //! few seconds. A crash loses at most one flush window of usage data; it never loses a change of access.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Mutex;
 
 use crate::db::Database;
@@ -21,7 +21,10 @@ struct Pending {
     last_used_at: i64,
     ip: Option<String>,
     path: Option<String>,
-    per_day: BTreeMap<i64, i64>,
+    /// Uses on the day of the window's first use, and on any other day (only a window across midnight):
+    /// nothing to allocate per key for the common case.
+    first_day: (i64, i64),
+    other_days: Vec<(i64, i64)>,
 }
 
 impl UsageRecorder {
@@ -35,6 +38,7 @@ impl UsageRecorder {
         ip: Option<&str>,
         path: Option<&str>,
     ) {
+        let day = now.div_euclid(DAY);
         let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
         let entry = pending.entry(key_id).or_insert_with(|| Pending {
             secret_id,
@@ -43,7 +47,8 @@ impl UsageRecorder {
             last_used_at: now,
             ip: None,
             path: None,
-            per_day: BTreeMap::new(),
+            first_day: (day, 0),
+            other_days: Vec::new(),
         });
         entry.count += 1;
         (entry.secret_id, entry.secret_retiring) = (secret_id, retiring);
@@ -56,11 +61,23 @@ impl UsageRecorder {
         if entry.path.as_deref() != path {
             entry.path = path.map(str::to_owned);
         }
-        *entry.per_day.entry(now.div_euclid(DAY)).or_default() += 1;
+        if entry.first_day.0 == day {
+            entry.first_day.1 += 1;
+        } else {
+            match entry.other_days.iter_mut().find(|(d, _)| *d == day) {
+                Some((_, uses)) => *uses += 1,
+                None => entry.other_days.push((day, 1)),
+            }
+        }
     }
 
     fn take(&self) -> Vec<Batch> {
-        let drained = std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()));
+        let drained = {
+            let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+            // The next window starts as large as this one was, so it does not rehash as it fills.
+            let capacity = pending.len();
+            std::mem::replace(&mut *pending, HashMap::with_capacity(capacity))
+        };
         drained
             .into_iter()
             .map(|(key_id, p)| Batch {
@@ -71,7 +88,7 @@ impl UsageRecorder {
                 last_used_at: p.last_used_at,
                 ip: p.ip,
                 path: p.path,
-                per_day: p.per_day.into_iter().collect(),
+                per_day: std::iter::once(p.first_day).chain(p.other_days).collect(),
             })
             .collect()
     }
@@ -88,5 +105,30 @@ impl UsageRecorder {
             |e| tracing::warn!(error = %e, keys = written, "usage flush failed; this window's usage is lost"),
         )?;
         Ok(written)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uses_are_counted_per_day_across_midnight_and_back() {
+        let recorder = UsageRecorder::default();
+        let midnight = 20_000 * DAY;
+        for now in [midnight - 2, midnight - 1, midnight + 1, midnight - 1, midnight + 3] {
+            recorder.record(7, (70, false), now, Some("10.0.0.1"), Some("/a"));
+        }
+        recorder.record(8, (80, true), midnight, None, None);
+        let mut batches = recorder.take();
+        batches.sort_by_key(|b| b.key_id);
+        assert_eq!(batches.len(), 2);
+        let (seven, eight) = (&batches[0], &batches[1]);
+        assert_eq!((seven.count, seven.last_used_at), (5, midnight + 3));
+        let mut days = seven.per_day.clone();
+        days.sort_unstable();
+        assert_eq!(days, vec![(19_999, 3), (20_000, 2)]);
+        assert_eq!((eight.per_day.clone(), eight.secret_retiring, eight.ip.clone()), (vec![(20_000, 1)], true, None));
+        assert!(recorder.take().is_empty(), "a window is taken once");
     }
 }

@@ -23,19 +23,58 @@ use crate::domain::verify::{self, Code, Found};
 use crate::error::Result;
 use crate::state::AppState;
 
-/// A key that was found, whatever the decision.
-#[derive(Debug, Clone)]
-pub struct KeyFacts {
-    pub key_id: i64,
+/// What many keys have in common — workspace, owner, type, roles, grants — and the answer fields that
+/// follow from it. Keys that share all of it share one of these (`VerifyCache::profile`), so a cache
+/// of 100k keys holds 100k names and times and a few profiles, not 100k copies of the same lists.
+#[derive(Debug)]
+pub struct Profile {
     pub workspace_id: i64,
     pub owner_id: i64,
-    pub name: String,
     pub owner: String,
     pub key_type: String,
-    pub expires_at: Option<i64>,
     pub roles: Vec<String>,
     /// Names of the permissions the key may use.
     pub permissions: Vec<String>,
+    act_as_owner: bool,
+    key_grants: Grants,
+    catalogue: Arc<Vec<Permission>>,
+    owner_grants: Arc<Grants>,
+}
+
+impl Profile {
+    fn access(&self) -> Access<'_> {
+        Access {
+            catalogue: &self.catalogue,
+            key: &self.key_grants,
+            owner: &self.owner_grants,
+            act_as_owner: self.act_as_owner,
+        }
+    }
+
+    /// Everything `permissions` is derived from. The catalogue and the owner's grants compare by
+    /// identity: one generation's copies are shared, and a profile keeps its own alive.
+    fn grounds(&self) -> impl std::hash::Hash + PartialEq + '_ {
+        (
+            (self.workspace_id, self.owner_id, self.act_as_owner),
+            (&self.owner, &self.key_type, &self.roles, &self.key_grants),
+            (Arc::as_ptr(&self.catalogue) as usize, Arc::as_ptr(&self.owner_grants) as usize),
+        )
+    }
+}
+
+/// A key that was found, whatever the decision: what its answer says, and what the checks read. One
+/// per cached key.
+#[derive(Debug)]
+pub struct KeyFacts {
+    pub key_id: i64,
+    pub name: String,
+    pub expires_at: Option<i64>,
+    pub profile: Arc<Profile>,
+    /// What the status checks read.
+    found: Found,
+    secret_id: i64,
+    ip_allow: IpAllowList,
+    rate: Option<RateLimit>,
 }
 
 #[derive(Debug, Clone)]
@@ -69,22 +108,6 @@ pub struct UseContext {
     pub workspace: Option<i64>,
 }
 
-/// Everything the decision needs about one secret, read at one generation. One per cached key, so
-/// nothing in it twice: names live in `facts`, shared with every answer.
-#[derive(Debug)]
-struct Resolved {
-    facts: Arc<KeyFacts>,
-    /// What the status checks read.
-    found: Found,
-    secret_id: i64,
-    act_as_owner: bool,
-    ip_allow: IpAllowList,
-    rate: Option<RateLimit>,
-    catalogue: Arc<Vec<Permission>>,
-    key_grants: Grants,
-    owner_grants: Arc<Grants>,
-}
-
 #[derive(Debug, Clone)]
 struct Slot<T> {
     generation: u64,
@@ -95,12 +118,15 @@ struct Slot<T> {
 /// The verification cache, its counters, and the per-key rate-limit windows.
 #[derive(Debug)]
 pub struct VerifyCache {
-    found: Option<quick_cache::sync::Cache<[u8; 32], Slot<Arc<Resolved>>>>,
+    found: Option<quick_cache::sync::Cache<[u8; 32], Slot<Arc<KeyFacts>>>>,
     missing: Option<quick_cache::sync::Cache<[u8; 32], Slot<()>>>,
     /// Shared by every key of a workspace, and of an owner: kept even with the key cache off, so a
     /// cold verification reads only the key itself.
     catalogues: quick_cache::sync::Cache<i64, Slot<Arc<Vec<Permission>>>>,
     owners: quick_cache::sync::Cache<(i64, i64), Slot<Arc<Grants>>>,
+    /// Profiles by the hash of their grounds; a collision only means a profile is not shared.
+    profiles: quick_cache::sync::Cache<u64, Slot<Arc<Profile>>>,
+    profile_hasher: std::hash::RandomState,
     ttl_secs: i64,
     pub hits: AtomicU64,
     pub misses: AtomicU64,
@@ -136,6 +162,8 @@ impl VerifyCache {
             missing: enabled.then(|| recency_cache((capacity / 10).max(1))),
             catalogues: quick_cache::sync::Cache::new(1_000),
             owners: quick_cache::sync::Cache::new(100_000),
+            profiles: quick_cache::sync::Cache::new(20_000),
+            profile_hasher: std::hash::RandomState::new(),
             ttl_secs,
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
@@ -146,6 +174,21 @@ impl VerifyCache {
     fn fresh<T: Clone>(&self, slot: Option<Slot<T>>, at: Stamp) -> Option<T> {
         slot.filter(|s| at.trusted && s.generation == at.generation && at.now - s.filled_at < self.ttl_secs)
             .map(|s| s.value)
+    }
+
+    /// The one profile of these grounds: a fresh one already held, else this one with its permissions.
+    fn profile(&self, mut candidate: Profile, at: Stamp) -> Arc<Profile> {
+        use std::hash::BuildHasher;
+        let hash = self.profile_hasher.hash_one(candidate.grounds());
+        if let Some(held) = self.fresh(self.profiles.get(&hash), at)
+            && held.grounds() == candidate.grounds()
+        {
+            return held;
+        }
+        candidate.permissions = candidate.access().effective().iter().map(|p| p.name.clone()).collect();
+        let profile = Arc::new(candidate);
+        self.profiles.insert(hash, Slot { generation: at.generation, filled_at: at.now, value: profile.clone() });
+        profile
     }
 
     /// How many uses the key's current window has counted, without counting one.
@@ -182,7 +225,7 @@ struct Stamp {
 }
 
 enum Lookup {
-    Found(Arc<Resolved>),
+    Found(Arc<KeyFacts>),
     Missing,
 }
 
@@ -233,20 +276,26 @@ fn resolve(state: &AppState, digest: [u8; 32], now: i64, use_db: bool) -> Result
         }
         return Ok(Some(Lookup::Missing));
     };
-    let access =
-        Access { catalogue: &catalogue, key: &key_grants, owner: &owner_grants, act_as_owner: found.act_as_owner };
-    let facts = Arc::new(KeyFacts {
+    let profile = cache.profile(
+        Profile {
+            workspace_id: found.workspace_id,
+            owner_id: found.owner_id,
+            owner: found.owner_email,
+            key_type: found.type_name,
+            roles,
+            permissions: Vec::new(),
+            act_as_owner: found.act_as_owner,
+            key_grants,
+            catalogue,
+            owner_grants,
+        },
+        at,
+    );
+    let resolved = Arc::new(KeyFacts {
         key_id: found.key_id,
-        workspace_id: found.workspace_id,
-        owner_id: found.owner_id,
-        name: found.name.clone(),
-        owner: found.owner_email.clone(),
-        key_type: found.type_name.clone(),
+        name: found.name,
         expires_at: found.expires_at,
-        roles,
-        permissions: access.effective().iter().map(|p| p.name.clone()).collect(),
-    });
-    let resolved = Arc::new(Resolved {
+        profile,
         found: Found {
             key_active: found.status == "active",
             owner_active: found.owner_disabled_at.is_none(),
@@ -254,7 +303,6 @@ fn resolve(state: &AppState, digest: [u8; 32], now: i64, use_db: bool) -> Result
             secret_retires_at: found.secret_retires_at,
         },
         secret_id: found.secret_id,
-        act_as_owner: found.act_as_owner,
         ip_allow: found.ip_allow.as_deref().map_or_else(IpAllowList::default, |text| {
             IpAllowList::parse(text).unwrap_or_else(|e| {
                 tracing::warn!(key_id = found.key_id, error = %e, "stored IP allow-list unreadable; the key is refused");
@@ -262,10 +310,6 @@ fn resolve(state: &AppState, digest: [u8; 32], now: i64, use_db: bool) -> Result
             })
         }),
         rate: found.rate_limit.zip(found.rate_window_secs).map(|(limit, window_secs)| RateLimit { limit, window_secs }),
-        facts,
-        catalogue,
-        key_grants,
-        owner_grants,
     });
     if let Some(c) = &cache.found {
         c.insert(digest, Slot { generation, filled_at: now, value: resolved.clone() });
@@ -373,8 +417,8 @@ fn decide(
         }
         Some(Lookup::Found(r)) => r,
     };
-    let (found, facts) = (&r.found, &r.facts);
-    if context.workspace.is_some_and(|pinned| pinned != facts.workspace_id) {
+    let found = &r.found;
+    if context.workspace.is_some_and(|pinned| pinned != r.profile.workspace_id) {
         // Said no differently from an unknown key, and before any use is counted: a pinned
         // integration learns nothing about other workspaces' keys.
         trace.step("Known key", Some(false), || "no key of this workspace has this secret".into());
@@ -385,14 +429,14 @@ fn decide(
         trace.step("Known key", Some(false), || "this is a previous secret whose overlap has ended".into());
         return Ok(Some(Verdict::bare(code, None)));
     }
-    trace.step("Known key", Some(true), || format!("“{}”, owned by {}", facts.name, facts.owner));
+    trace.step("Known key", Some(true), || format!("“{}”, owned by {}", r.name, r.profile.owner));
     trace.step("Status", Some(code != Code::Inactive), || match (found.key_active, found.owner_active) {
         (false, _) => "the key is inactive".into(),
         (true, false) => "the key's owner is disabled".into(),
         (true, true) => "active, and so is its owner".into(),
     });
     if code == Code::Inactive {
-        return Ok(Some(Verdict { code, reason: None, missing: Vec::new(), key: Some(r.facts.clone()) }));
+        return Ok(Some(Verdict { code, reason: None, missing: Vec::new(), key: Some(r.clone()) }));
     }
     trace.step("Expiry", Some(code != Code::Expired), || match found.expires_at {
         None => "never expires".into(),
@@ -422,41 +466,33 @@ fn decide(
             None => {
                 trace.step("Permission or URI rule", None, || "nothing asked: only whether the key is usable".into())
             }
-            Some(want) => {
-                let access = Access {
-                    catalogue: &r.catalogue,
-                    key: &r.key_grants,
-                    owner: &r.owner_grants,
-                    act_as_owner: r.act_as_owner,
-                };
-                match access.check(want) {
-                    Ok(p) => {
-                        trace.step("Permission or URI rule", Some(true), || format!("the key holds {}", p.name));
-                        trace.step("Owner's grants", Some(true), || format!("the owner holds {}", p.name));
-                    }
-                    Err(denial) => {
-                        let owner = matches!(denial, crate::domain::access::Denial::OwnerLacks(_));
-                        trace.step("Permission or URI rule", Some(owner), || {
-                            if owner { "the key holds a permission that covers it".into() } else { denial.to_string() }
-                        });
-                        if owner {
-                            trace.step("Owner's grants", Some(false), || denial.to_string());
-                        }
-                        code = Code::Forbidden;
-                        missing = denial.missing();
-                        reason = Some(denial.to_string());
-                    }
+            Some(want) => match r.profile.access().check(want) {
+                Ok(p) => {
+                    trace.step("Permission or URI rule", Some(true), || format!("the key holds {}", p.name));
+                    trace.step("Owner's grants", Some(true), || format!("the owner holds {}", p.name));
                 }
-            }
+                Err(denial) => {
+                    let owner = matches!(denial, crate::domain::access::Denial::OwnerLacks(_));
+                    trace.step("Permission or URI rule", Some(owner), || {
+                        if owner { "the key holds a permission that covers it".into() } else { denial.to_string() }
+                    });
+                    if owner {
+                        trace.step("Owner's grants", Some(false), || denial.to_string());
+                    }
+                    code = Code::Forbidden;
+                    missing = denial.missing();
+                    reason = Some(denial.to_string());
+                }
+            },
         }
     }
     if code == Code::Valid
         && let Some(rate) = r.rate
     {
         let admitted = if trace.on {
-            state.verify_cache.peek(facts.key_id, rate, now) < rate.limit
+            state.verify_cache.peek(r.key_id, rate, now) < rate.limit
         } else {
-            state.verify_cache.admit(facts.key_id, rate, now)
+            state.verify_cache.admit(r.key_id, rate, now)
         };
         trace.step("Rate limit", Some(admitted), || {
             format!("{} requests per {}{}", rate.limit, rate.window_name(), if admitted { "" } else { ": reached" })
@@ -470,7 +506,7 @@ fn decide(
     }
     if code == Code::Valid && !trace.on {
         let secret = (r.secret_id, found.secret_retires_at.is_some());
-        state.usage.record(facts.key_id, secret, now, context.ip.as_deref(), context.path.as_deref());
+        state.usage.record(r.key_id, secret, now, context.ip.as_deref(), context.path.as_deref());
     }
-    Ok(Some(Verdict { code, reason, missing, key: Some(r.facts.clone()) }))
+    Ok(Some(Verdict { code, reason, missing, key: Some(r) }))
 }

@@ -214,10 +214,10 @@ impl<'a> From<&'a Verdict> for VerifyResponse<'a> {
             code: v.code,
             key_id: key.map(|k| k.key_id),
             name: key.map(|k| k.name.as_str()),
-            owner: key.map(|k| k.owner.as_str()),
-            key_type: key.map(|k| k.key_type.as_str()),
-            roles: key.map_or(&[], |k| k.roles.as_slice()),
-            permissions: key.map_or(&[], |k| k.permissions.as_slice()),
+            owner: key.map(|k| k.profile.owner.as_str()),
+            key_type: key.map(|k| k.profile.key_type.as_str()),
+            roles: key.map_or(&[], |k| k.profile.roles.as_slice()),
+            permissions: key.map_or(&[], |k| k.profile.permissions.as_slice()),
             expires_at: key.and_then(|k| k.expires_at).map(format_rfc3339),
             missing_permissions: (v.code == Code::Forbidden).then_some(v.missing.as_slice()),
             reason: v.reason.as_deref(),
@@ -275,7 +275,8 @@ pub async fn verify_key(
     let verdict = decide(&state, body.key, context).await?;
     let body = serde_json::to_vec(&VerifyResponse::from(&verdict))
         .map_err(|e| ApiError::from(crate::error::Error::Internal(e.to_string())))?;
-    let signature = signature(&state, verdict.key.as_deref().map(|k| k.workspace_id).or(workspace), &body).await?;
+    let signature =
+        signature(&state, verdict.key.as_deref().map(|k| k.profile.workspace_id).or(workspace), &body).await?;
     state.metrics.observe(Endpoint::Verify, verdict.code, started.elapsed());
     let mut response = HttpResponse::Ok();
     response.insert_header((header::CACHE_CONTROL, "no-store")).content_type("application/json");
@@ -417,7 +418,7 @@ async fn forward_auth(
     if let Some(key) = verdict.key.as_deref() {
         response
             .insert_header(("X-Keyward-Key-Id", key.key_id.to_string()))
-            .insert_header(("X-Keyward-Owner", key.owner.as_str()));
+            .insert_header(("X-Keyward-Owner", key.profile.owner.as_str()));
     }
     Ok(response.finish())
 }

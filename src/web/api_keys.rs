@@ -90,8 +90,8 @@ async fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
         _ => return Err(refuse(StatusCode::UNAUTHORIZED, "unauthorized", "The key is not valid.")),
     }
     let key = verdict.key.ok_or_else(|| refuse(StatusCode::UNAUTHORIZED, "unauthorized", "The key is not valid."))?;
-    let writes = key.roles.iter().any(|r| r == "ADMIN");
-    if !writes && !key.roles.iter().any(|r| r == "READONLY") {
+    let writes = key.profile.roles.iter().any(|r| r == "ADMIN");
+    if !writes && !key.profile.roles.iter().any(|r| r == "READONLY") {
         return Err(refuse(
             StatusCode::FORBIDDEN,
             "forbidden",
@@ -101,7 +101,7 @@ async fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
     if !writes && req.method() != Method::GET && req.method() != Method::HEAD {
         return Err(refuse(StatusCode::FORBIDDEN, "forbidden", "A READONLY key can only read."));
     }
-    let (ws, owner) = (key.workspace_id, key.owner_id);
+    let (ws, owner) = (key.profile.workspace_id, key.profile.owner_id);
     let owner_role = state.run(move |s| s.db.read(|c| workspaces::role_in(c, ws, owner))).await?.ok_or_else(|| {
         refuse(StatusCode::UNAUTHORIZED, "unauthorized", "The key's owner is not a member of its workspace.")
     })?;

@@ -111,7 +111,7 @@ on_both_backends! {
         let notices = app.state.db.read(|c| keyward::db::notifications::unread_titles(c, admin_id)).expect("notices");
         assert_eq!(notices, vec!["2 keys of leaver@example.com are now yours".to_owned()]);
         let verdict = keyward::services::verify::verify(&app.state, &first, &Default::default()).expect("verify");
-        assert_eq!(verdict.key.map(|k| k.owner.clone()), Some("admin@example.com".to_owned()), "the key carries its new owner's access");
+        assert_eq!(verdict.key.map(|k| k.profile.owner.clone()), Some("admin@example.com".to_owned()), "the key carries its new owner's access");
         assert!(admin.get("/").await.body.contains("account.deleted"));
 
         admin.get("/users").await;

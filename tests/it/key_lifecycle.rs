@@ -326,5 +326,26 @@ on_both_backends! {
         admin.sign_in("admin@example.com", PASSWORD).await;
         let page = admin.get(&format!("/keys/{id}")).await.body;
         assert!(page.contains("/use/24") && page.contains("/use/5") && !page.contains("/use/4<"), "{page}");
+
+        // Within a minute of the last sample a use counts and is the last use, but takes no sample.
+        let newest = |app: &TestApp| {
+            let recent = app.state.db.read(|c| keyward::db::usage::recent_uses(c, key_id)).expect("recent uses");
+            (recent.len(), recent[0].path.clone())
+        };
+        for (advance, path) in [(30, "/soon"), (29, "/sooner")] {
+            app.clock.advance(advance);
+            let context = UseContext { path: Some(path.into()), ..UseContext::default() };
+            assert!(verify(&app.state, &secret, &context).expect("verify").valid());
+            app.state.usage.flush(&app.state.db).expect("flush");
+            assert_eq!(newest(&app), (20, Some("/use/24".to_owned())), "no sample {advance} s after one");
+        }
+        let last = app.state.db.read(|c| keyward::db::usage::last_used(c, key_id)).expect("last use").expect("used");
+        assert_eq!((last.count, last.path.as_deref()), (27, Some("/sooner")));
+        app.clock.advance(1);
+        assert!(verify(&app.state, &secret, &UseContext { path: Some("/later".into()), ..UseContext::default() })
+            .expect("verify")
+            .valid());
+        app.state.usage.flush(&app.state.db).expect("flush");
+        assert_eq!(newest(&app), (20, Some("/later".to_owned())), "a sample a minute after the last");
     }
 }
