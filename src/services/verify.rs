@@ -51,12 +51,15 @@ impl Profile {
         }
     }
 
-    /// Everything `permissions` is derived from. The catalogue and the owner's grants compare by
-    /// identity: one generation's copies are shared, and a profile keeps its own alive.
-    fn grounds(&self) -> impl std::hash::Hash + PartialEq + '_ {
+    /// Everything `permissions` is derived from: what is hashed, and the catalogue and the owner's grants,
+    /// which compare by identity (`VerifyCache::current` keeps one copy of each while it is unchanged).
+    /// The hash leaves them out, so a profile remade after a change takes its predecessor's place.
+    fn grounds(&self) -> (impl std::hash::Hash + PartialEq + '_, (usize, usize)) {
         (
-            (self.workspace_id, self.owner_id, self.act_as_owner),
-            (&self.owner, &self.key_type, &self.roles, &self.key_grants),
+            (
+                (self.workspace_id, self.owner_id, self.act_as_owner),
+                (&self.owner, &self.key_type, &self.roles, &self.key_grants),
+            ),
             (Arc::as_ptr(&self.catalogue) as usize, Arc::as_ptr(&self.owner_grants) as usize),
         )
     }
@@ -179,7 +182,7 @@ impl VerifyCache {
     /// The one profile of these grounds: a fresh one already held, else this one with its permissions.
     fn profile(&self, mut candidate: Profile, at: Stamp) -> Arc<Profile> {
         use std::hash::BuildHasher;
-        let hash = self.profile_hasher.hash_one(candidate.grounds());
+        let hash = self.profile_hasher.hash_one(&candidate.grounds().0);
         if let Some(held) = self.fresh(self.profiles.get(&hash), at)
             && held.grounds() == candidate.grounds()
         {
@@ -189,6 +192,33 @@ impl VerifyCache {
         let profile = Arc::new(candidate);
         self.profiles.insert(hash, Slot { generation: at.generation, filled_at: at.now, value: profile.clone() });
         profile
+    }
+
+    /// The fresh value under `key`, else `load`'s — or the held one when `load` finds it unchanged, so
+    /// that what points at it (profiles, and through them cached keys) stays shared across generations
+    /// instead of each generation's copies living on in stale entries.
+    fn current<K, T, E>(
+        &self,
+        cache: &quick_cache::sync::Cache<K, Slot<Arc<T>>>,
+        key: K,
+        at: Stamp,
+        load: impl FnOnce() -> std::result::Result<T, E>,
+    ) -> std::result::Result<Arc<T>, E>
+    where
+        K: Eq + std::hash::Hash,
+        T: PartialEq,
+    {
+        let held = cache.get(&key);
+        if let Some(value) = self.fresh(held.clone(), at) {
+            return Ok(value);
+        }
+        let loaded = load()?;
+        let value = match held {
+            Some(slot) if *slot.value == loaded => slot.value,
+            _ => Arc::new(loaded),
+        };
+        cache.insert(key, Slot { generation: at.generation, filled_at: at.now, value: value.clone() });
+        Ok(value)
     }
 
     /// How many uses the key's current window has counted, without counting one.
@@ -250,24 +280,10 @@ fn resolve(state: &AppState, digest: [u8; 32], now: i64, use_db: bool) -> Result
     let read = state.db.read(|c| {
         let Some(found) = keys::lookup(c, &digest)? else { return Ok::<_, diesel::result::Error>(None) };
         let (key_grants, roles) = permissions::key_access(c, found.key_id)?;
-        let ws = found.workspace_id;
-        let catalogue = match cache.fresh(cache.catalogues.get(&ws), at) {
-            Some(catalogue) => catalogue,
-            None => {
-                let catalogue = Arc::new(permissions::catalogue(c, ws)?);
-                cache.catalogues.insert(ws, Slot { generation, filled_at: now, value: catalogue.clone() });
-                catalogue
-            }
-        };
-        let owner = (ws, found.owner_id);
-        let owner_grants = match cache.fresh(cache.owners.get(&owner), at) {
-            Some(grants) => grants,
-            None => {
-                let grants = Arc::new(permissions::account_grants(c, ws, found.owner_id)?);
-                cache.owners.insert(owner, Slot { generation, filled_at: now, value: grants.clone() });
-                grants
-            }
-        };
+        let (ws, owner) = (found.workspace_id, found.owner_id);
+        let catalogue = cache.current(&cache.catalogues, ws, at, || permissions::catalogue(c, ws))?;
+        let owner_grants =
+            cache.current(&cache.owners, (ws, owner), at, || permissions::account_grants(c, ws, owner))?;
         Ok(Some((found, catalogue, key_grants, owner_grants, roles)))
     })?;
     let Some((found, catalogue, key_grants, owner_grants, roles)) = read else {
