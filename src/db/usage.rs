@@ -87,14 +87,13 @@ fn upsert_usage(conn: &mut DbConn, live: &[&Batch]) -> QResult<()> {
         let _ = write!(sql, "{sep}({}, {at}, {ip}, {path}, {}, 1, {due})", b.key_id, b.count);
     }
     // Every right-hand side reads the row as it was, so both CASEs see the old sample_due.
-    let _ = write!(
-        sql,
+    sql.push_str(
         " ON CONFLICT (key_id) DO UPDATE SET last_used_at = excluded.last_used_at, \
          last_used_ip = excluded.last_used_ip, last_used_path = excluded.last_used_path, \
          use_count = key_usage.use_count + excluded.use_count, \
          samples = key_usage.samples + CASE WHEN excluded.last_used_at >= key_usage.sample_due THEN 1 ELSE 0 END, \
          sample_due = CASE WHEN excluded.last_used_at >= key_usage.sample_due \
-             THEN excluded.sample_due ELSE key_usage.sample_due END"
+             THEN excluded.sample_due ELSE key_usage.sample_due END",
     );
     let mut query = diesel::sql_query(sql).into_boxed();
     for b in live {

@@ -127,8 +127,10 @@ pub struct VerifyCache {
     /// cold verification reads only the key itself.
     catalogues: quick_cache::sync::Cache<i64, Slot<Arc<Vec<Permission>>>>,
     owners: quick_cache::sync::Cache<(i64, i64), Slot<Arc<Grants>>>,
-    /// Profiles by the hash of their grounds; a collision only means a profile is not shared.
-    profiles: quick_cache::sync::Cache<u64, Slot<Arc<Profile>>>,
+    /// Profiles by the hash of their grounds; a collision only means a profile is not shared. Not stamped:
+    /// equal grounds — the catalogue and owner's grants the very ones `current` holds now — give equal
+    /// permissions whatever the generation.
+    profiles: quick_cache::sync::Cache<u64, Arc<Profile>>,
     profile_hasher: std::hash::RandomState,
     ttl_secs: i64,
     pub hits: AtomicU64,
@@ -179,18 +181,18 @@ impl VerifyCache {
             .map(|s| s.value)
     }
 
-    /// The one profile of these grounds: a fresh one already held, else this one with its permissions.
-    fn profile(&self, mut candidate: Profile, at: Stamp) -> Arc<Profile> {
+    /// The one profile of these grounds: the one already held, else this one with its permissions.
+    fn profile(&self, mut candidate: Profile) -> Arc<Profile> {
         use std::hash::BuildHasher;
         let hash = self.profile_hasher.hash_one(&candidate.grounds().0);
-        if let Some(held) = self.fresh(self.profiles.get(&hash), at)
+        if let Some(held) = self.profiles.get(&hash)
             && held.grounds() == candidate.grounds()
         {
             return held;
         }
         candidate.permissions = candidate.access().effective().iter().map(|p| p.name.clone()).collect();
         let profile = Arc::new(candidate);
-        self.profiles.insert(hash, Slot { generation: at.generation, filled_at: at.now, value: profile.clone() });
+        self.profiles.insert(hash, profile.clone());
         profile
     }
 
@@ -292,21 +294,18 @@ fn resolve(state: &AppState, digest: [u8; 32], now: i64, use_db: bool) -> Result
         }
         return Ok(Some(Lookup::Missing));
     };
-    let profile = cache.profile(
-        Profile {
-            workspace_id: found.workspace_id,
-            owner_id: found.owner_id,
-            owner: found.owner_email,
-            key_type: found.type_name,
-            roles,
-            permissions: Vec::new(),
-            act_as_owner: found.act_as_owner,
-            key_grants,
-            catalogue,
-            owner_grants,
-        },
-        at,
-    );
+    let profile = cache.profile(Profile {
+        workspace_id: found.workspace_id,
+        owner_id: found.owner_id,
+        owner: found.owner_email,
+        key_type: found.type_name,
+        roles,
+        permissions: Vec::new(),
+        act_as_owner: found.act_as_owner,
+        key_grants,
+        catalogue,
+        owner_grants,
+    });
     let resolved = Arc::new(KeyFacts {
         key_id: found.key_id,
         name: found.name,

@@ -1,6 +1,8 @@
 //! The verification API and forward-auth over HTTP: every code, request checks, immediate effect of
 //! changes on the (cached) hot path, IP allow-lists, rate limits, and each proxy's header convention.
 
+use std::sync::Arc;
+
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -149,6 +151,39 @@ on_both_backends! {
         let hits = metrics.lines().find(|l| l.starts_with("keyward_verify_cache_total{outcome=\"hit\"}")).and_then(|l| l.rsplit(' ').next()).and_then(|n| n.parse::<u64>().ok());
         assert!(hits.is_some_and(|n| n > 0), "{metrics}");
         assert!(metrics.contains("keyward_verify_duration_seconds_bucket{le=\"+Inf\"}") && metrics.contains("keyward_db_pool_connections{state=\"max\"}"));
+    }
+}
+
+on_both_backends! {
+    async fn keys_alike_share_one_profile_until_what_it_derives_from_changes(app) {
+        let admin = app.admin().await;
+        let (lock, view) = catalogue(&app, &admin).await;
+        let (_, first) = create_key(&admin, &[("name", "Alike one"), ("permissions", &lock)]).await;
+        let (_, second) = create_key(&admin, &[("name", "Alike two"), ("permissions", &lock)]).await;
+        let (_, other) = create_key(&admin, &[("name", "Unlike"), ("permissions", &view)]).await;
+        let profile = |key: &str| {
+            let verdict = keyward::services::verify::verify(&app.state, key, &Default::default()).expect("verify");
+            verdict.key.expect("found").profile.clone()
+        };
+        let shared = profile(&first);
+        assert!(Arc::ptr_eq(&shared, &profile(&second)), "same owner, type and grants: one profile");
+        assert!(!Arc::ptr_eq(&shared, &profile(&other)));
+        assert_eq!(shared.permissions, vec!["device.lock"]);
+
+        // Any write starts a new generation, so the key is read again — and finds the same profile.
+        let generation = app.state.db.generation();
+        create_key(&admin, &[("name", "Elsewhere")]).await;
+        assert!(app.state.db.generation() > generation);
+        assert!(Arc::ptr_eq(&shared, &profile(&second)), "an unrelated change keeps the profile");
+
+        // The owner loses the permission: a new profile, shared again, that holds nothing.
+        let me = app.account_id("admin@example.com");
+        admin.get(&format!("/users/{me}")).await;
+        admin.htmx_post(&format!("/users/{me}/grants"), &[("permissions", &view)]).await;
+        let narrowed = profile(&first);
+        assert!(!Arc::ptr_eq(&shared, &narrowed));
+        assert!(narrowed.permissions.is_empty(), "{:?}", narrowed.permissions);
+        assert!(Arc::ptr_eq(&narrowed, &profile(&second)));
     }
 }
 
