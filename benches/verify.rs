@@ -5,6 +5,7 @@
 //!
 //!     cargo bench --bench verify                                  # 100,000 keys, SQLite, 10 s per run
 //!     KEYWARD_BENCH_KEYS=10000 KEYWARD_BENCH_SECS=5 cargo bench --bench verify
+//!     KEYWARD_BENCH_HOLD=1 cargo bench --bench verify             # seed, warm, then serve for profiling
 //!
 //! Needs `wrk` (Debian: `apt-get install wrk`). Targets (SPEC §8): cached verify ≥ 80% of `/healthz`
 //! requests/s and p99 ≤ 1 ms at 1 connection; uncached ≥ 35%.
@@ -130,6 +131,12 @@ async fn run(keys: usize, secs: u64) {
         (format!("http://127.0.0.1:{}", cached.port()), format!("http://127.0.0.1:{}", uncached.port()));
     tokio::spawn(cached.run_until_stopped());
     tokio::spawn(uncached.run_until_stopped());
+    if std::env::var_os("KEYWARD_BENCH_HOLD").is_some() {
+        // For profiling: keep both servers up for wrk and perf driven by hand.
+        eprintln!("holding: cached {cached_url}, uncached {uncached_url}, keys in {}", key_file.display());
+        eprintln!("scripts: {}, {}, {}", script.display(), forward.display(), health_script.display());
+        std::future::pending::<()>().await;
+    }
 
     println!("{keys} keys, SQLite, {secs} s per run, wrk with 1 thread; server with 2 workers on the same 2 cores");
     println!("| endpoint | connections | requests/s | p50 | p99 | vs /healthz |");

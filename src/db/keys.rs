@@ -503,7 +503,7 @@ pub struct Lookup {
 }
 
 pub fn lookup(conn: &mut DbConn, digest: &[u8]) -> QResult<Option<Lookup>> {
-    key_secrets::table
+    on_backend!(conn, |c| key_secrets::table
         .inner_join(api_keys::table.inner_join(key_types::table))
         .inner_join(accounts::table.on(accounts::id.eq(api_keys::owner_id)))
         .inner_join(workspaces::table.on(workspaces::id.eq(api_keys::workspace_id)))
@@ -526,8 +526,8 @@ pub fn lookup(conn: &mut DbConn, digest: &[u8]) -> QResult<Option<Lookup>> {
             api_keys::rate_limit,
             api_keys::rate_window_secs,
         ))
-        .get_result(conn)
-        .optional()
+        .get_result(c)
+        .optional())
 }
 
 /// A key an account owns, as a departure hands it over.

@@ -87,18 +87,24 @@ fn role_grants(conn: &mut DbConn, role_ids: &[i64], grants: &mut Grants) -> QRes
     Ok(())
 }
 
+/// A role a key holds: id, name, and which built-in role it is, if one.
+type HeldRole = (i64, String, Option<String>);
+
 /// A key's grants and the names of its roles, in two or three queries (verification's cold path).
 pub fn key_access(conn: &mut DbConn, key_id: i64) -> QResult<(Grants, Vec<String>)> {
-    let held: Vec<(i64, String, Option<String>)> = api_key_roles::table
-        .inner_join(roles::table)
-        .filter(api_key_roles::key_id.eq(key_id))
-        .order(roles::name.asc())
-        .select((roles::id, roles::name, roles::builtin))
-        .load(conn)?;
-    let direct: Vec<i64> = api_key_permissions::table
-        .filter(api_key_permissions::key_id.eq(key_id))
-        .select(api_key_permissions::permission_id)
-        .load(conn)?;
+    // On the backend's own connection: this is on the path of every uncached verification.
+    let (held, direct): (Vec<HeldRole>, Vec<i64>) = on_backend!(conn, |c| (
+        api_key_roles::table
+            .inner_join(roles::table)
+            .filter(api_key_roles::key_id.eq(key_id))
+            .order(roles::name.asc())
+            .select((roles::id, roles::name, roles::builtin))
+            .load(c)?,
+        api_key_permissions::table
+            .filter(api_key_permissions::key_id.eq(key_id))
+            .select(api_key_permissions::permission_id)
+            .load(c)?,
+    ));
     let mut grants = Grants { permissions: direct.into_iter().collect::<BTreeSet<_>>(), ..Grants::default() };
     for (_, _, builtin) in &held {
         match builtin.as_deref().and_then(BuiltinRole::parse) {

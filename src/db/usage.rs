@@ -43,13 +43,7 @@ const CHUNK: usize = 500;
 /// the strings are bound.
 pub fn apply_all(conn: &mut DbConn, batches: &[Batch]) -> QResult<()> {
     for chunk in batches.chunks(CHUNK) {
-        let ids: Vec<i64> = chunk.iter().map(|b| b.key_id).collect();
-        let existing: std::collections::HashSet<i64> = super::schema::api_keys::table
-            .filter(super::schema::api_keys::id.eq_any(&ids))
-            .select(super::schema::api_keys::id)
-            .load::<i64>(conn)?
-            .into_iter()
-            .collect();
+        let existing = existing_keys(conn, chunk)?;
         let live: Vec<&Batch> = chunk.iter().filter(|b| existing.contains(&b.key_id)).collect();
         if live.is_empty() {
             continue;
@@ -64,6 +58,26 @@ pub fn apply_all(conn: &mut DbConn, batches: &[Batch]) -> QResult<()> {
         }
     }
     Ok(())
+}
+
+/// Which of the batches' keys still exist. A key with a usage row exists (deleting a key deletes its
+/// usage), so only keys never used before are looked for among the keys themselves: a flush reads the
+/// small usage table, which it is about to write anyway, rather than the wide table of keys.
+fn existing_keys(conn: &mut DbConn, chunk: &[Batch]) -> QResult<std::collections::HashSet<i64>> {
+    use super::schema::api_keys;
+    let ids: Vec<i64> = chunk.iter().map(|b| b.key_id).collect();
+    let mut existing: std::collections::HashSet<i64> = key_usage::table
+        .filter(key_usage::key_id.eq_any(&ids))
+        .select(key_usage::key_id)
+        .load::<i64>(conn)?
+        .into_iter()
+        .collect();
+    let first_uses: Vec<i64> = ids.into_iter().filter(|id| !existing.contains(id)).collect();
+    if !first_uses.is_empty() {
+        existing
+            .extend(api_keys::table.filter(api_keys::id.eq_any(&first_uses)).select(api_keys::id).load::<i64>(conn)?);
+    }
+    Ok(existing)
 }
 
 /// The `n`th bound parameter (from 1) in the connection's own syntax.

@@ -45,14 +45,17 @@ impl PlainKey {
 /// A key prefix: 2–12 lower-case letters or digits, starting with a letter.
 pub fn parse_prefix(input: &str) -> Result<String, Invalid> {
     let prefix = input.trim();
-    let ok = (2..=PREFIX_MAX).contains(&prefix.len())
-        && prefix.starts_with(|c: char| c.is_ascii_lowercase())
-        && prefix.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
-    if ok {
+    if is_prefix(prefix) {
         Ok(prefix.to_owned())
     } else {
         Err(Invalid::new("prefix", "A prefix is 2–12 lower-case letters or digits and starts with a letter."))
     }
+}
+
+fn is_prefix(prefix: &str) -> bool {
+    (2..=PREFIX_MAX).contains(&prefix.len())
+        && prefix.starts_with(|c: char| c.is_ascii_lowercase())
+        && prefix.bytes().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
 }
 
 /// A fresh key with this prefix. `random` supplies uniformly random bytes (the OS CSPRNG in production).
@@ -73,7 +76,7 @@ pub fn generate(prefix: &str, mut random: impl FnMut(&mut [u8])) -> PlainKey {
             drawn += 1;
         }
     }
-    key.push_str(&checksum(&key));
+    key.extend(checksum(&key).map(char::from));
     PlainKey(key)
 }
 
@@ -108,7 +111,7 @@ pub fn parse(presented: &str) -> Result<WellFormed, Malformed> {
     let Some((prefix, body)) = presented.split_once('_') else {
         return Err(Malformed::NoPrefix);
     };
-    if prefix.is_empty() || prefix.len() > PREFIX_MAX || parse_prefix(prefix).is_err() {
+    if !is_prefix(prefix) {
         return Err(Malformed::NoPrefix);
     }
     if body.len() != RANDOM_CHARS + CHECKSUM_CHARS {
@@ -118,21 +121,21 @@ pub fn parse(presented: &str) -> Result<WellFormed, Malformed> {
         return Err(Malformed::Alphabet);
     }
     let (without_checksum, sum) = presented.split_at(presented.len() - CHECKSUM_CHARS);
-    if checksum(without_checksum) != sum {
+    if checksum(without_checksum) != sum.as_bytes() {
         return Err(Malformed::Checksum);
     }
     Ok(WellFormed { key: PlainKey(presented.to_owned()), prefix_len: prefix.len() })
 }
 
 /// CRC32 of `text` in six base62 characters (62⁶ > 2³²), most significant first.
-fn checksum(text: &str) -> String {
+fn checksum(text: &str) -> [u8; CHECKSUM_CHARS] {
     let mut value = u64::from(crc32fast::hash(text.as_bytes()));
     let mut out = [b'0'; CHECKSUM_CHARS];
     for slot in out.iter_mut().rev() {
         *slot = ALPHABET[usize::try_from(value % 62).unwrap_or(0)];
         value /= 62;
     }
-    String::from_utf8_lossy(&out).into_owned()
+    out
 }
 
 #[cfg(test)]

@@ -65,14 +65,17 @@ impl Signing {
             Some(ws) => map.get(&ws)?,
             None => map.iter().min_by_key(|(ws, _)| **ws)?.1,
         };
-        let mut header = format!("t={now}");
+        let stamp = now.to_string();
+        let mut header = String::with_capacity(2 + stamp.len() + secrets.len() * 68);
+        header.push_str("t=");
+        header.push_str(&stamp);
         for live in secrets.iter().filter(|s| s.retires_at.is_none_or(|at| at > now)) {
             let mut mac = live.mac.clone();
-            mac.update(now.to_string().as_bytes());
+            mac.update(stamp.as_bytes());
             mac.update(b".");
             mac.update(body);
             header.push_str(",v1=");
-            header.push_str(&hex::encode(mac.finalize().into_bytes()));
+            crate::crypto::push_hex(&mut header, &mac.finalize().into_bytes());
         }
         Some(header)
     }

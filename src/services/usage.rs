@@ -78,7 +78,7 @@ impl UsageRecorder {
             let capacity = pending.len();
             std::mem::replace(&mut *pending, HashMap::with_capacity(capacity))
         };
-        drained
+        let mut batches: Vec<Batch> = drained
             .into_iter()
             .map(|(key_id, p)| Batch {
                 key_id,
@@ -90,7 +90,12 @@ impl UsageRecorder {
                 path: p.path,
                 per_day: std::iter::once(p.first_day).chain(p.other_days).collect(),
             })
-            .collect()
+            .collect();
+        // In key order, the rows a flush writes are neighbours in every table it touches (all keyed by
+        // key id first): each page is read and written once per flush instead of once per key, which at
+        // 100k busy keys with a 1 MiB page cache was most of the flush's time.
+        batches.sort_unstable_by_key(|b| b.key_id);
+        batches
     }
 
     /// Writes everything gathered so far in one transaction; returns how many keys were written.
@@ -100,10 +105,11 @@ impl UsageRecorder {
         if batches.is_empty() {
             return Ok(0);
         }
-        let written = batches.len();
+        let (written, started) = (batches.len(), std::time::Instant::now());
         db.write_counters(|c| usage::apply_all(c, &batches).map_err(crate::error::Error::from)).inspect_err(
             |e| tracing::warn!(error = %e, keys = written, "usage flush failed; this window's usage is lost"),
         )?;
+        tracing::debug!(keys = written, elapsed_ms = started.elapsed().as_secs_f64() * 1000.0, "usage flushed");
         Ok(written)
     }
 }

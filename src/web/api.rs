@@ -16,7 +16,7 @@ use crate::domain::forwarded;
 use crate::domain::verify::Code;
 use crate::metrics::Endpoint;
 use crate::services::shared_secret::{self, SIGNATURE_HEADER};
-use crate::services::verify::{UseContext, Verdict, verify, verify_cached};
+use crate::services::verify::{UseContext, Verdict, verify, verify_now};
 use crate::state::AppState;
 
 /// Largest JSON body the API reads.
@@ -241,9 +241,9 @@ fn want_of(permission: Option<String>, method: Option<String>, path: Option<Stri
     }
 }
 
-/// Decides on the async worker when the cache can, otherwise on the blocking pool.
+/// Decides on the async worker when that needs no waiting (see `verify_now`), otherwise on the blocking pool.
 pub async fn decide(state: &AppState, key: String, context: UseContext) -> Result<Verdict, ApiError> {
-    if let Some(verdict) = verify_cached(state, &key, &context)? {
+    if let Some(verdict) = verify_now(state, &key, &context)? {
         return Ok(verdict);
     }
     Ok(state.run(move |s| verify(s, &key, &context)).await?)

@@ -41,7 +41,8 @@ pub async fn request_log(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let id = hex::encode(crate::crypto::random_bytes::<8>());
+    let mut id = String::with_capacity(16);
+    crate::crypto::push_hex(&mut id, &crate::crypto::random_bytes::<8>());
     let span = tracing::info_span!("request", id = %id, method = %req.method(), path = %req.path());
     let started = Instant::now();
     let result = next.call(req).instrument(span.clone()).await;
