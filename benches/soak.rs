@@ -7,6 +7,7 @@
 //!
 //!     cargo bench --bench soak                                   # 100,000 keys, 300 s
 //!     KEYWARD_BENCH_KEYS=10000 KEYWARD_SOAK_SECS=60 cargo bench --bench soak
+//!     KEYWARD_SOAK_WRAP="heaptrack -o /tmp/soak" cargo bench --bench soak   # the server under a profiler
 //!
 //! Targets (SPEC §8): resident memory ≤ 100 MB serving 100k keys; zero 5xx, zero wrong decisions, memory
 //! flat.
@@ -122,8 +123,13 @@ async fn run(keys: usize, secs: u64) {
     let port = std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();
     let base = format!("http://127.0.0.1:{port}");
     let log = std::fs::File::create(dir.path().join("server.log")).expect("log file");
+    // `KEYWARD_SOAK_WRAP="heaptrack -o /tmp/soak"` runs the server under a profiler (its memory
+    // figures are then the wrapper's).
+    let wrap = std::env::var("KEYWARD_SOAK_WRAP").unwrap_or_default();
+    let mut command = wrap.split_whitespace().chain([env!("CARGO_BIN_EXE_keyward")]);
     let server = Server(
-        Command::new(env!("CARGO_BIN_EXE_keyward"))
+        Command::new(command.next().expect("a program"))
+            .args(command)
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
             .env("KEYWARD_DATA_DIR", dir.path())
             .env("KEYWARD_LOG", "warn")

@@ -1,10 +1,12 @@
 //! Verification throughput and latency against the server's own trivial endpoint, in one run:
 //! `/healthz`, `POST /api/v1/keys/verify` with a warm cache, the same with the cache turned off (every
 //! request a database lookup), and forward-auth (`GET /api/v1/authorize`) with a warm cache, at 1 and 64
-//! connections, driven by `wrk` in its own process.
+//! connections, driven by `wrk` in its own process. The five runs are repeated in rounds, one after
+//! another, and each figure is the median over the rounds: on a shared 2-core machine a single run's
+//! ratio swings by ±10 points with whatever else the cores are doing at that moment.
 //!
-//!     cargo bench --bench verify                                  # 100,000 keys, SQLite, 10 s per run
-//!     KEYWARD_BENCH_KEYS=10000 KEYWARD_BENCH_SECS=5 cargo bench --bench verify
+//!     cargo bench --bench verify                                  # 100,000 keys, SQLite, 3 rounds of 5 s runs
+//!     KEYWARD_BENCH_KEYS=10000 KEYWARD_BENCH_SECS=2 KEYWARD_BENCH_ROUNDS=5 cargo bench --bench verify
 //!     KEYWARD_BENCH_HOLD=1 cargo bench --bench verify             # seed, warm, then serve for profiling
 //!
 //! Needs `wrk` (Debian: `apt-get install wrk`). Targets (SPEC §8): cached verify ≥ 80% of `/healthz`
@@ -57,6 +59,9 @@ request = function()
 end
 "#;
 
+/// The row of `/healthz` driven like the others, that the ratios divide by.
+const HEALTH_ROW: usize = 1;
+
 #[derive(Debug, Clone, Copy)]
 struct Run {
     rps: f64,
@@ -70,9 +75,10 @@ fn main() {
         return;
     }
     let keys: usize = env_or("KEYWARD_BENCH_KEYS", 100_000);
-    let secs: u64 = env_or("KEYWARD_BENCH_SECS", 10);
+    let secs: u64 = env_or("KEYWARD_BENCH_SECS", 5);
+    let rounds: usize = env_or("KEYWARD_BENCH_ROUNDS", 3).max(1);
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
-    runtime.block_on(run(keys, secs));
+    runtime.block_on(run(keys, secs, rounds));
 }
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
@@ -89,7 +95,7 @@ fn server(dir: &std::path::Path, database: &DatabaseUrl, cache: usize) -> Applic
     Application::build(config, Clock::System).expect("server")
 }
 
-async fn run(keys: usize, secs: u64) {
+async fn run(keys: usize, secs: u64, rounds: usize) {
     let dir = tempfile::tempdir().expect("temp dir");
     let database = DatabaseUrl::sqlite_in(dir.path());
     let cached = server(dir.path(), &database, 200_000);
@@ -138,29 +144,37 @@ async fn run(keys: usize, secs: u64) {
         std::future::pending::<()>().await;
     }
 
-    println!("{keys} keys, SQLite, {secs} s per run, wrk with 1 thread; server with 2 workers on the same 2 cores");
-    println!("| endpoint | connections | requests/s | p50 | p99 | vs /healthz |");
+    println!(
+        "{keys} keys, SQLite, {rounds} rounds of {secs} s runs, medians; wrk with 1 thread; \
+         server with 2 workers on the same 2 cores"
+    );
+    println!("| endpoint | connections | requests/s | p50 | p99 | vs /healthz (range over rounds) |");
     println!("|---|---|---|---|---|---|");
+    let endpoints = [
+        ("/healthz, plain wrk", format!("{cached_url}/healthz"), None),
+        ("/healthz", format!("{cached_url}/healthz"), Some(&health_script)),
+        ("verify, cached", format!("{cached_url}/api/v1/keys/verify"), Some(&script)),
+        ("verify, uncached", format!("{uncached_url}/api/v1/keys/verify"), Some(&script)),
+        ("forward-auth, cached", format!("{cached_url}/api/v1/authorize"), Some(&forward)),
+    ];
     for connections in [1, 64] {
-        let plain = wrk(&format!("{cached_url}/healthz"), None, connections, secs, &key_file);
-        let health = wrk(&format!("{cached_url}/healthz"), Some(&health_script), connections, secs, &key_file);
-        let warm = wrk(&format!("{cached_url}/api/v1/keys/verify"), Some(&script), connections, secs, &key_file);
-        let cold = wrk(&format!("{uncached_url}/api/v1/keys/verify"), Some(&script), connections, secs, &key_file);
-        let proxy = wrk(&format!("{cached_url}/api/v1/authorize"), Some(&forward), connections, secs, &key_file);
-        let rows = [
-            ("/healthz, plain wrk", plain),
-            ("/healthz", health),
-            ("verify, cached", warm),
-            ("verify, uncached", cold),
-            ("forward-auth, cached", proxy),
-        ];
-        for (name, r) in rows {
+        // runs[endpoint][round]
+        let mut runs = vec![Vec::with_capacity(rounds); endpoints.len()];
+        for _ in 0..rounds {
+            for (row, (_, url, script)) in endpoints.iter().enumerate() {
+                runs[row].push(wrk(url, script.map(std::path::PathBuf::as_path), connections, secs, &key_file));
+            }
+        }
+        for ((name, _, _), row) in endpoints.iter().zip(&runs) {
+            let ratios: Vec<f64> =
+                row.iter().zip(&runs[HEALTH_ROW]).map(|(r, health)| 100.0 * r.rps / health.rps).collect();
+            let (low, high) = ratios.iter().fold((f64::MAX, f64::MIN), |(l, h), &x| (l.min(x), h.max(x)));
             println!(
-                "| {name} | {connections} | {:.0} | {:.3} ms | {:.3} ms | {:.0}% |",
-                r.rps,
-                r.p50_ms,
-                r.p99_ms,
-                100.0 * r.rps / health.rps
+                "| {name} | {connections} | {:.0} | {:.3} ms | {:.3} ms | {:.0}% ({low:.0}–{high:.0}%) |",
+                median(row.iter().map(|r| r.rps)),
+                median(row.iter().map(|r| r.p50_ms)),
+                median(row.iter().map(|r| r.p99_ms)),
+                median(ratios.iter().copied()),
             );
         }
     }
@@ -196,6 +210,16 @@ fn wrk(url: &str, script: Option<&std::path::Path>, connections: usize, secs: u6
         parse_ms(raw)
     };
     Run { rps: value("Requests/sec:"), p50_ms: value("50%"), p99_ms: value("99%") }
+}
+
+fn median(values: impl Iterator<Item = f64>) -> f64 {
+    let mut values: Vec<f64> = values.collect();
+    values.sort_by(f64::total_cmp);
+    match values.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => values[n / 2],
+        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+    }
 }
 
 /// wrk prints `812.00us`, `1.20ms`, `2.00s`, or a bare number (requests/s).

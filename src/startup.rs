@@ -117,6 +117,7 @@ fn create_cookie_key(path: &Path) -> Result<String, StartError> {
 
 impl Application {
     pub fn build(config: Config, clock: Clock) -> Result<Self, StartError> {
+        crate::limit_malloc_arenas();
         let listener = TcpListener::bind(config.listen)
             .map_err(|source| StartError::Listen { addr: config.listen.to_string(), source })?;
         let port = listener
