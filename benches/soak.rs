@@ -303,7 +303,7 @@ async fn run(keys: usize, secs: u64) {
     }
     let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
     let rss = samples.iter().map(|m| format!("{m:.1}")).collect::<Vec<_>>().join(", ");
-    // File-backed pages are the binary's and the database's memory-mapped pages: shared with the
+    // File-backed pages are the binary's (and the database's, were it memory-mapped): shared with the
     // operating system's page cache, which holds them whether or not keyward maps them.
     let file = status_mb(pid, "RssFile:");
     println!(

@@ -24,7 +24,7 @@ pub mod web;
     all(target_os = "linux", target_env = "gnu"),
     expect(unsafe_code, reason = "malloc_trim has no safe wrapper")
 )]
-pub fn trim_malloc() {
+pub(crate) fn trim_malloc() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only releases free memory; it touches no live allocation.
     unsafe {
@@ -36,10 +36,10 @@ pub fn trim_malloc() {
 /// each thread that allocates under contention its own arena (up to eight per core) and seldom returns
 /// their freed pages, so under sustained load (actix workers, the blocking pool, the database threads) a
 /// server's resident memory crept up by ~0.2 MB/s; with two arenas it stays flat, and it is lower than
-/// mimalloc's at rest and under load (see README, Performance). Call it before starting threads; `main`
-/// and `startup::Application::build` do.
+/// mimalloc's at rest and under load (see README, Performance). `startup::Application::build` calls it
+/// first, before the server's threads start, so the binary, the tests and the benchmarks all run with it.
 #[cfg_attr(all(target_os = "linux", target_env = "gnu"), expect(unsafe_code, reason = "mallopt has no safe wrapper"))]
-pub fn limit_malloc_arenas() {
+pub(crate) fn limit_malloc_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
         // SAFETY: mallopt only changes glibc's tuning; M_ARENA_MAX applies to arenas created afterwards.

@@ -1,7 +1,6 @@
 use clap::Parser as _;
 
 fn main() -> std::process::ExitCode {
-    keyward::limit_malloc_arenas();
     let cli = keyward::config::Cli::parse();
     keyward::cli::init_logging(&cli.global.log);
     match keyward::cli::run(cli) {
