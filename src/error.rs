@@ -16,6 +16,9 @@ pub enum Error {
     NotFound,
     #[error("not allowed")]
     Forbidden,
+    /// Not allowed, with the reason the person is told.
+    #[error("{0}")]
+    Refused(String),
     /// Too many attempts: wait this many seconds.
     #[error("too many attempts; try again in {0} seconds")]
     Throttled(i64),

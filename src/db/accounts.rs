@@ -292,6 +292,18 @@ pub fn all_emails(conn: &mut DbConn) -> QResult<Vec<(i64, String, String)>> {
     accounts::table.select((accounts::id, accounts::email, accounts::display_name)).load(conn)
 }
 
+/// (id, email) of the accounts that belong to no workspace at all and are not super-administrators:
+/// the only ones a workspace may take in without an invitation.
+pub fn unaffiliated(conn: &mut DbConn) -> QResult<Vec<(i64, String)>> {
+    let in_some_workspace = memberships::table.select(memberships::account_id);
+    accounts::table
+        .filter(diesel::dsl::not(accounts::id.eq_any(in_some_workspace)))
+        .filter(accounts::is_super_admin.eq(false))
+        .order(accounts::email.asc())
+        .select((accounts::id, accounts::email))
+        .load(conn)
+}
+
 pub fn set_display_name(conn: &mut DbConn, id: i64, name: &str) -> QResult<()> {
     diesel::update(accounts::table.find(id)).set(accounts::display_name.eq(name)).execute(conn).map(drop)
 }

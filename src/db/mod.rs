@@ -25,6 +25,7 @@ pub mod accounts;
 pub mod audit;
 pub mod changes;
 pub mod dashboard;
+pub mod invitations;
 pub mod key_types;
 pub mod keys;
 pub mod notifications;

@@ -44,6 +44,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    invitations (id) {
+        id -> BigInt,
+        workspace_id -> BigInt,
+        account_id -> BigInt,
+        role -> Text,
+        invited_by -> Nullable<BigInt>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
     recovery_codes (id) {
         id -> BigInt,
         account_id -> BigInt,
@@ -312,6 +323,8 @@ diesel::table! {
 
 diesel::joinable!(memberships -> accounts (account_id));
 diesel::joinable!(memberships -> workspaces (workspace_id));
+diesel::joinable!(invitations -> workspaces (workspace_id));
+diesel::joinable!(invitations -> accounts (account_id));
 diesel::joinable!(api_keys -> key_types (key_type_id));
 diesel::joinable!(api_keys -> workspaces (workspace_id));
 diesel::joinable!(key_secrets -> api_keys (key_id));
@@ -333,6 +346,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     workspaces,
     accounts,
     memberships,
+    invitations,
     recovery_codes,
     password_links,
     permissions,

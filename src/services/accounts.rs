@@ -16,7 +16,10 @@ pub struct NewUserForm {
     pub email: String,
     pub name: String,
     pub role: String,
+    /// Not needed for an email that already has an account: that person is invited.
+    #[serde(default)]
     pub password: SecretString,
+    #[serde(default)]
     pub confirm: SecretString,
     /// Permissions granted at once (ids in the workspace's catalogue).
     #[serde(default)]
@@ -39,9 +42,34 @@ impl Origin {
     }
 }
 
-/// Adds an account to a workspace with a console role. With no workspace given, uses the first one,
+/// What "Add user" did: made a new account, or invited one that already exists elsewhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Added {
+    Created(i64),
+    /// The account belongs to other workspaces: it joins when it accepts. `false` when it was invited before.
+    Invited(bool),
+}
+
+/// Adds a person to the caller's workspace: a new account, or, for an email that already has one
+/// elsewhere, an invitation (`invitations`): one workspace never enrols another's person or sets
+/// their password. Administrators only.
+pub async fn add_user(state: &AppState, caller: &crate::services::Caller, form: NewUserForm) -> Result<Added> {
+    caller.must_administer()?;
+    let email = Email::parse(&form.email)?;
+    let role = ConsoleRole::parse(&form.role)
+        .ok_or_else(|| crate::domain::Invalid::new("role", "Choose Administrator, Auditor or Member."))?;
+    let (who, wanted, now) = (caller.clone(), email.clone(), state.now());
+    let invited = state.blocking(move |db| db.write(|c| invite_existing(c, &who, &wanted, role, now))).await?;
+    if let Some(invited) = invited {
+        return Ok(Added::Invited(invited));
+    }
+    create_user(state, caller.origin.clone(), Some(caller.workspace_id), form).await.map(Added::Created)
+}
+
+/// Makes a new account in a workspace with a console role. With no workspace given, uses the first one,
 /// creating a "Default" workspace on a fresh install; an Administrator made that way is also a
-/// super-administrator when it is the first account.
+/// super-administrator when it is the first account. For set-up and the command line; the console and
+/// the API add people with `add_user`.
 pub async fn create_user(
     state: &AppState,
     origin: Origin,
@@ -105,6 +133,72 @@ pub async fn create_user(
         .await
 }
 
+/// When the email has an account, invites it to the caller's workspace (`Some(new invitation?)`), or
+/// says it is a member already; `None` when there is no such account.
+fn invite_existing(
+    c: &mut crate::db::DbConn,
+    caller: &crate::services::Caller,
+    email: &Email,
+    role: ConsoleRole,
+    now: i64,
+) -> Result<Option<bool>> {
+    caller.must_administer()?;
+    let Some(account) = accounts::find_by_email(c, email)? else { return Ok(None) };
+    if accounts::member(c, caller.workspace_id, account.id)?.is_some() {
+        return Err(
+            crate::domain::Invalid::new("email", format!("{email} is already a member of this workspace.")).into()
+        );
+    }
+    let event = crate::services::invitations::invite(c, caller, (account.id, email.as_str()), role, "add user", now)?;
+    if let Some(event) = &event {
+        audit::record(c, now, event)?;
+    }
+    Ok(Some(event.is_some()))
+}
+
+/// The one rule for changing an account itself — its password or password link, status, two-factor,
+/// name, existence — rather than its membership here. Accounts are shared by every workspace, so a
+/// workspace's Administrator may change one only when they administer every active workspace it belongs
+/// to, and only a super-administrator changes a super-administrator. The command line (no account) may.
+/// Returns the member; someone who is not a member of the caller's workspace is not found.
+pub(crate) fn changeable(
+    c: &mut crate::db::DbConn,
+    caller: &crate::services::Caller,
+    account_id: i64,
+) -> Result<accounts::Member> {
+    caller.must_administer()?;
+    let member = accounts::member(c, caller.workspace_id, account_id)?.ok_or(Error::NotFound)?;
+    let Some(me) = caller.account_id else { return Ok(member) };
+    if accounts::find(c, me)?.is_some_and(|a| a.is_super_admin) {
+        return Ok(member);
+    }
+    if member.account.is_super_admin {
+        return Err(Error::Refused(format!(
+            "{} is a super-administrator: only a super-administrator can change their account.",
+            member.account.email
+        )));
+    }
+    for ws in workspaces::of_account(c, account_id)? {
+        if workspaces::role_in(c, ws.id, me)? != Some(ConsoleRole::Administrator) {
+            return Err(Error::Refused(format!(
+                "{} also belongs to a workspace you do not administer, so only a super-administrator can change \
+                 their account. You can still change their role here or remove them from this workspace.",
+                member.account.email
+            )));
+        }
+    }
+    Ok(member)
+}
+
+/// Whether the caller may change the account itself (the person's page offers those actions then).
+pub fn may_change(state: &AppState, caller: &crate::services::Caller, account_id: i64) -> Result<bool> {
+    state.db.read(|c| match changeable(c, caller, account_id) {
+        Ok(_) => Ok(true),
+        Err(Error::Refused(_) | Error::Forbidden) => Ok(false),
+        Err(other) => Err(other),
+    })
+}
+
 fn duplicate(email: &Email) -> Error {
     crate::domain::Invalid::new("email", format!("An account with the email {email} already exists.")).into()
 }
@@ -120,7 +214,7 @@ pub fn set_disabled(state: &AppState, caller: &crate::services::Caller, account_
     let (origin, workspace_id) = (&caller.origin, caller.workspace_id);
     let now = state.now();
     state.db.write(|c| {
-        let member = accounts::member(c, workspace_id, account_id)?.ok_or(Error::NotFound)?;
+        let member = changeable(c, caller, account_id)?;
         if member.account.is_active() != disabled {
             return Ok(());
         }
@@ -139,21 +233,25 @@ fn status(disabled: bool) -> &'static str {
     if disabled { "disabled" } else { "active" }
 }
 
-/// Unlocks an account locked by failed attempts. `workspace_id` limits it to members of that
-/// workspace (the console); the command line passes `None`.
-pub fn unlock(state: &AppState, origin: &Origin, workspace_id: Option<i64>, account_id: i64) -> Result<()> {
+/// Unlocks an account locked by failed attempts: an Administrator who may change the account (the
+/// console, the API), or the command line with no caller.
+pub fn unlock(
+    state: &AppState,
+    origin: &Origin,
+    caller: Option<&crate::services::Caller>,
+    account_id: i64,
+) -> Result<()> {
     let now = state.now();
     state.db.write(|c| {
-        let account = match workspace_id {
-            Some(ws) => accounts::member(c, ws, account_id)?.map(|m| m.account),
-            None => accounts::find(c, account_id)?,
-        }
-        .ok_or(Error::NotFound)?;
+        let account = match caller {
+            Some(caller) => changeable(c, caller, account_id)?.account,
+            None => accounts::find(c, account_id)?.ok_or(Error::NotFound)?,
+        };
         if account.locked_at.is_none() && account.failed_attempts == 0 {
             return Ok(());
         }
         accounts::unlock(c, account.id)?;
-        let home = workspace_id.or(workspaces::home_of(c, account.id)?.map(|w| w.id));
+        let home = caller.map(|c| c.workspace_id).or(workspaces::home_of(c, account.id)?.map(|w| w.id));
         audit::record(c, now, &origin.event("account.unlocked", home).on("account", account.id, account.email))?;
         Ok(())
     })
@@ -187,15 +285,13 @@ pub struct Deleted {
 /// their keys are reassigned workspace by workspace: to the deleting Administrator where they administer
 /// that workspace, otherwise to its longest-serving Administrator, who is notified with the list.
 pub fn delete_user(state: &AppState, caller: &crate::services::Caller, account_id: i64) -> Result<Deleted> {
-    if !caller.role.can_administer() {
-        return Err(Error::Forbidden);
-    }
+    caller.must_administer()?;
     if caller.is(account_id) {
         return Err(Error::Conflict("You cannot delete your own account.".into()));
     }
     let now = state.now();
     state.db.write(|c| {
-        let member = accounts::member(c, caller.workspace_id, account_id)?.ok_or(Error::NotFound)?;
+        let member = changeable(c, caller, account_id)?;
         let keys = crate::db::keys::owned_by(c, account_id)?;
         let mut by_workspace: Vec<(i64, Vec<crate::db::keys::Owned>)> = Vec::new();
         for key in keys {
@@ -262,8 +358,13 @@ pub(crate) fn hand_over(
     let recipient = match me {
         Some(me) => me,
         None => workspaces::senior_admin(c, ws, account_id)?.ok_or_else(|| {
-            let name = workspaces::find(c, ws).ok().flatten().map_or_else(|| format!("#{ws}"), |w| w.name);
-            Error::Conflict(format!("No administrator of workspace {name} could receive {email}'s keys."))
+            // Named only when the caller may see it: the workspace may be one they do not belong to.
+            let name = match caller.account_id.map(|me| workspaces::role_in(c, ws, me)) {
+                Some(Ok(Some(_))) => workspaces::find(c, ws).ok().flatten().map(|w| format!(" {}", w.name)),
+                _ => None,
+            };
+            let name = name.unwrap_or_else(|| " they belong to".to_owned());
+            Error::Conflict(format!("No administrator of a workspace{name} could receive {email}'s keys."))
         })?,
     };
     for key in keys {

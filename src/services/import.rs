@@ -3,7 +3,7 @@
 //! changes, or why it is refused); applying re-plans inside one transaction and writes the good rows.
 //! Nothing changes until apply, and apply refuses when the plan no longer matches the preview.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::io::Cursor;
 
 use crate::db::{DbConn, accounts, audit, permissions, workspaces};
@@ -154,6 +154,8 @@ fn rows_of(cells: Cells) -> Result<Vec<SheetRow>, Invalid> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     Create,
+    /// The email has an account elsewhere: it is invited, and joins when it accepts.
+    Invite,
     /// The changes, in words.
     Update(Vec<String>),
     Unchanged,
@@ -186,6 +188,10 @@ impl Plan {
         self.count(|a| *a == Action::Create)
     }
 
+    pub fn invites(&self) -> usize {
+        self.count(|a| *a == Action::Invite)
+    }
+
     pub fn updates(&self) -> usize {
         self.count(|a| matches!(a, Action::Update(_)))
     }
@@ -207,19 +213,32 @@ struct Known {
     members: HashMap<i64, ConsoleRole>,
     /// account id → direct permission ids here
     held: HashMap<i64, BTreeSet<i64>>,
+    /// Members whose account the caller may not change (`accounts::changeable`): their names stay.
+    locked: HashSet<i64>,
     /// permission name → id
     catalogue: HashMap<String, i64>,
 }
 
-fn known(c: &mut DbConn, workspace_id: i64) -> Result<Known> {
-    let accounts = accounts::all_emails(c)?.into_iter().map(|(id, email, name)| (email, (id, name))).collect();
-    let members = accounts::members(c, workspace_id)?.into_iter().map(|m| (m.account.id, m.role)).collect();
+fn known(c: &mut DbConn, caller: &Caller, rows: &[SheetRow]) -> Result<Known> {
+    let workspace_id = caller.workspace_id;
+    let accounts: HashMap<String, (i64, String)> =
+        accounts::all_emails(c)?.into_iter().map(|(id, email, name)| (email, (id, name))).collect();
+    let members: HashMap<i64, ConsoleRole> =
+        accounts::members(c, workspace_id)?.into_iter().map(|m| (m.account.id, m.role)).collect();
+    let mut locked = HashSet::new();
+    for row in rows {
+        let Ok(email) = Email::parse(&row.email) else { continue };
+        let Some((id, _)) = accounts.get(email.as_str()).filter(|(id, _)| members.contains_key(id)) else { continue };
+        if crate::services::accounts::changeable(c, caller, *id).is_err() {
+            locked.insert(*id);
+        }
+    }
     let mut held: HashMap<i64, BTreeSet<i64>> = HashMap::new();
     for (account, permission) in permissions::account_permission_pairs(c, workspace_id)? {
         held.entry(account).or_default().insert(permission);
     }
     let catalogue = permissions::rows(c, workspace_id)?.into_iter().map(|p| (p.name, p.id)).collect();
-    Ok(Known { accounts, members, held, catalogue })
+    Ok(Known { accounts, members, held, locked, catalogue })
 }
 
 fn plan_row(known: &Known, caller: &Caller, seen: &mut HashMap<String, usize>, row: &SheetRow) -> PlannedRow {
@@ -242,12 +261,16 @@ fn plan_row(known: &Known, caller: &Caller, seen: &mut HashMap<String, usize>, r
             seen.insert(email.clone(), row.line);
         }
     }
+    // Another workspace's person is only invited: nothing of their account is shown or changed here.
     let existing = known.accounts.get(&email);
-    let name = if row.name.is_empty() {
+    let member = existing.filter(|(id, _)| known.members.contains_key(id));
+    let name = if existing.is_some() && member.is_none() {
+        String::new()
+    } else if row.name.is_empty() {
         if existing.is_none() {
             problems.push("a new account needs a name".to_owned());
         }
-        existing.map(|(_, n)| n.clone()).unwrap_or_default()
+        member.map(|(_, n)| n.clone()).unwrap_or_default()
     } else {
         match DisplayName::parse(&row.name) {
             Ok(n) => n.as_str().to_owned(),
@@ -274,10 +297,11 @@ fn plan_row(known: &Known, caller: &Caller, seen: &mut HashMap<String, usize>, r
             None => problems.push(format!("unknown permission \u{201c}{name}\u{201d}")),
         }
     }
-    let action = match existing {
+    let action = match (existing, member) {
         _ if !problems.is_empty() => Action::Refused(problems),
-        None => Action::Create,
-        Some((id, current_name)) => update_of(known, caller, *id, current_name, &name, role, &listed),
+        (None, _) => Action::Create,
+        (Some(_), None) => Action::Invite,
+        (_, Some((id, current_name))) => update_of(known, caller, *id, current_name, &name, role, &listed),
     };
     PlannedRow { line: row.line, email, name, role, permissions: listed, action }
 }
@@ -293,18 +317,18 @@ fn update_of(
     listed: &[(i64, String)],
 ) -> Action {
     let mut changes = Vec::new();
-    match known.members.get(&id) {
-        None => changes.push(format!("added to this workspace as {}", role.unwrap_or(ConsoleRole::Member).label())),
-        Some(current) => {
-            if let Some(wanted) = role.filter(|r| r != current) {
-                if caller.is(id) {
-                    return Action::Refused(vec!["you cannot change your own console role".to_owned()]);
-                }
-                changes.push(format!("role {} \u{2192} {}", current.label(), wanted.label()));
-            }
+    if let Some((current, wanted)) = known.members.get(&id).and_then(|c| role.filter(|r| r != c).map(|w| (c, w))) {
+        if caller.is(id) {
+            return Action::Refused(vec!["you cannot change your own console role".to_owned()]);
         }
+        changes.push(format!("role {} \u{2192} {}", current.label(), wanted.label()));
     }
     if name != current_name {
+        if known.locked.contains(&id) {
+            return Action::Refused(vec![
+                "their name can be changed only by a super-administrator: they also belong to a workspace you do not administer (leave the name empty)".to_owned(),
+            ]);
+        }
         changes.push(format!("name \u{201c}{current_name}\u{201d} \u{2192} \u{201c}{name}\u{201d}"));
     }
     let held = known.held.get(&id);
@@ -324,19 +348,19 @@ fn plan_with(known: &Known, caller: &Caller, rows: &[SheetRow]) -> Plan {
 /// The preview: what applying `rows` would do now. Administrators only.
 pub fn plan(state: &AppState, caller: &Caller, rows: &[SheetRow]) -> Result<Plan> {
     caller.must_administer()?;
-    state.db.read(|c| Ok::<_, Error>(plan_with(&known(c, caller.workspace_id)?, caller, rows)))
+    state.db.read(|c| Ok::<_, Error>(plan_with(&known(c, caller, rows)?, caller, rows)))
 }
 
 /// Applies the good rows in one transaction, provided the plan still has the previewed numbers
-/// (`creates`, `updates`); returns the plan applied. New accounts have no password yet.
-pub fn apply(state: &AppState, caller: &Caller, rows: &[SheetRow], previewed: (usize, usize)) -> Result<Plan> {
+/// (`creates`, `invites`, `updates`); returns the plan applied. New accounts have no password yet.
+pub fn apply(state: &AppState, caller: &Caller, rows: &[SheetRow], previewed: (usize, usize, usize)) -> Result<Plan> {
     caller.must_administer()?;
     let now = state.now();
     let ws = caller.workspace_id;
     state.db.write(|c| {
-        let known = known(c, ws)?;
+        let known = known(c, caller, rows)?;
         let plan = plan_with(&known, caller, rows);
-        if (plan.creates(), plan.updates()) != previewed {
+        if (plan.creates(), plan.invites(), plan.updates()) != previewed {
             return Err(Error::Conflict(
                 "The people or permissions changed since the preview. Nothing was imported; upload the file again to review."
                     .into(),
@@ -363,17 +387,21 @@ pub fn apply(state: &AppState, caller: &Caller, rows: &[SheetRow], previewed: (u
                     let after = serde_json::json!({ "name": row.name, "role": role.code(), "permissions": names, "source": "import" });
                     events.push(caller.event("account.created").on("account", id, &row.email).change(None, Some(after)));
                 }
-                Action::Update(changes) => {
+                Action::Invite => {
                     let (id, _) = known.accounts[&row.email];
-                    match known.members.get(&id) {
-                        None => workspaces::add_member(c, ws, id, row.role.unwrap_or(ConsoleRole::Member), now)?,
-                        Some(current) => {
-                            if let Some(role) = row.role.filter(|r| r != current) {
-                                workspaces::set_role(c, ws, id, role)?;
-                            }
-                        }
+                    let role = row.role.unwrap_or(ConsoleRole::Member);
+                    let invited = crate::services::invitations::invite(c, caller, (id, &row.email), role, "import", now)?;
+                    events.extend(invited);
+                }
+                Action::Update(changes) => {
+                    let (id, current_name) = &known.accounts[&row.email];
+                    let id = *id;
+                    if let Some(role) = row.role.filter(|r| known.members.get(&id) != Some(r)) {
+                        workspaces::set_role(c, ws, id, role)?;
                     }
-                    accounts::set_display_name(c, id, &row.name)?;
+                    if row.name != *current_name {
+                        accounts::set_display_name(c, id, &row.name)?;
+                    }
                     permissions::add_account_permissions(c, ws, id, &ids)?;
                     let after = serde_json::json!({ "changes": changes, "source": "import" });
                     events.push(caller.event("account.updated").on("account", id, &row.email).change(None, Some(after)));
@@ -382,7 +410,7 @@ pub fn apply(state: &AppState, caller: &Caller, rows: &[SheetRow], previewed: (u
             }
         }
         let summary = serde_json::json!({
-            "created": plan.creates(), "updated": plan.updates(), "unchanged": plan.unchanged(), "refused": plan.refused(),
+            "created": plan.creates(), "invited": plan.invites(), "updated": plan.updates(), "unchanged": plan.unchanged(), "refused": plan.refused(),
         });
         events.push(caller.event("accounts.imported").change(None, Some(summary)));
         audit::record_all(c, now, &events)?;

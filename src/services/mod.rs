@@ -8,6 +8,7 @@ pub mod demo;
 pub mod directory;
 pub mod grants;
 pub mod import;
+pub mod invitations;
 pub mod key_test;
 pub mod key_types;
 pub mod keys;

@@ -26,7 +26,7 @@ pub fn create(state: &AppState, caller: &Caller, account_id: i64) -> Result<Stri
     let token = random_token();
     let now = state.now();
     state.db.write(|c| {
-        let member = accounts::member(c, caller.workspace_id, account_id)?.ok_or(Error::NotFound)?;
+        let member = crate::services::accounts::changeable(c, caller, account_id)?;
         password_links::replace(c, account_id, &digest(&token), caller.account_id, now, now + VALID_SECS)?;
         let event = caller.event("account.password_link_created").on("account", account_id, &member.account.email);
         audit::record(c, now, &event)?;

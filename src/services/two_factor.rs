@@ -238,7 +238,7 @@ pub fn reset(state: &AppState, caller: &Caller, account_id: i64) -> Result<()> {
     }
     let now = state.now();
     state.db.write_counters(|c| {
-        let member = accounts::member(c, caller.workspace_id, account_id)?.ok_or(Error::NotFound)?;
+        let member = crate::services::accounts::changeable(c, caller, account_id)?;
         if db::stored(c, account_id)?.is_none() {
             return Err(Error::Conflict(format!("{} has no two-factor sign-in to reset.", member.account.email)));
         }

@@ -78,18 +78,17 @@ pub fn save(state: &AppState, caller: &Caller, form: &WhitelistForm) -> Result<W
     })
 }
 
+/// Accounts of the allowed domains that belong to no workspace. Another workspace's people are never
+/// listed or enrolled here: accounts are shared, and adding one of them is an invitation they accept.
 fn matching_in(c: &mut DbConn, caller: &Caller) -> Result<Vec<(i64, String)>> {
     let list = load(c, caller.workspace_id)?;
-    let members: std::collections::HashSet<i64> =
-        accounts::members(c, caller.workspace_id)?.into_iter().map(|m| m.account.id).collect();
-    Ok(accounts::all_emails(c)?
+    Ok(accounts::unaffiliated(c)?
         .into_iter()
-        .filter(|(id, email, _)| !members.contains(id) && Email::parse(email).is_ok_and(|e| list.allows(&e)))
-        .map(|(id, email, _)| (id, email))
+        .filter(|(_, email)| Email::parse(email).is_ok_and(|e| list.allows(&e)))
         .collect())
 }
 
-/// Accounts of the allowed domains that are not members of the caller's workspace yet.
+/// Accounts of the allowed domains that belong to no workspace yet.
 pub fn matching(state: &AppState, caller: &Caller) -> Result<Vec<(i64, String)>> {
     caller.must_administer()?;
     state.db.read(|c| matching_in(c, caller))

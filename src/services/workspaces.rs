@@ -196,30 +196,45 @@ pub fn remove_member(state: &AppState, who: &Super, id: i64, account_id: i64) ->
     let now = state.now();
     state.db.write(|c| {
         must_be_super(c, who)?;
-        let ws = workspaces::summary(c, id)?.ok_or(Error::NotFound)?;
-        let member = member_and_guard(c, &ws, account_id, true)?;
-        if workspaces::membership_count(c, account_id)? <= 1 {
-            return Err(Error::Conflict(format!(
-                "{} belongs to no other workspace; delete the account from Users instead.",
-                member.account.email
-            )));
-        }
-        let owned: Vec<keys::Owned> =
-            keys::owned_by(c, account_id)?.into_iter().filter(|k| k.workspace_id == id).collect();
         let caller = who.in_workspace(c, id)?;
-        let moved = if owned.is_empty() {
-            Vec::new()
-        } else {
-            hand_over(c, &caller, id, (account_id, &member.account.email), &owned, Departure::Removed, now)?.1
-        };
-        workspaces::remove_member(c, id, account_id)?;
-        let event = caller.event("membership.removed").on("account", account_id, &member.account.email).change(
-            Some(serde_json::json!({ "role": member.role.code() })),
-            Some(serde_json::json!({ "keys_reassigned": moved })),
-        );
-        audit::record(c, now, &event)?;
-        Ok(moved)
+        remove_membership(c, &caller, account_id, now)
     })
+}
+
+/// A workspace's Administrator removes someone from their workspace: a change of membership, not of the
+/// account, so it is theirs to make even for a person who also belongs to other workspaces.
+pub fn leave(state: &AppState, caller: &Caller, account_id: i64) -> Result<Vec<String>> {
+    caller.must_administer()?;
+    if caller.is(account_id) {
+        return Err(Error::Conflict("You cannot remove yourself from the workspace.".into()));
+    }
+    let now = state.now();
+    state.db.write(|c| remove_membership(c, caller, account_id, now))
+}
+
+fn remove_membership(c: &mut DbConn, caller: &Caller, account_id: i64, now: i64) -> Result<Vec<String>> {
+    let id = caller.workspace_id;
+    let ws = workspaces::summary(c, id)?.ok_or(Error::NotFound)?;
+    let member = member_and_guard(c, &ws, account_id, true)?;
+    if workspaces::membership_count(c, account_id)? <= 1 {
+        return Err(Error::Conflict(format!(
+            "{} belongs to no other workspace; delete the account from Users instead.",
+            member.account.email
+        )));
+    }
+    let owned: Vec<keys::Owned> = keys::owned_by(c, account_id)?.into_iter().filter(|k| k.workspace_id == id).collect();
+    let moved = if owned.is_empty() {
+        Vec::new()
+    } else {
+        hand_over(c, caller, id, (account_id, &member.account.email), &owned, Departure::Removed, now)?.1
+    };
+    workspaces::remove_member(c, id, account_id)?;
+    let event = caller.event("membership.removed").on("account", account_id, &member.account.email).change(
+        Some(serde_json::json!({ "role": member.role.code() })),
+        Some(serde_json::json!({ "keys_reassigned": moved })),
+    );
+    audit::record(c, now, &event)?;
+    Ok(moved)
 }
 
 /// Whether the account may work in this workspace (the switcher's check): a member, and it is active.

@@ -87,6 +87,7 @@ impl From<crate::error::Error> for ApiError {
             Error::Forbidden => {
                 ApiError::new(StatusCode::FORBIDDEN, "forbidden", "The key's role does not allow this.")
             }
+            Error::Refused(message) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", message),
             Error::Conflict(message) => ApiError::new(StatusCode::CONFLICT, "conflict", message),
             Error::Throttled(secs) => ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,

@@ -179,9 +179,18 @@ pub struct NewAccount {
     permissions: Vec<i64>,
 }
 
-/// `POST /api/v1/accounts`: as the console's Add user (the password must meet the same rules).
+/// An existing account was invited rather than created.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Invited {
+    /// Always `invitation_pending`.
+    status: &'static str,
+    message: &'static str,
+}
+
+/// `POST /api/v1/accounts`: as the console's Add user (the password must meet the same rules). An email
+/// that already has an account, in another workspace, is invited instead: 202, and it joins when it accepts.
 #[utoipa::path(post, path = "/api/v1/accounts", tag = "people", request_body = NewAccount,
-    responses((status = 201, body = Created), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = Created), (status = 202, body = Invited), (status = 422, body = ErrorBody)))]
 pub async fn create_account(
     state: web::Data<AppState>,
     ApiBody(caller, body): ApiBody<NewAccount>,
@@ -195,9 +204,13 @@ pub async fn create_account(
         password: body.password,
         permissions: body.permissions,
     };
-    let id =
-        crate::services::accounts::create_user(&state, caller.origin.clone(), Some(caller.workspace_id), form).await?;
-    Ok(created("accounts", id))
+    match crate::services::accounts::add_user(&state, &caller, form).await? {
+        crate::services::accounts::Added::Created(id) => Ok(created("accounts", id)),
+        crate::services::accounts::Added::Invited(_) => Ok(HttpResponse::Accepted().json(Invited {
+            status: "invitation_pending",
+            message: "This email already has a keyward account: it is invited and joins when it accepts.",
+        })),
+    }
 }
 
 #[derive(Debug, serde::Deserialize, ToSchema)]

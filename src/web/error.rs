@@ -93,7 +93,7 @@ impl ResponseError for AppError {
                 Error::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
                 Error::Conflict(_) => StatusCode::CONFLICT,
                 Error::NotFound => StatusCode::NOT_FOUND,
-                Error::Forbidden => StatusCode::FORBIDDEN,
+                Error::Forbidden | Error::Refused(_) => StatusCode::FORBIDDEN,
                 Error::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
                 Error::Locked => StatusCode::FORBIDDEN,
                 Error::Db(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

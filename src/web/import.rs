@@ -56,6 +56,10 @@ impl Preview {
         self.of(|a| *a == Action::Create)
     }
 
+    fn invited_rows(&self) -> impl Iterator<Item = &PlannedRow> {
+        self.of(|a| *a == Action::Invite)
+    }
+
     fn updated_rows(&self) -> impl Iterator<Item = &PlannedRow> {
         self.of(|a| matches!(a, Action::Update(_)))
     }
@@ -75,7 +79,7 @@ impl Preview {
     fn notes(row: &PlannedRow) -> String {
         match &row.action {
             Action::Refused(notes) | Action::Update(notes) => notes.join("; "),
-            Action::Create | Action::Unchanged => String::new(),
+            Action::Create | Action::Invite | Action::Unchanged => String::new(),
         }
     }
 }
@@ -182,6 +186,8 @@ pub struct ApplyForm {
     #[serde(default)]
     creates: String,
     #[serde(default)]
+    invites: String,
+    #[serde(default)]
     updates: String,
 }
 
@@ -194,18 +200,20 @@ pub async fn apply(
     let (_, rows) = state.uploads.get(&form.token, &caller, state.now()).ok_or_else(|| {
         Error::Conflict("This upload is no longer held (it expired or was applied). Upload the file again.".into())
     })?;
-    let previewed = (form.creates.parse().unwrap_or(usize::MAX), form.updates.parse().unwrap_or(usize::MAX));
+    let count = |field: &str| field.parse().unwrap_or(usize::MAX);
+    let previewed = (count(&form.creates), count(&form.invites), count(&form.updates));
     let started = std::time::Instant::now();
     let plan = state.run(move |s| import::apply(s, &caller, &rows, previewed)).await?;
     state.uploads.forget(&form.token);
     tracing::info!(
         created = plan.creates(),
+        invited = plan.invites(),
         updated = plan.updates(),
         refused = plan.refused(),
         elapsed_ms = started.elapsed().as_millis(),
         "spreadsheet imported"
     );
-    let location = format!("/users?created={}&updated={}", plan.creates(), plan.updates());
+    let location = format!("/users?created={}&invited={}&updated={}", plan.creates(), plan.invites(), plan.updates());
     if is_htmx(&req) {
         return Ok(HttpResponse::Ok().insert_header(("HX-Redirect", location)).finish());
     }

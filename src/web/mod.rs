@@ -157,6 +157,7 @@ declare_routes! {
         get "/notifications/bell" => notifications::bell;
         post "/notifications/read" => notifications::mark_all_read;
         post "/notifications/{id}/read" => notifications::mark_read;
+        post "/invitations/{id}/{answer}" => notifications::answer_invitation;
         get "/audit" => audit::show;
         get "/audit.csv" => audit::export;
         post "/audit/verify" => audit::verify_chain;
@@ -189,6 +190,8 @@ declare_routes! {
         post "/users/{id}/two-factor/reset" => two_factor::reset;
         get "/users/{id}/delete" => users::confirm_delete;
         post "/users/{id}/delete" => users::delete;
+        post "/users/{id}/remove" => users::remove;
+        post "/users/invitations/{id}/cancel" => users::cancel_invitation;
         post "/users/{id}/{action}" => users::row_action;
         post "/workspace" => workspaces::switch;
         get "/workspaces" => workspaces::list;

@@ -9,6 +9,7 @@ use super::auth::CurrentUser;
 use super::error::{AppError, html, is_htmx};
 use super::layout::Layout;
 use crate::clock::format_time;
+use crate::db::invitations;
 use crate::db::notifications::{self, NotificationRow};
 use crate::error::Error;
 use crate::state::AppState;
@@ -31,9 +32,19 @@ impl Bell {
     }
 }
 
+/// Unread notifications here, and invitations waiting for an answer (from any workspace).
 async fn unread(state: &AppState, user: &CurrentUser) -> Result<i64, AppError> {
     let (ws, me) = (user.workspace_id, user.id);
-    Ok(state.run(move |s| s.db.read(|c| notifications::unread_count(c, ws, me))).await?)
+    let counts = state.run(move |s| {
+        s.db.read(|c| {
+            Ok::<_, diesel::result::Error>((
+                notifications::unread_count(c, ws, me)?,
+                invitations::received_count(c, me)?,
+            ))
+        })
+    });
+    let (unread, invited) = counts.await?;
+    Ok(unread + invited)
 }
 
 pub async fn bell(user: CurrentUser, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
@@ -50,6 +61,7 @@ struct ListPage {
 #[derive(Template)]
 #[template(path = "notifications/_list.html")]
 struct ListSection {
+    invitations: Vec<invitations::Received>,
     rows: Vec<NotificationRow>,
     csrf: String,
     bell: Bell,
@@ -60,6 +72,10 @@ impl ListSection {
         format_time(*t)
     }
 
+    fn role_label(&self, code: &str) -> &'static str {
+        crate::domain::role::ConsoleRole::parse(code).unwrap_or(crate::domain::role::ConsoleRole::Member).label()
+    }
+
     fn unread(&self) -> usize {
         self.rows.iter().filter(|n| n.read_at.is_none()).count()
     }
@@ -67,17 +83,19 @@ impl ListSection {
 
 async fn section(state: &AppState, user: &CurrentUser) -> Result<ListSection, AppError> {
     let (ws, me) = (user.workspace_id, user.id);
-    let (rows, unread) = state
+    let (invitations, rows, unread) = state
         .run(move |s| {
             s.db.read(|c| {
                 Ok::<_, diesel::result::Error>((
+                    invitations::received(c, me)?,
                     notifications::for_account(c, ws, me, SHOWN)?,
                     notifications::unread_count(c, ws, me)?,
                 ))
             })
         })
         .await?;
-    Ok(ListSection { rows, csrf: user.csrf.clone(), bell: Bell { unread } })
+    let unread = unread + i64::try_from(invitations.len()).unwrap_or(i64::MAX);
+    Ok(ListSection { invitations, rows, csrf: user.csrf.clone(), bell: Bell { unread } })
 }
 
 pub async fn list(user: CurrentUser, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
@@ -120,4 +138,29 @@ pub async fn mark_all_read(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     mark(req, user, &state, None).await
+}
+
+#[derive(Debug, Clone, Copy, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Answer {
+    Accept,
+    Decline,
+}
+
+/// Accepting or declining an invitation to another workspace. Accepting opens that workspace.
+pub async fn answer_invitation(
+    req: HttpRequest,
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<(i64, Answer)>,
+) -> Result<HttpResponse, AppError> {
+    let ((id, answer), me, ip) = (path.into_inner(), user.id, user.origin().ip);
+    let accept = matches!(answer, Answer::Accept);
+    let workspace = state.run(move |s| crate::services::invitations::answer(s, me, ip, id, accept)).await?;
+    if accept {
+        use actix_session::SessionExt as _;
+        super::session::ConsoleSession(req.get_session()).switch_workspace(workspace);
+        return Ok(super::see_other("/"));
+    }
+    Ok(super::see_other("/notifications"))
 }

@@ -82,10 +82,26 @@ fn refusal(e: Error) -> Result<(StatusCode, String), AppError> {
     }
 }
 
-/// Only a local path may follow sign-in: never another site (`//evil`, `/\evil`, `https://…`).
+/// Only a path of this site may follow sign-in; anything else goes to the dashboard. The value is read
+/// the way a browser reads a `Location`: resolved against this origin by a URL parser (which drops tabs
+/// and newlines and reads `\` as `/`, so `/<TAB>/evil.example` is `//evil.example`), and refused unless
+/// it stays on this origin. What comes back is the parser's own serialisation of path and query, so it
+/// holds no control character or space and a header can always carry it.
 fn safe_next(next: &str) -> String {
-    let local = next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") && !next.contains("://");
-    if local && !next.starts_with("/login") { next.to_owned() } else { "/".to_owned() }
+    const BASE: &str = "http://keyward.invalid/";
+    let local = || {
+        if !next.starts_with('/') || next.chars().any(|c| c.is_control() || c.is_whitespace() || c == '\\') {
+            return None;
+        }
+        let base = url::Url::parse(BASE).ok()?;
+        let url = base.join(next).ok()?;
+        let path = url.path();
+        if url.origin() != base.origin() || path.starts_with("//") || path.starts_with("/login") {
+            return None;
+        }
+        Some(url.query().map_or_else(|| path.to_owned(), |q| format!("{path}?{q}")))
+    };
+    local().unwrap_or_else(|| "/".to_owned())
 }
 
 pub async fn show(state: web::Data<AppState>, session: Session, query: web::Query<LoginQuery>) -> HttpResponse {
@@ -317,8 +333,37 @@ mod tests {
     #[test]
     fn only_local_paths_follow_sign_in() {
         assert_eq!(safe_next("/users?q=a"), "/users?q=a");
-        for bad in ["", "//evil.example", "/\\evil.example", "https://evil.example", "/login", "users"] {
-            assert_eq!(safe_next(bad), "/", "{bad}");
+        assert_eq!(safe_next("/keys/7?tab=usage&q=a%20b"), "/keys/7?tab=usage&q=a%20b");
+        for bad in [
+            "",
+            "//evil.example",
+            "/\\evil.example",
+            "https://evil.example",
+            "/login",
+            "users",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r\n/evil.example",
+            "/%09/evil.example\t",
+            "\t//evil.example",
+            "/\u{0}x",
+            "/x\u{7f}",
+            "/ /evil.example",
+        ] {
+            assert_eq!(safe_next(bad), "/", "{bad:?}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Whatever comes in, what goes out is a path of this origin that a header can carry.
+        #[test]
+        fn nothing_leads_off_site(next in "[/\\\\\t\n %a-z.:?#@0-9]{0,24}") {
+            let out = safe_next(&next);
+            proptest::prop_assert!(out.starts_with('/') && !out.starts_with("//"), "{next:?} → {out:?}");
+            proptest::prop_assert!(out.bytes().all(|b| b.is_ascii_graphic()), "{next:?} → {out:?}");
+            let base = url::Url::parse("http://keyward.invalid/").expect("base");
+            proptest::prop_assert_eq!(base.join(&out).expect("joins").origin(), base.origin());
+            proptest::prop_assert!(actix_web::http::header::HeaderValue::from_str(&out).is_ok());
         }
     }
 }

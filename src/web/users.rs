@@ -12,7 +12,7 @@ use crate::db::accounts::{self, Member, MemberSummary};
 use crate::domain::access::Permission;
 use crate::domain::role::ConsoleRole;
 use crate::error::Error;
-use crate::services::accounts::{self as account_service, NewUserForm};
+use crate::services::accounts::{self as account_service, Added, NewUserForm};
 use crate::services::directory::{self, GrantAllPlan, UserFilter};
 use crate::state::AppState;
 
@@ -43,6 +43,8 @@ struct UsersSection {
     form: AddForm,
     errors: FieldError,
     notice: Option<String>,
+    /// Invitations of people who already have an account elsewhere, not yet accepted.
+    invitations: Vec<crate::db::invitations::Pending>,
 }
 
 #[derive(Debug, Default)]
@@ -97,6 +99,14 @@ impl UsersSection {
     fn has_next(&self) -> bool {
         self.page * PAGE < self.total
     }
+
+    fn when(&self, t: &i64) -> String {
+        crate::clock::format_time(*t)
+    }
+
+    fn role_label(&self, code: &str) -> &'static str {
+        ConsoleRole::parse(code).unwrap_or(ConsoleRole::Member).label()
+    }
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -112,16 +122,24 @@ pub struct ListQuery {
     #[serde(default)]
     created: String,
     #[serde(default)]
+    invited: String,
+    #[serde(default)]
     updated: String,
     /// Set after adding the accounts of allowed domains.
     #[serde(default)]
     joined: String,
+    /// Set after removing someone from the workspace.
+    #[serde(default)]
+    removed: String,
 }
 
 impl ListQuery {
     /// What just happened, when the URL says so.
     fn notice(&self) -> Option<String> {
         let plural = |n: usize, one: &str, many: &str| if n == 1 { format!("1 {one}") } else { format!("{n} {many}") };
+        if self.removed == "1" {
+            return Some("Removed from this workspace. Their account and their other workspaces are unchanged.".into());
+        }
         if let Ok(n) = self.joined.parse::<usize>() {
             return Some(format!("Added {} of the allowed domains as Members.", plural(n, "account", "accounts")));
         }
@@ -129,7 +147,10 @@ impl ListQuery {
             return Some(format!("Granted {}.", plural(n, "new permission", "new permissions")));
         }
         match (self.created.parse::<usize>(), self.updated.parse::<usize>()) {
-            (Ok(c), Ok(u)) => Some(format!("Imported: {} created, {} updated.", plural(c, "person", "people"), u)),
+            (Ok(c), Ok(u)) => {
+                let i = self.invited.parse::<usize>().unwrap_or(0);
+                Some(format!("Imported: {} created, {i} invited, {u} updated.", plural(c, "person", "people")))
+            }
             _ => None,
         }
     }
@@ -145,10 +166,11 @@ async fn section(
     notice: Option<String>,
 ) -> Result<UsersSection, AppError> {
     let (caller, wanted, ws) = (user.caller(), filter.clone(), user.workspace_id);
-    let (all, catalogue) = state
+    let (all, catalogue, invitations) = state
         .run(move |s| {
             let rows = directory::list(s, &caller, &wanted)?;
-            Ok((rows, s.db.read(|c| crate::db::permissions::catalogue(c, ws))?))
+            let invitations = crate::services::invitations::pending(s, &caller)?;
+            Ok((rows, s.db.read(|c| crate::db::permissions::catalogue(c, ws))?, invitations))
         })
         .await?;
     let total = all.len();
@@ -167,6 +189,7 @@ async fn section(
         form,
         errors,
         notice,
+        invitations,
     })
 }
 
@@ -198,18 +221,25 @@ pub async fn create(
     state: web::Data<AppState>,
     Authed(Admin(user), input): Authed<Admin, NewUserForm>,
 ) -> Result<HttpResponse, AppError> {
-    let result = account_service::create_user(&state, user.origin(), Some(user.workspace_id), input.clone()).await;
-    let added = format!("Added {}.", input.email.trim());
-    let (status, form, errors) = match result {
-        Ok(_) => (StatusCode::OK, blank_form(), None),
+    let result = account_service::add_user(&state, &user.caller(), input.clone()).await;
+    let email = input.email.trim().to_owned();
+    let (status, form, errors, notice) = match result {
+        Ok(Added::Created(_)) => (StatusCode::OK, blank_form(), None, format!("Added {email}.")),
+        Ok(Added::Invited(_)) => (
+            StatusCode::OK,
+            blank_form(),
+            None,
+            format!("{email} already has a keyward account: they are invited and join when they accept."),
+        ),
         Err(Error::Invalid(invalid)) => (
             StatusCode::UNPROCESSABLE_ENTITY,
             AddForm { email: input.email, name: input.name, role: input.role, permissions: input.permissions },
             Some(invalid),
+            String::new(),
         ),
         Err(other) => return Err(other.into()),
     };
-    let notice = errors.is_none().then_some(added);
+    let notice = errors.is_none().then_some(notice);
     let errors = errors.map(FieldError::from).unwrap_or_default();
     let section = section(&state, &user, UserFilter::default(), 1, form, errors, notice).await?;
     if is_htmx(&req) {
@@ -239,7 +269,7 @@ pub async fn row_action(
             match action {
                 RowAction::Disable => account_service::set_disabled(s, &caller, account_id, true)?,
                 RowAction::Enable => account_service::set_disabled(s, &caller, account_id, false)?,
-                RowAction::Unlock => account_service::unlock(s, &origin, Some(workspace), account_id)?,
+                RowAction::Unlock => account_service::unlock(s, &origin, Some(&caller), account_id)?,
             }
             let one = s.db.read(|c| accounts::summaries(c, workspace, Some(account_id)))?;
             one.into_iter().next().ok_or(Error::NotFound)
@@ -304,6 +334,8 @@ struct UserPage {
     layout: Layout,
     member: Member,
     grants: GrantsBox,
+    /// Whether the viewer may change the account itself, not only its membership here.
+    may_change: bool,
 }
 
 /// The grants form: what htmx swaps after each change.
@@ -371,9 +403,13 @@ pub async fn show(
     state: web::Data<AppState>,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    let (member, grants) = grants_box(&state, &user, path.into_inner(), false, FieldError::default()).await?;
-    let page = UserPage { layout: Layout::new(member.account.display_name.clone(), "users", &user), member, grants };
-    Ok(html(StatusCode::OK, page.render()))
+    let account_id = path.into_inner();
+    let (member, grants) = grants_box(&state, &user, account_id, false, FieldError::default()).await?;
+    let caller = user.caller();
+    let may_change =
+        user.role.can_administer() && state.run(move |s| account_service::may_change(s, &caller, account_id)).await?;
+    let layout = Layout::new(member.account.display_name.clone(), "users", &user);
+    Ok(html(StatusCode::OK, UserPage { layout, member, grants, may_change }.render()))
 }
 
 pub async fn set_grants(
@@ -394,8 +430,10 @@ pub async fn set_grants(
     if is_htmx(&req) {
         return Ok(html(status, grants.render()));
     }
-    let page = UserPage { layout: Layout::new(member.account.display_name.clone(), "users", &user), member, grants };
-    Ok(html(status, page.render()))
+    let caller = user.caller();
+    let may_change = state.run(move |s| account_service::may_change(s, &caller, account_id)).await?;
+    let layout = Layout::new(member.account.display_name.clone(), "users", &user);
+    Ok(html(status, UserPage { layout, member, grants, may_change }.render()))
 }
 
 impl UserPage {
@@ -407,6 +445,28 @@ impl UserPage {
     fn may_delete(&self) -> bool {
         self.layout.user.as_ref().is_some_and(|u| u.role.can_administer() && u.id != self.member.account.id)
     }
+}
+
+/// Removes the person from this workspace only; their account and other workspaces stay.
+pub async fn remove(
+    Admin(user): Admin,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let (caller, id) = (user.caller(), path.into_inner());
+    state.run(move |s| crate::services::workspaces::leave(s, &caller, id)).await?;
+    Ok(super::see_other("/users?removed=1"))
+}
+
+/// Withdraws a pending invitation.
+pub async fn cancel_invitation(
+    Admin(user): Admin,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let (caller, id) = (user.caller(), path.into_inner());
+    state.run(move |s| crate::services::invitations::cancel(s, &caller, id)).await?;
+    Ok(super::see_other("/users"))
 }
 
 // ---- deleting a person ----

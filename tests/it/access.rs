@@ -47,7 +47,7 @@ on_both_backends! {
         admin.get("/users").await;
         let cases: [(&str, &str, &str, &str, &str); 5] = [
             ("not-an-email", "Name", "member", PASSWORD, "Enter an email address"),
-            ("admin@example.com", "Name", "member", PASSWORD, "already exists"),
+            ("admin@example.com", "Name", "member", PASSWORD, "admin@example.com is already a member of this workspace."),
             ("new@example.com", " ", "member", PASSWORD, "Enter a name."),
             ("new@example.com", "Name", "root", PASSWORD, "Choose Administrator, Auditor or Member."),
             ("new@example.com", "Name", "member", "short", "at least 12 characters"),

@@ -14,6 +14,7 @@
 
 use diesel::prelude::*;
 use keyward::db::schema;
+use keyward::domain::role::ConsoleRole;
 use reqwest::{Method, StatusCode};
 
 use crate::helpers::{Browser, PASSWORD, TestApp};
@@ -100,6 +101,7 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("get", "/notifications/bell", "303 200 200 200 200 303 303 303 200"),
     ("post", "/notifications/read", "303 303 303 303 303 403 403 403 303"),
     ("post", "/notifications/{id}/read", "303 303 404 404 404 403 403 403 404"),
+    ("post", "/invitations/{id}/{answer}", "303 303 404 404 404 403 403 403 404"),
     ("get", "/audit", "303 403 403 200 200 303 303 303 200"),
     ("get", "/audit.csv", "303 403 403 200 200 303 303 303 200"),
     ("post", "/audit/verify", "303 403 403 200 200 403 403 403 200"),
@@ -132,6 +134,8 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("post", "/users/{id}/two-factor/reset", "303 403 403 403 303 403 403 403 404"),
     ("get", "/users/{id}/delete", "303 403 403 403 200 303 303 303 404"),
     ("post", "/users/{id}/delete", "303 403 403 403 303 403 403 403 404"),
+    ("post", "/users/{id}/remove", "303 403 403 403 409 403 403 403 404"),
+    ("post", "/users/invitations/{id}/cancel", "303 403 403 403 303 403 403 403 404"),
     ("post", "/users/{id}/{action}", "303 403 403 403 303 403 403 403 404"),
     ("post", "/workspace", "303 422 422 422 422 403 403 403 422"),
     ("get", "/workspaces", "303 403 403 403 200 303 303 303 403"),
@@ -208,6 +212,8 @@ const FRESH_TARGET: &[(&str, &str)] = &[
     ("post", "/settings/key-types/{id}/delete"),
     ("post", "/users/{id}/delete"),
     ("post", "/workspaces/{id}/archive"),
+    ("post", "/invitations/{id}/{answer}"),
+    ("post", "/users/invitations/{id}/cancel"),
 ];
 
 struct Fixture {
@@ -404,6 +410,9 @@ impl Fixture {
     async fn fresh(&self, app: &TestApp, path: &str, n: usize) -> i64 {
         let admin = self.admin();
         let name = format!("Fresh {n}");
+        if path.contains("/invitations/") {
+            return self.fresh_invitation(app, path.starts_with("/users/"), n);
+        }
         if path.contains("/keys/") {
             let owner = self.member_id.to_string();
             return create_key(admin, &[("name", &name), ("owner", &owner)]).await.0.parse().expect("id");
@@ -444,6 +453,37 @@ impl Fixture {
         app.account_id(&email)
     }
 
+    /// An invitation to the member from a workspace made for it, or (`from_first`) one from the first
+    /// workspace to a person of a workspace made for it.
+    fn fresh_invitation(&self, app: &TestApp, from_first: bool, n: usize) -> i64 {
+        let (member, first, now) = (self.member_id, self.workspace, app.clock.now());
+        app.state
+            .db
+            .write(move |c| {
+                let other = keyward::db::workspaces::create(c, &format!("Inviting {n}"), now)?;
+                let (ws, account) = if from_first {
+                    let email =
+                        keyward::domain::email::Email::parse(&format!("invitee{n}@example.net")).expect("email");
+                    let new = keyward::db::accounts::NewAccount {
+                        email: &email,
+                        display_name: "Invitee",
+                        password_hash: None,
+                        is_super_admin: false,
+                        now,
+                    };
+                    let id = keyward::db::accounts::create(c, &new)?;
+                    keyward::db::workspaces::add_member(c, other, id, ConsoleRole::Member, now)?;
+                    (first, id)
+                } else {
+                    (other, member)
+                };
+                keyward::db::invitations::create(c, ws, account, ConsoleRole::Member, None, now)?;
+                let found = keyward::db::invitations::find_for(c, ws, account)?.expect("the invitation");
+                Ok::<_, keyward::error::Error>(found.id)
+            })
+            .expect("an invitation")
+    }
+
     fn id_for(&self, path: &str) -> i64 {
         let prefixes: [(&str, i64); 9] = [
             ("/workspaces/", self.workspace),
@@ -468,6 +508,7 @@ fn concrete(path: &str, id: i64, f: &Fixture) -> String {
         .replace("{tail:.*}", "")
         .replace("{path:.*}", "app.css")
         .replace("{action}", if path.starts_with("/users/") { "unlock" } else { "test" })
+        .replace("{answer}", "decline")
 }
 
 /// The status and body a caller gets.

@@ -53,7 +53,7 @@ async fn prepared(app: &TestApp) -> Browser {
     admin
 }
 
-fn hidden<'a>(page: &'a str, name: &str) -> &'a str {
+pub fn hidden<'a>(page: &'a str, name: &str) -> &'a str {
     let at = page.find(&format!("name=\"{name}\" value=\"")).unwrap_or_else(|| panic!("{name}"));
     page[at..].split("value=\"").nth(1).and_then(|s| s.split('"').next()).expect("value")
 }
@@ -63,7 +63,10 @@ async fn mixed_file_is_previewed_exactly_and_applied(app: &TestApp, filename: &s
     let preview = admin.upload("/users/import", filename, file).await;
     assert_eq!(preview.status, StatusCode::OK, "{}", preview.body);
     let body = &preview.body;
-    assert!(body.contains("<strong>2</strong> to create · <strong>1</strong> to update"), "{body}");
+    assert!(
+        body.contains("<strong>2</strong> to create · <strong>0</strong> to invite · <strong>1</strong> to update"),
+        "{body}"
+    );
     assert!(body.contains("<strong class=\"error\">5</strong> with errors"));
     for reason in [
         "<td>3</td><td>bad-email</td><td>\u{201c}bad-email\u{201d} is not a valid email address</td>",
@@ -80,11 +83,11 @@ async fn mixed_file_is_previewed_exactly_and_applied(app: &TestApp, filename: &s
 
     admin.get("/users/import").await;
     let (token, creates, updates) = (hidden(body, "token"), hidden(body, "creates"), hidden(body, "updates"));
-    let applied =
-        admin.post("/users/import/apply", &[("token", token), ("creates", creates), ("updates", updates)]).await;
+    let counts = [("token", token), ("creates", creates), ("invites", "0"), ("updates", updates)];
+    let applied = admin.post("/users/import/apply", &counts).await;
     assert_eq!(applied.status, StatusCode::SEE_OTHER, "{}", applied.body);
     let listed = admin.get(applied.location()).await.body;
-    assert!(listed.contains("Imported: 2 people created, 1 updated."));
+    assert!(listed.contains("Imported: 2 people created, 0 invited, 1 updated."), "{listed}");
     assert!(listed.contains("new1@example.com") && listed.contains("new2@example.com"));
     for refused in ["bad-email", "x@example.com", "y@example.com", "z@example.com", "Again"] {
         assert!(!listed.contains(refused), "{refused} was not applied");
@@ -101,8 +104,7 @@ async fn mixed_file_is_previewed_exactly_and_applied(app: &TestApp, filename: &s
     );
 
     admin.get("/users/import").await;
-    let again =
-        admin.post("/users/import/apply", &[("token", token), ("creates", creates), ("updates", updates)]).await;
+    let again = admin.post("/users/import/apply", &counts).await;
     assert_eq!(again.status, StatusCode::CONFLICT, "an upload applies once");
     assert!(admin.get("/").await.body.contains("accounts.imported"));
 }
@@ -126,7 +128,7 @@ on_both_backends! {
         // Someone adds new2 by hand before the import is applied.
         app.user(&admin, "new2@example.com", "member").await;
         admin.get("/users/import").await;
-        let applied = admin.post("/users/import/apply", &[("token", hidden(&preview, "token")), ("creates", hidden(&preview, "creates")), ("updates", hidden(&preview, "updates"))]).await;
+        let applied = admin.post("/users/import/apply", &[("token", hidden(&preview, "token")), ("creates", hidden(&preview, "creates")), ("invites", hidden(&preview, "invites")), ("updates", hidden(&preview, "updates"))]).await;
         assert_eq!(applied.status, StatusCode::CONFLICT);
         assert!(!admin.get("/users").await.body.contains("new1@example.com"), "nothing was applied");
     }
@@ -170,7 +172,7 @@ on_both_backends! {
         assert!(preview.body.contains("<strong>10000</strong> to create") && preview.body.contains("and 9500 more."));
         admin.get("/users/import").await;
         let started = Instant::now();
-        let applied = admin.post("/users/import/apply", &[("token", hidden(&preview.body, "token")), ("creates", "10000"), ("updates", "0")]).await;
+        let applied = admin.post("/users/import/apply", &[("token", hidden(&preview.body, "token")), ("creates", "10000"), ("invites", "0"), ("updates", "0")]).await;
         let apply_time = started.elapsed();
         assert_eq!(applied.status, StatusCode::SEE_OTHER, "{}", applied.body);
         eprintln!("10,000-row import: upload + preview {previewed:?}, apply {apply_time:?}");

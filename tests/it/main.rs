@@ -9,6 +9,7 @@ mod browser;
 mod crash;
 mod import;
 mod instances;
+mod isolation;
 mod key_lifecycle;
 mod key_test;
 mod keys;

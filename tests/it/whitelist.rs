@@ -10,6 +10,15 @@ use crate::on_both_backends;
 
 /// An account that exists only in another workspace.
 fn outsider(app: &TestApp, email: &str) {
+    account(app, email, true);
+}
+
+/// An account that belongs to no workspace (its last one removed it).
+fn unaffiliated(app: &TestApp, email: &str) {
+    account(app, email, false);
+}
+
+fn account(app: &TestApp, email: &str, elsewhere: bool) {
     let email = Email::parse(email).expect("email");
     app.state
         .db
@@ -23,7 +32,9 @@ fn outsider(app: &TestApp, email: &str) {
                 now: 0,
             };
             let id = keyward::db::accounts::create(c, &new)?;
-            keyward::db::workspaces::add_member(c, ws, id, ConsoleRole::Member, 0)?;
+            if elsewhere {
+                keyward::db::workspaces::add_member(c, ws, id, ConsoleRole::Member, 0)?;
+            }
             Ok::<_, keyward::error::Error>(())
         })
         .expect("outsider");
@@ -45,16 +56,19 @@ on_both_backends! {
         assert_eq!(saved.status, StatusCode::SEE_OTHER);
         assert!(admin.get("/settings").await.body.contains("corp.example\nlab.example"));
 
-        outsider(&app, "ann@corp.example");
-        outsider(&app, "eve@other.example");
+        unaffiliated(&app, "ann@corp.example");
+        unaffiliated(&app, "eve@other.example");
+        // Another workspace's person of an allowed domain is neither listed nor counted nor enrolled.
+        outsider(&app, "carl@corp.example");
         let confirm = admin.get("/settings/domains/matching").await.body;
         assert!(confirm.contains("<strong>1 account</strong>") && confirm.contains("ann@corp.example") && !confirm.contains("eve@"));
+        assert!(!confirm.contains("carl@"), "{confirm}");
         assert_eq!(admin.post("/settings/domains/matching", &[("expected", "2")]).await.status, StatusCode::CONFLICT);
         let added = admin.post("/settings/domains/matching", &[("expected", "1")]).await;
         assert_eq!(added.status, StatusCode::SEE_OTHER);
         let users = admin.get(added.location()).await.body;
         assert!(users.contains("Added 1 account of the allowed domains as Members.") && users.contains("ann@corp.example"));
-        assert!(!users.contains("eve@other.example"));
+        assert!(!users.contains("eve@other.example") && !users.contains("carl@corp.example"));
 
         admin.get("/settings").await;
         admin.post("/settings/domains", &[("domains", "corp.example"), ("self_signup", "1")]).await;
@@ -88,7 +102,7 @@ on_both_backends! {
 on_both_backends! {
     async fn a_password_link_lets_a_person_without_a_password_choose_one_once(app) {
         let admin = app.admin().await;
-        outsider(&app, "ann@corp.example");
+        unaffiliated(&app, "ann@corp.example");
         admin.get("/settings").await;
         admin.post("/settings/domains", &[("domains", "corp.example")]).await;
         admin.post("/settings/domains/matching", &[("expected", "1")]).await;

@@ -211,11 +211,23 @@ on_both_backends! {
         switch(&admin, first_workspace(&app)).await;
         create_key(&admin, &[("name", "Leaver at Acme"), ("owner", &leaver)]).await;
 
-        // Acme's deputy (no Administrator of Globex) deletes the leaver.
+        // Acme's deputy administers Acme only, and the leaver also belongs to Globex: their account is not
+        // the deputy's to delete, and nothing changes.
         let id = app.account_id("leaver@example.com");
+        deputy.get(&format!("/users/{id}/delete")).await;
+        let refused = deputy.post(&format!("/users/{id}/delete"), &[]).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+        assert!(refused.body.contains("only a super-administrator"), "{}", refused.body);
+        assert_eq!(owner_of(&app, "Leaver at Acme"), app.account_id("leaver@example.com"));
+
+        // Once Globex is archived, Acme is the leaver's only active workspace: the deputy deletes them.
+        admin.get("/workspaces").await;
+        assert_eq!(admin.post(&format!("/workspaces/{globex}/archive"), &[]).await.status, StatusCode::SEE_OTHER);
         deputy.get(&format!("/users/{id}/delete")).await;
         let deleted = deputy.post(&format!("/users/{id}/delete"), &[]).await;
         assert_eq!(deleted.status, StatusCode::SEE_OTHER, "{}", deleted.body);
+        admin.get("/workspaces").await;
+        assert_eq!(admin.post(&format!("/workspaces/{globex}/restore"), &[]).await.status, StatusCode::SEE_OTHER);
 
         // Acme's key goes to the deputy who deleted; Globex's to its longest-serving Administrator.
         assert_eq!(owner_of(&app, "Leaver at Acme"), app.account_id("deputy@example.com"));
