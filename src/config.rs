@@ -189,6 +189,10 @@ pub struct ServeArgs {
     /// Seconds between runs of the webhook delivery job; 0 turns it off on this instance.
     #[arg(long, env = "KEYWARD_WEBHOOKS_EVERY_SECS", default_value_t = 5)]
     pub webhooks_every_secs: u64,
+    /// Let webhooks reach loopback, private and link-local addresses (internal receivers). Off: a
+    /// workspace Administrator could otherwise make keyward call into the operator's network.
+    #[arg(long, env = "KEYWARD_WEBHOOKS_ALLOW_PRIVATE", default_value_t = false)]
+    pub webhooks_allow_private: bool,
     /// OpenID Connect issuer for single sign-on (discovered at <issuer>/.well-known/openid-configuration).
     /// Single sign-on is off when unset.
     #[arg(long, env = "KEYWARD_OIDC_ISSUER")]
@@ -264,6 +268,7 @@ pub struct Config {
     pub cache_ttl_secs: i64,
     pub reminders_every_secs: u64,
     pub webhooks_every_secs: u64,
+    pub webhooks_allow_private: bool,
     pub oidc: Option<OidcConfig>,
 }
 
@@ -304,6 +309,7 @@ impl Config {
             cache_ttl_secs: i64::from(serve.cache_ttl_secs),
             reminders_every_secs: serve.reminders_every_secs,
             webhooks_every_secs: serve.webhooks_every_secs,
+            webhooks_allow_private: serve.webhooks_allow_private,
             oidc: serve.oidc_issuer.as_ref().map(|issuer| OidcConfig {
                 issuer: issuer.trim_end_matches('/').to_owned(),
                 client_id: serve.oidc_client_id.clone(),

@@ -39,15 +39,10 @@ impl AppState {
         self.clock.now()
     }
 
-    /// The HTTP client for webhook deliveries: 10-second timeout, keyward's user agent.
+    /// The HTTP client for webhook deliveries: public addresses only unless the operator allows private
+    /// ones (`services::outbound`).
     pub fn http(&self) -> &reqwest::Client {
-        self.http.get_or_init(|| {
-            reqwest::Client::builder()
-                .timeout(std::time::Duration::from_secs(10))
-                .user_agent(concat!("keyward/", env!("CARGO_PKG_VERSION")))
-                .build()
-                .unwrap_or_default()
-        })
+        self.http.get_or_init(|| crate::services::outbound::client(self.config.webhooks_allow_private))
     }
 
     /// Runs blocking work that needs the whole state (service calls that write) off the async workers.

@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod account;
+pub mod address;
 pub mod audit;
 pub mod chart;
 pub mod email;

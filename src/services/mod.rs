@@ -13,6 +13,7 @@ pub mod key_test;
 pub mod key_types;
 pub mod keys;
 pub mod master_key;
+pub mod outbound;
 pub mod password_links;
 pub mod permissions;
 pub mod policies;

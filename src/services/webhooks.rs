@@ -7,6 +7,7 @@ use super::Caller;
 use crate::db::{audit, webhooks};
 use crate::domain::Invalid;
 use crate::error::{Error, Result};
+use crate::services::outbound;
 use crate::services::shared_secret::SIGNATURE_HEADER;
 use crate::state::AppState;
 
@@ -42,6 +43,12 @@ pub fn parse_url(text: &str) -> std::result::Result<String, Invalid> {
 pub fn add(state: &AppState, caller: &Caller, form: &WebhookForm) -> Result<()> {
     caller.must_administer()?;
     let url = parse_url(&form.url)?;
+    let parsed = reqwest::Url::parse(&url).map_err(|_| Invalid::new("url", "Give an http:// or https:// URL."))?;
+    if !outbound::literal_allowed(&parsed, state.config.webhooks_allow_private) {
+        return Err(
+            Invalid::new("url", "Give a public address: loopback, private and link-local ones are refused.").into()
+        );
+    }
     let description = form.description.trim().chars().take(200).collect::<String>();
     let (ws, now) = (caller.workspace_id, state.now());
     let event = caller.event("settings.webhook_added").change(None, Some(serde_json::json!({ "url": url })));
@@ -136,11 +143,15 @@ pub async fn deliver_due(state: &AppState) -> Result<(usize, usize)> {
 }
 
 async fn send(state: &AppState, delivery: &webhooks::Due) -> std::result::Result<(), String> {
+    let url = reqwest::Url::parse(&delivery.url).map_err(|_| "the URL cannot be read".to_owned())?;
+    if !outbound::literal_allowed(&url, state.config.webhooks_allow_private) {
+        return Err(outbound::REFUSED.to_owned());
+    }
     let body = delivery.payload.as_bytes().to_vec();
     let signature = state.signing.sign(Some(delivery.workspace_id), &body, state.now());
     let mut request = state
         .http()
-        .post(&delivery.url)
+        .post(url)
         .header(reqwest::header::CONTENT_TYPE, "application/json")
         .header("X-Keyward-Event", &delivery.event)
         .header("X-Keyward-Delivery", delivery.id.to_string());
@@ -148,6 +159,10 @@ async fn send(state: &AppState, delivery: &webhooks::Due) -> std::result::Result
         request = request.header(SIGNATURE_HEADER, signature);
     }
     match request.body(body).send().await {
+        Err(e) if outbound::was_refused(&e) => Err(outbound::REFUSED.to_owned()),
+        Ok(response) if response.status().is_redirection() => {
+            Err(format!("the receiver answered {} (redirects are not followed)", response.status()))
+        }
         Ok(response) if response.status().is_success() => Ok(()),
         Ok(response) => Err(format!("the receiver answered {}", response.status())),
         Err(e) if e.is_timeout() => Err("the receiver did not answer within 10 seconds".to_owned()),

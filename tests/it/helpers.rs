@@ -41,6 +41,27 @@ macro_rules! on_both_backends {
             }
         }
     };
+    // The same, on servers whose configuration `$tweak` (a `fn(&mut Config)`) changes first.
+    (with $tweak:expr; $(#[doc = $doc:literal])* async fn $name:ident($app:ident) $body:block) => {
+        async fn $name($app: $crate::helpers::TestApp) $body
+
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                use super::*;
+                super::$name($crate::helpers::TestApp::spawn_with($crate::helpers::Backend::Sqlite, $tweak).await).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                use super::*;
+                let backend = $crate::helpers::Backend::Postgres;
+                if let Some(app) = $crate::helpers::TestApp::spawn_with_if_available(backend, $tweak).await {
+                    super::$name(app).await;
+                }
+            }
+        }
+    };
 }
 
 pub struct TestApp {

@@ -51,7 +51,13 @@ async fn deliver(app: &TestApp) -> (usize, usize) {
     keyward::services::webhooks::deliver_due(&app.state).await.expect("deliver")
 }
 
+/// Receivers on loopback are private addresses: these servers let webhooks reach them.
+fn allow_private(config: &mut keyward::config::Config) {
+    config.webhooks_allow_private = true;
+}
+
 on_both_backends! {
+    with allow_private;
     async fn notifications_reach_webhooks_signed_and_retried(app) {
         let receiver = Receiver::default();
         let url = spawn_receiver(&receiver);
@@ -118,5 +124,85 @@ on_both_backends! {
         assert_eq!(deleted.status, StatusCode::SEE_OTHER);
         assert!(!admin.get("/settings").await.body.contains(&url));
         assert!(admin.get("/audit?action=settings.").await.body.contains("settings.webhook_deleted"));
+    }
+}
+
+/// The first hook of the workspace, by its settings row.
+async fn first_hook(admin: &crate::helpers::Browser) -> String {
+    let settings = admin.get("/settings").await.body;
+    settings.split("id=\"webhook-").nth(1).and_then(|s| s.split('"').next()).expect("webhook id").to_owned()
+}
+
+on_both_backends! {
+    /// By default a webhook reaches only public addresses: whether the URL names loopback in any spelling,
+    /// or a name that resolves there. The refusal reads the same whatever listens behind the address.
+    async fn webhooks_never_reach_loopback_or_private_addresses_by_default(app) {
+        let receiver = Receiver::default();
+        let url = spawn_receiver(&receiver);
+        let port = url.trim_start_matches("http://127.0.0.1:").trim_end_matches("/hook").to_owned();
+        let admin = app.admin().await;
+        admin.get("/settings").await;
+        for literal in [
+            url.clone(),
+            format!("http://2130706433:{port}/hook"),
+            format!("http://0x7f.1:{port}/hook"),
+            format!("http://[::1]:{port}/hook"),
+            format!("http://[::ffff:127.0.0.1]:{port}/hook"),
+            "http://169.254.169.254/latest/meta-data".to_owned(),
+            "http://10.0.0.1/hook".to_owned(),
+        ] {
+            let refused = admin.post("/settings/webhooks", &[("url", &literal)]).await;
+            assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{literal}");
+            assert!(refused.body.contains("Give a public address"), "{literal}: {}", refused.body);
+        }
+        // A name is checked on the addresses each connection uses.
+        let named = format!("http://localhost:{port}/hook");
+        assert_eq!(admin.post("/settings/webhooks", &[("url", &named)]).await.status, StatusCode::SEE_OTHER);
+        let hook = first_hook(&admin).await;
+        admin.post(&format!("/settings/webhooks/{hook}/test"), &[]).await;
+        assert_eq!(deliver(&app).await, (0, 1));
+        assert!(receiver.received.lock().expect("lock").is_empty(), "nothing reached the loopback receiver");
+        let settings = admin.get("/settings").await.body;
+        assert!(settings.contains(keyward::services::outbound::REFUSED), "{settings}");
+        // A closed port behind a private name reads the same: nothing maps the internal network.
+        admin.post(&format!("/settings/webhooks/{hook}/delete"), &[]).await;
+        admin.get("/settings").await;
+        admin.post("/settings/webhooks", &[("url", "http://localhost:1/closed")]).await;
+        let closed = first_hook(&admin).await;
+        admin.post(&format!("/settings/webhooks/{closed}/test"), &[]).await;
+        app.clock.advance(3600);
+        assert_eq!(deliver(&app).await, (0, 1));
+        let settings = admin.get("/settings").await.body;
+        assert!(!settings.contains("could not connect"), "{settings}");
+    }
+}
+
+on_both_backends! {
+    with allow_private;
+    /// With private receivers allowed, a delivery still never follows a redirect (with its body and
+    /// signature) somewhere else.
+    async fn deliveries_do_not_follow_redirects(app) {
+        let target = Receiver::default();
+        let target_url = spawn_receiver(&target);
+        let data = web::Data::new(target_url.clone());
+        let server = HttpServer::new(move || {
+            App::new().app_data(data.clone()).route("/hook", web::post().to(|to: web::Data<String>| async move {
+                HttpResponse::TemporaryRedirect().insert_header(("location", to.get_ref().clone())).finish()
+            }))
+        })
+        .workers(1)
+        .bind("127.0.0.1:0")
+        .expect("bind");
+        let port = server.addrs()[0].port();
+        tokio::spawn(server.run());
+        let admin = app.admin().await;
+        admin.get("/settings").await;
+        let added = admin.post("/settings/webhooks", &[("url", &format!("http://127.0.0.1:{port}/hook"))]).await;
+        assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.body);
+        let hook = first_hook(&admin).await;
+        admin.post(&format!("/settings/webhooks/{hook}/test"), &[]).await;
+        assert_eq!(deliver(&app).await, (0, 1));
+        assert!(target.received.lock().expect("lock").is_empty(), "the redirect was not followed");
+        assert!(admin.get("/settings").await.body.contains("redirects are not followed"));
     }
 }
