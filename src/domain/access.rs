@@ -58,6 +58,8 @@ pub enum Denial {
     UnknownPermission(String),
     /// No permission's URI rules cover the request.
     Uncovered { method: String, path: String },
+    /// The request's path could be read as another path by the server behind the proxy.
+    AmbiguousPath(super::uri::Ambiguous),
     /// These permissions would allow it, but the key is not granted any of them.
     KeyLacks(Vec<String>),
     /// The key is granted one of these, but its owner no longer holds it.
@@ -69,7 +71,7 @@ impl Denial {
     pub fn missing(&self) -> Vec<String> {
         match self {
             Denial::UnknownPermission(name) => vec![name.clone()],
-            Denial::Uncovered { .. } => Vec::new(),
+            Denial::Uncovered { .. } | Denial::AmbiguousPath(_) => Vec::new(),
             Denial::KeyLacks(names) | Denial::OwnerLacks(names) => names.clone(),
         }
     }
@@ -80,6 +82,7 @@ impl std::fmt::Display for Denial {
         match self {
             Denial::UnknownPermission(name) => write!(f, "no permission named {name} exists"),
             Denial::Uncovered { method, path } => write!(f, "no permission's URI rules cover {method} {path}"),
+            Denial::AmbiguousPath(why) => write!(f, "the request path is refused: {why}"),
             Denial::KeyLacks(names) => write!(f, "the key is not granted {}", names.join(" or ")),
             Denial::OwnerLacks(names) => write!(f, "the key's owner no longer holds {}", names.join(" or ")),
         }
@@ -103,12 +106,13 @@ impl Access<'_> {
         self.decide(&[p])
     }
 
-    /// May the key make this request? Any permission whose rules cover it will do.
+    /// May the key make this request? Any permission whose rules cover its normalised path will do.
     pub fn check_request(&self, method: &str, path: &str) -> Result<&Permission, Denial> {
+        let path = super::uri::normalise_path(path).map_err(Denial::AmbiguousPath)?;
         let covering: Vec<&Permission> =
-            self.catalogue.iter().filter(|p| p.rules.iter().any(|r| r.matches(method, path))).collect();
+            self.catalogue.iter().filter(|p| p.rules.iter().any(|r| r.matches(method, &path))).collect();
         if covering.is_empty() {
-            return Err(Denial::Uncovered { method: method.to_owned(), path: path.to_owned() });
+            return Err(Denial::Uncovered { method: method.to_owned(), path });
         }
         self.decide(&covering)
     }
@@ -184,7 +188,9 @@ mod tests {
             Err(Denial::KeyLacks(vec!["device.wipe".into()]))
         );
         assert!(matches!(access.check_request("GET", "/elsewhere"), Err(Denial::Uncovered { .. })));
-        assert!(access.check_request("GET", "/integration/device/7/../9/lock").is_err());
+        // Normalised once: dot segments resolve (and may land inside a rule), encoded dots are refused.
+        assert_eq!(access.check_request("POST", "/integration/device/7/../9/lock").map(|p| p.id), Ok(2));
+        assert!(access.check_request("POST", "/integration/device/7/%2e%2e/9/lock").is_err());
     }
 
     #[test]

@@ -347,13 +347,9 @@ pub fn presented_key(req: &HttpRequest) -> Option<String> {
         (status = 400, body = ErrorBody, description = "X-Keyward-Workspace is not a workspace id."),
         (status = 401, body = ErrorBody, headers(("X-Keyward-Code" = String))),
         (status = 403, body = ErrorBody, headers(("X-Keyward-Code" = String)))))]
-pub async fn authorize(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    tail: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn authorize(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let workspace = pinned_workspace(&req)?;
-    forward_auth(&req, &state, &tail, workspace).await
+    forward_auth(&req, &state, workspace).await
 }
 
 /// Forward-auth pinned to one workspace by the path, for proxies that cannot add a header: a key of
@@ -379,19 +375,21 @@ pub async fn authorize_in(
     state: web::Data<AppState>,
     path: web::Path<(i64, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let (workspace, tail) = path.into_inner();
-    forward_auth(&req, &state, &tail, Some(workspace)).await
+    let (workspace, _) = path.into_inner();
+    forward_auth(&req, &state, Some(workspace)).await
 }
 
-async fn forward_auth(
-    req: &HttpRequest,
-    state: &AppState,
-    tail: &str,
-    workspace: Option<i64>,
-) -> Result<HttpResponse, ApiError> {
+/// The path Envoy appended after `/authorize`, exactly as sent: the router's own match is percent-decoded,
+/// and the original path must reach `domain::uri::normalise_path` as undecoded as the proxies' headers do.
+fn raw_tail(req: &HttpRequest) -> &str {
+    let path = req.uri().path();
+    path.find("/authorize").map_or("", |at| &path[at + "/authorize".len()..])
+}
+
+async fn forward_auth(req: &HttpRequest, state: &AppState, workspace: Option<i64>) -> Result<HttpResponse, ApiError> {
     let started = Instant::now();
-    let original =
-        forwarded::original_request(&RequestHeaders(req), req.method().as_str(), tail).ok_or_else(not_found_error)?;
+    let original = forwarded::original_request(&RequestHeaders(req), req.method().as_str(), raw_tail(req))
+        .ok_or_else(not_found_error)?;
     let Some(key) = presented_key(req) else {
         return Ok(denied(
             StatusCode::UNAUTHORIZED,

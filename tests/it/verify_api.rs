@@ -275,3 +275,63 @@ on_both_backends! {
         assert!(!logs.contains(crate::helpers::PASSWORD) && !logs.contains("a wrong password entirely"), "a password reached the logs");
     }
 }
+
+/// Envoy's form, sent byte for byte: an HTTP client would resolve the dots of the URL itself.
+async fn envoy_raw(app: &TestApp, path: &str, key: &str) -> u16 {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let address = app.base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address).await.expect("connect");
+    let request = format!(
+        "GET /api/v1/authorize{path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {key}\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.expect("read");
+    let head = String::from_utf8_lossy(&answer);
+    head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0)
+}
+
+on_both_backends! {
+    /// A key holding only `GET /public/**`: a path that a server behind the proxy could read as lying
+    /// outside `/public` is refused, in every mode alike; ordinary paths under `/public` still pass.
+    async fn forward_auth_judges_the_normalised_path_the_same_way_in_every_mode(app) {
+        let admin = app.admin().await;
+        admin.get("/permissions").await;
+        admin.post("/permissions", &[("name", "public.read"), ("label", "Public"), ("rules", "GET /public/**")]).await;
+        let page = admin.get("/keys/new").await.body;
+        let public = permission_id(&page, "public.read");
+        let me = app.account_id("admin@example.com");
+        admin.get(&format!("/users/{me}")).await;
+        admin.htmx_post(&format!("/users/{me}/grants"), &[("permissions", &public)]).await;
+        let (_, key) = create_key(&admin, &[("name", "Public reader"), ("permissions", &public)]).await;
+        let client = reqwest::Client::new();
+        let url = format!("{}/api/v1/authorize", app.base);
+        let by_header = |name: &'static str, uri: &'static str| {
+            client.get(&url).bearer_auth(&key).header(name.replace("uri", "method"), "GET").header(name, uri).send()
+        };
+        let attacks = [
+            "/public/%2e%2e/admin/x", "/public/..;/admin/x", "/public/%2e%2e%2fadmin/x", "/public/..%2fadmin/x",
+            "/public/%252e%252e/admin/x", "/public/%00/x", "/x//../public/y", "/public/%5c../admin", "/../public/x",
+        ];
+        for uri in attacks {
+            for header in ["x-original-uri", "x-forwarded-uri"] {
+                let answer = by_header(header, uri).await.expect("forward-auth");
+                assert_eq!(answer.status(), StatusCode::FORBIDDEN, "{header}: {uri}");
+            }
+            let envoy = envoy_raw(&app, uri, &key).await;
+            assert!(envoy == 403 || envoy == 400, "envoy: {uri} answered {envoy}");
+        }
+        let backslash = by_header("x-original-uri", "/public\\..\\admin/x").await.expect("backslash");
+        assert_eq!(backslash.status(), StatusCode::FORBIDDEN);
+        for uri in ["/public/a", "/public/./a/", "/admin/../public/a", "/public/a;v=1", "/public//a"] {
+            for header in ["x-original-uri", "x-forwarded-uri"] {
+                assert_eq!(by_header(header, uri).await.expect("ok").status(), StatusCode::OK, "{header}: {uri}");
+            }
+            assert_eq!(envoy_raw(&app, uri, &key).await, 200, "envoy: {uri}");
+        }
+        // The verify API and its reason say the same.
+        let refused = verify(&app, json!({ "key": key, "method": "GET", "path": "/public/%2e%2e/admin" })).await;
+        assert_eq!(refused["code"], "FORBIDDEN");
+        assert!(refused["reason"].as_str().is_some_and(|r| r.contains("encoded dot")), "{refused}");
+    }
+}
