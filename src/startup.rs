@@ -83,9 +83,13 @@ pub fn open_state(config: Config, clock: Clock) -> Result<AppState, StartError> 
     })
 }
 
+/// Creates the data directory readable by the service's user alone (0700): it holds the master key, the
+/// cookie key and, on SQLite, the password hashes. An existing directory is narrowed to 0700 too.
 fn create_data_dir(config: &Config) -> Result<(), StartError> {
-    std::fs::create_dir_all(&config.data_dir)
-        .map_err(|source| StartError::DataDir { path: config.data_dir.display().to_string(), source })
+    use std::os::unix::fs::PermissionsExt as _;
+    let error = |source| StartError::DataDir { path: config.data_dir.display().to_string(), source };
+    std::fs::create_dir_all(&config.data_dir).map_err(error)?;
+    std::fs::set_permissions(&config.data_dir, std::fs::Permissions::from_mode(0o700)).map_err(error)
 }
 
 fn cookie_key(config: &Config) -> Result<Key, StartError> {

@@ -195,6 +195,23 @@ pub struct Database {
     changes: Arc<changes::Changes>,
 }
 
+/// Creates the SQLite file, or narrows an existing one, to 0600: it holds password hashes. SQLite gives its
+/// `-wal` and `-shm` files the database file's mode when it creates them; existing ones are narrowed too.
+fn owner_only(path: &std::path::Path) -> Result<(), DbError> {
+    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+    let failed = |e: std::io::Error| DbError::Connect(format!("cannot secure {}: {e}", path.display()));
+    std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(path).map_err(failed)?;
+    for suffix in ["", "-wal", "-shm"] {
+        let mut file = path.as_os_str().to_owned();
+        file.push(suffix);
+        match std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(failed(e)),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 impl Database {
     /// Opens (creating if needed) the database and applies pending migrations.
     pub fn open(url: DatabaseUrl, max_connections: u32) -> Result<Self, DbError> {
@@ -203,6 +220,7 @@ impl Database {
                 std::fs::create_dir_all(parent)
                     .map_err(|e| DbError::Connect(format!("cannot create {}: {e}", parent.display())))?;
             }
+            owner_only(path)?;
             let mut conn = url.connect()?;
             conn.batch_execute("PRAGMA journal_mode = WAL;")?;
         }

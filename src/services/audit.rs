@@ -39,19 +39,12 @@ pub fn actions(state: &AppState, caller: &Caller) -> Result<Vec<String>> {
     state.db.read(|c| audit::actions(c, ws))
 }
 
-/// A spreadsheet cell that cannot run as a formula when opened.
-pub(crate) fn cell(text: &str) -> String {
-    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{text}") } else { text.to_owned() }
-}
-
 /// Every matching event (up to `EXPORT_LIMIT`) as CSV, newest first.
 pub fn export_csv(state: &AppState, caller: &Caller, filter: &EventFilter) -> Result<Vec<u8>> {
     must_read(caller)?;
     let ws = caller.workspace_id;
     let rows = state.db.read(|c| audit::filtered(c, ws, filter, None, EXPORT_LIMIT))?;
-    let mut out = csv::Writer::from_writer(Vec::new());
-    let csv_error = |e: csv::Error| Error::Internal(format!("CSV: {e}"));
-    out.write_record([
+    let mut out = crate::services::sheet::Sheet::new(&[
         "id",
         "time",
         "actor",
@@ -64,28 +57,26 @@ pub fn export_csv(state: &AppState, caller: &Caller, filter: &EventFilter) -> Re
         "target",
         "before",
         "after",
-    ])
-    .map_err(csv_error)?;
+    ])?;
     let number = |n: Option<i64>| n.map(|n| n.to_string()).unwrap_or_default();
-    let text = |t: &Option<String>| cell(t.as_deref().unwrap_or(""));
+    let text = |t: &Option<String>| t.clone().unwrap_or_default();
     for r in rows {
-        out.write_record([
+        out.row([
             r.id.to_string(),
             crate::clock::format_rfc3339(r.occurred_at),
-            cell(&r.actor_label),
+            r.actor_label,
             number(r.actor_account_id),
             number(r.actor_key_id),
             text(&r.source_ip),
-            cell(&r.action),
+            r.action,
             text(&r.target_type),
             number(r.target_id),
             text(&r.target_label),
             text(&r.before_json),
             text(&r.after_json),
-        ])
-        .map_err(csv_error)?;
+        ])?;
     }
-    out.into_inner().map_err(|e| Error::Internal(format!("CSV: {e}")))
+    out.finish()
 }
 
 /// The result of checking the chain.
@@ -191,13 +182,6 @@ impl FilterForm {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cells_never_start_a_formula() {
-        assert_eq!(cell("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
-        assert_eq!(cell("-1+2"), "'-1+2");
-        assert_eq!(cell("ada@example.com"), "ada@example.com");
-    }
 
     #[test]
     fn filters_parse_dates_inclusively_and_refuse_nonsense() {

@@ -421,17 +421,18 @@ pub fn apply(state: &AppState, caller: &Caller, rows: &[SheetRow], previewed: (u
 /// The template file: the header and two example rows using the workspace's own permission names.
 pub fn template(permission_names: &[String]) -> Vec<u8> {
     let example = permission_names.iter().take(2).cloned().collect::<Vec<_>>().join(";");
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    let rows = [
-        COLUMNS.to_vec(),
-        vec!["ada@example.com", "Ada Lovelace", "Member", example.as_str()],
-        vec!["grace@example.com", "Grace Hopper", "Auditor", ""],
-    ];
-    for row in rows {
-        // Writing to memory cannot fail.
-        writer.write_record(row).ok();
+    // Writing to memory cannot fail.
+    let mut sheet = match crate::services::sheet::Sheet::new(&COLUMNS) {
+        Ok(sheet) => sheet,
+        Err(_) => return Vec::new(),
+    };
+    for row in [
+        ["ada@example.com", "Ada Lovelace", "Member", example.as_str()],
+        ["grace@example.com", "Grace Hopper", "Auditor", ""],
+    ] {
+        sheet.row(row).ok();
     }
-    writer.into_inner().unwrap_or_default()
+    sheet.finish().unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -560,7 +561,8 @@ mod tests {
 }
 
 /// Uploaded files between preview and apply, held in memory for half an hour by the administrator
-/// who uploaded them (a restart forgets them; uploading again is the remedy).
+/// who uploaded them (a restart forgets them; uploading again is the remedy). Each workspace has its own
+/// few places, so one workspace's uploads never push out another's.
 #[derive(Debug, Default)]
 pub struct Uploads {
     held: std::sync::Mutex<Vec<Upload>>,
@@ -576,9 +578,11 @@ struct Upload {
     rows: std::sync::Arc<Vec<SheetRow>>,
 }
 
-/// How long an upload waits for "apply", and how many wait at once.
+/// How long an upload waits for "apply", how many wait per workspace (a new one replaces that workspace's
+/// oldest), and how many in all (beyond that a new upload is refused until some expire).
 const UPLOAD_TTL_SECS: i64 = 30 * 60;
-const UPLOADS_HELD: usize = 16;
+const UPLOADS_PER_WORKSPACE: usize = 4;
+const UPLOADS_HELD: usize = 64;
 
 impl Uploads {
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Upload>> {
@@ -586,12 +590,19 @@ impl Uploads {
     }
 
     /// Keeps the rows and returns the token that names them.
-    pub fn put(&self, caller: &Caller, now: i64, filename: &str, rows: Vec<SheetRow>) -> String {
+    pub fn put(&self, caller: &Caller, now: i64, filename: &str, rows: Vec<SheetRow>) -> Result<String> {
         let token = crate::crypto::random_token();
         let mut held = self.lock();
         held.retain(|u| now - u.at < UPLOAD_TTL_SECS);
-        if held.len() >= UPLOADS_HELD {
-            held.remove(0);
+        let mine = held.iter().filter(|u| u.workspace_id == caller.workspace_id).count();
+        if mine >= UPLOADS_PER_WORKSPACE {
+            if let Some(oldest) = held.iter().position(|u| u.workspace_id == caller.workspace_id) {
+                held.remove(oldest);
+            }
+        } else if held.len() >= UPLOADS_HELD {
+            return Err(Error::Conflict(
+                "Too many imports are waiting to be applied. Try again in a few minutes.".into(),
+            ));
         }
         held.push(Upload {
             token: token.clone(),
@@ -601,7 +612,7 @@ impl Uploads {
             filename: filename.to_owned(),
             rows: std::sync::Arc::new(rows),
         });
-        token
+        Ok(token)
     }
 
     /// The file name and rows behind a token, for the caller who uploaded them.
@@ -619,5 +630,36 @@ impl Uploads {
 
     pub fn forget(&self, token: &str) {
         self.lock().retain(|u| u.token != token);
+    }
+}
+
+#[cfg(test)]
+mod upload_tests {
+    use super::*;
+
+    fn caller(workspace_id: i64) -> Caller {
+        let origin = crate::services::accounts::Origin { actor: crate::domain::audit::Actor::System("test"), ip: None };
+        Caller { workspace_id, account_id: Some(workspace_id), role: ConsoleRole::Administrator, origin }
+    }
+
+    #[test]
+    fn one_workspaces_uploads_never_push_out_anothers() {
+        let uploads = Uploads::default();
+        let theirs = caller(1);
+        let kept = uploads.put(&theirs, 0, "a.csv", Vec::new()).unwrap_or_default();
+        let attacker = caller(2);
+        for _ in 0..100 {
+            uploads.put(&attacker, 0, "x.csv", Vec::new()).ok();
+        }
+        assert!(uploads.get(&kept, &theirs, 1).is_some(), "the first workspace's upload is still held");
+        assert!(uploads.get(&kept, &attacker, 1).is_none(), "and only for its uploader");
+        // Many workspaces at once fill the installation's places: then new uploads wait, nothing is evicted.
+        for ws in 3..40 {
+            for _ in 0..UPLOADS_PER_WORKSPACE {
+                uploads.put(&caller(ws), 0, "y.csv", Vec::new()).ok();
+            }
+        }
+        assert!(uploads.put(&caller(99), 0, "z.csv", Vec::new()).is_err());
+        assert!(uploads.get(&kept, &theirs, 1).is_some());
     }
 }

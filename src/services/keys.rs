@@ -646,9 +646,7 @@ pub fn credential_report(state: &AppState, caller: &Caller) -> Result<Vec<u8>> {
             crate::services::policies::load(c, ws)?,
         ))
     })?;
-    let mut out = csv::Writer::from_writer(Vec::new());
-    let csv_error = |e: csv::Error| Error::Internal(format!("CSV: {e}"));
-    out.write_record([
+    let mut out = crate::services::sheet::Sheet::new(&[
         "id",
         "name",
         "owner",
@@ -660,15 +658,12 @@ pub fn credential_report(state: &AppState, caller: &Caller) -> Result<Vec<u8>> {
         "last_used",
         "secret_age_days",
         "rotation",
-    ])
-    .map_err(csv_error)?;
+    ])?;
     let time = |t: Option<i64>| t.map(crate::clock::format_rfc3339).unwrap_or_default();
     let mut held_by: std::collections::HashMap<i64, Vec<&str>> = std::collections::HashMap::new();
     for (key, role) in &roles {
         held_by.entry(*key).or_default().push(role);
     }
-    // Names are typed by people: never let a spreadsheet run one as a formula.
-    let cell = crate::services::audit::cell;
     for r in rows {
         let held = held_by.get(&r.id).map(|h| h.join("; ")).unwrap_or_default();
         let age = (now - r.secret_created_at).max(0) / key_input::DAY;
@@ -679,20 +674,19 @@ pub fn credential_report(state: &AppState, caller: &Caller) -> Result<Vec<u8>> {
             (_, true) => "expired",
             _ => "inactive",
         };
-        out.write_record([
+        out.row([
             r.id.to_string(),
-            cell(&r.name),
+            r.name,
             r.owner_email,
-            cell(&r.type_name),
-            cell(&held),
+            r.type_name,
+            held,
             r.status,
             time(Some(r.created_at)),
             time(r.expires_at),
             time(r.last_used_at),
             age.to_string(),
             rotation.to_owned(),
-        ])
-        .map_err(csv_error)?;
+        ])?;
     }
-    out.into_inner().map_err(|e| Error::Internal(format!("CSV: {e}")))
+    out.finish()
 }

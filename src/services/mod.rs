@@ -20,6 +20,7 @@ pub mod policies;
 pub mod reminders;
 pub mod roles;
 pub mod shared_secret;
+pub mod sheet;
 pub mod sso;
 pub mod throttle;
 pub mod two_factor;

@@ -278,6 +278,15 @@ pub async fn verify_key(
         .map_err(|e| ApiError::from(crate::error::Error::Internal(e.to_string())))?;
     let signature =
         signature(&state, verdict.key.as_deref().map(|k| k.profile.workspace_id).or(workspace), &body).await?;
+    if signature.is_none() && workspace.is_some() {
+        // Pinned to a workspace with no secret: it does not exist or is archived. An unsigned answer would
+        // teach integrations to accept unsigned answers; the pin itself is wrong.
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "unknown_workspace",
+            "X-Keyward-Workspace names no active workspace: check the id under Settings.",
+        ));
+    }
     state.metrics.observe(Endpoint::Verify, verdict.code, started.elapsed());
     let mut response = HttpResponse::Ok();
     response.insert_header((header::CACHE_CONTROL, "no-store")).content_type("application/json");

@@ -165,7 +165,7 @@ pub async fn upload(
     let (plan, token, filename) = state
         .run(move |s| {
             let plan = import::plan(s, &caller, &rows)?;
-            let token = s.uploads.put(&caller, s.now(), &filename, rows);
+            let token = s.uploads.put(&caller, s.now(), &filename, rows)?;
             Ok((plan, token, filename))
         })
         .await?;

@@ -65,3 +65,29 @@ fn both_backends_have_the_same_migrations() {
     assert!(!sqlite.is_empty());
     assert_eq!(sqlite, postgres, "migrations/sqlite and migrations/postgres must stay in lockstep");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_data_directory_and_database_files_are_readable_by_the_owner_alone() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let app = crate::helpers::TestApp::spawn(crate::helpers::Backend::Sqlite).await;
+    app.admin().await;
+    let mode = |name: &str| {
+        let path = if name.is_empty() { app.data_dir.clone() } else { app.data_dir.join(name) };
+        std::fs::metadata(&path).map(|m| m.permissions().mode() & 0o777).unwrap_or_else(|e| panic!("{name}: {e}"))
+    };
+    for file in ["keyward.db", "keyward.db-wal", "keyward.db-shm", "master.key"] {
+        assert_eq!(mode(file), 0o600, "{file}");
+    }
+    // An installation made before this rule is narrowed when keyward next starts.
+    let widen = |name: &str, to: u32| {
+        let path = if name.is_empty() { app.data_dir.clone() } else { app.data_dir.join(name) };
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(to)).expect("chmod");
+    };
+    widen("", 0o755);
+    widen("keyward.db", 0o644);
+    widen("keyward.db-wal", 0o644);
+    let (ok, _, stderr) = app.command(&["report", "credentials"], &[]);
+    assert!(ok, "{stderr}");
+    assert_eq!(mode(""), 0o700, "the data directory");
+    assert_eq!((mode("keyward.db"), mode("keyward.db-wal")), (0o600, 0o600));
+}

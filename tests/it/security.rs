@@ -141,3 +141,26 @@ on_both_backends! {
         assert_eq!(page.location(), "/keys?q=a%20b");
     }
 }
+
+on_both_backends! {
+    /// Every export goes through one CSV writer that guards every cell, the owner's email included.
+    async fn exports_never_hand_a_spreadsheet_a_formula(app) {
+        let admin = app.admin().await;
+        app.user(&admin, "=2+5@example.com", "member").await;
+        let owner = app.account_id("=2+5@example.com").to_string();
+        crate::keys::create_key(&admin, &[("name", "=HYPERLINK(\"http://evil.example\")"), ("owner", &owner)]).await;
+        for export in ["/keys/report.csv", "/audit.csv"] {
+            let csv = admin.get(export).await;
+            assert_eq!(csv.status, StatusCode::OK, "{export}");
+            let mut reader = csv::ReaderBuilder::new().from_reader(csv.body.as_bytes());
+            let mut fields = 0;
+            for record in reader.records() {
+                for field in &record.expect("a record") {
+                    fields += 1;
+                    assert!(!field.starts_with(['=', '+', '-', '@']), "{export}: {field:?}");
+                }
+            }
+            assert!(fields > 0 && csv.body.contains("'=2+5@example.com"), "{export}: {}", csv.body);
+        }
+    }
+}

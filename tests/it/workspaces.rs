@@ -292,6 +292,9 @@ on_both_backends! {
         assert_eq!(verify(&app, acme_key, Some(&acme)).await.1["code"], "VALID");
         assert_eq!(verify(&app, globex_key, None).await.1["name"], "Globex door");
         assert_eq!(verify(&app, globex_key, Some("1e3")).await.0, StatusCode::BAD_REQUEST);
+        // Pinned to a workspace that does not exist, nothing is answered unsigned: the pin is refused.
+        let (status, body) = verify(&app, globex_key, Some("987654")).await;
+        assert_eq!((status, body["error"]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("unknown_workspace")), "{body}");
 
         // The console's key test is pinned to the console's workspace: Globex's key is unknown in Acme.
         admin.get("/test-key").await;
