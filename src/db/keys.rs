@@ -58,7 +58,7 @@ pub fn insert(conn: &mut DbConn, new: &NewKey<'_>) -> QResult<i64> {
             api_keys::workspace_id.eq(new.workspace_id),
             api_keys::key_type_id.eq(new.key_type_id),
             api_keys::name.eq(new.name),
-            api_keys::name_key.eq(new.name.to_lowercase()),
+            api_keys::name_key.eq(crate::domain::name::comparable(new.name)),
             api_keys::description.eq(new.description),
             api_keys::identifier.eq(new.identifier),
             api_keys::owner_id.eq(new.owner_id),
@@ -181,7 +181,7 @@ pub fn personal_key(conn: &mut DbConn, workspace_id: i64, owner_id: i64) -> QRes
 pub fn name_taken(conn: &mut DbConn, workspace_id: i64, name: &str, except: Option<i64>) -> QResult<bool> {
     let query = api_keys::table
         .filter(api_keys::workspace_id.eq(workspace_id))
-        .filter(api_keys::name_key.eq(name.to_lowercase()))
+        .filter(api_keys::name_key.eq(crate::domain::name::comparable(name)))
         // Ids start at 1, so 0 excludes nothing.
         .filter(api_keys::id.ne(except.unwrap_or(0)));
     diesel::select(diesel::dsl::exists(query)).get_result(conn)

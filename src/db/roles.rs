@@ -25,8 +25,8 @@ pub fn list(conn: &mut DbConn, workspace_id: i64) -> QResult<Vec<Role>> {
 }
 
 pub fn find_by_name(conn: &mut DbConn, workspace_id: i64, name: &str) -> QResult<Option<Role>> {
-    let wanted = name.trim().to_lowercase();
-    Ok(list(conn, workspace_id)?.into_iter().find(|r| r.name.to_lowercase() == wanted))
+    let wanted = crate::domain::name::comparable(name);
+    Ok(list(conn, workspace_id)?.into_iter().find(|r| crate::domain::name::comparable(&r.name) == wanted))
 }
 
 pub fn find(conn: &mut DbConn, workspace_id: i64, id: i64) -> QResult<Option<Role>> {

@@ -173,8 +173,8 @@ fn summaries_of(conn: &mut DbConn, only: Option<i64>) -> QResult<Vec<Summary>> {
 /// Whether another workspace already has this name (compared case-insensitively).
 pub fn name_taken(conn: &mut DbConn, name: &str, except: Option<i64>) -> QResult<bool> {
     let names: Vec<(i64, String)> = workspaces::table.select((workspaces::id, workspaces::name)).load(conn)?;
-    let wanted = name.to_lowercase();
-    Ok(names.iter().any(|(id, n)| Some(*id) != except && n.to_lowercase() == wanted))
+    let wanted = crate::domain::name::comparable(name);
+    Ok(names.iter().any(|(id, n)| Some(*id) != except && crate::domain::name::comparable(n) == wanted))
 }
 
 pub fn rename(conn: &mut DbConn, id: i64, name: &str) -> QResult<usize> {

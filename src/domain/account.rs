@@ -13,9 +13,7 @@ impl DisplayName {
         if name.chars().count() > 100 {
             return Err(Invalid::new("name", "A name has at most 100 characters."));
         }
-        if name.chars().any(char::is_control) {
-            return Err(Invalid::new("name", "A name cannot contain control characters."));
-        }
+        super::name::refuse_invisible("name", "A name", name)?;
         Ok(Self(name.to_owned()))
     }
 

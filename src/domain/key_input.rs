@@ -13,9 +13,7 @@ pub fn key_name(input: &str) -> Result<String, Invalid> {
     if name.chars().count() > 100 {
         return Err(Invalid::new("name", "A key name has at most 100 characters."));
     }
-    if name.chars().any(char::is_control) {
-        return Err(Invalid::new("name", "A key name cannot contain control characters."));
-    }
+    super::name::refuse_invisible("name", "A key name", name)?;
     Ok(name.to_owned())
 }
 

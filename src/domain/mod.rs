@@ -11,6 +11,7 @@ pub mod key;
 pub mod key_input;
 pub mod key_type;
 pub mod lockout;
+pub mod name;
 pub mod password;
 pub mod policy;
 pub mod restrict;

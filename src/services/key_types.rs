@@ -30,9 +30,10 @@ struct Parsed {
 
 fn parse(form: &TypeForm) -> Result<Parsed, Invalid> {
     let name = form.name.trim();
-    if name.is_empty() || name.chars().count() > 50 || name.chars().any(char::is_control) {
+    if name.is_empty() || name.chars().count() > 50 {
         return Err(Invalid::new("name", "A type name has 1–50 printable characters."));
     }
+    crate::domain::name::refuse_invisible("name", "A type name", name)?;
     let label = form.id_field_label.trim();
     if label.chars().count() > 50 || label.chars().any(char::is_control) {
         return Err(Invalid::new("id_field_label", "A field label has at most 50 printable characters."));
@@ -49,9 +50,11 @@ fn admin_only(caller: &Caller) -> Result<()> {
     if policy::may_create_for_others(caller.role) { Ok(()) } else { Err(Error::Forbidden) }
 }
 
+use crate::domain::name::comparable;
+
 fn clashes(types: &[key_types::KeyType], except: Option<i64>, p: &Parsed) -> Result<()> {
     for t in types.iter().filter(|t| Some(t.id) != except) {
-        if t.name.eq_ignore_ascii_case(&p.name) {
+        if comparable(&t.name) == comparable(&p.name) {
             return Err(Invalid::new("name", format!("A type named \u{201c}{}\u{201d} already exists.", t.name)).into());
         }
         if t.prefix == p.prefix {

@@ -164,3 +164,30 @@ on_both_backends! {
         }
     }
 }
+
+on_both_backends! {
+    /// A name cannot hide characters, and names that look alike are the same name.
+    async fn names_cannot_impersonate_each_other(app) {
+        let admin = app.admin().await;
+        crate::keys::create_key(&admin, &[("name", "Billing sync")]).await;
+        let (types, _) = crate::keys::form_ids(&admin).await;
+        let integration = types.iter().find(|(n, _)| n.starts_with("Integration")).map(|(_, id)| id.clone()).expect("type");
+        for (name, message) in [
+            ("Billing sync\u{200B}", "invisible or control characters (it holds U+200B)"),
+            ("\u{202E}cnys gnilliB", "(it holds U+202E)"),
+            ("\u{FEFF}Billing sync", "(it holds U+FEFF)"),
+            ("ＢＩＬＬＩＮＧ  SYNC", "already exists"),
+        ] {
+            let page = admin.post("/keys", &[("name", name), ("expiry", "90"), ("key_type", &integration)]).await;
+            assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY, "{name:?}");
+            assert!(page.body.contains(message), "{name:?}: {message}");
+        }
+        admin.get("/users").await;
+        let person = admin.post("/users", &[("email", "z@example.com"), ("name", "Ada\u{200D}"), ("role", "member"),
+            ("password", PASSWORD), ("confirm", PASSWORD)]).await;
+        assert_eq!(person.status, StatusCode::UNPROCESSABLE_ENTITY);
+        admin.get("/workspaces").await;
+        let workspace = admin.post("/workspaces", &[("name", "ＡＣＭＥ")]).await;
+        assert!(workspace.body.contains("already exists"), "{}", workspace.body);
+    }
+}
