@@ -24,6 +24,7 @@ macro_rules! on_backend {
 pub mod accounts;
 pub mod audit;
 pub mod changes;
+pub mod console_sessions;
 pub mod dashboard;
 pub mod invitations;
 pub mod key_types;

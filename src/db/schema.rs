@@ -44,6 +44,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    console_sessions (id) {
+        id -> BigInt,
+        digest -> Binary,
+        account_id -> BigInt,
+        created_at -> BigInt,
+        last_seen_at -> BigInt,
+        ip -> Text,
+        user_agent -> Text,
+        ended_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
     invitations (id) {
         id -> BigInt,
         workspace_id -> BigInt,
@@ -325,6 +338,7 @@ diesel::joinable!(memberships -> accounts (account_id));
 diesel::joinable!(memberships -> workspaces (workspace_id));
 diesel::joinable!(invitations -> workspaces (workspace_id));
 diesel::joinable!(invitations -> accounts (account_id));
+diesel::joinable!(console_sessions -> accounts (account_id));
 diesel::joinable!(api_keys -> key_types (key_type_id));
 diesel::joinable!(api_keys -> workspaces (workspace_id));
 diesel::joinable!(key_secrets -> api_keys (key_id));
@@ -346,6 +360,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     workspaces,
     accounts,
     memberships,
+    console_sessions,
     invitations,
     recovery_codes,
     password_links,

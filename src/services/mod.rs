@@ -19,6 +19,7 @@ pub mod permissions;
 pub mod policies;
 pub mod reminders;
 pub mod roles;
+pub mod sessions;
 pub mod shared_secret;
 pub mod sheet;
 pub mod sso;

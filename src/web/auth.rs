@@ -42,6 +42,8 @@ pub struct CurrentUser {
     pub workspaces: Vec<workspaces::Workspace>,
     pub csrf: String,
     pub ip: IpAddr,
+    /// The server's record of this session (`services::sessions`).
+    pub session_id: i64,
 }
 
 impl CurrentUser {
@@ -94,7 +96,7 @@ async fn load(req: HttpRequest) -> Result<CurrentUser, AppError> {
     let state = app_state(&req)?;
     let session = ConsoleSession(req.get_session());
     let next = return_path(&req);
-    let Some(facts) = session.facts() else {
+    let (Some(facts), Some(token)) = (session.facts(), session.token()) else {
         return Err(AppError::SignInRequired { next });
     };
     let now = state.now();
@@ -103,8 +105,12 @@ async fn load(req: HttpRequest) -> Result<CurrentUser, AppError> {
     let found = state
         .blocking(move |db| {
             db.read(|c| {
-                let Some(member) = accounts::member(c, who.workspace_id, who.account_id)? else {
+                // Signed out, ended from another browser or by an Administrator: the cookie is worthless.
+                let Some(record) = crate::services::sessions::current(c, &token, who.account_id)? else {
                     return Ok::<_, Error>(None);
+                };
+                let Some(member) = accounts::member(c, who.workspace_id, who.account_id)? else {
+                    return Ok(None);
                 };
                 let limits = crate::services::policies::session_limits(c, who.workspace_id, defaults)?;
                 // The account's active workspaces: the switcher's list, and whether this one is still among them.
@@ -114,11 +120,11 @@ async fn load(req: HttpRequest) -> Result<CurrentUser, AppError> {
                 };
                 let must_enrol =
                     !member.account.has_two_factor() && crate::services::two_factor::required(c, who.workspace_id)?;
-                Ok(Some((member, here, limits, mine, must_enrol)))
+                Ok(Some((member, here, limits, mine, must_enrol, record.id)))
             })
         })
         .await?;
-    let Some((member, workspace, (idle, lifetime), mine, must_enrol)) = found else {
+    let Some((member, workspace, (idle, lifetime), mine, must_enrol, session_id)) = found else {
         session.sign_out();
         return Err(AppError::SignInRequired { next });
     };
@@ -132,8 +138,11 @@ async fn load(req: HttpRequest) -> Result<CurrentUser, AppError> {
         session.sign_out();
         return Err(AppError::SessionExpired { next });
     }
+    let ip = client_ip(&req, &state);
     if now - facts.last_seen >= TOUCH_EVERY_SECS {
         session.touch(now);
+        let seen_from = ip.to_string();
+        state.run(move |s| crate::services::sessions::touch(s, session_id, &seen_from)).await?;
     }
     if must_enrol && !ENROLMENT_PATHS.iter().any(|p| req.path().starts_with(p)) {
         return Err(AppError::TwoFactorRequired);
@@ -149,7 +158,8 @@ async fn load(req: HttpRequest) -> Result<CurrentUser, AppError> {
         role: member.role,
         workspaces: mine,
         csrf: session.csrf_token(),
-        ip: client_ip(&req, &state),
+        ip,
+        session_id,
     })
 }
 

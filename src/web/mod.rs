@@ -117,6 +117,8 @@ declare_routes! {
         get "/profile" => profile::show;
         post "/profile/password" => profile::change_password;
         post "/profile/key" => profile::generate_key;
+        post "/profile/sessions/end-others" => profile::end_other_sessions;
+        post "/profile/sessions/{id}/end" => profile::end_session;
         get "/profile/two-factor" => two_factor::show;
         post "/profile/two-factor" => two_factor::begin;
         post "/profile/two-factor/confirm" => two_factor::confirm;
@@ -191,6 +193,7 @@ declare_routes! {
         get "/users/{id}/delete" => users::confirm_delete;
         post "/users/{id}/delete" => users::delete;
         post "/users/{id}/remove" => users::remove;
+        post "/users/{id}/sessions/end" => users::end_sessions;
         post "/users/invitations/{id}/cancel" => users::cancel_invitation;
         post "/users/{id}/{action}" => users::row_action;
         post "/workspace" => workspaces::switch;

@@ -24,6 +24,34 @@ struct ProfilePage {
     layout: Layout,
     form: PasswordForm,
     personal: PersonalKey,
+    sessions: Vec<crate::db::console_sessions::ConsoleSessionRow>,
+    /// This browser's session, marked in the list.
+    this_session: i64,
+}
+
+impl ProfilePage {
+    fn when(&self, t: &i64) -> String {
+        crate::clock::format_time(*t)
+    }
+
+    /// The browser, in the words of its user agent: enough to tell one's sessions apart.
+    fn browser(&self, agent: &str) -> String {
+        let name = ["Edg/", "Firefox/", "Chrome/", "Safari/", "curl/"].iter().find(|n| agent.contains(*n)).map_or(
+            "A browser",
+            |n| match *n {
+                "Edg/" => "Edge",
+                "Firefox/" => "Firefox",
+                "Chrome/" => "Chrome",
+                "Safari/" => "Safari",
+                _ => "curl",
+            },
+        );
+        let system = ["Windows", "Mac OS X", "Android", "iPhone", "Linux"]
+            .iter()
+            .find(|s| agent.contains(*s))
+            .map_or(String::new(), |s| format!(" on {}", if *s == "Mac OS X" { "macOS" } else { s }));
+        format!("{name}{system}")
+    }
 }
 
 /// The personal key section: generate one, or regenerate the one there is.
@@ -63,10 +91,40 @@ struct PasswordForm {
     done: bool,
 }
 
+async fn page(
+    state: &AppState,
+    user: &CurrentUser,
+    form: PasswordForm,
+    personal: PersonalKey,
+) -> Result<ProfilePage, AppError> {
+    let me = user.id;
+    let sessions = state.run(move |s| crate::services::sessions::list(s, me)).await?;
+    let layout = Layout::new("Profile", "profile", user);
+    Ok(ProfilePage { layout, form, personal, sessions, this_session: user.session_id })
+}
+
 pub async fn show(user: CurrentUser, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     let form = PasswordForm { csrf: user.csrf.clone(), ..PasswordForm::default() };
     let personal = personal_section(&state, &user, FieldError::default()).await?;
-    Ok(html(StatusCode::OK, ProfilePage { layout: Layout::new("Profile", "profile", &user), form, personal }.render()))
+    Ok(html(StatusCode::OK, page(&state, &user, form, personal).await?.render()))
+}
+
+/// Signs out one of one's other sessions.
+pub async fn end_session(
+    user: CurrentUser,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let (caller, id, current) = (user.caller(), path.into_inner(), user.session_id);
+    state.run(move |s| crate::services::sessions::end_own(s, &caller, Some(id), current)).await?;
+    Ok(super::see_other("/profile#sessions"))
+}
+
+/// Signs out every session of one's own but this one.
+pub async fn end_other_sessions(user: CurrentUser, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    let (caller, current) = (user.caller(), user.session_id);
+    state.run(move |s| crate::services::sessions::end_own(s, &caller, None, current)).await?;
+    Ok(super::see_other("/profile#sessions"))
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -106,8 +164,7 @@ pub async fn generate_key(
         Err(Error::Invalid(invalid)) => {
             let personal = personal_section(&state, &user, invalid.into()).await?;
             let form = PasswordForm { csrf: user.csrf.clone(), ..PasswordForm::default() };
-            let page = ProfilePage { layout: Layout::new("Profile", "profile", &user), form, personal };
-            Ok(html(StatusCode::UNPROCESSABLE_ENTITY, page.render()))
+            Ok(html(StatusCode::UNPROCESSABLE_ENTITY, page(&state, &user, form, personal).await?.render()))
         }
         Err(other) => Err(other.into()),
     }
@@ -133,6 +190,9 @@ pub async fn change_password(
     let (status, form) = match result {
         Ok(epoch) => {
             session.set_epoch(epoch, state.now());
+            // The new epoch already refuses the other sessions; their records end too, so lists agree.
+            let (caller, current) = (user.caller(), user.session_id);
+            state.run(move |s| crate::services::sessions::end_own(s, &caller, None, current)).await?;
             (StatusCode::OK, PasswordForm { csrf: session.csrf_token(), errors: FieldError::default(), done: true })
         }
         Err(Error::Invalid(invalid)) => (
@@ -155,5 +215,5 @@ pub async fn change_password(
     // The session (and its CSRF token) may have been renewed: render with the current token.
     let user = CurrentUser { csrf: form.csrf.clone(), ..user };
     let personal = personal_section(&state, &user, FieldError::default()).await?;
-    Ok(html(status, ProfilePage { layout: Layout::new("Profile", "profile", &user), form, personal }.render()))
+    Ok(html(status, page(&state, &user, form, personal).await?.render()))
 }

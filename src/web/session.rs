@@ -12,6 +12,8 @@ const EPOCH: &str = "epoch";
 const WORKSPACE: &str = "ws";
 const ISSUED: &str = "iat";
 const SEEN: &str = "seen";
+/// The token naming this session's row on the server (`services::sessions`).
+const SID: &str = "sid";
 /// A password accepted, the second factor awaited: (account, epoch, when, where to go next).
 const AWAITING_CODE: &str = "mfa";
 /// A single sign-on on its way through the provider.
@@ -50,8 +52,9 @@ impl ConsoleSession {
         self.0.get::<String>(CSRF).ok().flatten()
     }
 
-    /// Starts a fresh session (new cookie, new CSRF token) for a signed-in account.
-    pub fn sign_in(&self, who: SignedIn, now: i64) {
+    /// Starts a fresh session (new cookie, new CSRF token) for a signed-in account, named on the server by
+    /// `token`. Handlers use `begin`, which makes the server's record first.
+    fn sign_in(&self, who: SignedIn, now: i64, token: &str) {
         // `clear` + `renew`, not `purge`: a purged session cannot be renewed and would drop the cookie.
         self.0.clear();
         self.0.renew();
@@ -60,7 +63,13 @@ impl ConsoleSession {
         let _ = self.0.insert(WORKSPACE, who.workspace_id);
         let _ = self.0.insert(ISSUED, now);
         let _ = self.0.insert(SEEN, now);
+        let _ = self.0.insert(SID, token);
         let _ = self.0.insert(CSRF, crypto::random_token());
+    }
+
+    /// The token of the server's record of this session.
+    pub fn token(&self) -> Option<String> {
+        self.0.get::<String>(SID).ok().flatten()
     }
 
     /// Remembers a sign-in whose password was accepted until its second factor is given; the session
@@ -121,4 +130,19 @@ impl ConsoleSession {
     pub fn sign_out(&self) {
         self.0.purge();
     }
+}
+
+/// Signs the browser in: records the session on the server (with the browser and address it came from),
+/// then starts the cookie that names it.
+pub async fn begin(
+    state: &crate::state::AppState,
+    req: &actix_web::HttpRequest,
+    session: &ConsoleSession,
+    who: SignedIn,
+) -> Result<(), super::error::AppError> {
+    let ip = super::auth::client_ip(req, state).to_string();
+    let agent = req.headers().get("user-agent").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let token = state.run(move |s| crate::services::sessions::start(s, who.account_id, &ip, &agent)).await?;
+    session.sign_in(who, state.now(), &token);
+    Ok(())
 }

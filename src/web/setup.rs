@@ -66,7 +66,7 @@ pub async fn submit(
     let session = ConsoleSession(session);
     match auth::complete_setup(&state, form.clone(), client_ip(&req, &state)).await {
         Ok(signed_in) => {
-            session.sign_in(signed_in, state.now());
+            super::session::begin(&state, &req, &session, signed_in).await?;
             tracing::info!(account_id = signed_in.account_id, "first administrator created; setup link retired");
             Ok(HttpResponse::SeeOther().insert_header(("location", "/")).finish())
         }

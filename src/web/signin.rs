@@ -147,7 +147,7 @@ pub async fn submit(
     let ip = client_ip(&req, &state);
     let (status, error) = match auth::sign_in(&state, &form.email, &form.password, ip).await {
         Ok(PasswordAccepted::SignedIn(signed_in)) => {
-            session.sign_in(signed_in, state.now());
+            super::session::begin(&state, &req, &session, signed_in).await?;
             return Ok(see_other(safe_next(&form.next)));
         }
         Ok(PasswordAccepted::NeedsCode { account_id, session_epoch }) => {
@@ -224,7 +224,7 @@ pub async fn sso_callback(
     };
     match state.run(move |s| Ok(sso::sign_in(s, &identity, ip))).await? {
         Ok(signed_in) => {
-            session.sign_in(signed_in, state.now());
+            super::session::begin(&state, &req, &session, signed_in).await?;
             Ok(see_other(next))
         }
         Err(e) => sso_refused(&state, &session, e, ip).await,
@@ -290,7 +290,7 @@ pub async fn submit_second_factor(
     let ip = client_ip(&req, &state);
     let (status, error) = match auth::complete_second_factor(&state, account_id, epoch, &form.code, ip).await {
         Ok(signed_in) => {
-            session.sign_in(signed_in, state.now());
+            super::session::begin(&state, &req, &session, signed_in).await?;
             return Ok(see_other(next));
         }
         Err(SignInError::Refused(Error::Invalid(invalid))) => (StatusCode::UNAUTHORIZED, invalid.message),
@@ -321,9 +321,14 @@ pub async fn confirm(user: super::auth::CurrentUser) -> HttpResponse {
     html(StatusCode::OK, LogoutPage { layout: Layout::new("Sign out", "", &user) }.render())
 }
 
-pub async fn logout(session: Session) -> HttpResponse {
-    ConsoleSession(session).sign_out();
-    see_other("/login?signed_out=1")
+/// Signs out: the server's record ends first, so the cookie stops working everywhere, copies included.
+pub async fn logout(session: Session, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    let session = ConsoleSession(session);
+    if let Some(token) = session.token() {
+        state.run(move |s| crate::services::sessions::end_by_token(s, &token)).await?;
+    }
+    session.sign_out();
+    Ok(see_other("/login?signed_out=1"))
 }
 
 #[cfg(test)]

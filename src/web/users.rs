@@ -458,6 +458,17 @@ pub async fn remove(
     Ok(super::see_other("/users?removed=1"))
 }
 
+/// Ends every session of the person (a lost laptop, a departure): they must sign in again everywhere.
+pub async fn end_sessions(
+    Admin(user): Admin,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let (caller, id) = (user.caller(), path.into_inner());
+    state.run(move |s| crate::services::sessions::end_all_of(s, &caller, id)).await?;
+    Ok(super::see_other(format!("/users/{id}")))
+}
+
 /// Withdraws a pending invitation.
 pub async fn cancel_invitation(
     Admin(user): Admin,

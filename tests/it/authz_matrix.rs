@@ -61,6 +61,8 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("get", "/profile", "303 200 200 200 200 303 303 303 200"),
     ("post", "/profile/password", "303 422 422 422 422 403 403 403 422"),
     ("post", "/profile/key", "303 201 201 403 201 403 403 403 201"),
+    ("post", "/profile/sessions/end-others", "303 303 303 303 303 403 403 403 303"),
+    ("post", "/profile/sessions/{id}/end", "303 404 404 404 404 403 403 403 404"),
     ("get", "/profile/two-factor", "303 200 200 200 200 303 303 303 200"),
     ("post", "/profile/two-factor", "303 200 200 200 200 403 403 403 200"),
     ("post", "/profile/two-factor/confirm", "303 422 422 422 422 403 403 403 422"),
@@ -135,6 +137,7 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("get", "/users/{id}/delete", "303 403 403 403 200 303 303 303 404"),
     ("post", "/users/{id}/delete", "303 403 403 403 303 403 403 403 404"),
     ("post", "/users/{id}/remove", "303 403 403 403 409 403 403 403 404"),
+    ("post", "/users/{id}/sessions/end", "303 403 403 403 303 403 403 403 404"),
     ("post", "/users/invitations/{id}/cancel", "303 403 403 403 303 403 403 403 404"),
     ("post", "/users/{id}/{action}", "303 403 403 403 303 403 403 403 404"),
     ("post", "/workspace", "303 422 422 422 422 403 403 403 422"),
@@ -214,6 +217,7 @@ const FRESH_TARGET: &[(&str, &str)] = &[
     ("post", "/workspaces/{id}/archive"),
     ("post", "/invitations/{id}/{answer}"),
     ("post", "/users/invitations/{id}/cancel"),
+    ("post", "/users/{id}/sessions/end"),
 ];
 
 struct Fixture {

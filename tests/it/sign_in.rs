@@ -283,3 +283,102 @@ on_both_backends! {
         assert_eq!(again.get("/").await.status, StatusCode::SEE_OTHER, "one hour in all");
     }
 }
+
+/// A client with no cookie jar: cookies go where the test puts them, as a thief's copy would.
+struct Raw {
+    client: reqwest::Client,
+    base: String,
+}
+
+impl Raw {
+    fn new(app: &TestApp) -> Self {
+        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+        Self { client, base: app.base.clone() }
+    }
+
+    async fn get(&self, path: &str, cookie: &str) -> (StatusCode, String) {
+        let response =
+            self.client.get(format!("{}{path}", self.base)).header("cookie", cookie).send().await.expect("get");
+        (response.status(), response.text().await.unwrap_or_default())
+    }
+
+    /// Signs in and returns the session cookie (`name=value`).
+    async fn sign_in(&self, email: &str) -> String {
+        let login = self.client.get(format!("{}/login", self.base)).send().await.expect("login page");
+        let cookie = cookie_of(&login);
+        let body = login.text().await.expect("body");
+        let csrf = body.split("name=\"csrf_token\" value=\"").nth(1).and_then(|s| s.split('"').next()).expect("csrf");
+        let signed = self
+            .client
+            .post(format!("{}/login", self.base))
+            .header("cookie", &cookie)
+            .header("user-agent", "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0")
+            .form(&[("csrf_token", csrf), ("email", email), ("password", PASSWORD)])
+            .send()
+            .await
+            .expect("sign in");
+        assert_eq!(signed.status(), StatusCode::SEE_OTHER);
+        cookie_of(&signed)
+    }
+
+    async fn post(&self, path: &str, cookie: &str) -> StatusCode {
+        let (_, page) = self.get("/profile", cookie).await;
+        let csrf = page.split("name=\"csrf_token\" value=\"").nth(1).and_then(|s| s.split('"').next()).unwrap_or("");
+        let response = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header("cookie", cookie)
+            .form(&[("csrf_token", csrf)])
+            .send()
+            .await
+            .expect("post");
+        response.status()
+    }
+}
+
+fn cookie_of(response: &reqwest::Response) -> String {
+    let set = response.headers().get("set-cookie").and_then(|v| v.to_str().ok()).expect("a session cookie");
+    set.split(';').next().expect("name=value").to_owned()
+}
+
+on_both_backends! {
+    /// Signing out ends the session on the server: a copy of the cookie taken before stops working. People
+    /// see their sessions, end one or all others, and an Administrator ends all of someone's.
+    async fn signed_out_cookies_stay_dead_and_sessions_are_listed_and_ended(app) {
+        let admin = app.admin().await;
+        app.user(&admin, "m@example.com", "member").await;
+        let raw = Raw::new(&app);
+        let cookie = raw.sign_in("m@example.com").await;
+        let copy = cookie.clone();
+        assert_eq!(raw.get("/", &copy).await.0, StatusCode::OK);
+        assert_eq!(raw.post("/logout", &cookie).await, StatusCode::SEE_OTHER);
+        assert_eq!(raw.get("/", &copy).await.0, StatusCode::SEE_OTHER, "the copied cookie is dead");
+        app.clock.advance(10);
+        assert_eq!(raw.get("/profile", &copy).await.0, StatusCode::SEE_OTHER);
+
+        // Two more sessions (the browser that app.user signed in is a third): the profile lists all three,
+        // this one marked; "sign out everywhere else" ends the others.
+        let laptop = raw.sign_in("m@example.com").await;
+        let phone = raw.sign_in("m@example.com").await;
+        let (_, profile) = raw.get("/profile", &laptop).await;
+        assert_eq!(profile.matches("id=\"session-").count(), 3, "{profile}");
+        assert!(profile.contains("This browser") && profile.contains("Firefox on Linux"), "{profile}");
+        assert_eq!(raw.post("/profile/sessions/end-others", &laptop).await, StatusCode::SEE_OTHER);
+        assert_eq!(raw.get("/", &phone).await.0, StatusCode::SEE_OTHER);
+        assert_eq!(raw.get("/", &laptop).await.0, StatusCode::OK);
+
+        // One by one.
+        let tablet = raw.sign_in("m@example.com").await;
+        let (_, profile) = raw.get("/profile", &laptop).await;
+        let other: i64 = profile.split("/profile/sessions/").nth(1).and_then(|s| s.split('/').next()).and_then(|s| s.parse().ok()).expect("the other session");
+        assert_eq!(raw.post(&format!("/profile/sessions/{other}/end"), &laptop).await, StatusCode::SEE_OTHER);
+        assert_eq!(raw.get("/", &tablet).await.0, StatusCode::SEE_OTHER);
+
+        // An Administrator ends every session of the person.
+        let id = app.account_id("m@example.com");
+        admin.get(&format!("/users/{id}")).await;
+        assert_eq!(admin.post(&format!("/users/{id}/sessions/end"), &[]).await.status, StatusCode::SEE_OTHER);
+        assert_eq!(raw.get("/", &laptop).await.0, StatusCode::SEE_OTHER);
+        assert_eq!(admin.get("/").await.status, StatusCode::OK);
+    }
+}

@@ -1,0 +1,93 @@
+//! Console sessions kept on the server. The cookie carries a random token; the session row it names
+//! must exist and not have ended, checked on every request by every instance — so signing out ends a
+//! session everywhere (a copied cookie stops working), people see where they are signed in and end
+//! sessions one by one or all but this one, and an Administrator can end all of a person's sessions.
+//! Sessions never change who may use a key: their writes leave the verification caches alone.
+
+use sha2::{Digest as _, Sha256};
+
+use crate::db::console_sessions::{self, ConsoleSessionRow};
+use crate::db::{DbConn, audit};
+use crate::error::{Error, Result};
+use crate::services::Caller;
+use crate::state::AppState;
+
+fn digest(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
+/// Records a new session for the account; returns the token its cookie carries. The account's ended and
+/// long-idle sessions are forgotten on the way.
+pub fn start(state: &AppState, account_id: i64, ip: &str, user_agent: &str) -> Result<String> {
+    let token = crate::crypto::random_token();
+    let now = state.now();
+    let user_agent: String = user_agent.chars().filter(|c| !c.is_control()).take(300).collect();
+    let forget_before = now - state.config.session_lifetime_secs.max(state.config.session_idle_secs);
+    state.db.write_counters(|c| {
+        console_sessions::purge(c, account_id, forget_before)?;
+        console_sessions::insert(c, &digest(&token), account_id, now, (ip, &user_agent))?;
+        Ok::<_, Error>(())
+    })?;
+    Ok(token)
+}
+
+/// The live session a cookie's token names, for the account it claims; `None` when it ended or is not theirs.
+pub fn current(c: &mut DbConn, token: &str, account_id: i64) -> Result<Option<ConsoleSessionRow>> {
+    Ok(console_sessions::find(c, &digest(token))?.filter(|s| s.account_id == account_id && s.ended_at.is_none()))
+}
+
+/// Notes that a session was used now, from this address.
+pub fn touch(state: &AppState, id: i64, ip: &str) -> Result<()> {
+    let now = state.now();
+    state.db.write_counters(|c| Ok::<_, Error>(console_sessions::touch(c, id, now, ip)?))
+}
+
+/// Ends the session a cookie's token names (signing out).
+pub fn end_by_token(state: &AppState, token: &str) -> Result<()> {
+    let now = state.now();
+    state.db.write_counters(|c| {
+        if let Some(session) = console_sessions::find(c, &digest(token))? {
+            console_sessions::end(c, session.account_id, Some(session.id), None, now)?;
+        }
+        Ok::<_, Error>(())
+    })
+}
+
+/// The account's live sessions, most recent first.
+pub fn list(state: &AppState, account_id: i64) -> Result<Vec<ConsoleSessionRow>> {
+    let since = state.now() - state.config.session_idle_secs;
+    state.db.read(|c| Ok::<_, Error>(console_sessions::live(c, account_id, since)?))
+}
+
+/// The account ends one of its own sessions (`Some`), or every one but `current` (`None`); returns how many.
+pub fn end_own(state: &AppState, caller: &Caller, one: Option<i64>, current: i64) -> Result<usize> {
+    let me = caller.account_id.ok_or(Error::Forbidden)?;
+    let now = state.now();
+    state.db.write_counters(|c| {
+        let ended = match one {
+            Some(id) => console_sessions::end(c, me, Some(id), None, now)?,
+            None => console_sessions::end(c, me, None, Some(current), now)?,
+        };
+        if one.is_some() && ended == 0 {
+            return Err(Error::NotFound);
+        }
+        let event = caller.event("account.sessions_ended").change(None, Some(serde_json::json!({ "ended": ended })));
+        audit::record(c, now, &event)?;
+        Ok(ended)
+    })
+}
+
+/// An Administrator ends every session of a person whose account they may change (`accounts::changeable`).
+pub fn end_all_of(state: &AppState, caller: &Caller, account_id: i64) -> Result<usize> {
+    let now = state.now();
+    state.db.write_counters(|c| {
+        let member = crate::services::accounts::changeable(c, caller, account_id)?;
+        let ended = console_sessions::end(c, account_id, None, None, now)?;
+        let event = caller
+            .event("account.sessions_ended")
+            .on("account", account_id, &member.account.email)
+            .change(None, Some(serde_json::json!({ "ended": ended })));
+        audit::record(c, now, &event)?;
+        Ok(ended)
+    })
+}
