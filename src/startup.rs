@@ -72,6 +72,7 @@ pub fn open_state(config: Config, clock: Clock) -> Result<AppState, StartError> 
         passwords: PasswordService::new(workers),
         keyring: Arc::new(keyring),
         ip_throttle: Arc::new(IpThrottle::new(IP_FAILURES_PER_WINDOW, IP_WINDOW_SECS)),
+        unknown_emails: Arc::default(),
         usage: Arc::default(),
         uploads: Arc::default(),
         verify_cache: Arc::new(cache),

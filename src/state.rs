@@ -17,6 +17,7 @@ pub struct AppState {
     pub passwords: PasswordService,
     pub keyring: Arc<Keyring>,
     pub ip_throttle: Arc<IpThrottle>,
+    pub unknown_emails: Arc<crate::services::throttle::UnknownEmails>,
     /// Key uses since the last flush.
     pub usage: Arc<UsageRecorder>,
     /// Verified keys, unknown digests and rate-limit windows (see `services::verify`).

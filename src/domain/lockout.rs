@@ -48,7 +48,7 @@ impl LockoutPolicy {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct AttemptState {
     pub failures: i64,
     pub last_failed_at: Option<i64>,

@@ -64,12 +64,16 @@ pub async fn sign_in(
         Some(email) => state.blocking(move |db| db.read(|c| accounts::find_by_email(c, &email))).await?,
         None => None,
     };
-    if let Some(account) = &account {
-        match state.config.lockout.gate(&account.attempt_state(), now) {
-            Gate::Open => {}
-            Gate::Wait(secs) => return Err(Error::Throttled(secs).into()),
-            Gate::Locked => return Err(Error::Locked.into()),
-        }
+    // An email with no account is slowed down and locked exactly as an account would be.
+    let attempts = match (&account, &email) {
+        (Some(account), _) => account.attempt_state(),
+        (None, Some(email)) => state.unknown_emails.state(email.as_str()),
+        (None, None) => Default::default(),
+    };
+    match state.config.lockout.gate(&attempts, now) {
+        Gate::Open => {}
+        Gate::Wait(secs) => return Err(Error::Throttled(secs).into()),
+        Gate::Locked => return Err(Error::Locked.into()),
     }
     // Unknown addresses are checked against a dummy hash: the same work as a wrong password.
     let stored = account.as_ref().and_then(|a| a.password_hash.clone());
@@ -79,13 +83,17 @@ pub async fn sign_in(
         Some(account) if verification.ok => account,
         other => {
             state.ip_throttle.record_failure(ip, now);
+            let policy = state.config.lockout;
+            let phantom_locks = match (&other, &email) {
+                (None, Some(email)) => state.unknown_emails.record_failure(email.as_str(), now, policy),
+                _ => false,
+            };
             let attempted = email.map_or_else(|| "(malformed email)".to_owned(), |e| e.to_string());
             let known = other.map(|a| (a.id, a.email));
-            let policy = state.config.lockout;
             let locked = state
                 .blocking(move |db| db.write(|c| record_failed_sign_in(c, known, attempted, ip, now, policy)))
                 .await?;
-            return Err(if locked { Error::Locked.into() } else { SignInError::WrongCredentials });
+            return Err(if locked || phantom_locks { Error::Locked.into() } else { SignInError::WrongCredentials });
         }
     };
 

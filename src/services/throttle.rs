@@ -5,6 +5,8 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
 
+use crate::domain::lockout::{AttemptState, LockoutPolicy};
+
 #[derive(Debug)]
 pub struct IpThrottle {
     max_failures: u32,
@@ -36,6 +38,36 @@ impl IpThrottle {
             *entry = (now, 0);
         }
         entry.1 += 1;
+    }
+}
+
+/// Failed sign-ins on emails that have no account, judged by the same lockout policy as an account's
+/// stored ones: a known email and an unknown one get the same answers (no delay, then "wait N seconds",
+/// then locked) at the same cost, so sign-in does not tell which emails exist. Kept in memory.
+#[derive(Debug, Default)]
+pub struct UnknownEmails {
+    states: Mutex<HashMap<String, AttemptState>>,
+}
+
+impl UnknownEmails {
+    pub fn state(&self, email: &str) -> AttemptState {
+        self.states.lock().unwrap_or_else(|p| p.into_inner()).get(email).copied().unwrap_or_default()
+    }
+
+    /// Counts a failure; returns whether it locks, as it would lock an account.
+    pub fn record_failure(&self, email: &str, now: i64, policy: LockoutPolicy) -> bool {
+        let mut states = self.states.lock().unwrap_or_else(|p| p.into_inner());
+        if states.len() > 100_000 {
+            states.retain(|_, s| s.locked_at.is_some() || s.last_failed_at.is_some_and(|t| now - t < 3600));
+        }
+        let state = states.entry(email.to_owned()).or_default();
+        state.failures += 1;
+        state.last_failed_at = Some(now);
+        let locks = state.locked_at.is_none() && policy.locks_at(state.failures);
+        if locks {
+            state.locked_at = Some(now);
+        }
+        locks
     }
 }
 

@@ -382,3 +382,33 @@ on_both_backends! {
         assert_eq!(admin.get("/").await.status, StatusCode::OK);
     }
 }
+
+on_both_backends! {
+    /// Repeated failures on an email that has no account are answered exactly as on one that has: the
+    /// same statuses and messages, attempt by attempt, through the delays to the lock.
+    async fn sign_in_does_not_tell_which_emails_exist(app) {
+        let admin = app.admin().await;
+        app.user(&admin, "mia@example.com", "member").await;
+        let mut seen: Vec<Vec<(StatusCode, String)>> = Vec::new();
+        for email in ["mia@example.com", "nobody@example.com"] {
+            let b = app.browser();
+            let mut answers = Vec::new();
+            let mut delay = 0;
+            for attempt in 0..14 {
+                app.clock.advance(delay);
+                let page = b.sign_in(email, "wrong password 1234").await;
+                let message = ["Wrong email or password.", "Wait", "locked"]
+                    .iter()
+                    .find(|m| page.body.contains(*m))
+                    .map_or_else(|| page.body.clone(), |m| (*m).to_owned());
+                answers.push((page.status, message));
+                // Now and then try again at once, inside the wait.
+                delay = if attempt % 3 == 2 { 0 } else { 300 };
+            }
+            seen.push(answers);
+        }
+        assert_eq!(seen[0], seen[1], "a known and an unknown email answered differently");
+        assert!(seen[0].iter().any(|(s, _)| *s == StatusCode::TOO_MANY_REQUESTS), "{:?}", seen[0]);
+        assert_eq!(seen[0].last().map(|(s, _)| *s), Some(StatusCode::FORBIDDEN), "both end locked: {:?}", seen[0]);
+    }
+}
