@@ -304,6 +304,30 @@ pub fn unaffiliated(conn: &mut DbConn) -> QResult<Vec<(i64, String)>> {
         .load(conn)
 }
 
+/// Marks an account made by self sign-up: nobody proved it owns its email.
+pub fn mark_email_unverified(conn: &mut DbConn, id: i64) -> QResult<()> {
+    diesel::update(accounts::table.find(id)).set(accounts::email_unverified.eq(true)).execute(conn).map(drop)
+}
+
+/// When an account whose email was never proven is linked by a verified email (single sign-on), the
+/// password its sign-up set is dropped and its sessions end: whoever signed up may not own the address.
+/// Returns whether that happened.
+pub fn drop_unverified_password(conn: &mut DbConn, id: i64, now: i64) -> QResult<bool> {
+    let unverified: bool = accounts::table.find(id).select(accounts::email_unverified).get_result(conn)?;
+    if !unverified {
+        return Ok(false);
+    }
+    diesel::update(accounts::table.find(id))
+        .set((
+            accounts::email_unverified.eq(false),
+            accounts::password_hash.eq(None::<String>),
+            accounts::session_epoch.eq(accounts::session_epoch + 1),
+        ))
+        .execute(conn)?;
+    super::console_sessions::end(conn, id, None, None, now)?;
+    Ok(true)
+}
+
 pub fn set_display_name(conn: &mut DbConn, id: i64, name: &str) -> QResult<()> {
     diesel::update(accounts::table.find(id)).set(accounts::display_name.eq(name)).execute(conn).map(drop)
 }

@@ -30,6 +30,7 @@ diesel::table! {
         totp_confirmed_at -> Nullable<BigInt>,
         totp_last_step -> Nullable<BigInt>,
         oidc_subject -> Nullable<Text>,
+        email_unverified -> Bool,
         created_at -> BigInt,
     }
 }

@@ -200,7 +200,17 @@ pub fn sign_in(state: &AppState, identity: &Identity, ip: IpAddr) -> Result<Sign
                 match accounts::find_by_email(c, email)? {
                     Some(account) => {
                         accounts::set_oidc_subject(c, account.id, &identity.subject)?;
-                        account
+                        if accounts::drop_unverified_password(c, account.id, now)? {
+                            let event =
+                                Event::new("account.unverified_password_dropped", Actor::System("single sign-on"))
+                                    .from_ip(ip.to_string())
+                                    .on("account", account.id, &account.email);
+                            audit::record(c, now, &event)?;
+                            // Re-read: the epoch moved and the password is gone.
+                            accounts::find(c, account.id)?.ok_or(Error::NotFound)?
+                        } else {
+                            account
+                        }
                     }
                     None => {
                         let Some(ws) = crate::services::whitelist::workspace_allowing(c, email)? else {

@@ -187,6 +187,7 @@ pub async fn sign_up(state: &AppState, ip: Option<String>, form: SignUpForm) -> 
                     now,
                 };
                 let id = accounts::create(c, &new)?;
+                accounts::mark_email_unverified(c, id)?;
                 workspaces::add_member(c, workspace, id, ConsoleRole::Member, now)?;
                 let mut event = Event::new("account.signed_up", Actor::Anonymous(email.as_str().to_owned()))
                     .in_workspace(workspace)

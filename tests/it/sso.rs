@@ -183,6 +183,28 @@ async fn single_sign_on(backend: Backend) {
     assert_eq!(by_password.status, StatusCode::UNAUTHORIZED);
     assert!(by_password.body.contains("This account signs in with single sign-on."), "{}", by_password.body);
 
+    // Someone signed up first with another person's email (sign-up proves nothing): when the owner signs in
+    // with single sign-on, the squatter's password is dropped and their session ends.
+    admin.get("/settings").await;
+    admin.post("/settings/domains", &[("domains", "corp.example"), ("self_signup", "1")]).await;
+    let squatter = app.browser();
+    squatter.get("/signup").await;
+    let signed_up = squatter
+        .post(
+            "/signup",
+            &[("email", "vic@corp.example"), ("name", "Not Vic"), ("password", PASSWORD), ("confirm", PASSWORD)],
+        )
+        .await;
+    assert_eq!(signed_up.status, StatusCode::SEE_OTHER, "{}", signed_up.body);
+    assert_eq!(squatter.sign_in("vic@corp.example", PASSWORD).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(squatter.get("/").await.status, StatusCode::OK);
+    let vic = browser();
+    assert_eq!(sign_in(&vic, &app, "vic@corp.example").await.0, StatusCode::SEE_OTHER);
+    assert_eq!(squatter.get("/").await.status, StatusCode::SEE_OTHER, "the squatter's session ended");
+    let again = app.browser().sign_in("vic@corp.example", PASSWORD).await;
+    assert!(again.body.contains("Wrong email or password."), "the squatter's password is gone: {}", again.body);
+    assert_eq!(vic.get(format!("{}/", app.base)).send().await.expect("home").status(), StatusCode::OK);
+
     // Someone whose domain no workspace allows is refused.
     let (status, body, _) = sign_in(&browser(), &app, "eve@evil.example").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
