@@ -189,6 +189,9 @@ pub struct ServeArgs {
     /// Seconds between runs of the webhook delivery job; 0 turns it off on this instance.
     #[arg(long, env = "KEYWARD_WEBHOOKS_EVERY_SECS", default_value_t = 5)]
     pub webhooks_every_secs: u64,
+    /// Seconds a request body may take to arrive in all; later, the request is answered 408.
+    #[arg(long, env = "KEYWARD_BODY_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub body_timeout_secs: u64,
     /// Let webhooks reach loopback, private and link-local addresses (internal receivers). Off: a
     /// workspace Administrator could otherwise make keyward call into the operator's network.
     #[arg(long, env = "KEYWARD_WEBHOOKS_ALLOW_PRIVATE", default_value_t = false)]
@@ -269,6 +272,7 @@ pub struct Config {
     pub reminders_every_secs: u64,
     pub webhooks_every_secs: u64,
     pub webhooks_allow_private: bool,
+    pub body_timeout_secs: u64,
     pub oidc: Option<OidcConfig>,
 }
 
@@ -310,6 +314,7 @@ impl Config {
             reminders_every_secs: serve.reminders_every_secs,
             webhooks_every_secs: serve.webhooks_every_secs,
             webhooks_allow_private: serve.webhooks_allow_private,
+            body_timeout_secs: serve.body_timeout_secs,
             oidc: serve.oidc_issuer.as_ref().map(|issuer| OidcConfig {
                 issuer: issuer.trim_end_matches('/').to_owned(),
                 client_id: serve.oidc_client_id.clone(),

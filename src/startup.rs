@@ -168,6 +168,7 @@ impl Application {
                 .configure(crate::web::routes)
                 .default_service(web::to(crate::web::not_found))
                 .wrap(from_fn(crate::web::csrf::protect))
+                .wrap(from_fn(crate::web::headers::body_deadline))
                 .wrap(session)
                 .wrap(from_fn(crate::web::error::htmx_errors))
                 .wrap(from_fn(crate::web::headers::security_headers))

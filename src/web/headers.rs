@@ -57,3 +57,49 @@ pub async fn request_log(
     }
     Ok(res)
 }
+
+/// Bounds how long a request body may take to arrive, counted from when the request came in: a body
+/// trickled a byte at a time would otherwise hold a connection and a worker's attention for ever. Late,
+/// the body reads as an error and the request is answered 408. The timer exists only once a read has to
+/// wait, so a body that arrives with its headers costs nothing more.
+pub async fn body_deadline(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    use std::future::Future as _;
+    use std::task::Poll;
+
+    use actix_web::HttpMessage as _;
+    use futures_util::Stream as _;
+
+    let secs =
+        req.app_data::<actix_web::web::Data<crate::state::AppState>>().map_or(30, |s| s.config.body_timeout_secs);
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
+    let expired = std::rc::Rc::new(std::cell::Cell::new(false));
+    let flag = expired.clone();
+    let mut payload = req.take_payload();
+    let mut timer: Option<std::pin::Pin<Box<tokio::time::Sleep>>> = None;
+    let late = futures_util::stream::poll_fn(move |cx| {
+        if flag.get() {
+            return Poll::Ready(None);
+        }
+        match std::pin::Pin::new(&mut payload).poll_next(cx) {
+            Poll::Pending => {
+                let timer = timer.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+                if timer.as_mut().poll(cx).is_pending() {
+                    return Poll::Pending;
+                }
+                flag.set(true);
+                let error = std::io::Error::new(std::io::ErrorKind::TimedOut, "the request body took too long");
+                Poll::Ready(Some(Err(actix_web::error::PayloadError::Io(error))))
+            }
+            ready => ready,
+        }
+    });
+    req.set_payload(actix_web::dev::Payload::Stream { payload: Box::pin(late) });
+    let response = next.call(req).await;
+    if expired.get() {
+        return Err(actix_web::error::ErrorRequestTimeout("The request body took too long to arrive."));
+    }
+    response
+}

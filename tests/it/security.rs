@@ -191,3 +191,36 @@ on_both_backends! {
         assert!(workspace.body.contains("already exists"), "{}", workspace.body);
     }
 }
+
+/// A request body trickled in is cut off at the deadline with 408, and the server keeps serving.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_that_trickles_in_is_cut_off() {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let app = crate::helpers::TestApp::spawn_with(crate::helpers::Backend::Sqlite, |c| c.body_timeout_secs = 1).await;
+    let address = app.base.trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&address).await.expect("connect");
+    let head = format!(
+        "POST /api/v1/keys/verify HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{"
+    );
+    stream.write_all(head.as_bytes()).await.expect("head");
+    let started = std::time::Instant::now();
+    let mut answer = Vec::new();
+    for _ in 0..40 {
+        // One byte every 100 ms: always something arriving, never the whole body.
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        if stream.write_all(b" ").await.is_err() {
+            break;
+        }
+        let mut buf = [0_u8; 512];
+        if let Ok(Ok(n)) = tokio::time::timeout(std::time::Duration::from_millis(5), stream.read(&mut buf)).await {
+            answer.extend_from_slice(&buf[..n]);
+            if n == 0 || answer.windows(4).any(|w| w == b"\r\n\r\n") {
+                break;
+            }
+        }
+    }
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    assert!(answer.starts_with("HTTP/1.1 408"), "after {:?}: {answer:?}", started.elapsed());
+    assert!(started.elapsed() < std::time::Duration::from_secs(3), "cut off near the deadline");
+    assert_eq!(app.browser().get("/healthz").await.status, StatusCode::OK);
+}
