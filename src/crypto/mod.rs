@@ -34,6 +34,13 @@ pub fn random_token() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes::<32>())
 }
 
+/// What is stored of a `random_token` that the server must recognise later (a one-time link, a session):
+/// its SHA-256, so a copy of the database holds nothing that works.
+pub fn token_digest(token: &str) -> Vec<u8> {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(token.as_bytes()).to_vec()
+}
+
 /// Constant-time equality for secrets compared with user input.
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     use subtle::ConstantTimeEq as _;

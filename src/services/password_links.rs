@@ -2,8 +2,6 @@
 //! password, or who forgot theirs) and hands it over; opening it lets that person choose a password.
 //! The link works once, for 72 hours, and creating a new one retires the old.
 
-use sha2::{Digest as _, Sha256};
-
 use crate::crypto::{SecretString, random_token};
 use crate::db::{accounts, audit, password_links};
 use crate::domain::password::NewPassword;
@@ -12,10 +10,6 @@ use crate::services::Caller;
 use crate::state::AppState;
 
 pub const VALID_SECS: i64 = 72 * 3600;
-
-fn digest(token: &str) -> Vec<u8> {
-    Sha256::digest(token.as_bytes()).to_vec()
-}
 
 /// Creates a link for a member of the caller's workspace; returns the token (shown once).
 pub fn create(state: &AppState, caller: &Caller, account_id: i64) -> Result<String> {
@@ -27,7 +21,14 @@ pub fn create(state: &AppState, caller: &Caller, account_id: i64) -> Result<Stri
     let now = state.now();
     state.db.write(|c| {
         let member = crate::services::accounts::changeable(c, caller, account_id)?;
-        password_links::replace(c, account_id, &digest(&token), caller.account_id, now, now + VALID_SECS)?;
+        password_links::replace(
+            c,
+            account_id,
+            &crate::crypto::token_digest(&token),
+            caller.account_id,
+            now,
+            now + VALID_SECS,
+        )?;
         let event = caller.event("account.password_link_created").on("account", account_id, &member.account.email);
         audit::record(c, now, &event)?;
         Ok::<_, Error>(())
@@ -37,7 +38,7 @@ pub fn create(state: &AppState, caller: &Caller, account_id: i64) -> Result<Stri
 
 /// The account a live link is for: (link id, account), or `None` when used, expired or unknown.
 fn live(c: &mut crate::db::DbConn, token: &str, now: i64) -> Result<Option<(i64, accounts::Account)>> {
-    let Some(link) = password_links::find(c, &digest(token))? else { return Ok(None) };
+    let Some(link) = password_links::find(c, &crate::crypto::token_digest(token))? else { return Ok(None) };
     if link.used_at.is_some() || link.expires_at <= now {
         return Ok(None);
     }

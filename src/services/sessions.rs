@@ -4,17 +4,11 @@
 //! sessions one by one or all but this one, and an Administrator can end all of a person's sessions.
 //! Sessions never change who may use a key: their writes leave the verification caches alone.
 
-use sha2::{Digest as _, Sha256};
-
 use crate::db::console_sessions::{self, ConsoleSessionRow};
 use crate::db::{DbConn, audit};
 use crate::error::{Error, Result};
 use crate::services::Caller;
 use crate::state::AppState;
-
-fn digest(token: &str) -> Vec<u8> {
-    Sha256::digest(token.as_bytes()).to_vec()
-}
 
 /// Records a new session for the account; returns the token its cookie carries. The account's ended and
 /// long-idle sessions are forgotten on the way.
@@ -25,7 +19,7 @@ pub fn start(state: &AppState, account_id: i64, ip: &str, user_agent: &str) -> R
     let forget_before = now - state.config.session_lifetime_secs.max(state.config.session_idle_secs);
     state.db.write_counters(|c| {
         console_sessions::purge(c, account_id, forget_before)?;
-        console_sessions::insert(c, &digest(&token), account_id, now, (ip, &user_agent))?;
+        console_sessions::insert(c, &crate::crypto::token_digest(&token), account_id, now, (ip, &user_agent))?;
         Ok::<_, Error>(())
     })?;
     Ok(token)
@@ -33,7 +27,8 @@ pub fn start(state: &AppState, account_id: i64, ip: &str, user_agent: &str) -> R
 
 /// The live session a cookie's token names, for the account it claims; `None` when it ended or is not theirs.
 pub fn current(c: &mut DbConn, token: &str, account_id: i64) -> Result<Option<ConsoleSessionRow>> {
-    Ok(console_sessions::find(c, &digest(token))?.filter(|s| s.account_id == account_id && s.ended_at.is_none()))
+    Ok(console_sessions::find(c, &crate::crypto::token_digest(token))?
+        .filter(|s| s.account_id == account_id && s.ended_at.is_none()))
 }
 
 /// Notes that a session was used now, from this address.
@@ -46,7 +41,7 @@ pub fn touch(state: &AppState, id: i64, ip: &str) -> Result<()> {
 pub fn end_by_token(state: &AppState, token: &str) -> Result<()> {
     let now = state.now();
     state.db.write_counters(|c| {
-        if let Some(session) = console_sessions::find(c, &digest(token))? {
+        if let Some(session) = console_sessions::find(c, &crate::crypto::token_digest(token))? {
             console_sessions::end(c, session.account_id, Some(session.id), None, now)?;
         }
         Ok::<_, Error>(())

@@ -11,6 +11,10 @@
 //! cookie; on the machine routes the people present a key of their own holding the ADMIN role, which acts
 //! with no more than their console role. Forms and JSON bodies are empty, so an allowed change fails
 //! validation (400/422) and changes nothing; routes that would delete their target get a fresh one per call.
+//!
+//! The matrix proves who may call a route; `isolation.rs` proves what a call may reach across workspaces: a
+//! second workspace's Administrator, after trying import, domain matching and Add user, against a member of
+//! both, the super-administrator and a first-workspace person, on every account-changing route, console and API.
 
 use diesel::prelude::*;
 use keyward::db::schema;
