@@ -499,6 +499,9 @@ async fn a_key_is_created_with_the_keyboard_alone_from_a_dialog_that_keeps_the_f
     chrome.tab_to("[data-close-dialog]").await;
     chrome.press(ENTER).await;
     chrome.wait_until_true("!document.getElementById('secret-dialog').open").await;
+    // The page gives the focus back to "Show the key again" as the dialog closes; tabbing on before that
+    // happened raced it under load (the focus came back after Tab had reached the link, and Enter reopened).
+    chrome.wait_until_true("document.activeElement.matches('[data-show-dialog]')").await;
 
     // Then on to the key, which works.
     chrome.tab_to("main a[href^='/keys/']:not([href='/keys/new'])").await;
