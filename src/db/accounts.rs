@@ -292,6 +292,42 @@ pub fn all_emails(conn: &mut DbConn) -> QResult<Vec<(i64, String, String)>> {
     accounts::table.select((accounts::id, accounts::email, accounts::display_name)).load(conn)
 }
 
+/// Members of the workspace whose account `me` may not change (the rule of `services::accounts::changeable`):
+/// super-administrators, unless `me` is one, and whoever also belongs to an active workspace that `me` does
+/// not administer. Four queries whatever the workspace's size (the last two read ids only).
+pub fn beyond_reach(conn: &mut DbConn, workspace_id: i64, me: i64) -> QResult<std::collections::HashSet<i64>> {
+    use super::schema::workspaces;
+    let me_super: Option<bool> = accounts::table.find(me).select(accounts::is_super_admin).first(conn).optional()?;
+    if me_super == Some(true) {
+        return Ok(std::collections::HashSet::new());
+    }
+    let administered: Vec<i64> = memberships::table
+        .filter(memberships::account_id.eq(me))
+        .filter(memberships::role.eq(ConsoleRole::Administrator.code()))
+        .select(memberships::workspace_id)
+        .load(conn)?;
+    let here: std::collections::HashSet<i64> = memberships::table
+        .filter(memberships::workspace_id.eq(workspace_id))
+        .select(memberships::account_id)
+        .load::<i64>(conn)?
+        .into_iter()
+        .collect();
+    let elsewhere: Vec<i64> = memberships::table
+        .inner_join(workspaces::table)
+        .filter(workspaces::archived_at.is_null())
+        .filter(diesel::dsl::not(memberships::workspace_id.eq_any(administered)))
+        .select(memberships::account_id)
+        .load(conn)?;
+    let shared = elsewhere.into_iter().filter(|id| here.contains(id));
+    let supers: Vec<i64> = accounts::table
+        .inner_join(memberships::table)
+        .filter(memberships::workspace_id.eq(workspace_id))
+        .filter(accounts::is_super_admin.eq(true))
+        .select(accounts::id)
+        .load(conn)?;
+    Ok(shared.chain(supers).collect())
+}
+
 /// (id, email) of the accounts that belong to no workspace at all and are not super-administrators:
 /// the only ones a workspace may take in without an invitation.
 pub fn unaffiliated(conn: &mut DbConn) -> QResult<Vec<(i64, String)>> {

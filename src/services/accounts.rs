@@ -169,25 +169,24 @@ pub(crate) fn changeable(
     caller.must_administer()?;
     let member = accounts::member(c, caller.workspace_id, account_id)?.ok_or(Error::NotFound)?;
     let Some(me) = caller.account_id else { return Ok(member) };
-    if accounts::find(c, me)?.is_some_and(|a| a.is_super_admin) {
+    if !accounts::beyond_reach(c, caller.workspace_id, me)?.contains(&account_id) {
         return Ok(member);
     }
-    if member.account.is_super_admin {
-        return Err(Error::Refused(format!(
-            "{} is a super-administrator: only a super-administrator can change their account.",
-            member.account.email
-        )));
-    }
-    for ws in workspaces::of_account(c, account_id)? {
-        if workspaces::role_in(c, ws.id, me)? != Some(ConsoleRole::Administrator) {
-            return Err(Error::Refused(format!(
-                "{} also belongs to a workspace you do not administer, so only a super-administrator can change \
-                 their account. You can still change their role here or remove them from this workspace.",
-                member.account.email
-            )));
-        }
-    }
-    Ok(member)
+    let email = &member.account.email;
+    Err(Error::Refused(if member.account.is_super_admin {
+        format!("{email} is a super-administrator: only a super-administrator can change their account.")
+    } else {
+        format!(
+            "{email} also belongs to a workspace you do not administer, so only a super-administrator can change \
+             their account. You can still change their role here or remove them from this workspace."
+        )
+    }))
+}
+
+/// The members of the caller's workspace whose account the caller may not change (lists hide those actions).
+pub fn beyond_reach(state: &AppState, caller: &crate::services::Caller) -> Result<std::collections::HashSet<i64>> {
+    let Some(me) = caller.account_id else { return Ok(std::collections::HashSet::new()) };
+    state.db.read(|c| Ok::<_, Error>(accounts::beyond_reach(c, caller.workspace_id, me)?))
 }
 
 /// Whether the caller may change the account itself (the person's page offers those actions then).

@@ -219,20 +219,16 @@ struct Known {
     catalogue: HashMap<String, i64>,
 }
 
-fn known(c: &mut DbConn, caller: &Caller, rows: &[SheetRow]) -> Result<Known> {
+fn known(c: &mut DbConn, caller: &Caller) -> Result<Known> {
     let workspace_id = caller.workspace_id;
     let accounts: HashMap<String, (i64, String)> =
         accounts::all_emails(c)?.into_iter().map(|(id, email, name)| (email, (id, name))).collect();
     let members: HashMap<i64, ConsoleRole> =
         accounts::members(c, workspace_id)?.into_iter().map(|m| (m.account.id, m.role)).collect();
-    let mut locked = HashSet::new();
-    for row in rows {
-        let Ok(email) = Email::parse(&row.email) else { continue };
-        let Some((id, _)) = accounts.get(email.as_str()).filter(|(id, _)| members.contains_key(id)) else { continue };
-        if crate::services::accounts::changeable(c, caller, *id).is_err() {
-            locked.insert(*id);
-        }
-    }
+    let locked = match caller.account_id {
+        Some(me) => accounts::beyond_reach(c, workspace_id, me)?,
+        None => HashSet::new(),
+    };
     let mut held: HashMap<i64, BTreeSet<i64>> = HashMap::new();
     for (account, permission) in permissions::account_permission_pairs(c, workspace_id)? {
         held.entry(account).or_default().insert(permission);
@@ -348,7 +344,7 @@ fn plan_with(known: &Known, caller: &Caller, rows: &[SheetRow]) -> Plan {
 /// The preview: what applying `rows` would do now. Administrators only.
 pub fn plan(state: &AppState, caller: &Caller, rows: &[SheetRow]) -> Result<Plan> {
     caller.must_administer()?;
-    state.db.read(|c| Ok::<_, Error>(plan_with(&known(c, caller, rows)?, caller, rows)))
+    state.db.read(|c| Ok::<_, Error>(plan_with(&known(c, caller)?, caller, rows)))
 }
 
 /// Applies the good rows in one transaction, provided the plan still has the previewed numbers
@@ -358,7 +354,7 @@ pub fn apply(state: &AppState, caller: &Caller, rows: &[SheetRow], previewed: (u
     let now = state.now();
     let ws = caller.workspace_id;
     state.db.write(|c| {
-        let known = known(c, caller, rows)?;
+        let known = known(c, caller)?;
         let plan = plan_with(&known, caller, rows);
         if (plan.creates(), plan.invites(), plan.updates()) != previewed {
             return Err(Error::Conflict(

@@ -45,6 +45,8 @@ struct UsersSection {
     notice: Option<String>,
     /// Invitations of people who already have an account elsewhere, not yet accepted.
     invitations: Vec<crate::db::invitations::Pending>,
+    /// Members whose account the viewer may not change: their rows offer no account actions.
+    beyond_reach: std::collections::HashSet<i64>,
 }
 
 #[derive(Debug, Default)]
@@ -62,11 +64,14 @@ struct UserRow<'a> {
     can_edit: bool,
     me: i64,
     s: &'a MemberSummary,
+    /// The viewer may not change this account (`accounts::changeable`).
+    beyond_reach: bool,
 }
 
 impl UsersSection {
     fn row(&self, s: &MemberSummary) -> String {
-        UserRow { csrf: &self.csrf, can_edit: self.can_edit, me: self.me, s }.render().unwrap_or_default()
+        let beyond_reach = self.beyond_reach.contains(&s.member.account.id);
+        UserRow { csrf: &self.csrf, can_edit: self.can_edit, me: self.me, s, beyond_reach }.render().unwrap_or_default()
     }
 
     fn permission_checked(&self, id: &i64) -> bool {
@@ -166,11 +171,13 @@ async fn section(
     notice: Option<String>,
 ) -> Result<UsersSection, AppError> {
     let (caller, wanted, ws) = (user.caller(), filter.clone(), user.workspace_id);
-    let (all, catalogue, invitations) = state
+    let can_edit = user.role.can_administer();
+    let (all, catalogue, invitations, beyond_reach) = state
         .run(move |s| {
             let rows = directory::list(s, &caller, &wanted)?;
             let invitations = crate::services::invitations::pending(s, &caller)?;
-            Ok((rows, s.db.read(|c| crate::db::permissions::catalogue(c, ws))?, invitations))
+            let beyond = if can_edit { account_service::beyond_reach(s, &caller)? } else { Default::default() };
+            Ok((rows, s.db.read(|c| crate::db::permissions::catalogue(c, ws))?, invitations, beyond))
         })
         .await?;
     let total = all.len();
@@ -190,6 +197,7 @@ async fn section(
         errors,
         notice,
         invitations,
+        beyond_reach,
     })
 }
 
@@ -276,7 +284,7 @@ pub async fn row_action(
         })
         .await?;
     if is_htmx(&req) {
-        let row = UserRow { csrf: &user.csrf, can_edit: true, me: user.id, s: &summary };
+        let row = UserRow { csrf: &user.csrf, can_edit: true, me: user.id, s: &summary, beyond_reach: false };
         return Ok(html(StatusCode::OK, row.render()));
     }
     Ok(HttpResponse::SeeOther().insert_header(("location", "/users")).finish())

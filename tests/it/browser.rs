@@ -745,3 +745,62 @@ async fn single_sign_on_from_the_sign_in_page_in_chromium() {
     chrome.wait_for_text("admin-jane@corp.example").await;
     chrome.client.clone().close().await.expect("close the browser");
 }
+
+#[tokio::test]
+async fn a_person_of_another_workspace_is_invited_accepts_and_sees_where_they_are_signed_in_in_chromium() {
+    let Some(chrome) = Chrome::start().await else { return };
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let root = app.admin().await;
+    app.user(&root, "alice@example.com", "member").await;
+    let alice = app.account_id("alice@example.com");
+    app.state
+        .db
+        .write(|c| keyward::db::accounts::set_display_name(c, alice, "Alice Acme").map_err(keyward::error::Error::from))
+        .expect("rename");
+    let globex = crate::workspaces::create_workspace(&root, "Globex").await;
+    crate::workspaces::switch(&root, globex).await;
+    app.user(&root, "bob@example.com", "admin").await;
+
+    // Bob, Administrator of Globex only, adds Alice by email: she already has an account, so she is invited.
+    chrome.sign_in(&app.base, "bob@example.com").await;
+    chrome.goto(&format!("{}/users", app.base)).await;
+    chrome.click("#users-section details summary").await;
+    chrome.fill("#new-email", "alice@example.com").await;
+    chrome.fill("#new-name", "Whoever").await;
+    chrome.click("#users-section form[action='/users'] button[type=submit]").await;
+    let page = chrome.wait_for_text("they are invited and join when they accept").await;
+    assert!(page.contains("Invitations pending") && page.contains("id=\"invitations-table\""), "the pending list");
+    assert!(!page.contains("Alice Acme"), "nothing of the person but the email Bob typed");
+    chrome.console_is_clean("Users with an invitation").await;
+    for (width, height, size) in [(1440, 900, "wide"), (390, 844, "phone")] {
+        chrome.client.set_window_size(width, height).await.expect("size");
+        chrome.screenshot(&format!("users-invitation-{size}")).await;
+    }
+    chrome.client.set_window_size(1280, 1000).await.expect("size");
+    chrome.goto(&format!("{}/logout", app.base)).await;
+    chrome.click("main form[action='/logout'] button[type=submit]").await;
+    chrome.wait_for_text("You have signed out.").await;
+
+    // Alice sees it on the bell and under Notifications, accepts, and lands in Globex.
+    chrome.sign_in(&app.base, "alice@example.com").await;
+    chrome.wait_until_true("document.querySelector('#bell .badge') !== null").await;
+    chrome.click("#bell").await;
+    chrome.wait_for_text("You are invited to join Globex as Member.").await;
+    chrome.console_is_clean("Notifications with an invitation").await;
+    chrome.screenshot("notifications-invitation").await;
+    chrome.click("#invitations form[action$='/accept'] button[type=submit]").await;
+    chrome.wait_for_text("<h1>Dashboard</h1>").await;
+    chrome.wait_until_true("document.querySelector('#workspace-switcher').selectedOptions[0].text === 'Globex'").await;
+
+    // Her profile lists where she is signed in, this browser marked.
+    chrome.goto(&format!("{}/profile", app.base)).await;
+    let profile = chrome.wait_for_text("Where you are signed in").await;
+    assert!(profile.contains("This browser"), "this session is marked");
+    chrome.console_is_clean("Profile").await;
+    for (width, height, size) in [(1440, 900, "wide"), (390, 844, "phone")] {
+        chrome.client.set_window_size(width, height).await.expect("size");
+        chrome.eval("document.getElementById('sessions').scrollIntoView() || true").await;
+        chrome.screenshot(&format!("profile-sessions-{size}")).await;
+    }
+    assert!(chrome.unlabelled_controls().await.is_empty(), "every control on Profile has a label");
+}

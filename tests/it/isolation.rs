@@ -122,6 +122,13 @@ on_both_backends! {
             assert_eq!(page.status, StatusCode::NOT_FOUND, "{path}: {}", page.body);
         }
 
+        // The Users list offers Bob no account actions on them.
+        let list = bob.get("/users").await.body;
+        for id in [t.both, t.root_id] {
+            assert!(!list.contains(&format!("/users/{id}/disable")), "{list}");
+        }
+        assert_eq!(list.matches("Managed elsewhere").count(), 2, "{list}");
+
         // A member of both workspaces, and the super-administrator (an Administrator of Globex): Bob manages
         // their membership here, never their account.
         for (who, id) in [("both", t.both), ("super-administrator", t.root_id)] {
