@@ -72,6 +72,13 @@ pub async fn body_deadline(
     use actix_web::HttpMessage as _;
     use futures_util::Stream as _;
 
+    // No body announced (forward-auth, pages, probes): nothing to wait for, nothing to wrap.
+    let headers = req.headers();
+    let announced = headers.get(header::CONTENT_LENGTH).is_some_and(|v| v.as_bytes() != b"0")
+        || headers.contains_key(header::TRANSFER_ENCODING);
+    if !announced {
+        return next.call(req).await;
+    }
     let secs =
         req.app_data::<actix_web::web::Data<crate::state::AppState>>().map_or(30, |s| s.config.body_timeout_secs);
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
