@@ -61,7 +61,8 @@ pub async fn request_log(
 /// Bounds how long a request body may take to arrive, counted from when the request came in: a body
 /// trickled a byte at a time would otherwise hold a connection and a worker's attention for ever. Late,
 /// the body reads as an error and the request is answered 408. The timer exists only once a read has to
-/// wait, so a body that arrives with its headers costs nothing more.
+/// wait, so a body that arrives with its headers costs nothing more; a request that announces no body
+/// (forward-auth, pages, probes) is not wrapped at all.
 pub async fn body_deadline(
     mut req: ServiceRequest,
     next: Next<impl MessageBody>,
