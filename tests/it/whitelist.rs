@@ -23,7 +23,6 @@ fn account(app: &TestApp, email: &str, elsewhere: bool) {
     app.state
         .db
         .write(|c| {
-            let ws = keyward::db::workspaces::create(c, &format!("Elsewhere {email}"), 0)?;
             let new = keyward::db::accounts::NewAccount {
                 email: &email,
                 display_name: "Someone Else",
@@ -33,6 +32,7 @@ fn account(app: &TestApp, email: &str, elsewhere: bool) {
             };
             let id = keyward::db::accounts::create(c, &new)?;
             if elsewhere {
+                let ws = keyward::db::workspaces::create(c, &format!("Elsewhere {email}"), 0)?;
                 keyward::db::workspaces::add_member(c, ws, id, ConsoleRole::Member, 0)?;
             }
             Ok::<_, keyward::error::Error>(())
