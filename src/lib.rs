@@ -3,19 +3,21 @@
 //! Layout (see ARCHITECTURE.md): `domain` holds pure rules, `db` the queries, `services` the use cases,
 //! `web` the console; `startup` builds the server for `main` and the tests alike.
 
+pub mod api;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod console;
 pub mod crypto;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod http;
 pub mod jobs;
 pub mod metrics;
 pub mod services;
 pub mod startup;
 pub mod state;
-pub mod web;
 
 /// Hands glibc's free heap pages back to the system. A usage flush frees a window's worth of small
 /// allocations at once; glibc keeps such pages unless asked, and under sustained load that was a quarter

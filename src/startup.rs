@@ -162,17 +162,18 @@ impl Application {
             App::new()
                 .app_data(data.clone())
                 .app_data(web::FormConfig::default().limit(MAX_FORM_BODY))
-                .app_data(crate::web::api::json_config())
-                .app_data(crate::web::api::path_config())
-                .app_data(crate::web::api::query_config())
-                .configure(crate::web::routes)
-                .default_service(web::to(crate::web::not_found))
-                .wrap(from_fn(crate::web::csrf::protect))
-                .wrap(from_fn(crate::web::headers::body_deadline))
+                .app_data(crate::api::error::json_config())
+                .app_data(crate::api::error::path_config())
+                .app_data(crate::api::error::query_config())
+                .configure(crate::api::routes)
+                .configure(crate::console::routes)
+                .default_service(web::to(not_found))
+                .wrap(from_fn(crate::console::csrf::protect))
+                .wrap(from_fn(crate::http::headers::body_deadline))
                 .wrap(session)
-                .wrap(from_fn(crate::web::error::htmx_errors))
-                .wrap(from_fn(crate::web::headers::security_headers))
-                .wrap(from_fn(crate::web::headers::request_log))
+                .wrap(from_fn(crate::console::error::htmx_errors))
+                .wrap(from_fn(crate::http::headers::security_headers))
+                .wrap(from_fn(crate::http::headers::request_log))
         })
         .workers(workers)
         .shutdown_timeout(10)
@@ -214,4 +215,12 @@ impl Application {
         crate::jobs::flush_usage(&self.state).await;
         result
     }
+}
+
+/// Anything else is the API's JSON 404 under `/api/`, else a 404 page (or a toast, for htmx).
+async fn not_found(req: actix_web::HttpRequest) -> Result<actix_web::HttpResponse, actix_web::Error> {
+    if req.path().starts_with("/api/") {
+        return Err(crate::api::error::not_found_error().into());
+    }
+    Err(crate::console::error::AppError::from(crate::error::Error::NotFound).into())
 }

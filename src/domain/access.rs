@@ -99,6 +99,12 @@ impl Access<'_> {
         self.catalogue.iter().filter(|p| self.key_has(p) && self.owner.includes(p)).collect()
     }
 
+    /// Granted to the key but not to its owner: what the key would use if the owner held it, shown so
+    /// the gap is visible.
+    pub fn held_back(&self) -> Vec<&Permission> {
+        self.catalogue.iter().filter(|p| self.key_has(p) && !self.owner.includes(p)).collect()
+    }
+
     /// May the key use the named permission? Returns the permission that allows it.
     pub fn check_permission(&self, name: &str) -> Result<&Permission, Denial> {
         let p =

@@ -9,6 +9,8 @@ pub mod directory;
 pub mod grants;
 pub mod import;
 pub mod invitations;
+pub mod key_list;
+pub mod key_page;
 pub mod key_test;
 pub mod key_types;
 pub mod keys;

@@ -564,8 +564,8 @@ async fn call(
 on_both_backends! {
     async fn every_route_answers_every_kind_of_caller_exactly_as_the_matrix_says(app) {
         let f = fixture(&app).await;
-        let mut routes: Vec<(bool, &str, &str)> = keyward::web::CONSOLE_ROUTES.iter().map(|(m, p)| (true, *m, *p))
-            .chain(keyward::web::MACHINE_ROUTES.iter().map(|(m, p)| (false, *m, *p)))
+        let mut routes: Vec<(bool, &str, &str)> = keyward::console::ROUTES.iter().map(|(m, p)| (true, *m, *p))
+            .chain(keyward::api::ROUTES.iter().map(|(m, p)| (false, *m, *p)))
             .collect();
         // Signing out ends the sessions the other rows use: last.
         routes.sort_by_key(|(_, m, p)| (*m, *p) == ("post", "/logout"));

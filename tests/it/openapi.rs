@@ -23,7 +23,7 @@ on_both_backends! {
         let paths = doc["paths"].as_object().expect("paths");
 
         let mut registered = Vec::new();
-        for (method, path) in keyward::web::MACHINE_ROUTES {
+        for (method, path) in keyward::api::ROUTES {
             let documented = documented_path(path);
             let item = paths.get(documented).unwrap_or_else(|| panic!("{path} is registered but not documented"));
             let methods: Vec<&str> = if *method == "route" { ANY_METHOD.to_vec() } else { vec![method] };

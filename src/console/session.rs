@@ -140,7 +140,7 @@ pub async fn begin(
     session: &ConsoleSession,
     who: SignedIn,
 ) -> Result<(), super::error::AppError> {
-    let ip = super::auth::client_ip(req, state).to_string();
+    let ip = crate::http::client_ip(req, state).to_string();
     let agent = req.headers().get("user-agent").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
     let token = state.run(move |s| crate::services::sessions::start(s, who.account_id, &ip, &agent)).await?;
     session.sign_in(who, state.now(), &token);

@@ -5,13 +5,13 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
-use super::auth::client_ip;
 use super::error::{AppError, html};
 use super::layout::Layout;
 use super::see_other;
 use super::session::ConsoleSession;
 use crate::crypto::SecretString;
 use crate::error::Error;
+use crate::http::client_ip;
 use crate::services::auth::{self, PasswordAccepted, SignInError};
 use crate::services::sso;
 use crate::state::AppState;

@@ -8,8 +8,8 @@ use actix_web::{HttpResponse, web};
 use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 
-use super::api::{ApiError, ErrorBody};
-use super::api_keys::ApiCaller;
+use super::caller::ApiCaller;
+use super::error::{ApiError, ErrorBody};
 use crate::clock::format_rfc3339;
 use crate::db::{audit, notifications, permissions, roles};
 use crate::domain::access::Permission;

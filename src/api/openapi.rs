@@ -11,7 +11,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
-use super::{api, api_keys, api_read, api_secret, api_write, ops};
+use super::{keys, ops, read, secret, verify, write};
 
 #[derive(Debug, OpenApi)]
 #[openapi(
@@ -22,16 +22,16 @@ use super::{api, api_keys, api_read, api_secret, api_write, ops};
                        write) or READONLY (read), as `Authorization: Bearer <key>` or `X-API-Key`."
     ),
     paths(
-        api::verify_key, api::authorize, api::authorize_in, api::metrics, ops::healthz, ops::readyz,
-        api_keys::list, api_keys::create, api_keys::get, api_keys::patch, api_keys::delete, api_keys::rotate,
-        api_keys::reassign,
-        api_read::accounts, api_read::account, api_write::create_account, api_write::update_account,
-        api_write::delete_account, api_write::set_grants,
-        api_read::role_list, api_read::role, api_write::create_role, api_write::update_role, api_write::delete_role,
-        api_read::permission_list, api_read::permission, api_write::create_permission, api_write::update_permission,
-        api_write::delete_permission,
-        api_secret::show, api_secret::reveal, api_secret::regenerate,
-        api_read::audit_events, api_read::notification_list, api_write::mark_read, api_write::mark_all_read,
+        verify::verify_key, verify::authorize, verify::authorize_in, ops::metrics, ops::healthz, ops::readyz,
+        keys::list, keys::create, keys::get, keys::patch, keys::delete, keys::rotate,
+        keys::reassign,
+        read::accounts, read::account, write::create_account, write::update_account,
+        write::delete_account, write::set_grants,
+        read::role_list, read::role, write::create_role, write::update_role, write::delete_role,
+        read::permission_list, read::permission, write::create_permission, write::update_permission,
+        write::delete_permission,
+        secret::show, secret::reveal, secret::regenerate,
+        read::audit_events, read::notification_list, write::mark_read, write::mark_all_read,
         openapi_json,
     ),
     modifiers(&Conventions),

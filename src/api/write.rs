@@ -6,8 +6,8 @@ use actix_web::{HttpResponse, web};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::api::{ApiError, ErrorBody};
-use super::api_keys::{ApiBody, ApiCaller};
+use super::caller::{ApiBody, ApiCaller};
+use super::error::{ApiError, ErrorBody};
 use crate::services::Caller;
 use crate::services::permissions::{self, PermissionForm};
 use crate::services::roles::{self, RoleForm};

@@ -10,144 +10,16 @@ use super::form::{Authed, FieldError};
 use super::layout::Layout;
 use crate::clock::format_time;
 use crate::crypto::SecretString;
-use crate::db::keys::{Filter, ListQuery, SecretInfo, Sort};
-use crate::db::{accounts, audit, key_types, keys as key_db, permissions, roles, usage};
-use crate::domain::access::{Access, Permission};
-use crate::domain::chart;
+use crate::db::{accounts, key_types, permissions, roles};
+use crate::domain::access::Permission;
 use crate::domain::key::PlainKey;
 use crate::domain::key_input::DAY;
 use crate::domain::policy;
 use crate::error::Error;
+use crate::services::key_list::ListParams;
+use crate::services::key_page::{self, KeyView};
 use crate::services::keys::{self, KeyForm, Listed};
 use crate::state::AppState;
-
-const PAGE_SIZE: i64 = 50;
-
-/// The table's filters by URL code (`""`: all keys); `expiring` and `unused` also read `days`.
-const FILTERS: [&str; 7] = ["", "active", "inactive", "expired", "expiring", "unused", "rotation"];
-
-/// The table's sorts by URL code: one table for reading the URL and for marking the sorted column.
-const SORTS: [(&str, Sort); 7] = [
-    ("name", Sort::Name),
-    ("type", Sort::Type),
-    ("owner", Sort::Owner),
-    ("status", Sort::Status),
-    ("expires", Sort::Expires),
-    ("last_used", Sort::LastUsed),
-    ("created", Sort::Created),
-];
-
-/// The table's state, all of it in the URL so reload, back and links work (the API reads the same).
-#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ListParams {
-    /// `active`, `inactive`, `expired`, `expiring` (within `days`), `unused` (for `days`); empty: all.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    #[param(required = false)]
-    pub filter: String,
-    /// For `expiring` and `unused`: 1–3650, default 30.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub days: Option<i64>,
-    /// Matches name, description, identifier, owner and type.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    #[param(required = false)]
-    pub q: String,
-    /// `name`, `type`, `owner`, `status`, `expires`, `last_used` or `created` (the default).
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    #[param(required = false)]
-    pub sort: String,
-    /// `asc` or `desc`.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    #[param(required = false)]
-    pub dir: String,
-    /// The previous page's `next`.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    #[param(required = false)]
-    pub after: String,
-}
-
-impl ListParams {
-    fn days(&self) -> i64 {
-        self.days.filter(|d| (1..=3650).contains(d)).unwrap_or(30)
-    }
-
-    /// The filter's URL code, `""` for all keys (and for anything unknown).
-    fn filter_code(&self) -> &'static str {
-        FILTERS.into_iter().find(|f| *f == self.filter).unwrap_or("")
-    }
-
-    fn filter(&self) -> Filter {
-        match self.filter_code() {
-            "active" => Filter::Active,
-            "inactive" => Filter::Inactive,
-            "expired" => Filter::Expired,
-            "expiring" => Filter::ExpiringWithin(self.days() * DAY),
-            "unused" => Filter::UnusedFor(self.days() * DAY),
-            "rotation" => Filter::RotationDue(self.days() * DAY),
-            _ => Filter::All,
-        }
-    }
-
-    fn sort(&self) -> Sort {
-        SORTS.into_iter().find(|(code, _)| *code == self.sort).map(|(_, sort)| sort).unwrap_or(
-            // Keys about to expire, or just expired, read best by their expiry.
-            if matches!(self.filter_code(), "expiring" | "expired") { Sort::Expires } else { Sort::Created },
-        )
-    }
-
-    fn sort_code(&self) -> &'static str {
-        let sort = self.sort();
-        SORTS.into_iter().find(|(_, s)| *s == sort).map_or("created", |(code, _)| code)
-    }
-
-    fn descending(&self) -> bool {
-        match self.dir.as_str() {
-            "asc" => false,
-            "desc" => true,
-            _ => self.sort() == Sort::Created || self.filter_code() == "expired",
-        }
-    }
-
-    pub fn query(&self) -> ListQuery {
-        ListQuery {
-            filter: self.filter(),
-            search: Some(self.q.clone()).filter(|q| !q.trim().is_empty()),
-            sort: self.sort(),
-            descending: self.descending(),
-            after: self.after.split_once(':').and_then(|(id, v)| Some((v.to_owned(), id.parse().ok()?))),
-            limit: PAGE_SIZE,
-            ..ListQuery::default()
-        }
-    }
-
-    fn url(&self) -> String {
-        let query = serde_urlencoded::to_string(self).unwrap_or_default();
-        if query.is_empty() { "/keys".to_owned() } else { format!("/keys?{query}") }
-    }
-
-    /// The URL of the same view with another filter, from the first page.
-    pub fn with_filter(&self, filter: &str) -> String {
-        Self { filter: filter.to_owned(), after: String::new(), ..self.clone() }.url()
-    }
-
-    /// The URL sorted by `column`, toggling the direction when it is already the sort column.
-    pub fn with_sort(&self, column: &str) -> String {
-        let dir = if self.sort_code() == column && !self.descending() { "desc" } else { "asc" };
-        Self { sort: column.to_owned(), dir: dir.to_owned(), after: String::new(), ..self.clone() }.url()
-    }
-
-    pub fn sort_mark(&self, column: &str) -> &'static str {
-        match (self.sort_code() == column, self.descending()) {
-            (false, _) => "none",
-            (true, true) => "descending",
-            (true, false) => "ascending",
-        }
-    }
-
-    pub fn is(&self, filter: &str) -> bool {
-        self.filter_code() == filter
-    }
-}
 
 #[derive(Template)]
 #[template(path = "keys/index.html")]
@@ -376,22 +248,17 @@ pub async fn create(
 #[template(path = "keys/show.html")]
 struct KeyPage {
     layout: Layout,
-    key: key_db::KeyRecord,
-    key_type: Option<key_types::KeyType>,
-    owner: Option<accounts::Account>,
-    roles: Vec<String>,
-    secrets: Vec<SecretInfo>,
-    can_reveal: bool,
-    can_manage: bool,
-    can_reassign: bool,
+    view: KeyView,
     reveal: RevealBox,
-    last_use: Option<usage::LastUse>,
-    recent_uses: Vec<usage::RecentUse>,
-    bars: Vec<chart::Bar>,
-    trail: Vec<audit::Recent>,
-    effective: Vec<Permission>,
-    held_back: Vec<Permission>,
-    now: i64,
+}
+
+/// The template reads the view's fields as its own.
+impl std::ops::Deref for KeyPage {
+    type Target = KeyView;
+
+    fn deref(&self) -> &KeyView {
+        &self.view
+    }
 }
 
 impl KeyPage {
@@ -425,72 +292,8 @@ struct RevealBox {
 
 async fn key_page(state: &AppState, user: &CurrentUser, key_id: i64, reveal: RevealBox) -> Result<KeyPage, AppError> {
     let caller = user.caller();
-    let now = state.now();
-    let today = now.div_euclid(DAY);
-    let (key, details, activity) = state
-        .run(move |s| {
-            let key = keys::get(s, &caller, key_id)?;
-            let details = s.db.read(|c| {
-                let key_type = key_types::find(c, key.workspace_id, key.key_type_id)?;
-                let owner = accounts::find(c, key.owner_id)?;
-                let roles = key_db::role_names(c, &[key.id])?.into_iter().map(|(_, n)| n).collect::<Vec<_>>();
-                let secrets = key_db::secrets(c, key.id)?;
-                Ok::<_, diesel::result::Error>((key_type, owner, roles, secrets))
-            })?;
-            let activity = s.db.read(|c| {
-                let last = usage::last_used(c, key.id)?;
-                let recent = usage::recent_uses(c, key.id)?;
-                let daily = usage::daily(c, key.id, today - 29)?;
-                let trail = audit::for_target(c, key.workspace_id, "api_key", key.id, 50)?;
-                Ok::<_, diesel::result::Error>((last, recent, daily, trail))
-            })?;
-            let access = s.db.read(|c| {
-                let catalogue = permissions::catalogue(c, key.workspace_id)?;
-                let key_grants = permissions::key_grants(c, key.id)?;
-                let owner_grants = permissions::account_grants(c, key.workspace_id, key.owner_id)?;
-                let access = Access {
-                    catalogue: &catalogue,
-                    key: &key_grants,
-                    owner: &owner_grants,
-                    act_as_owner: key.act_as_owner,
-                };
-                let effective: Vec<Permission> = access.effective().into_iter().cloned().collect();
-                // Granted to the key but not to its owner: shown so the gap is visible.
-                let held_back = catalogue
-                    .iter()
-                    .filter(|p| (key.act_as_owner || key_grants.includes(p)) && !owner_grants.includes(p))
-                    .cloned()
-                    .collect::<Vec<_>>();
-                Ok::<_, diesel::result::Error>((effective, held_back))
-            })?;
-            Ok((key, details, (activity, access)))
-        })
-        .await?;
-    let (key_type, owner, roles, secrets) = details;
-    let ((last_use, recent_uses, daily, trail), (effective, held_back)) = activity;
-    let bars = chart::daily_bars(&daily, today, 30);
-    let can_reveal = policy::may_reveal_key(user.role, user.id == key.owner_id);
-    let can_manage = policy::may_manage_key(user.role, user.id == key.owner_id);
-    let can_reassign = policy::may_create_for_others(user.role);
-    Ok(KeyPage {
-        layout: Layout::new(key.name.clone(), "keys", user),
-        key,
-        key_type,
-        owner,
-        roles,
-        secrets,
-        can_reveal,
-        can_manage,
-        can_reassign,
-        reveal,
-        last_use,
-        recent_uses,
-        bars,
-        trail,
-        effective,
-        held_back,
-        now,
-    })
+    let view = state.run(move |s| key_page::view(s, &caller, key_id)).await?;
+    Ok(KeyPage { layout: Layout::new(view.key.name.clone(), "keys", user), view, reveal })
 }
 
 pub async fn show(
@@ -548,31 +351,4 @@ pub async fn report(user: CurrentUser, state: web::Data<AppState>) -> Result<Htt
         .content_type("text/csv; charset=utf-8")
         .insert_header(("content-disposition", format!("attachment; filename=\"keyward-credentials-{day}.csv\"")))
         .body(bytes))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn params(filter: &str, sort: &str, dir: &str) -> ListParams {
-        ListParams { filter: filter.into(), sort: sort.into(), dir: dir.into(), ..ListParams::default() }
-    }
-
-    #[test]
-    fn unknown_codes_fall_back_to_the_defaults() {
-        let p = params("bogus", "bogus", "");
-        assert!(p.is(""));
-        assert_eq!((p.sort(), p.descending()), (Sort::Created, true));
-        assert_eq!(p.sort_mark("created"), "descending");
-    }
-
-    #[test]
-    fn expiry_views_sort_by_expiry_and_its_header_toggles() {
-        let expiring = params("expiring", "", "");
-        assert_eq!((expiring.sort(), expiring.descending()), (Sort::Expires, false));
-        assert_eq!(expiring.sort_mark("expires"), "ascending");
-        assert!(expiring.with_sort("expires").contains("dir=desc"), "clicking the sorted column reverses it");
-        assert_eq!(params("expired", "", "").sort_mark("expires"), "descending");
-        assert!(params("", "name", "asc").with_sort("owner").contains("sort=owner&dir=asc"));
-    }
 }

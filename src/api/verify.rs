@@ -5,154 +5,20 @@
 use std::time::Instant;
 
 use actix_web::http::{StatusCode, header};
-use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::auth::client_ip;
+use super::error::{ApiError, ErrorBody, not_found_error};
 use crate::clock::format_rfc3339;
 use crate::domain::access::Want;
 use crate::domain::forwarded;
 use crate::domain::verify::Code;
+use crate::http::client_ip;
 use crate::metrics::Endpoint;
 use crate::services::shared_secret::{self, SIGNATURE_HEADER};
 use crate::services::verify::{UseContext, Verdict, verify, verify_now};
 use crate::state::AppState;
-
-/// Largest JSON body the API reads.
-pub const MAX_JSON_BODY: usize = 64 * 1024;
-
-/// An API error as JSON.
-#[derive(Debug)]
-pub struct ApiError {
-    pub status: StatusCode,
-    pub code: &'static str,
-    pub message: String,
-}
-
-impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, code, message: message.into() }
-    }
-}
-
-impl std::fmt::Display for ApiError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.code, self.message)
-    }
-}
-
-/// Every API error: `{"error": {"code", "message"}}`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ErrorBody<'a> {
-    pub error: ErrorDetail<'a>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ErrorDetail<'a> {
-    /// A stable machine-readable code, such as `not_found` or `invalid`.
-    pub code: &'a str,
-    /// What went wrong, for people.
-    pub message: &'a str,
-}
-
-impl<'a> ErrorBody<'a> {
-    pub fn new(code: &'a str, message: &'a str) -> Self {
-        ErrorBody { error: ErrorDetail { code, message } }
-    }
-}
-
-impl ResponseError for ApiError {
-    fn status_code(&self) -> StatusCode {
-        self.status
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        HttpResponse::build(self.status)
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .json(ErrorBody::new(self.code, &self.message))
-    }
-}
-
-impl From<crate::error::Error> for ApiError {
-    fn from(e: crate::error::Error) -> Self {
-        use crate::error::Error;
-        match e {
-            Error::Invalid(invalid) => ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid",
-                format!("{}: {}", invalid.field, invalid.message),
-            ),
-            Error::NotFound => ApiError::new(StatusCode::NOT_FOUND, "not_found", "No such resource."),
-            Error::Forbidden => {
-                ApiError::new(StatusCode::FORBIDDEN, "forbidden", "The key's role does not allow this.")
-            }
-            Error::Refused(message) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", message),
-            Error::Conflict(message) => ApiError::new(StatusCode::CONFLICT, "conflict", message),
-            Error::Throttled(secs) => ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "throttled",
-                format!("Too many failed attempts; try again in {secs} seconds."),
-            ),
-            Error::Locked => ApiError::new(
-                StatusCode::FORBIDDEN,
-                "locked",
-                "The key owner's account is locked after too many failed attempts.",
-            ),
-            other => {
-                tracing::error!(error = %other, "API request failed");
-                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "Internal error.")
-            }
-        }
-    }
-}
-
-/// The JSON extractor's settings: bodies are size-limited, and unreadable JSON is a 400 in the API's shape.
-pub fn json_config() -> web::JsonConfig {
-    web::JsonConfig::default().limit(MAX_JSON_BODY).error_handler(|err, _req| {
-        use actix_web::error::JsonPayloadError;
-        let (status, message) = match &err {
-            JsonPayloadError::OverflowKnownLength { .. } | JsonPayloadError::Overflow { .. } => {
-                (StatusCode::PAYLOAD_TOO_LARGE, format!("The body is larger than {} KiB.", MAX_JSON_BODY / 1024))
-            }
-            JsonPayloadError::ContentType => {
-                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "Send the body as application/json.".to_owned())
-            }
-            JsonPayloadError::Deserialize(e) => {
-                (StatusCode::BAD_REQUEST, format!("The body is not the expected JSON: {e}"))
-            }
-            _ => (StatusCode::BAD_REQUEST, "The body could not be read as JSON.".to_owned()),
-        };
-        let code = if status == StatusCode::BAD_REQUEST { "malformed_json" } else { "bad_request" };
-        ApiError::new(status, code, message).into()
-    })
-}
-
-/// What to verify: the key, and optionally a permission name or a request (method and path).
-/// Path segments that do not parse (`/api/v1/keys/abc`) are a JSON 404 under `/api/`.
-pub fn path_config() -> web::PathConfig {
-    web::PathConfig::default().error_handler(|err, req| {
-        if req.path().starts_with("/api/") {
-            return ApiError::new(StatusCode::NOT_FOUND, "not_found", "No such resource.").into();
-        }
-        actix_web::error::ErrorNotFound(err)
-    })
-}
-
-/// Query strings that do not parse are a JSON 400 under `/api/`.
-pub fn query_config() -> web::QueryConfig {
-    web::QueryConfig::default().error_handler(|err, req| {
-        if req.path().starts_with("/api/") {
-            return ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "bad_query",
-                format!("The query string is not valid: {err}"),
-            )
-            .into();
-        }
-        actix_web::error::ErrorBadRequest(err)
-    })
-}
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -438,25 +304,6 @@ fn denied(status: StatusCode, code: &str, message: &str) -> HttpResponse {
         response.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"keyward\""));
     }
     response.json(ErrorBody::new(code, message))
-}
-
-/// Unknown routes under `/api/`.
-pub fn not_found_error() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "not_found", "No such API route.")
-}
-
-/// Prometheus metrics: verifications by endpoint and code, latency, cache and pool.
-#[utoipa::path(get, path = "/metrics", tag = "operations", security(()),
-    responses((status = 200, content_type = "text/plain", body = String)))]
-pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    let cache = &state.verify_cache;
-    let hits = cache.hits.load(std::sync::atomic::Ordering::Relaxed);
-    let misses = cache.misses.load(std::sync::atomic::Ordering::Relaxed);
-    let pool = state.db.state();
-    let mut body =
-        state.metrics.render((hits, misses), (pool.connections, pool.idle_connections, state.config.db_pool_size));
-    crate::metrics::render_changes(&mut body, state.db.changes());
-    HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(body)
 }
 
 #[cfg(test)]

@@ -26,3 +26,17 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         }
     }
 }
+
+/// Prometheus metrics: verifications by endpoint and code, latency, cache and pool.
+#[utoipa::path(get, path = "/metrics", tag = "operations", security(()),
+    responses((status = 200, content_type = "text/plain", body = String)))]
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let cache = &state.verify_cache;
+    let hits = cache.hits.load(std::sync::atomic::Ordering::Relaxed);
+    let misses = cache.misses.load(std::sync::atomic::Ordering::Relaxed);
+    let pool = state.db.state();
+    let mut body =
+        state.metrics.render((hits, misses), (pool.connections, pool.idle_connections, state.config.db_pool_size));
+    crate::metrics::render_changes(&mut body, state.db.changes());
+    HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(body)
+}

@@ -5,11 +5,11 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
-use super::auth::client_ip;
 use super::error::{AppError, html};
 use super::layout::Layout;
 use super::session::ConsoleSession;
 use crate::error::Error;
+use crate::http::client_ip;
 use crate::services::auth::{self, SetupForm};
 use crate::state::AppState;
 

@@ -6,13 +6,13 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
-use super::auth::client_ip;
 use super::error::{AppError, html};
 use super::form::FieldError;
 use super::layout::Layout;
 use super::session::ConsoleSession;
 use crate::crypto::SecretString;
 use crate::error::Error;
+use crate::http::client_ip;
 use crate::services::{password_links, whitelist};
 use crate::state::AppState;
 

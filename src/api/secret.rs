@@ -7,10 +7,10 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::api::{ApiError, ErrorBody};
-use super::api_keys::{ApiBody, ApiCaller};
-use super::auth::client_ip;
+use super::caller::{ApiBody, ApiCaller};
+use super::error::{ApiError, ErrorBody};
 use crate::crypto::SecretString;
+use crate::http::client_ip;
 use crate::services::shared_secret::{self, SecretInfo};
 use crate::state::AppState;
 

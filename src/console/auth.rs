@@ -17,6 +17,7 @@ use crate::db::{accounts, workspaces};
 use crate::domain::audit::Actor;
 use crate::domain::role::ConsoleRole;
 use crate::error::Error;
+use crate::http::client_ip;
 use crate::services::Caller;
 use crate::services::accounts::Origin;
 use crate::state::AppState;
@@ -63,18 +64,6 @@ impl CurrentUser {
     pub fn super_admin(&self) -> crate::services::workspaces::Super {
         crate::services::workspaces::Super { account_id: self.id, origin: self.origin() }
     }
-}
-
-/// The client's address: the peer, or with `--trust-proxy` what the proxy reports.
-pub fn client_ip(req: &HttpRequest, state: &AppState) -> IpAddr {
-    let peer = req.peer_addr().map_or(IpAddr::from([127, 0, 0, 1]), |a| a.ip());
-    if !state.config.trust_proxy {
-        return peer;
-    }
-    req.connection_info()
-        .realip_remote_addr()
-        .and_then(|s| s.parse::<std::net::SocketAddr>().map(|a| a.ip()).ok().or_else(|| s.parse().ok()))
-        .unwrap_or(peer)
 }
 
 pub fn app_state(req: &HttpRequest) -> Result<web::Data<AppState>, AppError> {

@@ -1,10 +1,6 @@
-//! The console: server-rendered HTML with htmx. Routes are declared here, in one place.
+//! The console: server-rendered HTML with htmx, for people signed in with a cookie session (`session`,
+//! `auth`), every change guarded by `csrf`. Routes are declared here, in one place.
 
-pub mod api;
-pub mod api_keys;
-pub mod api_read;
-pub mod api_secret;
-pub mod api_write;
 pub mod assets;
 pub mod audit;
 pub mod auth;
@@ -12,15 +8,12 @@ pub mod csrf;
 pub mod dashboard;
 pub mod error;
 pub mod form;
-pub mod headers;
 pub mod import;
 pub mod key_actions;
 pub mod key_test;
 pub mod keys;
 pub mod layout;
 pub mod notifications;
-pub mod openapi;
-pub mod ops;
 pub mod permissions;
 pub mod profile;
 pub mod roles;
@@ -33,70 +26,9 @@ pub mod two_factor;
 pub mod users;
 pub mod workspaces;
 
-use actix_web::web;
-
-/// Declares a set of routes once: registered by the generated function and listed, as (method, path), in
-/// the generated constant, which the OpenAPI and authorization-matrix tests walk, so a new route cannot go
-/// undocumented or untested. `route` is any method.
-macro_rules! declare_routes {
-    ($(#[doc = $doc:literal])* $list:ident, $register:ident {
-        $($method:ident $path:literal => $handler:path;)*
-    }) => {
-        $(#[doc = $doc])*
-        pub const $list: &[(&str, &str)] = &[$((stringify!($method), $path)),*];
-
-        fn $register(cfg: &mut web::ServiceConfig) {
-            $(cfg.route($path, web::$method().to($handler));)*
-        }
-    };
-}
-
-declare_routes! {
-    /// The machine-facing routes: probes, metrics, verification, forward-auth and the management API.
-    MACHINE_ROUTES, machine_routes {
-        get "/healthz" => ops::healthz;
-        get "/readyz" => ops::readyz;
-        get "/metrics" => api::metrics;
-        post "/api/v1/keys/verify" => api::verify_key;
-        route "/api/v1/authorize{tail:.*}" => api::authorize;
-        route "/api/v1/workspaces/{workspace}/authorize{tail:.*}" => api::authorize_in;
-        get "/api/v1/keys" => api_keys::list;
-        post "/api/v1/keys" => api_keys::create;
-        get "/api/v1/keys/{id}" => api_keys::get;
-        delete "/api/v1/keys/{id}" => api_keys::delete;
-        patch "/api/v1/keys/{id}" => api_keys::patch;
-        post "/api/v1/keys/{id}/rotate" => api_keys::rotate;
-        post "/api/v1/keys/{id}/reassign" => api_keys::reassign;
-        get "/api/v1/accounts" => api_read::accounts;
-        post "/api/v1/accounts" => api_write::create_account;
-        get "/api/v1/accounts/{id}" => api_read::account;
-        patch "/api/v1/accounts/{id}" => api_write::update_account;
-        delete "/api/v1/accounts/{id}" => api_write::delete_account;
-        put "/api/v1/accounts/{id}/grants" => api_write::set_grants;
-        get "/api/v1/roles" => api_read::role_list;
-        post "/api/v1/roles" => api_write::create_role;
-        get "/api/v1/roles/{id}" => api_read::role;
-        patch "/api/v1/roles/{id}" => api_write::update_role;
-        delete "/api/v1/roles/{id}" => api_write::delete_role;
-        get "/api/v1/permissions" => api_read::permission_list;
-        post "/api/v1/permissions" => api_write::create_permission;
-        get "/api/v1/permissions/{id}" => api_read::permission;
-        patch "/api/v1/permissions/{id}" => api_write::update_permission;
-        delete "/api/v1/permissions/{id}" => api_write::delete_permission;
-        get "/api/v1/shared-secret" => api_secret::show;
-        post "/api/v1/shared-secret/reveal" => api_secret::reveal;
-        post "/api/v1/shared-secret/regenerate" => api_secret::regenerate;
-        get "/api/v1/audit" => api_read::audit_events;
-        get "/api/v1/notifications" => api_read::notification_list;
-        post "/api/v1/notifications/read" => api_write::mark_all_read;
-        post "/api/v1/notifications/{id}/read" => api_write::mark_read;
-        get "/api/openapi.json" => openapi::openapi_json;
-    }
-}
-
-declare_routes! {
+crate::http::declare_routes! {
     /// The console's routes: pages, forms and their htmx fragments.
-    CONSOLE_ROUTES, console_routes {
+    ROUTES, routes {
         get "/static/{path:.*}" => assets::serve;
         get "/favicon.ico" => assets::favicon;
         get "/setup" => setup::show;
@@ -209,20 +141,7 @@ declare_routes! {
     }
 }
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    machine_routes(cfg);
-    console_routes(cfg);
-}
-
 /// "See other": where a browser goes after a form (and htmx, through `HX-Redirect`).
 pub fn see_other(location: impl Into<String>) -> actix_web::HttpResponse {
     actix_web::HttpResponse::SeeOther().insert_header(("location", location.into())).finish()
-}
-
-/// Anything else is a 404 page (or a toast, for htmx).
-pub async fn not_found(req: actix_web::HttpRequest) -> Result<actix_web::HttpResponse, actix_web::Error> {
-    if req.path().starts_with("/api/") {
-        return Err(api::not_found_error().into());
-    }
-    Err(error::AppError::from(crate::error::Error::NotFound).into())
 }
