@@ -46,7 +46,8 @@ impl AppState {
         self.http.get_or_init(|| crate::services::outbound::client(self.config.webhooks_allow_private))
     }
 
-    /// Runs blocking work that needs the whole state (service calls that write) off the async workers.
+    /// Leaves the async worker: runs a synchronous service (database work, password hashing done inline)
+    /// on the blocking pool. The one way off the async workers (see ARCHITECTURE.md).
     pub async fn run<T, F>(&self, f: F) -> crate::error::Result<T>
     where
         F: FnOnce(&AppState) -> crate::error::Result<T> + Send + 'static,
@@ -54,18 +55,6 @@ impl AppState {
     {
         let state = self.clone();
         tokio::task::spawn_blocking(move || f(&state))
-            .await
-            .map_err(|e| crate::error::Error::Internal(format!("blocking task failed: {e}")))?
-    }
-
-    /// Runs blocking database work off the async workers.
-    pub async fn blocking<T, F>(&self, f: F) -> crate::error::Result<T>
-    where
-        F: FnOnce(&Database) -> crate::error::Result<T> + Send + 'static,
-        T: Send + 'static,
-    {
-        let db = self.db.clone();
-        tokio::task::spawn_blocking(move || f(&db))
             .await
             .map_err(|e| crate::error::Error::Internal(format!("blocking task failed: {e}")))?
     }

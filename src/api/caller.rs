@@ -10,7 +10,6 @@ use actix_web::{FromRequest, HttpRequest, web};
 
 use super::error::ApiError;
 use super::verify::{decide, presented_key};
-use crate::db::workspaces;
 use crate::domain::audit::Actor;
 use crate::domain::role::ConsoleRole;
 use crate::domain::verify::Code;
@@ -18,6 +17,7 @@ use crate::http::client_ip;
 use crate::services::Caller;
 use crate::services::accounts::Origin;
 use crate::services::verify::UseContext;
+use crate::services::workspaces;
 use crate::state::AppState;
 
 /// A management-API request's caller: the presenting key, acting for its owner.
@@ -96,7 +96,7 @@ async fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
         return Err(refuse(StatusCode::FORBIDDEN, "forbidden", "A READONLY key can only read."));
     }
     let (ws, owner) = (key.profile.workspace_id, key.profile.owner_id);
-    let owner_role = state.run(move |s| s.db.read(|c| workspaces::role_in(c, ws, owner))).await?.ok_or_else(|| {
+    let owner_role = state.run(move |s| workspaces::role_of(s, ws, owner)).await?.ok_or_else(|| {
         refuse(StatusCode::UNAUTHORIZED, "unauthorized", "The key's owner is not a member of its workspace.")
     })?;
     // Never more than the owner's console role; a READONLY key reads as an Auditor would, at most.

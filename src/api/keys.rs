@@ -11,6 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::caller::{ApiBody, ApiCaller};
 use super::error::{ApiError, ErrorBody};
 use crate::clock::format_rfc3339;
+use crate::services::key_forms::EditChoices;
 use crate::services::key_list::ListParams;
 use crate::services::keys::{self, DeleteForm, DeleteOutcome, KeyForm};
 use crate::state::AppState;
@@ -253,13 +254,8 @@ pub async fn patch(
     let (id, body) = (path.into_inner(), body);
     state
         .run(move |s| {
-            let key = keys::get_managed(s, &caller, id)?;
-            let (roles, permissions) = s.db.read(|c| {
-                Ok::<_, diesel::result::Error>((
-                    crate::db::keys::role_ids(c, id)?,
-                    crate::db::keys::permission_ids(c, id)?,
-                ))
-            })?;
+            let EditChoices { key, role_ids: roles, permission_ids: permissions, .. } =
+                crate::services::key_forms::edit(s, &caller, id)?;
             let (expiry, expires_on) = match body.expires.as_deref().map(str::trim) {
                 None => ("keep".to_owned(), String::new()),
                 Some(choice @ ("never" | "30" | "90" | "365")) => (choice.to_owned(), String::new()),

@@ -1,7 +1,6 @@
 //! Liveness and readiness for orchestrators and load balancers.
 
 use actix_web::{HttpResponse, web};
-use diesel::connection::SimpleConnection as _;
 
 use crate::state::AppState;
 
@@ -17,7 +16,7 @@ pub async fn healthz() -> HttpResponse {
     responses((status = 200, content_type = "text/plain", body = String),
         (status = 503, content_type = "text/plain", body = String)))]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    let check = state.blocking(|db| db.read(|c| c.batch_execute("SELECT 1").map_err(crate::db::DbError::Query))).await;
+    let check = state.run(crate::services::health::ready).await;
     match check {
         Ok(()) => HttpResponse::Ok().content_type("text/plain; charset=utf-8").body("ready"),
         Err(e) => {
@@ -31,12 +30,6 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 #[utoipa::path(get, path = "/metrics", tag = "operations", security(()),
     responses((status = 200, content_type = "text/plain", body = String)))]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    let cache = &state.verify_cache;
-    let hits = cache.hits.load(std::sync::atomic::Ordering::Relaxed);
-    let misses = cache.misses.load(std::sync::atomic::Ordering::Relaxed);
-    let pool = state.db.state();
-    let mut body =
-        state.metrics.render((hits, misses), (pool.connections, pool.idle_connections, state.config.db_pool_size));
-    crate::metrics::render_changes(&mut body, state.db.changes());
+    let body = crate::services::health::metrics(&state);
     HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(body)
 }

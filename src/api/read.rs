@@ -11,11 +11,11 @@ use utoipa::{IntoParams, ToSchema};
 use super::caller::ApiCaller;
 use super::error::{ApiError, ErrorBody};
 use crate::clock::format_rfc3339;
-use crate::db::{audit, notifications, permissions, roles};
 use crate::domain::access::Permission;
 use crate::domain::key_type::BuiltinRole;
 use crate::services::Caller;
 use crate::services::directory::{self, UserFilter};
+use crate::services::{audit, grants, notifications, permissions, roles};
 use crate::state::AppState;
 
 fn readers_only(caller: &Caller) -> Result<(), ApiError> {
@@ -28,18 +28,6 @@ fn readers_only(caller: &Caller) -> Result<(), ApiError> {
             "Reading this needs an Administrator's or Auditor's key.",
         ))
     }
-}
-
-/// Reads on the blocking pool.
-async fn read<T, E>(
-    state: &AppState,
-    f: impl FnOnce(&mut crate::db::DbConn) -> Result<T, E> + Send + 'static,
-) -> Result<T, ApiError>
-where
-    T: Send + 'static,
-    E: Into<crate::error::Error>,
-{
-    Ok(state.run(move |s| s.db.read(f)).await?)
 }
 
 fn ok(body: impl serde::Serialize) -> HttpResponse {
@@ -143,17 +131,8 @@ pub async fn account(
 ) -> Result<HttpResponse, ApiError> {
     readers_only(&caller)?;
     let id = path.into_inner();
-    let ws = caller.workspace_id;
-    let (member, catalogue, (held, role_ids), all_roles) = read(&state, move |c| {
-        let member = crate::db::accounts::member(c, ws, id)?.ok_or(crate::error::Error::NotFound)?;
-        Ok::<_, crate::error::Error>((
-            member,
-            permissions::rows(c, ws)?,
-            permissions::account_grant_ids(c, ws, id)?,
-            roles::list(c, ws)?,
-        ))
-    })
-    .await?;
+    let grants::Held { member, catalogue, roles: all_roles, permission_ids: held, role_ids } =
+        state.run(move |s| grants::held(s, &caller, id)).await?;
     let a = &member.account;
     Ok(ok(AccountDetail {
         id: a.id,
@@ -200,8 +179,8 @@ fn permission_json(p: &Permission) -> PermissionJson {
     }
 }
 
-async fn catalogue(state: &AppState, ws: i64) -> Result<Vec<Permission>, ApiError> {
-    read(state, move |c| permissions::catalogue(c, ws)).await
+async fn catalogue(state: &AppState, caller: Caller) -> Result<Vec<Permission>, ApiError> {
+    Ok(state.run(move |s| permissions::catalogue(s, &caller)).await?)
 }
 
 #[utoipa::path(get, path = "/api/v1/permissions", tag = "catalogue",
@@ -211,7 +190,7 @@ pub async fn permission_list(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     readers_only(&caller)?;
-    let list = catalogue(&state, caller.workspace_id).await?;
+    let list = catalogue(&state, caller).await?;
     Ok(ok(PermissionList { permissions: list.iter().map(permission_json).collect() }))
 }
 
@@ -225,7 +204,7 @@ pub async fn permission(
 ) -> Result<HttpResponse, ApiError> {
     readers_only(&caller)?;
     let id = path.into_inner();
-    let list = catalogue(&state, caller.workspace_id).await?;
+    let list = catalogue(&state, caller).await?;
     let p = list.iter().find(|p| p.id == id).ok_or_else(|| ApiError::from(crate::error::Error::NotFound))?;
     Ok(ok(permission_json(p)))
 }
@@ -254,26 +233,13 @@ pub struct RoleList {
     roles: Vec<RoleJson>,
 }
 
-async fn roles_json(state: &AppState, ws: i64) -> Result<Vec<RoleJson>, ApiError> {
-    let (list, pairs, names) = read(state, move |c| {
-        Ok::<_, diesel::result::Error>((
-            roles::list(c, ws)?,
-            roles::permission_pairs(c, ws)?,
-            permissions::rows(c, ws)?,
-        ))
-    })
-    .await?;
+async fn roles_json(state: &AppState, caller: Caller) -> Result<Vec<RoleJson>, ApiError> {
+    let (list, catalogue) = state.run(move |s| roles::list(s, &caller)).await?;
     Ok(list
         .iter()
-        .map(|r| {
+        .map(|roles::Listed { role: r, permission_ids, .. }| {
             let builtin = r.builtin.as_deref().and_then(BuiltinRole::parse);
-            let held = || {
-                pairs
-                    .iter()
-                    .filter(|(role, _)| *role == r.id)
-                    .filter_map(|(_, p)| names.iter().find(|n| n.id == *p).map(|n| n.name.clone()))
-                    .collect()
-            };
+            let held = || catalogue.iter().filter(|p| permission_ids.contains(&p.id)).map(|p| p.name.clone()).collect();
             RoleJson {
                 id: r.id,
                 name: r.name.clone(),
@@ -293,7 +259,7 @@ async fn roles_json(state: &AppState, ws: i64) -> Result<Vec<RoleJson>, ApiError
     responses((status = 200, body = RoleList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn role_list(ApiCaller(caller): ApiCaller, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     readers_only(&caller)?;
-    Ok(ok(RoleList { roles: roles_json(&state, caller.workspace_id).await? }))
+    Ok(ok(RoleList { roles: roles_json(&state, caller).await? }))
 }
 
 #[utoipa::path(get, path = "/api/v1/roles/{id}", tag = "catalogue", params(("id" = i64, Path)),
@@ -306,7 +272,7 @@ pub async fn role(
 ) -> Result<HttpResponse, ApiError> {
     readers_only(&caller)?;
     let id = path.into_inner();
-    let all = roles_json(&state, caller.workspace_id).await?;
+    let all = roles_json(&state, caller).await?;
     let role = all.into_iter().find(|r| r.id == id).ok_or_else(|| ApiError::from(crate::error::Error::NotFound))?;
     Ok(ok(role))
 }
@@ -362,8 +328,8 @@ pub async fn audit_events(
     query: web::Query<AuditQuery>,
 ) -> Result<HttpResponse, ApiError> {
     readers_only(&caller)?;
-    let (ws, before, limit) = (caller.workspace_id, query.before, query.limit.unwrap_or(100).clamp(1, 500));
-    let rows = read(&state, move |c| audit::filtered(c, ws, &audit::EventFilter::default(), before, limit)).await?;
+    let (before, limit) = (query.before, query.limit.unwrap_or(100).clamp(1, 500));
+    let rows = state.run(move |s| audit::events(s, &caller, before, limit)).await?;
     let parse = |text: &Option<String>| text.as_deref().and_then(|t| serde_json::from_str(t).ok());
     let next = (i64::try_from(rows.len()).unwrap_or(0) == limit).then(|| rows.last().map(|r| r.id)).flatten();
     let events: Vec<_> = rows
@@ -408,8 +374,7 @@ pub async fn notification_list(
     ApiCaller(caller): ApiCaller,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let (ws, account) = (caller.workspace_id, caller.account_id.unwrap_or_default());
-    let rows = read(&state, move |c| notifications::for_account(c, ws, account, 200)).await?;
+    let (_, rows) = state.run(move |s| notifications::inbox(s, &caller, 200)).await?;
     let list: Vec<_> = rows
         .iter()
         .map(|n| NotificationJson {

@@ -127,17 +127,11 @@ pub async fn update_role(
     let (id, body) = (path.into_inner(), body);
     state
         .run(move |s| {
-            let ws = caller.workspace_id;
-            let (role, pairs) = s.db.read(|c| {
-                let role = crate::db::roles::find(c, ws, id)?.ok_or(crate::error::Error::NotFound)?;
-                Ok::<_, crate::error::Error>((role, crate::db::roles::permission_pairs(c, ws)?))
-            })?;
+            let (role, permission_ids) = roles::get(s, &caller, id)?;
             let form = RoleForm {
                 name: body.name.unwrap_or(role.name),
                 description: body.description.unwrap_or(role.description),
-                permissions: body
-                    .permissions
-                    .unwrap_or_else(|| pairs.iter().filter(|(r, _)| *r == id).map(|(_, p)| *p).collect()),
+                permissions: body.permissions.unwrap_or(permission_ids),
             };
             roles::update(s, &caller, id, &form)
         })
@@ -236,8 +230,7 @@ pub async fn update_account(
     state
         .run(move |s| {
             // Even an empty change names someone: another workspace's account is not found.
-            let ws = caller.workspace_id;
-            s.db.read(|c| crate::db::accounts::member(c, ws, id))?.ok_or(crate::error::Error::NotFound)?;
+            crate::services::accounts::member(s, &caller, id)?;
             if let Some(role) = &body.role {
                 crate::services::accounts::change_role(s, &caller, id, role)?;
             }
@@ -294,18 +287,7 @@ pub struct MarkedRead {
 }
 
 async fn mark(caller: Caller, state: &AppState, id: Option<i64>) -> Result<HttpResponse, ApiError> {
-    let (account, now) = (caller.account_id.unwrap_or_default(), state.now());
-    // Reading a notice changes nobody's access: the verification cache stays valid.
-    let (found, changed) = state
-        .run(move |s| {
-            s.db.write_counters(|c| {
-                crate::db::notifications::mark_read(c, account, id, now).map_err(crate::error::Error::from)
-            })
-        })
-        .await?;
-    if id.is_some() && found == 0 {
-        return Err(crate::error::Error::NotFound.into());
-    }
+    let changed = state.run(move |s| crate::services::notifications::mark_read(s, &caller, id)).await?;
     Ok(HttpResponse::Ok().json(MarkedRead { marked_read: changed }))
 }
 

@@ -10,8 +10,8 @@ use super::auth::Reader;
 use super::error::{AppError, html, is_htmx};
 use super::layout::Layout;
 use crate::clock::format_time;
-use crate::db::audit::EventRow;
 use crate::error::Error;
+use crate::services::audit::EventRow;
 use crate::services::audit::{self, ChainReport, FilterForm};
 use crate::state::AppState;
 

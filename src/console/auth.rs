@@ -13,13 +13,13 @@ use actix_web::{FromRequest, HttpRequest, web};
 
 use super::error::AppError;
 use super::session::ConsoleSession;
-use crate::db::{accounts, workspaces};
 use crate::domain::audit::Actor;
 use crate::domain::role::ConsoleRole;
 use crate::error::Error;
 use crate::http::client_ip;
 use crate::services::Caller;
 use crate::services::accounts::Origin;
+use crate::services::sessions::{Resumed, Workspace};
 use crate::state::AppState;
 
 /// Where someone the workspace requires two-factor of may go before setting it up.
@@ -40,7 +40,7 @@ pub struct CurrentUser {
     pub workspace_name: String,
     pub role: ConsoleRole,
     /// The workspaces the account may switch to (its active memberships), this one included.
-    pub workspaces: Vec<workspaces::Workspace>,
+    pub workspaces: Vec<Workspace>,
     pub csrf: String,
     pub ip: IpAddr,
     /// The server's record of this session (`services::sessions`).
@@ -92,28 +92,10 @@ async fn load(req: HttpRequest) -> Result<CurrentUser, AppError> {
     let defaults = (state.config.session_idle_secs, state.config.session_lifetime_secs);
     let who = facts.signed_in;
     let found = state
-        .blocking(move |db| {
-            db.read(|c| {
-                // Signed out, ended from another browser or by an Administrator: the cookie is worthless.
-                let Some(record) = crate::services::sessions::current(c, &token, who.account_id)? else {
-                    return Ok::<_, Error>(None);
-                };
-                let Some(member) = accounts::member(c, who.workspace_id, who.account_id)? else {
-                    return Ok(None);
-                };
-                let limits = crate::services::policies::session_limits(c, who.workspace_id, defaults)?;
-                // The account's active workspaces: the switcher's list, and whether this one is still among them.
-                let mine = workspaces::of_account(c, who.account_id)?;
-                let Some(here) = mine.iter().find(|w| w.id == who.workspace_id).cloned() else {
-                    return Ok(None);
-                };
-                let must_enrol =
-                    !member.account.has_two_factor() && crate::services::two_factor::required(c, who.workspace_id)?;
-                Ok(Some((member, here, limits, mine, must_enrol, record.id)))
-            })
-        })
+        .run(move |s| crate::services::sessions::resume(s, &token, who.account_id, who.workspace_id, defaults))
         .await?;
-    let Some((member, workspace, (idle, lifetime), mine, must_enrol, session_id)) = found else {
+    let Some(Resumed { member, workspace, limits: (idle, lifetime), workspaces: mine, must_enrol, session_id }) = found
+    else {
         session.sign_out();
         return Err(AppError::SignInRequired { next });
     };

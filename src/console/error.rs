@@ -27,18 +27,6 @@ pub enum AppError {
     Service(#[from] Error),
 }
 
-impl From<crate::db::DbError> for AppError {
-    fn from(e: crate::db::DbError) -> Self {
-        AppError::Service(e.into())
-    }
-}
-
-impl From<diesel::result::Error> for AppError {
-    fn from(e: diesel::result::Error) -> Self {
-        AppError::Service(e.into())
-    }
-}
-
 impl AppError {
     /// What the person is told. Internal details stay in the log.
     pub fn public_message(&self) -> String {

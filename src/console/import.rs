@@ -94,9 +94,9 @@ pub async fn show(Admin(user): Admin) -> Result<HttpResponse, AppError> {
 
 /// The template to fill in, with the workspace's own permission names in its example.
 pub async fn template(Admin(user): Admin, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
-    let ws = user.workspace_id;
+    let caller = user.caller();
     let names = state
-        .blocking(move |db| db.read(|c| crate::db::permissions::rows(c, ws)))
+        .run(move |s| crate::services::permissions::rows(s, &caller))
         .await?
         .into_iter()
         .map(|p| p.name)
@@ -152,14 +152,12 @@ pub async fn upload(
         Ok(file) => file,
         Err(invalid) => return Ok(refuse(invalid)),
     };
-    let rows = match state
-        .blocking(move |_| import::read(&filename, &bytes).map(|r| (filename, r)).map_err(Error::from))
-        .await
-    {
-        Ok(rows) => rows,
-        Err(Error::Invalid(invalid)) => return Ok(refuse(invalid)),
-        Err(other) => return Err(other.into()),
-    };
+    let rows =
+        match state.run(move |_| import::read(&filename, &bytes).map(|r| (filename, r)).map_err(Error::from)).await {
+            Ok(rows) => rows,
+            Err(Error::Invalid(invalid)) => return Ok(refuse(invalid)),
+            Err(other) => return Err(other.into()),
+        };
     let (filename, rows) = rows;
     let caller = user.caller();
     let (plan, token, filename) = state

@@ -12,12 +12,13 @@ use super::keys::AccessChoices;
 use super::layout::Layout;
 use super::see_other;
 use crate::clock::format_time;
-use crate::db::keys::KeyRecord;
-use crate::db::{accounts, keys as key_db, roles, usage};
 use crate::domain::Invalid;
 use crate::domain::key::PlainKey;
 use crate::error::Error;
-use crate::services::keys::{self, DeleteForm, DeleteOutcome, EditForm};
+use crate::services::accounts::Member;
+use crate::services::key_forms::{self, EditChoices, Target};
+use crate::services::keys::{self, DeleteForm, DeleteOutcome, EditForm, KeyRecord};
+use crate::services::roles::Role;
 use crate::state::AppState;
 
 // ---- edit ----
@@ -28,7 +29,7 @@ struct EditPage {
     layout: Layout,
     key: KeyRecord,
     form: EditForm,
-    roles: Vec<roles::Role>,
+    roles: Vec<Role>,
     catalogue: Vec<crate::domain::access::Permission>,
     errors: FieldError,
 }
@@ -53,20 +54,8 @@ async fn edit_page(
     errors: FieldError,
 ) -> Result<EditPage, AppError> {
     let caller = user.caller();
-    let (key, roles, current_roles, catalogue, granted) = state
-        .run(move |s| {
-            let key = keys::get_managed(s, &caller, key_id)?;
-            let (roles, current, catalogue, granted) = s.db.read(|c| {
-                Ok::<_, diesel::result::Error>((
-                    roles::list(c, key.workspace_id)?,
-                    key_db::role_ids(c, key.id)?,
-                    crate::db::permissions::catalogue(c, key.workspace_id)?,
-                    key_db::permission_ids(c, key.id)?,
-                ))
-            })?;
-            Ok((key, roles, current, catalogue, granted))
-        })
-        .await?;
+    let EditChoices { key, roles, catalogue, role_ids: current_roles, permission_ids: granted } =
+        state.run(move |s| key_forms::edit(s, &caller, key_id)).await?;
     let form = form.unwrap_or_else(|| EditForm {
         description: key.description.clone(),
         roles: current_roles,
@@ -245,17 +234,10 @@ struct ConfirmPage {
     action: &'static str,
     targets: Vec<Target>,
     phrase: String,
-    owners: Vec<accounts::Member>,
+    owners: Vec<Member>,
     errors: FieldError,
     recent: Option<(i64, Vec<(String, i64)>)>,
     comment: String,
-}
-
-/// A key named on a confirmation page, with its last use.
-#[derive(Debug, Clone)]
-struct Target {
-    key: KeyRecord,
-    last_used: Option<usage::LastUse>,
 }
 
 impl ConfirmPage {
@@ -295,19 +277,7 @@ async fn confirm_page(
     }
     let caller = user.caller();
     let want_owners = action == "reassign";
-    let (targets, owners) = state
-        .run(move |s| {
-            let mut targets = Vec::new();
-            for id in ids {
-                let key = keys::get_managed(s, &caller, id)?;
-                let last_used = s.db.read(|c| usage::last_used(c, key.id))?;
-                targets.push(Target { key, last_used });
-            }
-            let owners =
-                if want_owners { s.db.read(|c| accounts::members(c, caller.workspace_id))? } else { Vec::new() };
-            Ok((targets, owners))
-        })
-        .await?;
+    let (targets, owners) = state.run(move |s| key_forms::targets(s, &caller, &ids, want_owners)).await?;
     let phrase = match targets.as_slice() {
         [one] => keys::delete_phrase(&one.key).to_owned(),
         many => many.len().to_string(),

@@ -10,15 +10,18 @@ use super::form::{Authed, FieldError};
 use super::layout::Layout;
 use crate::clock::format_time;
 use crate::crypto::SecretString;
-use crate::db::{accounts, key_types, permissions, roles};
 use crate::domain::access::Permission;
 use crate::domain::key::PlainKey;
 use crate::domain::key_input::DAY;
 use crate::domain::policy;
 use crate::error::Error;
+use crate::services::accounts::Member;
+use crate::services::key_forms::{self, NewKeyChoices};
 use crate::services::key_list::ListParams;
 use crate::services::key_page::{self, KeyView};
+use crate::services::key_types::KeyType;
 use crate::services::keys::{self, KeyForm, Listed};
+use crate::services::roles::Role;
 use crate::state::AppState;
 
 #[derive(Template)]
@@ -113,10 +116,10 @@ struct NewKeyPage {
     layout: Layout,
     form: KeyForm,
     errors: FieldError,
-    types: Vec<key_types::KeyType>,
-    roles: Vec<roles::Role>,
+    types: Vec<KeyType>,
+    roles: Vec<Role>,
     catalogue: Vec<Permission>,
-    owners: Vec<accounts::Member>,
+    owners: Vec<Member>,
     choose_owner: bool,
     me: i64,
 }
@@ -173,21 +176,9 @@ async fn new_key_page(
     form: KeyForm,
     errors: FieldError,
 ) -> Result<NewKeyPage, AppError> {
-    let (ws, choose_owner) = (user.workspace_id, policy::may_create_for_others(user.role));
-    let (types, roles, owners, catalogue) = state
-        .blocking(move |db| {
-            db.read(|c| {
-                let owners = if choose_owner { accounts::members(c, ws)? } else { Vec::new() };
-                Ok::<_, diesel::result::Error>((
-                    key_types::list(c, ws)?,
-                    roles::list(c, ws)?,
-                    owners,
-                    permissions::catalogue(c, ws)?,
-                ))
-            })
-        })
-        .await?;
-    let owners = owners.into_iter().filter(|m| m.account.is_active()).collect();
+    let caller = user.caller();
+    let choose_owner = policy::may_create_for_others(user.role);
+    let NewKeyChoices { types, roles, catalogue, owners } = state.run(move |s| key_forms::new_key(s, &caller)).await?;
     Ok(NewKeyPage {
         layout: Layout::new("Add API key", "keys", user),
         form,

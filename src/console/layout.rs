@@ -40,7 +40,7 @@ impl Layout {
     }
 
     /// The workspaces to offer in the switcher: only for members of more than one.
-    pub fn switchable(&self) -> &[crate::db::workspaces::Workspace] {
+    pub fn switchable(&self) -> &[crate::services::sessions::Workspace] {
         match &self.user {
             Some(u) if u.workspaces.len() > 1 => &u.workspaces,
             _ => &[],

@@ -9,9 +9,7 @@ use super::auth::CurrentUser;
 use super::error::{AppError, html, is_htmx};
 use super::layout::Layout;
 use crate::clock::format_time;
-use crate::db::invitations;
-use crate::db::notifications::{self, NotificationRow};
-use crate::error::Error;
+use crate::services::notifications::{self, NotificationRow, Received};
 use crate::state::AppState;
 
 /// The bell, drawn inline so it takes the text colour.
@@ -34,17 +32,8 @@ impl Bell {
 
 /// Unread notifications here, and invitations waiting for an answer (from any workspace).
 async fn unread(state: &AppState, user: &CurrentUser) -> Result<i64, AppError> {
-    let (ws, me) = (user.workspace_id, user.id);
-    let counts = state.run(move |s| {
-        s.db.read(|c| {
-            Ok::<_, diesel::result::Error>((
-                notifications::unread_count(c, ws, me)?,
-                invitations::received_count(c, me)?,
-            ))
-        })
-    });
-    let (unread, invited) = counts.await?;
-    Ok(unread + invited)
+    let caller = user.caller();
+    Ok(state.run(move |s| notifications::unread(s, &caller)).await?)
 }
 
 pub async fn bell(user: CurrentUser, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
@@ -61,7 +50,7 @@ struct ListPage {
 #[derive(Template)]
 #[template(path = "notifications/_list.html")]
 struct ListSection {
-    invitations: Vec<invitations::Received>,
+    invitations: Vec<Received>,
     rows: Vec<NotificationRow>,
     csrf: String,
     bell: Bell,
@@ -82,19 +71,9 @@ impl ListSection {
 }
 
 async fn section(state: &AppState, user: &CurrentUser) -> Result<ListSection, AppError> {
-    let (ws, me) = (user.workspace_id, user.id);
-    let (invitations, rows, unread) = state
-        .run(move |s| {
-            s.db.read(|c| {
-                Ok::<_, diesel::result::Error>((
-                    invitations::received(c, me)?,
-                    notifications::for_account(c, ws, me, SHOWN)?,
-                    notifications::unread_count(c, ws, me)?,
-                ))
-            })
-        })
-        .await?;
-    let unread = unread + i64::try_from(invitations.len()).unwrap_or(i64::MAX);
+    let caller = user.caller();
+    let ((invitations, rows), unread) =
+        state.run(move |s| Ok((notifications::inbox(s, &caller, SHOWN)?, notifications::unread(s, &caller)?))).await?;
     Ok(ListSection { invitations, rows, csrf: user.csrf.clone(), bell: Bell { unread } })
 }
 
@@ -109,14 +88,8 @@ async fn mark(
     state: &AppState,
     id: Option<i64>,
 ) -> Result<HttpResponse, AppError> {
-    let (me, now) = (user.id, state.now());
-    // Reading a notice changes nobody's access: the verification cache stays valid.
-    let (found, _) = state
-        .run(move |s| s.db.write_counters(|c| notifications::mark_read(c, me, id, now).map_err(Error::from)))
-        .await?;
-    if id.is_some() && found == 0 {
-        return Err(Error::NotFound.into());
-    }
+    let caller = user.caller();
+    state.run(move |s| notifications::mark_read(s, &caller, id)).await?;
     if is_htmx(&req) {
         return Ok(html(StatusCode::OK, section(state, &user).await?.render()));
     }

@@ -8,7 +8,6 @@ use super::auth::{Admin, CurrentUser, Reader};
 use super::error::{AppError, html};
 use super::form::{Authed, FieldError};
 use super::layout::Layout;
-use crate::db::permissions as permission_db;
 use crate::domain::access::Permission;
 use crate::error::Error;
 use crate::services::permissions::{self, PermissionForm};
@@ -33,17 +32,14 @@ struct EditPage {
     errors: FieldError,
 }
 
-async fn catalogue(state: &AppState, workspace_id: i64) -> Result<Vec<Permission>, AppError> {
-    Ok(state.blocking(move |db| db.read(|c| permission_db::catalogue(c, workspace_id))).await?)
-}
-
 async fn list_page(
     state: &AppState,
     user: &CurrentUser,
     form: PermissionForm,
     errors: FieldError,
 ) -> Result<CataloguePage, AppError> {
-    let catalogue = catalogue(state, user.workspace_id).await?;
+    let caller = user.caller();
+    let catalogue = state.run(move |s| permissions::catalogue(s, &caller)).await?;
     Ok(CataloguePage {
         layout: Layout::new("Permissions", "permissions", user),
         can_edit: user.role.can_administer(),

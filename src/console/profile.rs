@@ -11,10 +11,10 @@ use super::form::{Authed, FieldError};
 use super::layout::Layout;
 use super::session::ConsoleSession;
 use crate::crypto::SecretString;
-use crate::db::keys::{KeyRecord, ListQuery};
 use crate::domain::key::PlainKey;
 use crate::domain::policy;
 use crate::error::Error;
+use crate::services::keys::{KeyRecord, ListQuery};
 use crate::services::{auth, keys};
 use crate::state::AppState;
 
@@ -24,7 +24,7 @@ struct ProfilePage {
     layout: Layout,
     form: PasswordForm,
     personal: PersonalKey,
-    sessions: Vec<crate::db::console_sessions::ConsoleSessionRow>,
+    sessions: Vec<crate::services::sessions::ConsoleSessionRow>,
     /// This browser's session, marked in the list.
     this_session: i64,
 }

@@ -11,7 +11,6 @@ use super::auth::{Admin, CurrentUser, Reader};
 use super::error::{AppError, html};
 use super::form::{Authed, FieldError};
 use super::layout::Layout;
-use crate::db::{permissions as permission_db, roles as role_db};
 use crate::domain::access::Permission;
 use crate::domain::key_type::BuiltinRole;
 use crate::error::Error;
@@ -21,7 +20,7 @@ use crate::state::AppState;
 /// A role as the list shows it.
 #[derive(Debug)]
 struct RoleRow {
-    role: role_db::Role,
+    role: roles::Role,
     builtin: Option<BuiltinRole>,
     permissions: BTreeSet<i64>,
     keys: i64,
@@ -49,30 +48,16 @@ struct RolesPage {
 }
 
 pub async fn list(Reader(user): Reader, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
-    let ws = user.workspace_id;
-    let (list, pairs, counts, catalogue) = state
-        .blocking(move |db| {
-            db.read(|c| {
-                Ok::<_, diesel::result::Error>((
-                    role_db::list(c, ws)?,
-                    role_db::permission_pairs(c, ws)?,
-                    role_db::usage_counts(c, ws)?,
-                    permission_db::catalogue(c, ws)?,
-                ))
-            })
-        })
-        .await?;
+    let caller = user.caller();
+    let (list, catalogue) = state.run(move |s| roles::list(s, &caller)).await?;
     let rows = list
         .into_iter()
-        .map(|role| {
-            let (_, keys, people) = counts.iter().copied().find(|(id, ..)| *id == role.id).unwrap_or_default();
-            RoleRow {
-                builtin: role.builtin.as_deref().and_then(BuiltinRole::parse),
-                permissions: pairs.iter().filter(|(r, _)| *r == role.id).map(|(_, p)| *p).collect(),
-                role,
-                keys,
-                people,
-            }
+        .map(|roles::Listed { role, permission_ids, keys, people }| RoleRow {
+            builtin: role.builtin.as_deref().and_then(BuiltinRole::parse),
+            permissions: permission_ids.into_iter().collect(),
+            role,
+            keys,
+            people,
         })
         .collect();
     let page = RolesPage {
@@ -133,8 +118,9 @@ impl FormPage {
     }
 }
 
-async fn catalogue(state: &AppState, ws: i64) -> Result<Vec<Permission>, AppError> {
-    Ok(state.blocking(move |db| db.read(|c| permission_db::catalogue(c, ws))).await?)
+async fn catalogue(state: &AppState, user: &CurrentUser) -> Result<Vec<Permission>, AppError> {
+    let caller = user.caller();
+    Ok(state.run(move |s| crate::services::permissions::catalogue(s, &caller)).await?)
 }
 
 fn form_page(
@@ -165,7 +151,7 @@ fn form_page(
 }
 
 pub async fn new(Admin(user): Admin, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
-    let catalogue = catalogue(&state, user.workspace_id).await?;
+    let catalogue = catalogue(&state, &user).await?;
     let page = form_page(&user, None, None, RoleForm::default(), catalogue, FieldError::default());
     Ok(html(StatusCode::OK, page.render()))
 }
@@ -175,20 +161,12 @@ pub async fn show(
     state: web::Data<AppState>,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    let (id, ws) = (path.into_inner(), user.workspace_id);
-    let (role, pairs, catalogue) = state
-        .blocking(move |db| {
-            db.read(|c| {
-                let role = role_db::find(c, ws, id)?.ok_or(Error::NotFound)?;
-                Ok::<_, Error>((role, role_db::permission_pairs(c, ws)?, permission_db::catalogue(c, ws)?))
-            })
-        })
+    let id = path.into_inner();
+    let caller = user.caller();
+    let ((role, permissions), catalogue) = state
+        .run(move |s| Ok((roles::get(s, &caller, id)?, crate::services::permissions::catalogue(s, &caller)?)))
         .await?;
-    let form = RoleForm {
-        permissions: pairs.iter().filter(|(r, _)| *r == id).map(|(_, p)| *p).collect(),
-        name: role.name,
-        description: role.description,
-    };
+    let form = RoleForm { permissions, name: role.name, description: role.description };
     let builtin = role.builtin.as_deref().and_then(BuiltinRole::parse);
     Ok(html(StatusCode::OK, form_page(&user, Some(id), builtin, form, catalogue, FieldError::default()).render()))
 }
@@ -207,7 +185,7 @@ pub async fn preview(
 ) -> Result<HttpResponse, AppError> {
     let PreviewQuery { permissions } =
         serde_html_form::from_str(req.query_string()).unwrap_or(PreviewQuery { permissions: Vec::new() });
-    let catalogue = catalogue(&state, user.workspace_id).await?;
+    let catalogue = catalogue(&state, &user).await?;
     Ok(html(StatusCode::OK, Reach::of(&catalogue, |p| permissions.contains(&p.id), false).render()))
 }
 
@@ -225,7 +203,7 @@ async fn refused(
     match result {
         Ok(()) => Ok(saved()),
         Err(Error::Invalid(invalid)) => {
-            let catalogue = catalogue(state, user.workspace_id).await?;
+            let catalogue = catalogue(state, user).await?;
             let page = form_page(user, id, None, form, catalogue, invalid.into());
             Ok(html(StatusCode::UNPROCESSABLE_ENTITY, page.render()))
         }

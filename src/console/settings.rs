@@ -10,12 +10,12 @@ use super::form::{Authed, FieldError};
 use super::layout::Layout;
 use crate::clock::format_time;
 use crate::crypto::SecretString;
-use crate::db::key_types::{self, KeyType};
-use crate::db::webhooks::{self, DeliveryRow, Webhook};
 use crate::error::Error;
+use crate::services::key_types::{self, KeyType};
 use crate::services::key_types::{self as type_service, TypeForm};
 use crate::services::policies::{self, Policies, PoliciesForm};
 use crate::services::shared_secret::{self, SecretInfo};
+use crate::services::webhooks::{self, DeliveryRow, Webhook};
 use crate::services::webhooks::{self as hooks, WebhookForm};
 use crate::services::whitelist::{self, Whitelist, WhitelistForm};
 use crate::state::AppState;
@@ -168,25 +168,12 @@ async fn with_domains(
     domains_failed: Option<(String, FieldError)>,
 ) -> Result<SettingsPage, AppError> {
     let ws = user.workspace_id;
-    let (types, counts) = state
-        .blocking(move |db| {
-            db.read(|c| Ok::<_, diesel::result::Error>((key_types::list(c, ws)?, key_types::key_counts(c, ws)?)))
-        })
-        .await?;
-    let types = types
-        .into_iter()
-        .map(|t| {
-            let n = counts.iter().find(|(id, _)| *id == t.id).map_or(0, |(_, n)| *n);
-            (t, n)
-        })
-        .collect();
+    let caller = user.caller();
+    let types = state.run(move |s| key_types::list(s, &caller)).await?;
     let secret = if user.role.can_administer() { Some(secret_box(state, user).await?) } else { None };
     let policies = state.run(move |s| policies::get(s, ws)).await?;
-    let (webhooks, deliveries) = state
-        .run(move |s| {
-            s.db.read(|c| Ok::<_, diesel::result::Error>((webhooks::list(c, ws)?, webhooks::recent(c, ws, 20)?)))
-        })
-        .await?;
+    let caller = user.caller();
+    let (webhooks, deliveries) = state.run(move |s| webhooks::list(s, &caller)).await?;
     Ok(SettingsPage {
         secret,
         policies,
@@ -201,9 +188,7 @@ async fn with_domains(
         failed,
         whitelist: state.run(move |s| whitelist::get(s, ws)).await?,
         domains_failed,
-        two_factor_required: state
-            .blocking(move |db| db.read(|c| crate::services::two_factor::required(c, ws)))
-            .await?,
+        two_factor_required: state.run(move |s| crate::services::two_factor::is_required(s, ws)).await?,
     })
 }
 

@@ -8,12 +8,13 @@ use super::auth::{Admin, CurrentUser, Reader};
 use super::error::{AppError, html, is_htmx};
 use super::form::{Authed, FieldError};
 use super::layout::Layout;
-use crate::db::accounts::{self, Member, MemberSummary};
 use crate::domain::access::Permission;
 use crate::domain::role::ConsoleRole;
 use crate::error::Error;
 use crate::services::accounts::{self as account_service, Added, NewUserForm};
+use crate::services::accounts::{Member, MemberSummary};
 use crate::services::directory::{self, GrantAllPlan, UserFilter};
+use crate::services::grants::{self, Held};
 use crate::state::AppState;
 
 #[derive(Template)]
@@ -44,7 +45,7 @@ struct UsersSection {
     errors: FieldError,
     notice: Option<String>,
     /// Invitations of people who already have an account elsewhere, not yet accepted.
-    invitations: Vec<crate::db::invitations::Pending>,
+    invitations: Vec<crate::services::invitations::Pending>,
     /// Members whose account the viewer may not change: their rows offer no account actions.
     beyond_reach: std::collections::HashSet<i64>,
 }
@@ -170,14 +171,14 @@ async fn section(
     errors: FieldError,
     notice: Option<String>,
 ) -> Result<UsersSection, AppError> {
-    let (caller, wanted, ws) = (user.caller(), filter.clone(), user.workspace_id);
+    let (caller, wanted) = (user.caller(), filter.clone());
     let can_edit = user.role.can_administer();
     let (all, catalogue, invitations, beyond_reach) = state
         .run(move |s| {
             let rows = directory::list(s, &caller, &wanted)?;
             let invitations = crate::services::invitations::pending(s, &caller)?;
             let beyond = if can_edit { account_service::beyond_reach(s, &caller)? } else { Default::default() };
-            Ok((rows, s.db.read(|c| crate::db::permissions::catalogue(c, ws))?, invitations, beyond))
+            Ok((rows, crate::services::permissions::catalogue(s, &caller)?, invitations, beyond))
         })
         .await?;
     let total = all.len();
@@ -271,7 +272,7 @@ pub async fn row_action(
     path: web::Path<(i64, RowAction)>,
 ) -> Result<HttpResponse, AppError> {
     let (account_id, action) = path.into_inner();
-    let (origin, workspace, caller) = (user.origin(), user.workspace_id, user.caller());
+    let (origin, caller) = (user.origin(), user.caller());
     let summary = state
         .run(move |s| {
             match action {
@@ -279,8 +280,7 @@ pub async fn row_action(
                 RowAction::Enable => account_service::set_disabled(s, &caller, account_id, false)?,
                 RowAction::Unlock => account_service::unlock(s, &origin, Some(&caller), account_id)?,
             }
-            let one = s.db.read(|c| accounts::summaries(c, workspace, Some(account_id)))?;
-            one.into_iter().next().ok_or(Error::NotFound)
+            account_service::summary(s, &caller, account_id)
         })
         .await?;
     if is_htmx(&req) {
@@ -354,7 +354,7 @@ struct GrantsBox {
     csrf: String,
     can_edit: bool,
     catalogue: Vec<crate::domain::access::Permission>,
-    roles: Vec<crate::db::roles::Role>,
+    roles: Vec<crate::services::roles::Role>,
     permissions_held: Vec<i64>,
     roles_held: Vec<i64>,
     saved: bool,
@@ -378,20 +378,9 @@ async fn grants_box(
     saved: bool,
     errors: FieldError,
 ) -> Result<(Member, GrantsBox), AppError> {
-    let ws = user.workspace_id;
-    let (member, catalogue, roles, (permissions_held, roles_held)) = state
-        .blocking(move |db| {
-            db.read(|c| {
-                let member = accounts::member(c, ws, account_id)?.ok_or(Error::NotFound)?;
-                Ok::<_, Error>((
-                    member,
-                    crate::db::permissions::catalogue(c, ws)?,
-                    crate::db::roles::list(c, ws)?,
-                    crate::db::permissions::account_grant_ids(c, ws, account_id)?,
-                ))
-            })
-        })
-        .await?;
+    let caller = user.caller();
+    let Held { member, catalogue, roles, permission_ids: permissions_held, role_ids: roles_held } =
+        state.run(move |s| grants::held(s, &caller, account_id)).await?;
     let grants = GrantsBox {
         account_id,
         csrf: user.csrf.clone(),
@@ -503,19 +492,8 @@ pub async fn confirm_delete(
     state: web::Data<AppState>,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    let (id, ws) = (path.into_inner(), user.workspace_id);
-    if id == user.id {
-        return Err(Error::Conflict("You cannot delete your own account.".into()).into());
-    }
-    let (member, keys) = state
-        .blocking(move |db| {
-            db.read(|c| {
-                let member = accounts::member(c, ws, id)?.ok_or(Error::NotFound)?;
-                let keys = crate::db::keys::owned_by(c, id)?.into_iter().map(|k| k.name).collect::<Vec<_>>();
-                Ok::<_, Error>((member, keys))
-            })
-        })
-        .await?;
+    let (id, caller) = (path.into_inner(), user.caller());
+    let (member, keys) = state.run(move |s| account_service::deletion(s, &caller, id)).await?;
     let page =
         DeletePage { layout: Layout::new(format!("Delete {}", member.account.email), "users", &user), member, keys };
     Ok(html(StatusCode::OK, page.render()))
@@ -564,11 +542,11 @@ pub async fn create_password_link(
     state: web::Data<AppState>,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    let (caller, id, ws) = (user.caller(), path.into_inner(), user.workspace_id);
+    let (caller, id) = (user.caller(), path.into_inner());
     let (token, member) = state
         .run(move |s| {
             let token = crate::services::password_links::create(s, &caller, id)?;
-            let member = s.db.read(|c| accounts::member(c, ws, id))?.ok_or(Error::NotFound)?;
+            let member = account_service::member(s, &caller, id)?;
             Ok((token, member))
         })
         .await?;

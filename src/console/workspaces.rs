@@ -13,9 +13,9 @@ use super::layout::Layout;
 use super::see_other;
 use super::session::ConsoleSession;
 use crate::clock::format_time;
-use crate::db::accounts::Member;
 use crate::domain::role::ConsoleRole;
 use crate::error::Error;
+use crate::services::accounts::Member;
 use crate::services::workspaces::{self, Summary};
 use crate::state::AppState;
 

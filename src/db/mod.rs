@@ -320,6 +320,12 @@ impl Database {
     pub fn state(&self) -> diesel::r2d2::State {
         self.pool.state()
     }
+
+    /// One round trip: the readiness probe.
+    pub fn ping(&self) -> crate::error::Result<()> {
+        use diesel::connection::SimpleConnection as _;
+        self.read(|c| c.batch_execute("SELECT 1").map_err(DbError::Query))
+    }
 }
 
 fn run_migrations(conn: &mut DbConn) -> Result<(), DbError> {

@@ -5,8 +5,6 @@
 use sha2::{Digest, Sha256};
 use totp_rs::{Builder, Totp};
 
-use crate::crypto::{constant_time_eq, random_bytes};
-
 /// The issuer authenticator apps show beside the account.
 pub const ISSUER: &str = "keyward";
 pub const STEP_SECS: i64 = 30;
@@ -15,7 +13,7 @@ pub const SECRET_BYTES: usize = 20;
 pub const RECOVERY_CODES: usize = 10;
 /// Recovery codes avoid look-alikes (no i, l, o, 0, 1).
 const RECOVERY_ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
-const RECOVERY_LEN: usize = 10;
+pub const RECOVERY_LEN: usize = 10;
 
 /// The TOTP generator for a secret, labelled with the account's email (which is what apps display).
 pub fn totp(secret: &[u8], account: &str) -> Result<Totp, String> {
@@ -55,21 +53,18 @@ pub fn code_at(totp: &Totp, time: i64) -> String {
 /// The step `code` belongs to at `now` (the current one or one either side), if it is later than `last`.
 pub fn matching_step(totp: &Totp, code: &str, now: i64, last: Option<i64>) -> Option<i64> {
     let origin = now.div_euclid(STEP_SECS);
-    (origin - 1..=origin + 1)
-        .filter(|step| last.is_none_or(|l| *step > l))
-        .find(|step| constant_time_eq(code_at(totp, step * STEP_SECS).as_bytes(), code.as_bytes()))
+    (origin - 1..=origin + 1).filter(|step| last.is_none_or(|l| *step > l)).find(|step| {
+        use subtle::ConstantTimeEq as _;
+        let expected = code_at(totp, step * STEP_SECS);
+        expected.len() == code.len() && bool::from(expected.as_bytes().ct_eq(code.as_bytes()))
+    })
 }
 
-/// A fresh secret for enrolment.
-pub fn new_secret() -> [u8; SECRET_BYTES] {
-    random_bytes::<SECRET_BYTES>()
-}
-
-/// Ten new recovery codes, shown as `xxxxx-xxxxx`.
-pub fn new_recovery_codes() -> Vec<String> {
+/// Ten new recovery codes, shown as `xxxxx-xxxxx`, from `random` (called once per code).
+pub fn new_recovery_codes(mut random: impl FnMut() -> [u8; RECOVERY_LEN]) -> Vec<String> {
     (0..RECOVERY_CODES)
         .map(|_| {
-            let bytes = random_bytes::<RECOVERY_LEN>();
+            let bytes = random();
             let code: String = bytes
                 .iter()
                 .map(|b| char::from(RECOVERY_ALPHABET[usize::from(*b) % RECOVERY_ALPHABET.len()]))
@@ -106,7 +101,7 @@ mod tests {
 
     #[test]
     fn a_code_is_accepted_within_one_step_and_only_after_the_last_one() {
-        let totp = totp(&new_secret(), "ada@example.com").expect("totp");
+        let totp = totp(&crate::crypto::random_bytes::<SECRET_BYTES>(), "ada@example.com").expect("totp");
         let now = 1_800_000_015;
         let step = now / STEP_SECS;
         let current = code_at(&totp, now);
@@ -126,7 +121,7 @@ mod tests {
         assert_eq!(parse("ABCDE-FGHJK"), Some(Presented::Recovery("abcdefghjk".into())));
         assert_eq!(parse("12345"), None);
         assert_eq!(parse("abcde-fghi1"), None, "1 and i are not in the alphabet");
-        let codes = new_recovery_codes();
+        let codes = new_recovery_codes(crate::crypto::random_bytes);
         assert_eq!(codes.len(), RECOVERY_CODES);
         for code in &codes {
             assert!(matches!(parse(code), Some(Presented::Recovery(_))), "{code}");

@@ -1,6 +1,7 @@
 //! Creating, disabling and unlocking accounts.
 
 use crate::crypto::SecretString;
+pub use crate::db::accounts::{Account, Member, MemberSummary};
 use crate::db::{accounts, audit, workspaces};
 use crate::domain::account::DisplayName;
 use crate::domain::audit::{Actor, Event};
@@ -59,7 +60,7 @@ pub async fn add_user(state: &AppState, caller: &crate::services::Caller, form: 
     let role = ConsoleRole::parse(&form.role)
         .ok_or_else(|| crate::domain::Invalid::new("role", "Choose Administrator, Auditor or Member."))?;
     let (who, wanted, now) = (caller.clone(), email.clone(), state.now());
-    let invited = state.blocking(move |db| db.write(|c| invite_existing(c, &who, &wanted, role, now))).await?;
+    let invited = state.run(move |s| s.db.write(|c| invite_existing(c, &who, &wanted, role, now))).await?;
     if let Some(invited) = invited {
         return Ok(Added::Invited(invited));
     }
@@ -82,14 +83,14 @@ pub async fn create_user(
         .ok_or_else(|| crate::domain::Invalid::new("role", "Choose Administrator, Auditor or Member."))?;
     let password = NewPassword::parse(form.password.expose(), form.confirm.expose(), email.as_str())?;
     let taken_email = email.clone();
-    if state.blocking(move |db| db.read(|c| accounts::email_taken(c, &taken_email))).await? {
+    if state.run(move |s| s.db.read(|c| accounts::email_taken(c, &taken_email))).await? {
         return Err(duplicate(&email));
     }
     let hash = state.passwords.hash(password.expose().to_owned()).await?;
     let now = state.now();
     state
-        .blocking(move |db| {
-            db.write(|c| {
+        .run(move |s| {
+            s.db.write(|c| {
                 if accounts::email_taken(c, &email)? {
                     return Err(duplicate(&email));
                 }
@@ -280,14 +281,20 @@ pub struct Deleted {
     pub moved: Vec<(i64, i64, Vec<String>)>,
 }
 
+/// Nobody deletes their own account: another Administrator must.
+fn not_yourself(caller: &crate::services::Caller, account_id: i64) -> Result<()> {
+    if caller.is(account_id) {
+        return Err(Error::Conflict("You cannot delete your own account.".into()));
+    }
+    Ok(())
+}
+
 /// Deletes a member of the caller's workspace. Their sessions end at once (the account is gone) and
 /// their keys are reassigned workspace by workspace: to the deleting Administrator where they administer
 /// that workspace, otherwise to its longest-serving Administrator, who is notified with the list.
 pub fn delete_user(state: &AppState, caller: &crate::services::Caller, account_id: i64) -> Result<Deleted> {
     caller.must_administer()?;
-    if caller.is(account_id) {
-        return Err(Error::Conflict("You cannot delete your own account.".into()));
-    }
+    not_yourself(caller, account_id)?;
     let now = state.now();
     state.db.write(|c| {
         let member = changeable(c, caller, account_id)?;
@@ -439,5 +446,35 @@ pub fn change_role(state: &AppState, caller: &crate::services::Caller, account_i
             );
         audit::record(c, now, &event)?;
         Ok(())
+    })
+}
+
+/// A member of the caller's workspace; another workspace's account is not found.
+pub fn member(state: &AppState, caller: &crate::services::Caller, account_id: i64) -> Result<Member> {
+    let ws = caller.workspace_id;
+    state.db.read(|c| accounts::member(c, ws, account_id))?.ok_or(Error::NotFound)
+}
+
+/// Every member of the caller's workspace.
+pub fn members(state: &AppState, caller: &crate::services::Caller) -> Result<Vec<Member>> {
+    let ws = caller.workspace_id;
+    state.db.read(|c| accounts::members(c, ws))
+}
+
+/// One row of the Users list.
+pub fn summary(state: &AppState, caller: &crate::services::Caller, account_id: i64) -> Result<MemberSummary> {
+    let ws = caller.workspace_id;
+    state.db.read(|c| accounts::summaries(c, ws, Some(account_id)))?.into_iter().next().ok_or(Error::NotFound)
+}
+
+/// What deleting a member would take with them: the member and the names of the keys they own. Nobody
+/// deletes their own account.
+pub fn deletion(state: &AppState, caller: &crate::services::Caller, account_id: i64) -> Result<(Member, Vec<String>)> {
+    not_yourself(caller, account_id)?;
+    let ws = caller.workspace_id;
+    state.db.read(|c| {
+        let member = accounts::member(c, ws, account_id)?.ok_or(Error::NotFound)?;
+        let keys = crate::db::keys::owned_by(c, account_id)?.into_iter().map(|k| k.name).collect();
+        Ok::<_, Error>((member, keys))
     })
 }

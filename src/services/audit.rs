@@ -1,7 +1,8 @@
 //! Reading the audit log: the filtered list, its CSV export, and the check of the hash chain that
 //! makes tampering evident. Administrators and Auditors read all of their workspace's events.
 
-use crate::db::audit::{self, ChainRow, EventFilter, EventRow};
+use crate::db::audit::{self, ChainRow, EventFilter};
+pub use crate::db::audit::{EventRow, Recent};
 use crate::domain::Invalid;
 use crate::domain::audit::chain_hash;
 use crate::error::{Error, Result};
@@ -177,6 +178,13 @@ impl FilterForm {
             q: text(&self.q),
         })
     }
+}
+
+/// Up to `limit` events before the cursor, newest first, unfiltered: the management API's page.
+pub fn events(state: &AppState, caller: &Caller, before: Option<i64>, limit: i64) -> Result<Vec<EventRow>> {
+    must_read(caller)?;
+    let ws = caller.workspace_id;
+    state.db.read(|c| audit::filtered(c, ws, &EventFilter::default(), before, limit))
 }
 
 #[cfg(test)]

@@ -61,7 +61,7 @@ pub async fn sign_in(
     }
     let email = Email::parse(email_input).ok();
     let account = match email.clone() {
-        Some(email) => state.blocking(move |db| db.read(|c| accounts::find_by_email(c, &email))).await?,
+        Some(email) => state.run(move |s| s.db.read(|c| accounts::find_by_email(c, &email))).await?,
         None => None,
     };
     // An email with no account is slowed down and locked exactly as an account would be.
@@ -90,9 +90,8 @@ pub async fn sign_in(
             };
             let attempted = email.map_or_else(|| "(malformed email)".to_owned(), |e| e.to_string());
             let known = other.map(|a| (a.id, a.email));
-            let locked = state
-                .blocking(move |db| db.write(|c| record_failed_sign_in(c, known, attempted, ip, now, policy)))
-                .await?;
+            let locked =
+                state.run(move |s| s.db.write(|c| record_failed_sign_in(c, known, attempted, ip, now, policy))).await?;
             return Err(if locked || phantom_locks { Error::Locked.into() } else { SignInError::WrongCredentials });
         }
     };
@@ -119,7 +118,7 @@ pub async fn complete_second_factor(
     code: &str,
     ip: IpAddr,
 ) -> Result<SignedIn, SignInError> {
-    let account = state.blocking(move |db| db.read(|c| accounts::find(c, account_id))).await?;
+    let account = state.run(move |s| s.db.read(|c| accounts::find(c, account_id))).await?;
     let account = account.filter(|a| a.session_epoch == session_epoch).ok_or(SignInError::WrongCredentials)?;
     if !account.is_active() {
         return Err(SignInError::Disabled);
@@ -138,7 +137,7 @@ async fn finish_sign_in(
     method: &'static str,
 ) -> Result<SignedIn, SignInError> {
     let signed_in =
-        state.blocking(move |db| db.write(|c| record_sign_in(c, &account, rehash.as_deref(), ip, now, method))).await?;
+        state.run(move |s| s.db.write(|c| record_sign_in(c, &account, rehash.as_deref(), ip, now, method))).await?;
     signed_in.ok_or(SignInError::NoWorkspace)
 }
 
@@ -217,7 +216,7 @@ pub async fn check_password(state: &AppState, account_id: i64, password: &Secret
         return Err(crate::domain::Invalid::new("password", "Enter your password.").into());
     }
     let now = state.now();
-    let account = state.blocking(move |db| db.read(|c| accounts::find(c, account_id))).await?.ok_or(Error::NotFound)?;
+    let account = state.run(move |s| s.db.read(|c| accounts::find(c, account_id))).await?.ok_or(Error::NotFound)?;
     match state.config.lockout.gate(&account.attempt_state(), now) {
         Gate::Open => {}
         Gate::Wait(secs) => return Err(Error::Throttled(secs)),
@@ -226,9 +225,9 @@ pub async fn check_password(state: &AppState, account_id: i64, password: &Secret
     let ok = state.passwords.verify(password.expose().to_owned(), account.password_hash.clone()).await?.ok;
     let policy = state.config.lockout;
     state
-        .blocking(move |db| {
+        .run(move |s| {
             // Failure counts gate console sign-in, never what a key may do: cached verifications stay valid.
-            db.write_counters(|c| {
+            s.db.write_counters(|c| {
                 if ok {
                     accounts::clear_failures(c, account_id)?;
                     return Ok(());
@@ -260,14 +259,14 @@ pub async fn change_password(
     confirm: &SecretString,
     ip: IpAddr,
 ) -> Result<i64> {
-    let account = state.blocking(move |db| db.read(|c| accounts::find(c, account_id))).await?.ok_or(Error::NotFound)?;
+    let account = state.run(move |s| s.db.read(|c| accounts::find(c, account_id))).await?.ok_or(Error::NotFound)?;
     let new = NewPassword::parse(new.expose(), confirm.expose(), &account.email)?;
     check_password(state, account_id, current, ip).await?;
     let hash = state.passwords.hash(new.expose().to_owned()).await?;
     let now = state.now();
     state
-        .blocking(move |db| {
-            db.write(|c| {
+        .run(move |s| {
+            s.db.write(|c| {
                 let epoch = accounts::set_password(c, account_id, &hash, now)?;
                 let home = workspaces::home_of(c, account_id)?.map(|w| w.id);
                 let mut event = Event::new(
@@ -314,8 +313,8 @@ pub async fn complete_setup(state: &AppState, form: SetupForm, ip: IpAddr) -> Re
     let hash = state.passwords.hash(password.expose().to_owned()).await?;
     let now = state.now();
     let signed_in = state
-        .blocking(move |db| {
-            db.write(|c| {
+        .run(move |s| {
+            s.db.write(|c| {
                 if accounts::count(c)? > 0 {
                     return Err(Error::Conflict("keyward is already set up. Sign in instead.".into()));
                 }

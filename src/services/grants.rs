@@ -62,3 +62,28 @@ pub fn set(state: &AppState, caller: &Caller, account_id: i64, form: &GrantsForm
         Ok(())
     })
 }
+
+/// A member of the caller's workspace with what they hold, and the catalogue and roles to choose from.
+#[derive(Debug)]
+pub struct Held {
+    pub member: accounts::Member,
+    pub catalogue: Vec<crate::domain::access::Permission>,
+    pub roles: Vec<roles::Role>,
+    pub permission_ids: Vec<i64>,
+    pub role_ids: Vec<i64>,
+}
+
+pub fn held(state: &AppState, caller: &Caller, account_id: i64) -> Result<Held> {
+    let ws = caller.workspace_id;
+    state.db.read(|c| {
+        let member = accounts::member(c, ws, account_id)?.ok_or(Error::NotFound)?;
+        let (permission_ids, role_ids) = permissions::account_grant_ids(c, ws, account_id)?;
+        Ok::<_, Error>(Held {
+            member,
+            catalogue: permissions::catalogue(c, ws)?,
+            roles: roles::list(c, ws)?,
+            permission_ids,
+            role_ids,
+        })
+    })
+}

@@ -3,7 +3,8 @@
 //! an account another workspace relies on. The person joins when they accept after signing in; until
 //! then the inviting workspace sees only the email it typed and "invitation pending".
 
-use crate::db::invitations::{self, Pending, Received};
+pub use crate::db::invitations::Pending;
+use crate::db::invitations::{self, Received};
 use crate::db::{DbConn, accounts, audit, workspaces};
 use crate::domain::audit::{Actor, Event};
 use crate::domain::role::ConsoleRole;

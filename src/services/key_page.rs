@@ -45,7 +45,7 @@ pub fn view(state: &AppState, caller: &Caller, key_id: i64) -> Result<KeyView> {
     let now = state.now();
     let today = now.div_euclid(DAY);
     let mine = caller.is(key.owner_id);
-    Ok(state.db.read(|c| {
+    state.db.read(|c| {
         let catalogue = permissions::catalogue(c, key.workspace_id)?;
         let key_grants = permissions::key_grants(c, key.id)?;
         let owner_grants = permissions::account_grants(c, key.workspace_id, key.owner_id)?;
@@ -71,5 +71,5 @@ pub fn view(state: &AppState, caller: &Caller, key_id: i64) -> Result<KeyView> {
             now,
             key,
         })
-    })?)
+    })
 }

@@ -1,6 +1,7 @@
 //! Key types: added, renamed, relabelled and removed by Administrators. A prefix never changes once
 //! keys of the type exist, and a type with keys cannot be removed.
 
+pub use crate::db::key_types::KeyType;
 use crate::db::{audit, key_types};
 use crate::domain::audit::Event;
 use crate::domain::key::parse_prefix;
@@ -126,4 +127,18 @@ pub fn delete(state: &AppState, caller: &Caller, id: i64) -> Result<()> {
         audit::record(c, now, &event(caller, "key_type.deleted", id, &current.name))?;
         Ok(())
     })
+}
+
+/// The caller's workspace's key types, each with how many keys it has.
+pub fn list(state: &AppState, caller: &Caller) -> Result<Vec<(KeyType, i64)>> {
+    let ws = caller.workspace_id;
+    let (types, counts) =
+        state.db.read(|c| Ok::<_, diesel::result::Error>((key_types::list(c, ws)?, key_types::key_counts(c, ws)?)))?;
+    Ok(types
+        .into_iter()
+        .map(|t| {
+            let n = counts.iter().find(|(id, _)| *id == t.id).map_or(0, |(_, n)| *n);
+            (t, n)
+        })
+        .collect())
 }

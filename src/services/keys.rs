@@ -3,7 +3,8 @@
 use std::net::IpAddr;
 
 use crate::crypto::SecretString;
-use crate::db::keys::{self, KeyRecord, ListQuery, NewKey, NewSecret};
+use crate::db::keys::{self, NewKey, NewSecret};
+pub use crate::db::keys::{KeyRecord, ListQuery};
 use crate::db::{DbConn, accounts, audit, key_types, notifications, roles, settings, usage};
 use crate::domain::audit::Event;
 use crate::domain::key::{self, PlainKey};
@@ -600,7 +601,12 @@ pub async fn reveal(
     code: &str,
     ip: IpAddr,
 ) -> Result<PlainKey> {
-    let key = get(state, caller, key_id)?;
+    let key = state
+        .run({
+            let caller = caller.clone();
+            move |s| get(s, &caller, key_id)
+        })
+        .await?;
     let account_id = caller.account_id.ok_or(Error::Forbidden)?;
     if !policy::may_reveal_key(caller.role, caller.is(key.owner_id)) {
         return Err(Error::Forbidden);

@@ -1,7 +1,9 @@
 //! The permission catalogue: Administrators add, edit and remove permissions and their URI rules.
 
+pub use crate::db::permissions::PermissionRow;
 use crate::db::{audit, permissions};
 use crate::domain::Invalid;
+use crate::domain::access::Permission;
 use crate::domain::audit::Event;
 use crate::domain::uri::{UriRule, parse_line};
 use crate::error::{Error, Result};
@@ -217,6 +219,18 @@ pub fn seed_demo(c: &mut crate::db::DbConn, caller: &Caller, now: i64) -> Result
         added += 1;
     }
     Ok(added)
+}
+
+/// The caller's workspace's permissions with their rules, in name order.
+pub fn catalogue(state: &AppState, caller: &Caller) -> Result<Vec<Permission>> {
+    let ws = caller.workspace_id;
+    state.db.read(|c| permissions::catalogue(c, ws))
+}
+
+/// The caller's workspace's permissions as stored rows (with ids and risk).
+pub fn rows(state: &AppState, caller: &Caller) -> Result<Vec<PermissionRow>> {
+    let ws = caller.workspace_id;
+    state.db.read(|c| permissions::rows(c, ws))
 }
 
 #[cfg(test)]

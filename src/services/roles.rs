@@ -3,8 +3,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+pub use crate::db::roles::Role;
 use crate::db::{DbConn, audit, notifications, permissions, roles};
 use crate::domain::Invalid;
+use crate::domain::access::Permission;
 use crate::domain::key_type::BuiltinRole;
 use crate::error::{Error, Result};
 use crate::services::Caller;
@@ -176,6 +178,53 @@ pub fn delete(state: &AppState, caller: &Caller, id: i64) -> Result<usize> {
             notifications::insert(c, &notice, now)?;
         }
         Ok(by_owner.len())
+    })
+}
+
+/// A role as the Roles list shows it: its permissions, and how many keys and people hold it.
+#[derive(Debug)]
+pub struct Listed {
+    pub role: Role,
+    pub permission_ids: Vec<i64>,
+    pub keys: i64,
+    pub people: i64,
+}
+
+/// Every role of the caller's workspace, and the catalogue their permission ids refer to.
+pub fn list(state: &AppState, caller: &Caller) -> Result<(Vec<Listed>, Vec<Permission>)> {
+    let ws = caller.workspace_id;
+    let (list, pairs, counts, catalogue) = state.db.read(|c| {
+        Ok::<_, diesel::result::Error>((
+            roles::list(c, ws)?,
+            roles::permission_pairs(c, ws)?,
+            roles::usage_counts(c, ws)?,
+            permissions::catalogue(c, ws)?,
+        ))
+    })?;
+    let listed = list
+        .into_iter()
+        .map(|role| {
+            let (_, keys, people) = counts.iter().copied().find(|(id, ..)| *id == role.id).unwrap_or_default();
+            let permission_ids = pairs.iter().filter(|(r, _)| *r == role.id).map(|(_, p)| *p).collect();
+            Listed { role, permission_ids, keys, people }
+        })
+        .collect();
+    Ok((listed, catalogue))
+}
+
+/// The caller's workspace's roles, in name order.
+pub fn names(state: &AppState, caller: &Caller) -> Result<Vec<Role>> {
+    let ws = caller.workspace_id;
+    state.db.read(|c| roles::list(c, ws))
+}
+
+/// One role of the caller's workspace and the ids of its permissions.
+pub fn get(state: &AppState, caller: &Caller, id: i64) -> Result<(Role, Vec<i64>)> {
+    let ws = caller.workspace_id;
+    state.db.read(|c| {
+        let role = roles::find(c, ws, id)?.ok_or(Error::NotFound)?;
+        let ids = roles::permission_pairs(c, ws)?.into_iter().filter(|(r, _)| *r == id).map(|(_, p)| p).collect();
+        Ok::<_, Error>((role, ids))
     })
 }
 

@@ -4,7 +4,9 @@
 //! sessions one by one or all but this one, and an Administrator can end all of a person's sessions.
 //! Sessions never change who may use a key: their writes leave the verification caches alone.
 
-use crate::db::console_sessions::{self, ConsoleSessionRow};
+use crate::db::console_sessions;
+pub use crate::db::console_sessions::ConsoleSessionRow;
+pub use crate::db::workspaces::Workspace;
 use crate::db::{DbConn, audit};
 use crate::error::{Error, Result};
 use crate::services::Caller;
@@ -84,5 +86,39 @@ pub fn end_all_of(state: &AppState, caller: &Caller, account_id: i64) -> Result<
             .change(None, Some(serde_json::json!({ "ended": ended })));
         audit::record(c, now, &event)?;
         Ok(ended)
+    })
+}
+
+/// A console session that still stands: its row, the membership it acts in, the workspace's session
+/// limits, the account's active workspaces (for the switcher), and whether the workspace makes it set
+/// up two-factor first.
+#[derive(Debug)]
+pub struct Resumed {
+    pub session_id: i64,
+    pub member: crate::db::accounts::Member,
+    pub workspace: Workspace,
+    /// (idle, lifetime) in seconds.
+    pub limits: (i64, i64),
+    pub workspaces: Vec<Workspace>,
+    pub must_enrol: bool,
+}
+
+/// Reads what a request's cookie names; `None` when the session was ended (signed out, from another
+/// browser, by an Administrator) or the account is no longer an active member of its workspace.
+pub fn resume(
+    state: &AppState,
+    token: &str,
+    account_id: i64,
+    workspace_id: i64,
+    defaults: (i64, i64),
+) -> Result<Option<Resumed>> {
+    state.db.read(|c| {
+        let Some(record) = current(c, token, account_id)? else { return Ok::<_, Error>(None) };
+        let Some(member) = crate::db::accounts::member(c, workspace_id, account_id)? else { return Ok(None) };
+        let limits = crate::services::policies::session_limits(c, workspace_id, defaults)?;
+        let workspaces = crate::db::workspaces::of_account(c, account_id)?;
+        let Some(workspace) = workspaces.iter().find(|w| w.id == workspace_id).cloned() else { return Ok(None) };
+        let must_enrol = !member.account.has_two_factor() && crate::services::two_factor::required(c, workspace_id)?;
+        Ok(Some(Resumed { session_id: record.id, member, workspace, limits, workspaces, must_enrol }))
     })
 }

@@ -103,7 +103,7 @@ pub fn begin(state: &AppState, account_id: i64) -> Result<Enrolment> {
             "Two-factor sign-in is already on. Switch it off first to use another app.".into(),
         ));
     }
-    let secret = rules::new_secret();
+    let secret = crate::crypto::random_bytes::<{ rules::SECRET_BYTES }>();
     let sealed = state.keyring.seal(&secret, &totp_context(account_id));
     // Sign-in state, not access: the verification cache stays valid.
     state.db.write_counters(|c| Ok::<_, Error>(db::set_pending(c, account_id, &sealed.bytes, sealed.version)?))?;
@@ -138,7 +138,7 @@ pub fn confirm(state: &AppState, account_id: i64, input: &str, ip: IpAddr) -> Re
     .ok_or_else(|| {
         Invalid::new("code", "That code does not match. Enter the six digits your app shows now (check its clock).")
     })?;
-    let codes = rules::new_recovery_codes();
+    let codes = rules::new_recovery_codes(crate::crypto::random_bytes);
     let digests: Vec<Vec<u8>> = codes.iter().map(|c| rules::recovery_digest(c)).collect();
     state.db.write_counters(|c| {
         db::confirm(c, account_id, now, step, &digests)?;
@@ -250,6 +250,11 @@ pub fn reset(state: &AppState, caller: &Caller, account_id: i64) -> Result<()> {
 }
 
 /// Whether the workspace requires two-factor sign-in of everyone.
+/// Whether the workspace requires two-factor sign-in of its members.
+pub fn is_required(state: &AppState, workspace_id: i64) -> Result<bool> {
+    state.db.read(|c| required(c, workspace_id))
+}
+
 pub fn required(c: &mut DbConn, workspace_id: i64) -> Result<bool, diesel::result::Error> {
     Ok(settings::get_text(c, workspace_id, settings::REQUIRE_TWO_FACTOR)?.as_deref() == Some("1"))
 }

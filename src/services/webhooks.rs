@@ -4,6 +4,7 @@
 //! each one for a lease first, so several instances never send the same delivery at once.
 
 use super::Caller;
+pub use crate::db::webhooks::{DeliveryRow, Webhook};
 use crate::db::{audit, webhooks};
 use crate::domain::Invalid;
 use crate::error::{Error, Result};
@@ -169,6 +170,12 @@ async fn send(state: &AppState, delivery: &webhooks::Due) -> std::result::Result
         Err(e) if e.is_connect() => Err("could not connect to the receiver".to_owned()),
         Err(_) => Err("the request failed".to_owned()),
     }
+}
+
+/// The caller's workspace's webhooks and their most recent deliveries.
+pub fn list(state: &AppState, caller: &Caller) -> Result<(Vec<Webhook>, Vec<DeliveryRow>)> {
+    let ws = caller.workspace_id;
+    state.db.read(|c| Ok::<_, diesel::result::Error>((webhooks::list(c, ws)?, webhooks::recent(c, ws, 20)?)))
 }
 
 #[cfg(test)]

@@ -154,10 +154,10 @@ pub async fn sign_up(state: &AppState, ip: Option<String>, form: SignUpForm) -> 
     let closed =
         || Invalid::new("email", "Sign-up is not open for this email's domain. Ask an administrator to add you.");
     let workspace = state
-        .blocking({
+        .run({
             let email = email.clone();
-            move |db| {
-                db.read(|c| {
+            move |s| {
+                s.db.read(|c| {
                     for ws in accepting(c)? {
                         if load(c, ws)?.allows(&email) {
                             return Ok(Some(ws));
@@ -172,8 +172,8 @@ pub async fn sign_up(state: &AppState, ip: Option<String>, form: SignUpForm) -> 
     let hash = state.passwords.hash(password.expose().to_owned()).await?;
     let now = state.now();
     state
-        .blocking(move |db| {
-            db.write(|c| {
+        .run(move |s| {
+            s.db.write(|c| {
                 if accounts::email_taken(c, &email)? {
                     return Err(
                         Invalid::new("email", "An account with this email already exists. Sign in instead.").into()

@@ -243,3 +243,8 @@ pub fn may_enter(state: &AppState, account_id: i64, id: i64) -> Result<bool> {
         Ok::<_, Error>(workspaces::find(c, id)?.is_some() && workspaces::role_in(c, id, account_id)?.is_some())
     })
 }
+
+/// The account's console role in the workspace, if it is a member.
+pub fn role_of(state: &AppState, workspace_id: i64, account_id: i64) -> Result<Option<ConsoleRole>> {
+    state.db.read(|c| workspaces::role_in(c, workspace_id, account_id))
+}

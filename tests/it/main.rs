@@ -13,6 +13,7 @@ mod isolation;
 mod key_lifecycle;
 mod key_test;
 mod keys;
+mod layering;
 mod management_api;
 mod openapi;
 mod operations;

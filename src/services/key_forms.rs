@@ -1,0 +1,86 @@
+//! What the key forms offer and start from: the choices on the add form, the edit form's current
+//! grants, and the keys a bulk confirmation names.
+
+use crate::db::accounts::Member;
+use crate::db::key_types::KeyType;
+use crate::db::keys::KeyRecord;
+use crate::db::roles::Role;
+use crate::db::usage::LastUse;
+use crate::db::{accounts, key_types, keys, permissions, roles, usage};
+use crate::domain::access::Permission;
+use crate::domain::policy;
+use crate::error::Result;
+use crate::services::Caller;
+use crate::state::AppState;
+
+/// The add form's choices. Owners are offered only to who may create keys for others, and only
+/// active ones.
+#[derive(Debug)]
+pub struct NewKeyChoices {
+    pub types: Vec<KeyType>,
+    pub roles: Vec<Role>,
+    pub catalogue: Vec<Permission>,
+    pub owners: Vec<Member>,
+}
+
+pub fn new_key(state: &AppState, caller: &Caller) -> Result<NewKeyChoices> {
+    let (ws, choose_owner) = (caller.workspace_id, policy::may_create_for_others(caller.role));
+    state.db.read(|c| {
+        let owners = if choose_owner { accounts::members(c, ws)? } else { Vec::new() };
+        Ok::<_, diesel::result::Error>(NewKeyChoices {
+            types: key_types::list(c, ws)?,
+            roles: roles::list(c, ws)?,
+            catalogue: permissions::catalogue(c, ws)?,
+            owners: owners.into_iter().filter(|m| m.account.is_active()).collect(),
+        })
+    })
+}
+
+/// A key the caller may change, what it holds now, and what it may be given.
+#[derive(Debug)]
+pub struct EditChoices {
+    pub key: KeyRecord,
+    pub roles: Vec<Role>,
+    pub catalogue: Vec<Permission>,
+    pub role_ids: Vec<i64>,
+    pub permission_ids: Vec<i64>,
+}
+
+pub fn edit(state: &AppState, caller: &Caller, key_id: i64) -> Result<EditChoices> {
+    let key = super::keys::get_managed(state, caller, key_id)?;
+    state.db.read(|c| {
+        Ok::<_, diesel::result::Error>(EditChoices {
+            roles: roles::list(c, key.workspace_id)?,
+            catalogue: permissions::catalogue(c, key.workspace_id)?,
+            role_ids: keys::role_ids(c, key.id)?,
+            permission_ids: keys::permission_ids(c, key.id)?,
+            key,
+        })
+    })
+}
+
+/// A key named on a bulk confirmation, with its last use.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub key: KeyRecord,
+    pub last_used: Option<LastUse>,
+}
+
+/// The keys a bulk action would change (each one the caller may change), and with `with_owners` the
+/// members they could be handed to.
+pub fn targets(
+    state: &AppState,
+    caller: &Caller,
+    ids: &[i64],
+    with_owners: bool,
+) -> Result<(Vec<Target>, Vec<Member>)> {
+    let mut targets = Vec::with_capacity(ids.len());
+    for &id in ids {
+        let key = super::keys::get_managed(state, caller, id)?;
+        let last_used = state.db.read(|c| usage::last_used(c, key.id))?;
+        targets.push(Target { key, last_used });
+    }
+    let ws = caller.workspace_id;
+    let owners = if with_owners { state.db.read(|c| accounts::members(c, ws))? } else { Vec::new() };
+    Ok((targets, owners))
+}

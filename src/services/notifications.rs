@@ -1,0 +1,39 @@
+//! A person's notifications and the invitations waiting for their answer: the bell, the list, and
+//! marking read. Reading a notice changes nobody's access, so these writes leave the verification
+//! caches alone.
+
+pub use crate::db::invitations::Received;
+pub use crate::db::notifications::NotificationRow;
+use crate::db::{invitations, notifications};
+use crate::error::{Error, Result};
+use crate::services::Caller;
+use crate::state::AppState;
+
+/// What the bell counts: unread notifications here, and invitations from any workspace.
+pub fn unread(state: &AppState, caller: &Caller) -> Result<i64> {
+    let (ws, me) = (caller.workspace_id, caller.account_id.ok_or(Error::Forbidden)?);
+    let (unread, invited) = state.db.read(|c| {
+        Ok::<_, diesel::result::Error>((notifications::unread_count(c, ws, me)?, invitations::received_count(c, me)?))
+    })?;
+    Ok(unread + invited)
+}
+
+/// The newest `limit` notifications here, and the invitations waiting for an answer.
+pub fn inbox(state: &AppState, caller: &Caller, limit: i64) -> Result<(Vec<Received>, Vec<NotificationRow>)> {
+    let (ws, me) = (caller.workspace_id, caller.account_id.ok_or(Error::Forbidden)?);
+    state.db.read(|c| {
+        Ok::<_, diesel::result::Error>((invitations::received(c, me)?, notifications::for_account(c, ws, me, limit)?))
+    })
+}
+
+/// Marks the caller's notifications read: one, or all. Returns how many changed; a notification that
+/// is not the caller's is not found.
+pub fn mark_read(state: &AppState, caller: &Caller, id: Option<i64>) -> Result<usize> {
+    let (me, now) = (caller.account_id.ok_or(Error::Forbidden)?, state.now());
+    let (found, changed) =
+        state.db.write_counters(|c| notifications::mark_read(c, me, id, now).map_err(Error::from))?;
+    if id.is_some() && found == 0 {
+        return Err(Error::NotFound);
+    }
+    Ok(changed)
+}
