@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::domain::verify::Code;
+use crate::domain::verdict::Code;
 
 const CODES: [Code; 8] = Code::ALL;
 

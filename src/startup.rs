@@ -19,7 +19,7 @@ use crate::config::Config;
 use crate::crypto::keyring::write_private_file;
 use crate::crypto::{Keyring, PasswordService, random_token};
 use crate::db::{Database, accounts};
-use crate::services::throttle::IpThrottle;
+use crate::memory::throttle::IpThrottle;
 use crate::state::AppState;
 
 /// Failed sign-ins one client address may make per window before it must wait.
@@ -64,7 +64,7 @@ pub fn open_state(config: Config, clock: Clock) -> Result<AppState, StartError> 
     };
     let db = Database::open(config.database.clone(), config.db_pool_size)?;
     let workers = std::thread::available_parallelism().map_or(2, usize::from);
-    let cache = crate::services::verify::VerifyCache::new(config.cache_capacity, config.cache_ttl_secs);
+    let cache = crate::memory::verify_cache::VerifyCache::new(config.cache_capacity, config.cache_ttl_secs);
     Ok(AppState {
         config: Arc::new(config),
         db,

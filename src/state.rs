@@ -6,8 +6,8 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::crypto::{Keyring, PasswordService};
 use crate::db::Database;
-use crate::services::throttle::IpThrottle;
-use crate::services::usage::UsageRecorder;
+use crate::memory::throttle::IpThrottle;
+use crate::memory::usage::UsageRecorder;
 
 #[derive(Debug, Clone)]
 pub struct AppState {
@@ -17,33 +17,27 @@ pub struct AppState {
     pub passwords: PasswordService,
     pub keyring: Arc<Keyring>,
     pub ip_throttle: Arc<IpThrottle>,
-    pub unknown_emails: Arc<crate::services::throttle::UnknownEmails>,
+    pub unknown_emails: Arc<crate::memory::throttle::UnknownEmails>,
     /// Key uses since the last flush.
     pub usage: Arc<UsageRecorder>,
-    /// Verified keys, unknown digests and rate-limit windows (see `services::verify`).
-    pub verify_cache: Arc<crate::services::verify::VerifyCache>,
+    /// Verified keys, unknown digests and rate-limit windows (see `memory::verify_cache`).
+    pub verify_cache: Arc<crate::memory::verify_cache::VerifyCache>,
     pub metrics: Arc<crate::metrics::Metrics>,
     /// For webhook deliveries, made on first use (loading the system's CA store takes a while).
     pub(crate) http: Arc<std::sync::OnceLock<reqwest::Client>>,
     /// The shared secrets in force, unsealed, for signing responses.
-    pub signing: Arc<crate::services::shared_secret::Signing>,
+    pub signing: Arc<crate::memory::signing::Signing>,
     /// Spreadsheets uploaded for import, between preview and apply.
-    pub uploads: Arc<crate::services::import::Uploads>,
+    pub uploads: Arc<crate::memory::uploads::Uploads>,
     /// The one-time first-run link's token while no account exists.
     pub setup_token: Arc<Mutex<Option<String>>>,
     /// The single sign-on provider's discovery document, once fetched.
-    pub sso: Arc<crate::services::sso::Discovery>,
+    pub sso: Arc<crate::memory::discovery::Discovery>,
 }
 
 impl AppState {
     pub fn now(&self) -> i64 {
         self.clock.now()
-    }
-
-    /// The HTTP client for webhook deliveries: public addresses only unless the operator allows private
-    /// ones (`services::outbound`).
-    pub fn http(&self) -> &reqwest::Client {
-        self.http.get_or_init(|| crate::services::outbound::client(self.config.webhooks_allow_private))
     }
 
     /// Leaves the async worker: runs a synchronous service (database work, password hashing done inline)

@@ -9,14 +9,14 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::{FromRequest, HttpRequest, web};
 
 use super::error::ApiError;
-use super::verify::{decide, presented_key};
+use super::verify::presented_key;
 use crate::domain::audit::Actor;
 use crate::domain::role::ConsoleRole;
-use crate::domain::verify::Code;
+use crate::domain::verdict::Code;
 use crate::http::client_ip;
 use crate::services::Caller;
 use crate::services::accounts::Origin;
-use crate::services::verify::UseContext;
+use crate::services::verify::{UseContext, serve};
 use crate::services::workspaces;
 use crate::state::AppState;
 
@@ -72,7 +72,7 @@ async fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
     };
     let ip = client_ip(req, &state).to_string();
     let context = UseContext { ip: Some(ip.clone()), path: Some(req.path().to_owned()), ..UseContext::default() };
-    let verdict = decide(&state, presented, context).await?;
+    let verdict = serve(&state, presented, context).await?;
     match verdict.code {
         Code::Valid => {}
         Code::IpNotAllowed => {

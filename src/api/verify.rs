@@ -13,11 +13,11 @@ use super::error::{ApiError, ErrorBody, not_found_error};
 use crate::clock::format_rfc3339;
 use crate::domain::access::Want;
 use crate::domain::forwarded;
-use crate::domain::verify::Code;
+use crate::domain::verdict::Code;
 use crate::http::client_ip;
 use crate::metrics::Endpoint;
 use crate::services::shared_secret::{self, SIGNATURE_HEADER};
-use crate::services::verify::{UseContext, Verdict, verify, verify_now};
+use crate::services::verify::{UseContext, Verdict, serve};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -59,7 +59,7 @@ pub struct VerifyResponse<'a> {
     pub reason: Option<&'a str>,
 }
 
-/// The verification codes, as documented (the same names as `domain::verify::Code`; a test checks).
+/// The verification codes, as documented (the same names as `domain::verdict::Code`; a test checks).
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum VerifyCode {
@@ -108,14 +108,6 @@ fn want_of(permission: Option<String>, method: Option<String>, path: Option<Stri
     }
 }
 
-/// Decides on the async worker when that needs no waiting (see `verify_now`), otherwise on the blocking pool.
-pub async fn decide(state: &AppState, key: String, context: UseContext) -> Result<Verdict, ApiError> {
-    if let Some(verdict) = verify_now(state, &key, &context)? {
-        return Ok(verdict);
-    }
-    Ok(state.run(move |s| verify(s, &key, &context)).await?)
-}
-
 /// Verifies a key, optionally for a permission or a request. A well-formed request always gets 200;
 /// `code` says why a key is refused. The answer is signed with the shared secret (`X-Keyward-Signature`).
 #[utoipa::path(post, path = "/api/v1/keys/verify", tag = "verification", request_body = VerifyRequest,
@@ -139,7 +131,7 @@ pub async fn verify_key(
     let ip = body.ip.filter(|ip| !ip.trim().is_empty()).unwrap_or_else(|| client_ip(&req, &state).to_string());
     let path = body.path.as_deref().map(forwarded::strip_query);
     let context = UseContext { ip: Some(ip), path, want, workspace };
-    let verdict = decide(&state, body.key, context).await?;
+    let verdict = serve(&state, body.key, context).await?;
     let body = serde_json::to_vec(&VerifyResponse::from(&verdict))
         .map_err(|e| ApiError::from(crate::error::Error::Internal(e.to_string())))?;
     let signature =
@@ -275,7 +267,7 @@ async fn forward_auth(req: &HttpRequest, state: &AppState, workspace: Option<i64
     let path = original.path.clone();
     let want = Some(Want::Request { method: original.method, path: original.path });
     let context = UseContext { ip: Some(client_ip(req, state).to_string()), path: Some(path), want, workspace };
-    let verdict = decide(state, key, context).await?;
+    let verdict = serve(state, key, context).await?;
     state.metrics.observe(Endpoint::Authorize, verdict.code, started.elapsed());
     let status = match verdict.code {
         Code::Valid => StatusCode::OK,

@@ -162,8 +162,7 @@ pub async fn upload(
     let caller = user.caller();
     let (plan, token, filename) = state
         .run(move |s| {
-            let plan = import::plan(s, &caller, &rows)?;
-            let token = s.uploads.put(&caller, s.now(), &filename, rows)?;
+            let (plan, token) = import::preview(s, &caller, &filename, rows)?;
             Ok((plan, token, filename))
         })
         .await?;
@@ -195,14 +194,11 @@ pub async fn apply(
     Authed(Admin(user), form): Authed<Admin, ApplyForm>,
 ) -> Result<HttpResponse, AppError> {
     let caller = user.caller();
-    let (_, rows) = state.uploads.get(&form.token, &caller, state.now()).ok_or_else(|| {
-        Error::Conflict("This upload is no longer held (it expired or was applied). Upload the file again.".into())
-    })?;
     let count = |field: &str| field.parse().unwrap_or(usize::MAX);
     let previewed = (count(&form.creates), count(&form.invites), count(&form.updates));
     let started = std::time::Instant::now();
-    let plan = state.run(move |s| import::apply(s, &caller, &rows, previewed)).await?;
-    state.uploads.forget(&form.token);
+    let token = form.token;
+    let plan = state.run(move |s| import::apply_held(s, &caller, &token, previewed)).await?;
     tracing::info!(
         created = plan.creates(),
         invited = plan.invites(),

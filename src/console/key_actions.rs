@@ -13,7 +13,7 @@ use super::layout::Layout;
 use super::see_other;
 use crate::clock::format_time;
 use crate::domain::Invalid;
-use crate::domain::key::PlainKey;
+use crate::domain::key::{KeyStatus, PlainKey};
 use crate::error::Error;
 use crate::services::accounts::Member;
 use crate::services::key_forms::{self, EditChoices, Target};
@@ -60,7 +60,7 @@ async fn edit_page(
         description: key.description.clone(),
         roles: current_roles,
         permissions: granted,
-        status: key.status.clone(),
+        status: key.status.to_string(),
         expiry: "keep".into(),
         act_as_owner: key.act_as_owner.then(|| "1".to_owned()),
         limits: crate::services::keys::Restrictions {
@@ -123,11 +123,7 @@ pub async fn set_status(
     Authed(KeyManager(user), form): Authed<KeyManager, StatusForm>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    let active = match form.status.as_str() {
-        "active" => Some(true),
-        "inactive" => Some(false),
-        _ => None,
-    };
+    let active = KeyStatus::parse(&form.status).map(KeyStatus::is_active);
     let caller = user.caller();
     state
         .run(move |s| match active {

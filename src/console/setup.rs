@@ -10,7 +10,7 @@ use super::layout::Layout;
 use super::session::ConsoleSession;
 use crate::error::Error;
 use crate::http::client_ip;
-use crate::services::auth::{self, SetupForm};
+use crate::services::setup::{self, SetupForm};
 use crate::state::AppState;
 
 #[derive(Template)]
@@ -39,7 +39,7 @@ pub async fn show(
     session: Session,
     query: web::Query<TokenQuery>,
 ) -> Result<HttpResponse, AppError> {
-    if !auth::setup_token_matches(&state, &query.token) {
+    if !setup::token_matches(&state, &query.token) {
         return Err(no_setup());
     }
     let page = SetupPage {
@@ -60,11 +60,11 @@ pub async fn submit(
     form: web::Form<SetupForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
-    if !auth::setup_token_matches(&state, &form.token) {
+    if !setup::token_matches(&state, &form.token) {
         return Err(no_setup());
     }
     let session = ConsoleSession(session);
-    match auth::complete_setup(&state, form.clone(), client_ip(&req, &state)).await {
+    match setup::complete(&state, form.clone(), client_ip(&req, &state)).await {
         Ok(signed_in) => {
             super::session::begin(&state, &req, &session, signed_in).await?;
             tracing::info!(account_id = signed_in.account_id, "first administrator created; setup link retired");

@@ -4,6 +4,7 @@ use diesel::prelude::*;
 
 use super::DbConn;
 use super::schema::{accounts, api_keys, key_secrets, key_usage, memberships};
+use crate::domain::key::KeyStatus;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Counts {
@@ -46,17 +47,25 @@ pub fn counts(
     Ok(Counts {
         accounts_active: members().filter(accounts::disabled_at.is_null()).count().get_result(conn)?,
         accounts_disabled: members().filter(accounts::disabled_at.is_not_null()).count().get_result(conn)?,
-        keys_active: keys().filter(api_keys::status.eq("active")).filter(live).count().get_result(conn)?,
-        keys_inactive: keys().filter(api_keys::status.eq("inactive")).count().get_result(conn)?,
-        keys_expired: keys().filter(api_keys::status.eq("active")).filter(expired).count().get_result(conn)?,
+        keys_active: keys()
+            .filter(api_keys::status.eq(KeyStatus::Active.as_str()))
+            .filter(live)
+            .count()
+            .get_result(conn)?,
+        keys_inactive: keys().filter(api_keys::status.eq(KeyStatus::Inactive.as_str())).count().get_result(conn)?,
+        keys_expired: keys()
+            .filter(api_keys::status.eq(KeyStatus::Active.as_str()))
+            .filter(expired)
+            .count()
+            .get_result(conn)?,
         keys_expiring: keys()
-            .filter(api_keys::status.eq("active"))
+            .filter(api_keys::status.eq(KeyStatus::Active.as_str()))
             .filter(api_keys::expires_at.gt(now))
             .filter(api_keys::expires_at.le(now.saturating_add(w.expiring)))
             .count()
             .get_result(conn)?,
         keys_rotation_due: keys()
-            .filter(api_keys::status.eq("active"))
+            .filter(api_keys::status.eq(KeyStatus::Active.as_str()))
             .filter(api_keys::expires_at.is_null().or(api_keys::expires_at.gt(now)))
             .filter(
                 api_keys::id.eq_any(

@@ -8,6 +8,7 @@ use super::DbConn;
 use super::schema::{
     accounts, api_key_permissions, api_key_roles, api_keys, key_secrets, key_types, key_usage, roles, workspaces,
 };
+use crate::domain::key::KeyStatus;
 
 type QResult<T> = Result<T, diesel::result::Error>;
 
@@ -22,7 +23,8 @@ pub struct KeyRecord {
     pub identifier: Option<String>,
     pub owner_id: i64,
     pub act_as_owner: bool,
-    pub status: String,
+    #[diesel(deserialize_as = String)]
+    pub status: KeyStatus,
     pub expires_at: Option<i64>,
     pub created_at: i64,
     pub created_by: Option<i64>,
@@ -34,7 +36,7 @@ pub struct KeyRecord {
 
 impl KeyRecord {
     pub fn is_active(&self) -> bool {
-        self.status == "active"
+        self.status.is_active()
     }
 }
 
@@ -82,7 +84,7 @@ pub struct Changes<'a> {
 }
 
 fn status_text(active: bool) -> &'static str {
-    if active { "active" } else { "inactive" }
+    KeyStatus::of(active).as_str()
 }
 
 pub fn update(conn: &mut DbConn, id: i64, changes: &Changes<'_>) -> QResult<()> {
@@ -347,7 +349,8 @@ pub struct KeyRow {
     pub name: String,
     pub description: String,
     pub identifier: Option<String>,
-    pub status: String,
+    #[diesel(deserialize_as = String)]
+    pub status: KeyStatus,
     pub expires_at: Option<i64>,
     pub created_at: i64,
     pub type_name: String,
@@ -369,7 +372,7 @@ impl KeyRow {
             Sort::Name => self.name.to_lowercase(),
             Sort::Type => self.type_name.clone(),
             Sort::Owner => self.owner_email.clone(),
-            Sort::Status => self.status.clone(),
+            Sort::Status => self.status.as_str().to_owned(),
             Sort::Expires => self.expires_at.unwrap_or(NEVER_EXPIRES).to_string(),
             Sort::LastUsed => self.last_used_at.unwrap_or(0).to_string(),
             Sort::Created => self.created_at.to_string(),
@@ -408,12 +411,12 @@ pub fn list(conn: &mut DbConn, q: &ListQuery) -> QResult<(Vec<KeyRow>, bool)> {
     query = match q.filter {
         Filter::All => query,
         Filter::Active => query
-            .filter(api_keys::status.eq("active"))
+            .filter(api_keys::status.eq(KeyStatus::Active.as_str()))
             .filter(api_keys::expires_at.is_null().or(api_keys::expires_at.gt(now))),
-        Filter::Inactive => query.filter(api_keys::status.eq("inactive")),
+        Filter::Inactive => query.filter(api_keys::status.eq(KeyStatus::Inactive.as_str())),
         Filter::Expired => query.filter(api_keys::expires_at.le(now)),
         Filter::ExpiringWithin(secs) => query
-            .filter(api_keys::status.eq("active"))
+            .filter(api_keys::status.eq(KeyStatus::Active.as_str()))
             .filter(api_keys::expires_at.gt(now))
             .filter(api_keys::expires_at.le(now.saturating_add(secs))),
         Filter::UnusedFor(secs) => {
@@ -428,7 +431,7 @@ pub fn list(conn: &mut DbConn, q: &ListQuery) -> QResult<(Vec<KeyRow>, bool)> {
                 .filter(key_secrets::created_at.le(now.saturating_sub(age)))
                 .select(key_secrets::key_id);
             query
-                .filter(api_keys::status.eq("active"))
+                .filter(api_keys::status.eq(KeyStatus::Active.as_str()))
                 .filter(api_keys::expires_at.is_null().or(api_keys::expires_at.gt(now)))
                 .filter(api_keys::id.eq_any(old_secrets))
         }
@@ -490,7 +493,8 @@ pub struct Lookup {
     pub key_id: i64,
     pub workspace_id: i64,
     pub name: String,
-    pub status: String,
+    #[diesel(deserialize_as = String)]
+    pub status: KeyStatus,
     pub expires_at: Option<i64>,
     pub act_as_owner: bool,
     pub type_name: String,
@@ -573,7 +577,8 @@ pub struct ReportRow {
     pub name: String,
     pub owner_email: String,
     pub type_name: String,
-    pub status: String,
+    #[diesel(deserialize_as = String)]
+    pub status: KeyStatus,
     pub created_at: i64,
     pub expires_at: Option<i64>,
     pub last_used_at: Option<i64>,

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use super::DbConn;
 use super::schema::{api_keys, key_secrets, key_types, workspaces};
+use crate::domain::key::KeyStatus;
 
 type QResult<T> = Result<T, diesel::result::Error>;
 
@@ -30,7 +31,7 @@ pub fn expiring(conn: &mut DbConn, workspace_id: i64, from: i64, until: i64) -> 
     api_keys::table
         .inner_join(key_types::table)
         .filter(api_keys::workspace_id.eq(workspace_id))
-        .filter(api_keys::status.eq("active"))
+        .filter(api_keys::status.eq(KeyStatus::Active.as_str()))
         .filter(api_keys::expires_at.gt(from))
         .filter(api_keys::expires_at.le(until))
         .order(api_keys::id)
@@ -51,7 +52,7 @@ pub fn rotation_due(conn: &mut DbConn, workspace_id: i64, made_before: i64, now:
         .inner_join(key_types::table)
         .inner_join(key_secrets::table)
         .filter(api_keys::workspace_id.eq(workspace_id))
-        .filter(api_keys::status.eq("active"))
+        .filter(api_keys::status.eq(KeyStatus::Active.as_str()))
         .filter(api_keys::expires_at.is_null().or(api_keys::expires_at.gt(now)))
         .filter(key_secrets::retires_at.is_null())
         .filter(key_secrets::created_at.le(made_before))
@@ -73,7 +74,7 @@ pub fn overlaps_ended(conn: &mut DbConn, workspace_id: i64, from: i64, until: i6
         .inner_join(key_types::table)
         .inner_join(key_secrets::table)
         .filter(api_keys::workspace_id.eq(workspace_id))
-        .filter(api_keys::status.eq("active"))
+        .filter(api_keys::status.eq(KeyStatus::Active.as_str()))
         .filter(key_secrets::retires_at.gt(from))
         .filter(key_secrets::retires_at.le(until))
         .order(api_keys::id)

@@ -138,6 +138,53 @@ fn checksum(text: &str) -> [u8; CHECKSUM_CHARS] {
     out
 }
 
+/// Whether a key may be used at all (expiry is checked apart). Stored as `active` / `inactive`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KeyStatus {
+    Active,
+    /// Also what an unreadable stored value means: a key fails closed.
+    #[default]
+    Inactive,
+}
+
+impl KeyStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyStatus::Active => "active",
+            KeyStatus::Inactive => "inactive",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "active" => Some(KeyStatus::Active),
+            "inactive" => Some(KeyStatus::Inactive),
+            _ => None,
+        }
+    }
+
+    pub fn of(active: bool) -> Self {
+        if active { KeyStatus::Active } else { KeyStatus::Inactive }
+    }
+
+    pub fn is_active(self) -> bool {
+        self == KeyStatus::Active
+    }
+}
+
+/// How the database's text reads (`deserialize_as`): anything but `active` is inactive.
+impl From<String> for KeyStatus {
+    fn from(text: String) -> Self {
+        KeyStatus::parse(&text).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Display for KeyStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,9 +16,10 @@ pub mod password;
 pub mod policy;
 pub mod restrict;
 pub mod role;
+pub mod sheet;
 pub mod two_factor;
 pub mod uri;
-pub mod verify;
+pub mod verdict;
 
 /// A message meant for the person who typed the input, naming the field it is about.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

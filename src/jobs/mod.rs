@@ -20,12 +20,15 @@ pub async fn flush_usage_periodically(state: AppState) {
 /// One flush, on the blocking pool; then the memory the window held goes back to the system.
 pub async fn flush_usage(state: &AppState) {
     let s = state.clone();
-    let _ = tokio::task::spawn_blocking(move || {
+    let flushed = tokio::task::spawn_blocking(move || {
         if s.usage.flush(&s.db).is_ok_and(|written| written > 0) {
             crate::trim_malloc();
         }
     })
     .await;
+    if let Err(e) = flushed {
+        tracing::error!(error = %e, "usage flush task failed; this window's usage is lost");
+    }
 }
 
 /// Runs `job` on the blocking pool every `every` (the first time after one period when `skip_first`)

@@ -384,8 +384,8 @@ pub(crate) fn hand_over(
         if key.act_as_owner {
             crate::db::keys::set_status(c, key.id, false, now)?;
             let event = origin_event(caller, "key.deactivated", ws).on("api_key", key.id, &key.name).change(
-                Some(serde_json::json!({ "status": "active" })),
-                Some(serde_json::json!({ "status": "inactive", "reason": "acted as its departed owner" })),
+                Some(serde_json::json!({ "status": crate::domain::key::KeyStatus::Active.as_str() })),
+                Some(serde_json::json!({ "status": crate::domain::key::KeyStatus::Inactive.as_str(), "reason": "acted as its departed owner" })),
             );
             audit::record(c, now, &event)?;
         }

@@ -21,15 +21,7 @@ pub const MAX_BYTES: usize = 5 * 1024 * 1024;
 pub const MAX_ROWS: usize = 20_000;
 pub const COLUMNS: [&str; 4] = ["email", "name", "role", "permissions"];
 
-/// One data row as the file has it; `line` is its row number in the sheet (the header is row 1).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SheetRow {
-    pub line: usize,
-    pub email: String,
-    pub name: String,
-    pub role: String,
-    pub permissions: String,
-}
+pub use crate::domain::sheet::SheetRow;
 
 /// Reads a CSV or XLSX file (told apart by content, not by name).
 pub fn read(filename: &str, bytes: &[u8]) -> Result<Vec<SheetRow>, Invalid> {
@@ -431,108 +423,23 @@ pub fn template(permission_names: &[String]) -> Vec<u8> {
     sheet.finish().unwrap_or_default()
 }
 
-/// Uploaded files between preview and apply, held in memory for half an hour by the administrator
-/// who uploaded them (a restart forgets them; uploading again is the remedy). Each workspace has its own
-/// few places, so one workspace's uploads never push out another's.
-#[derive(Debug, Default)]
-pub struct Uploads {
-    held: std::sync::Mutex<Vec<Upload>>,
+/// Reads an uploaded file and plans it: the preview, and the token that names the rows held (in
+/// `memory::uploads`) until the same administrator applies them.
+pub fn preview(state: &AppState, caller: &Caller, filename: &str, rows: Vec<SheetRow>) -> Result<(Plan, String)> {
+    let plan = plan(state, caller, &rows)?;
+    let token = state.uploads.put((caller.workspace_id, caller.account_id), state.now(), filename, rows)?;
+    Ok((plan, token))
 }
 
-#[derive(Debug)]
-struct Upload {
-    token: String,
-    workspace_id: i64,
-    account_id: Option<i64>,
-    at: i64,
-    filename: String,
-    rows: std::sync::Arc<Vec<SheetRow>>,
-}
-
-/// How long an upload waits for "apply", how many wait per workspace (a new one replaces that workspace's
-/// oldest), and how many in all (beyond that a new upload is refused until some expire).
-const UPLOAD_TTL_SECS: i64 = 30 * 60;
-const UPLOADS_PER_WORKSPACE: usize = 4;
-const UPLOADS_HELD: usize = 64;
-
-impl Uploads {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Upload>> {
-        self.held.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// Keeps the rows and returns the token that names them.
-    pub fn put(&self, caller: &Caller, now: i64, filename: &str, rows: Vec<SheetRow>) -> Result<String> {
-        let token = crate::crypto::random_token();
-        let mut held = self.lock();
-        held.retain(|u| now - u.at < UPLOAD_TTL_SECS);
-        let mine = held.iter().filter(|u| u.workspace_id == caller.workspace_id).count();
-        if mine >= UPLOADS_PER_WORKSPACE {
-            if let Some(oldest) = held.iter().position(|u| u.workspace_id == caller.workspace_id) {
-                held.remove(oldest);
-            }
-        } else if held.len() >= UPLOADS_HELD {
-            return Err(Error::Conflict(
-                "Too many imports are waiting to be applied. Try again in a few minutes.".into(),
-            ));
-        }
-        held.push(Upload {
-            token: token.clone(),
-            workspace_id: caller.workspace_id,
-            account_id: caller.account_id,
-            at: now,
-            filename: filename.to_owned(),
-            rows: std::sync::Arc::new(rows),
-        });
-        Ok(token)
-    }
-
-    /// The file name and rows behind a token, for the caller who uploaded them.
-    pub fn get(&self, token: &str, caller: &Caller, now: i64) -> Option<(String, std::sync::Arc<Vec<SheetRow>>)> {
-        self.lock()
-            .iter()
-            .find(|u| {
-                crate::crypto::constant_time_eq(u.token.as_bytes(), token.as_bytes())
-                    && u.workspace_id == caller.workspace_id
-                    && u.account_id == caller.account_id
-                    && now - u.at < UPLOAD_TTL_SECS
-            })
-            .map(|u| (u.filename.clone(), u.rows.clone()))
-    }
-
-    pub fn forget(&self, token: &str) {
-        self.lock().retain(|u| u.token != token);
-    }
-}
-
-#[cfg(test)]
-mod upload_tests {
-    use super::*;
-
-    fn caller(workspace_id: i64) -> Caller {
-        let origin = crate::services::accounts::Origin { actor: crate::domain::audit::Actor::System("test"), ip: None };
-        Caller { workspace_id, account_id: Some(workspace_id), role: ConsoleRole::Administrator, origin }
-    }
-
-    #[test]
-    fn one_workspaces_uploads_never_push_out_anothers() {
-        let uploads = Uploads::default();
-        let theirs = caller(1);
-        let kept = uploads.put(&theirs, 0, "a.csv", Vec::new()).unwrap_or_default();
-        let attacker = caller(2);
-        for _ in 0..100 {
-            uploads.put(&attacker, 0, "x.csv", Vec::new()).ok();
-        }
-        assert!(uploads.get(&kept, &theirs, 1).is_some(), "the first workspace's upload is still held");
-        assert!(uploads.get(&kept, &attacker, 1).is_none(), "and only for its uploader");
-        // Many workspaces at once fill the installation's places: then new uploads wait, nothing is evicted.
-        for ws in 3..40 {
-            for _ in 0..UPLOADS_PER_WORKSPACE {
-                uploads.put(&caller(ws), 0, "y.csv", Vec::new()).ok();
-            }
-        }
-        assert!(uploads.put(&caller(99), 0, "z.csv", Vec::new()).is_err());
-        assert!(uploads.get(&kept, &theirs, 1).is_some());
-    }
+/// Applies the rows a preview held, once: the upload is forgotten when it has been applied.
+pub fn apply_held(state: &AppState, caller: &Caller, token: &str, previewed: (usize, usize, usize)) -> Result<Plan> {
+    let (_, rows) =
+        state.uploads.get(token, (caller.workspace_id, caller.account_id), state.now()).ok_or_else(|| {
+            Error::Conflict("This upload is no longer held (it expired or was applied). Upload the file again.".into())
+        })?;
+    let plan = apply(state, caller, &rows, previewed)?;
+    state.uploads.forget(token);
+    Ok(plan)
 }
 
 #[cfg(test)]

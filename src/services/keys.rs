@@ -7,7 +7,7 @@ use crate::db::keys::{self, NewKey, NewSecret};
 pub use crate::db::keys::{KeyRecord, ListQuery};
 use crate::db::{DbConn, accounts, audit, key_types, notifications, roles, settings, usage};
 use crate::domain::audit::Event;
-use crate::domain::key::{self, PlainKey};
+use crate::domain::key::{self, KeyStatus, PlainKey};
 use crate::domain::{Invalid, key_input, policy};
 use crate::error::{Error, Result};
 use crate::services::Caller;
@@ -293,7 +293,7 @@ fn snapshot(c: &mut DbConn, key: &KeyRecord) -> Result<serde_json::Value> {
     let roles: Vec<String> = keys::role_names(c, &[key.id])?.into_iter().map(|(_, n)| n).collect();
     Ok(serde_json::json!({
         "description": key.description,
-        "status": key.status,
+        "status": key.status.as_str(),
         "expires_at": key.expires_at,
         "roles": roles,
         "act_as_owner": key.act_as_owner,
@@ -342,11 +342,8 @@ fn check_roles(c: &mut DbConn, workspace_id: i64, role_ids: &[i64]) -> Result<()
 pub fn update(state: &AppState, caller: &Caller, key_id: i64, form: &EditForm) -> Result<()> {
     let now = state.now();
     let description = key_input::description(&form.description)?;
-    let active = match form.status.as_str() {
-        "active" => true,
-        "inactive" => false,
-        _ => return Err(Invalid::new("status", "Choose active or inactive.").into()),
-    };
+    let active =
+        KeyStatus::parse(&form.status).ok_or_else(|| Invalid::new("status", "Choose active or inactive."))?.is_active();
     state.db.write(|c| {
         let key = managed(c, caller, key_id)?;
         editable(c, &key)?;
@@ -392,11 +389,8 @@ pub fn set_active(state: &AppState, caller: &Caller, key_ids: &[i64], active: bo
                 continue;
             }
             keys::set_status(c, id, active, now)?;
-            let (action, from, to) = if active {
-                ("key.activated", "inactive", "active")
-            } else {
-                ("key.deactivated", "active", "inactive")
-            };
+            let action = if active { "key.activated" } else { "key.deactivated" };
+            let (from, to) = (KeyStatus::of(!active).as_str(), KeyStatus::of(active).as_str());
             let event = caller_event(caller, action)
                 .on("api_key", id, &key.name)
                 .change(Some(serde_json::json!({ "status": from })), Some(serde_json::json!({ "status": to })));
@@ -674,9 +668,9 @@ pub fn credential_report(state: &AppState, caller: &Caller) -> Result<Vec<u8>> {
         let held = held_by.get(&r.id).map(|h| h.join("; ")).unwrap_or_default();
         let age = (now - r.secret_created_at).max(0) / key_input::DAY;
         let expired = r.expires_at.is_some_and(|t| t <= now);
-        let rotation = match (r.status.as_str(), expired) {
-            ("active", false) if age >= policy.rotation_days => "due",
-            ("active", false) => "ok",
+        let rotation = match (r.status, expired) {
+            (KeyStatus::Active, false) if age >= policy.rotation_days => "due",
+            (KeyStatus::Active, false) => "ok",
             (_, true) => "expired",
             _ => "inactive",
         };
@@ -686,7 +680,7 @@ pub fn credential_report(state: &AppState, caller: &Caller) -> Result<Vec<u8>> {
             r.owner_email,
             r.type_name,
             held,
-            r.status,
+            r.status.to_string(),
             time(Some(r.created_at)),
             time(r.expires_at),
             time(r.last_used_at),

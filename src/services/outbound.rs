@@ -17,6 +17,12 @@ use crate::domain::address::is_public;
 /// internal network.
 pub const REFUSED: &str = "refused: the receiver address is not public (an operator can allow private receivers)";
 
+/// The one client for webhook deliveries, made on first use (loading the system's CA store takes a
+/// while): public addresses only unless the operator allows private ones.
+pub fn shared(state: &crate::state::AppState) -> &reqwest::Client {
+    state.http.get_or_init(|| client(state.config.webhooks_allow_private))
+}
+
 /// The client for steerable requests: 10-second timeout, keyward's user agent, no redirects, no proxy,
 /// and, unless private receivers are allowed, only public addresses.
 pub fn client(allow_private: bool) -> reqwest::Client {

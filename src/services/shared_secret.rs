@@ -9,19 +9,15 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, RwLock};
-
-use hmac::{KeyInit as _, Mac as _};
 
 use super::Caller;
 use crate::crypto::{Keyring, SecretString, random_token};
 use crate::db::{DbConn, audit, shared_secrets};
 use crate::domain::Invalid;
 use crate::error::{Error, Result};
+use crate::memory::signing::Live;
 use crate::services::master_key::shared_secret_context;
 use crate::state::AppState;
-
-type HmacSha256 = hmac::Hmac<sha2::Sha256>;
 
 /// The name of the response header carrying the signature.
 pub const SIGNATURE_HEADER: &str = "X-Keyward-Signature";
@@ -32,69 +28,19 @@ pub const OVERLAPS: [(i64, &str); 4] = [(0, "none"), (3_600, "1 hour"), (86_400,
 /// The longest overlap accepted.
 pub const MAX_OVERLAP_SECS: i64 = 30 * 86_400;
 
-/// One secret in force, ready to sign.
-#[derive(Clone)]
-struct Live {
-    mac: HmacSha256,
-    retires_at: Option<i64>,
-}
-
-/// The secrets in force, unsealed once and held in memory so signing does no database work.
-/// Reloaded after every change on this instance and periodically for changes made by others.
-#[derive(Default)]
-pub struct Signing {
-    by_workspace: RwLock<Arc<HashMap<i64, Arc<[Live]>>>>,
-}
-
-impl std::fmt::Debug for Signing {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Signing(…)")
+/// Reads every secret in force from the database and replaces what `AppState::signing` holds.
+pub fn reload(state: &AppState) -> Result<()> {
+    let now = state.now();
+    let rows = state.db.read(|c| shared_secrets::live(c, now))?;
+    let mut map: HashMap<i64, Vec<Live>> = HashMap::new();
+    for row in rows {
+        let plain = open(&state.keyring, &row)?;
+        let live = Live::new(plain.expose(), row.retires_at)
+            .map_err(|e| Error::Internal(format!("shared secret key: {e}")))?;
+        map.entry(row.workspace_id).or_default().push(live);
     }
-}
-
-impl Signing {
-    fn snapshot(&self) -> Arc<HashMap<i64, Arc<[Live]>>> {
-        self.by_workspace.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
-    }
-
-    /// The signature header value for `body`, under the secrets of `workspace_id` in force at
-    /// `now`; with `None` (a key that was not found), under the first workspace's.
-    pub fn sign(&self, workspace_id: Option<i64>, body: &[u8], now: i64) -> Option<String> {
-        let map = self.snapshot();
-        let secrets = match workspace_id {
-            Some(ws) => map.get(&ws)?,
-            None => map.iter().min_by_key(|(ws, _)| **ws)?.1,
-        };
-        let stamp = now.to_string();
-        let mut header = String::with_capacity(2 + stamp.len() + secrets.len() * 68);
-        header.push_str("t=");
-        header.push_str(&stamp);
-        for live in secrets.iter().filter(|s| s.retires_at.is_none_or(|at| at > now)) {
-            let mut mac = live.mac.clone();
-            mac.update(stamp.as_bytes());
-            mac.update(b".");
-            mac.update(body);
-            header.push_str(",v1=");
-            crate::crypto::push_hex(&mut header, &mac.finalize().into_bytes());
-        }
-        Some(header)
-    }
-
-    /// Reads every secret in force from the database and replaces what is held.
-    pub fn reload(&self, state: &AppState) -> Result<()> {
-        let now = state.now();
-        let rows = state.db.read(|c| shared_secrets::live(c, now))?;
-        let mut map: HashMap<i64, Vec<Live>> = HashMap::new();
-        for row in rows {
-            let plain = open(&state.keyring, &row)?;
-            let mac = HmacSha256::new_from_slice(plain.expose().as_bytes())
-                .map_err(|e| Error::Internal(format!("shared secret key: {e}")))?;
-            map.entry(row.workspace_id).or_default().push(Live { mac, retires_at: row.retires_at });
-        }
-        let map = map.into_iter().map(|(ws, list)| (ws, Arc::from(list))).collect();
-        *self.by_workspace.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(map);
-        Ok(())
-    }
+    state.signing.replace(map);
+    Ok(())
 }
 
 fn open(keyring: &Keyring, row: &shared_secrets::StoredSecret) -> Result<SecretString> {
@@ -127,7 +73,7 @@ pub fn ensure_all(state: &AppState) -> Result<()> {
             Ok::<_, Error>(())
         })?;
     }
-    state.signing.reload(state)
+    reload(state)
 }
 
 /// What the settings page shows: when the current secret was made, and which previous ones are
@@ -234,7 +180,7 @@ pub async fn regenerate(
                 audit::record(c, now, &event)?;
                 Ok::<_, Error>(secret)
             })?;
-            s.signing.reload(s)?;
+            reload(s)?;
             Ok(secret)
         })
         .await
@@ -254,7 +200,7 @@ pub fn end_overlap(state: &AppState, caller: &Caller) -> Result<usize> {
         }
         Ok(ended)
     })?;
-    state.signing.reload(state)?;
+    reload(state)?;
     Ok(ended)
 }
 
@@ -269,26 +215,5 @@ mod tests {
         assert!(parse_overlap("-1").is_err());
         assert!(parse_overlap("99999999").is_err());
         assert!(parse_overlap("soon").is_err());
-    }
-
-    #[test]
-    fn signatures_cover_time_and_body_under_each_secret_in_force() {
-        let mac = |key: &str| HmacSha256::new_from_slice(key.as_bytes()).ok().map(|mac| Live { mac, retires_at: None });
-        let (Some(current), Some(mut old)) = (mac("kwss_new"), mac("kwss_old")) else { panic!("HMAC takes any key") };
-        old.retires_at = Some(200);
-        let signing = Signing::default();
-        *signing.by_workspace.write().unwrap_or_else(|p| p.into_inner()) =
-            Arc::new(HashMap::from([(7, Arc::from(vec![current, old]))]));
-
-        let expected = |key: &str, t: i64| {
-            let mut m = HmacSha256::new_from_slice(key.as_bytes()).unwrap_or_else(|_| unreachable!());
-            m.update(format!("{t}.{{}}").as_bytes());
-            hex::encode(m.finalize().into_bytes())
-        };
-        let during = signing.sign(Some(7), b"{}", 100);
-        assert_eq!(during, Some(format!("t=100,v1={},v1={}", expected("kwss_new", 100), expected("kwss_old", 100))));
-        let after = signing.sign(None, b"{}", 200);
-        assert_eq!(after, Some(format!("t=200,v1={}", expected("kwss_new", 200))));
-        assert_eq!(signing.sign(Some(8), b"{}", 100), None);
     }
 }

@@ -23,10 +23,6 @@ use crate::error::{Error, Result};
 use crate::services::auth::{self, SignedIn};
 use crate::state::AppState;
 
-/// The provider's discovery document, fetched on first use (and again after a failure).
-#[derive(Debug, Default)]
-pub struct Discovery(tokio::sync::OnceCell<CoreProviderMetadata>);
-
 /// A sign-in on its way through the provider, kept in the person's session until the callback.
 #[derive(Clone, Serialize, Deserialize)]
 pub struct Pending {
@@ -87,7 +83,7 @@ fn http() -> Result<openidconnect::reqwest::Client, SsoError> {
 async fn metadata(state: &AppState, config: &OidcConfig) -> Result<CoreProviderMetadata, SsoError> {
     let found = state
         .sso
-        .0
+        .document
         .get_or_try_init(|| async {
             let issuer = IssuerUrl::new(config.issuer.clone()).map_err(|e| SsoError::Provider(e.to_string()))?;
             CoreProviderMetadata::discover_async(issuer, &http()?)

@@ -150,8 +150,7 @@ async fn send(state: &AppState, delivery: &webhooks::Due) -> std::result::Result
     }
     let body = delivery.payload.as_bytes().to_vec();
     let signature = state.signing.sign(Some(delivery.workspace_id), &body, state.now());
-    let mut request = state
-        .http()
+    let mut request = outbound::shared(state)
         .post(url)
         .header(reqwest::header::CONTENT_TYPE, "application/json")
         .header("X-Keyward-Event", &delivery.event)
