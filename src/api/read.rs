@@ -374,7 +374,7 @@ pub async fn notification_list(
     ApiCaller(caller): ApiCaller,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let (_, rows) = state.run(move |s| notifications::inbox(s, &caller, 200)).await?;
+    let rows = state.run(move |s| notifications::inbox(s, &caller, 200)).await?.rows;
     let list: Vec<_> = rows
         .iter()
         .map(|n| NotificationJson {

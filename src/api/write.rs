@@ -225,21 +225,8 @@ pub async fn update_account(
     path: web::Path<i64>,
     ApiBody(caller, body): ApiBody<PatchAccount>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.must_administer()?;
     let (id, body) = (path.into_inner(), body);
-    state
-        .run(move |s| {
-            // Even an empty change names someone: another workspace's account is not found.
-            crate::services::accounts::member(s, &caller, id)?;
-            if let Some(role) = &body.role {
-                crate::services::accounts::change_role(s, &caller, id, role)?;
-            }
-            if let Some(disabled) = body.disabled {
-                crate::services::accounts::set_disabled(s, &caller, id, disabled)?;
-            }
-            Ok(())
-        })
-        .await?;
+    state.run(move |s| crate::services::accounts::update(s, &caller, id, body.role.as_deref(), body.disabled)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -78,15 +78,7 @@ pub async fn show(
         Err(other) => return Err(other.into()),
     };
     let before = page.before;
-    let (rows, next, actions) = state
-        .run(move |s| {
-            let (rows, next) = match &filter {
-                Some(filter) => audit::page(s, &caller, filter, before)?,
-                None => (Vec::new(), None),
-            };
-            Ok((rows, next, audit::actions(s, &caller)?))
-        })
-        .await?;
+    let (rows, next, actions) = state.run(move |s| audit::view(s, &caller, filter.as_ref(), before)).await?;
     let mut table = AuditTable { form, rows, older: None, error, actions };
     table.older = next.map(|id| {
         let query = table.query();

@@ -72,8 +72,8 @@ impl ListSection {
 
 async fn section(state: &AppState, user: &CurrentUser) -> Result<ListSection, AppError> {
     let caller = user.caller();
-    let ((invitations, rows), unread) =
-        state.run(move |s| Ok((notifications::inbox(s, &caller, SHOWN)?, notifications::unread(s, &caller)?))).await?;
+    let notifications::Inbox { invitations, rows, unread } =
+        state.run(move |s| notifications::inbox(s, &caller, SHOWN)).await?;
     Ok(ListSection { invitations, rows, csrf: user.csrf.clone(), bell: Bell { unread } })
 }
 

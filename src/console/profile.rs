@@ -14,7 +14,7 @@ use crate::crypto::SecretString;
 use crate::domain::key::PlainKey;
 use crate::domain::policy;
 use crate::error::Error;
-use crate::services::keys::{KeyRecord, ListQuery};
+use crate::services::keys::KeyRecord;
 use crate::services::{auth, keys};
 use crate::state::AppState;
 
@@ -73,13 +73,7 @@ impl PersonalKey {
 
 async fn personal_section(state: &AppState, user: &CurrentUser, errors: FieldError) -> Result<PersonalKey, AppError> {
     let caller = user.caller();
-    let me = user.id;
-    let (key, own) = state
-        .run(move |s| {
-            let own = keys::list(s, &caller, ListQuery { owner_id: Some(me), limit: 100, ..ListQuery::default() })?.0;
-            Ok((keys::personal(s, &caller)?, own))
-        })
-        .await?;
+    let (own, key) = state.run(move |s| keys::mine(s, &caller)).await?;
     Ok(PersonalKey { csrf: user.csrf.clone(), may_have: policy::may_manage_key(user.role, true), key, own, errors })
 }
 

@@ -163,9 +163,7 @@ pub async fn show(
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
     let caller = user.caller();
-    let ((role, permissions), catalogue) = state
-        .run(move |s| Ok((roles::get(s, &caller, id)?, crate::services::permissions::catalogue(s, &caller)?)))
-        .await?;
+    let (role, permissions, catalogue) = state.run(move |s| roles::edit_view(s, &caller, id)).await?;
     let form = RoleForm { permissions, name: role.name, description: role.description };
     let builtin = role.builtin.as_deref().and_then(BuiltinRole::parse);
     Ok(html(StatusCode::OK, form_page(&user, Some(id), builtin, form, catalogue, FieldError::default()).render()))

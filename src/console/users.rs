@@ -172,15 +172,8 @@ async fn section(
     notice: Option<String>,
 ) -> Result<UsersSection, AppError> {
     let (caller, wanted) = (user.caller(), filter.clone());
-    let can_edit = user.role.can_administer();
-    let (all, catalogue, invitations, beyond_reach) = state
-        .run(move |s| {
-            let rows = directory::list(s, &caller, &wanted)?;
-            let invitations = crate::services::invitations::pending(s, &caller)?;
-            let beyond = if can_edit { account_service::beyond_reach(s, &caller)? } else { Default::default() };
-            Ok((rows, crate::services::permissions::catalogue(s, &caller)?, invitations, beyond))
-        })
-        .await?;
+    let directory::UsersPage { rows: all, catalogue, invitations, beyond_reach } =
+        state.run(move |s| directory::page(s, &caller, &wanted)).await?;
     let total = all.len();
     let page = page.clamp(1, total.div_ceil(PAGE).max(1));
     let rows = all.into_iter().skip((page - 1) * PAGE).take(PAGE).collect();

@@ -67,6 +67,53 @@ pub async fn add_user(state: &AppState, caller: &crate::services::Caller, form: 
     create_user(state, caller.origin.clone(), Some(caller.workspace_id), form).await.map(Added::Created)
 }
 
+/// A new person, as every way of adding one describes them: the form, setup, sign-up, single sign-on,
+/// import and the demo.
+#[derive(Debug)]
+pub struct Newcomer<'a> {
+    pub email: &'a Email,
+    pub name: &'a str,
+    /// `None`: the person cannot sign in with a password until they choose one (a one-time link).
+    pub password_hash: Option<&'a str>,
+    pub workspace_id: i64,
+    pub role: ConsoleRole,
+    pub super_admin: bool,
+    /// Permission ids of `workspace_id`, already checked against its catalogue.
+    pub permissions: &'a [i64],
+    /// Self sign-up: the password works only once the email is proven.
+    pub email_unverified: bool,
+    /// Single sign-on: the provider's subject the account is bound to.
+    pub oidc_subject: Option<&'a str>,
+}
+
+/// Creates an account with its membership and grants, in the caller's transaction: the one place an
+/// account comes into being. The email must be free; the caller records the audit event, which names
+/// its own actor.
+pub fn enrol(c: &mut crate::db::DbConn, new: &Newcomer<'_>, now: i64) -> Result<i64> {
+    if accounts::email_taken(c, new.email)? {
+        return Err(duplicate(new.email));
+    }
+    let id = accounts::create(
+        c,
+        &accounts::NewAccount {
+            email: new.email,
+            display_name: new.name,
+            password_hash: new.password_hash,
+            is_super_admin: new.super_admin,
+            now,
+        },
+    )?;
+    if new.email_unverified {
+        accounts::mark_email_unverified(c, id)?;
+    }
+    if let Some(subject) = new.oidc_subject {
+        accounts::set_oidc_subject(c, id, subject)?;
+    }
+    workspaces::add_member(c, new.workspace_id, id, new.role, now)?;
+    crate::db::permissions::grant_new_account(c, id, new.permissions)?;
+    Ok(id)
+}
+
 /// Makes a new account in a workspace with a console role. With no workspace given, uses the first one,
 /// creating a "Default" workspace on a fresh install; an Administrator made that way is also a
 /// super-administrator when it is the first account. For set-up and the command line; the console and
@@ -102,17 +149,6 @@ pub async fn create_user(
                         None => workspaces::create(c, "Default", now)?,
                     },
                 };
-                let id = accounts::create(
-                    c,
-                    &accounts::NewAccount {
-                        email: &email,
-                        display_name: name.as_str(),
-                        password_hash: Some(&hash),
-                        is_super_admin: first_account && role == ConsoleRole::Administrator,
-                        now,
-                    },
-                )?;
-                workspaces::add_member(c, workspace_id, id, role, now)?;
                 let catalogue = crate::db::permissions::rows(c, workspace_id)?;
                 let mut granted = Vec::new();
                 for wanted in &form.permissions {
@@ -121,7 +157,18 @@ pub async fn create_user(
                     })?;
                     granted.push(p.name.clone());
                 }
-                crate::db::permissions::add_account_permissions(c, workspace_id, id, &form.permissions)?;
+                let newcomer = Newcomer {
+                    email: &email,
+                    name: name.as_str(),
+                    password_hash: Some(&hash),
+                    workspace_id,
+                    role,
+                    super_admin: first_account && role == ConsoleRole::Administrator,
+                    permissions: &form.permissions,
+                    email_unverified: false,
+                    oidc_subject: None,
+                };
+                let id = enrol(c, &newcomer, now)?;
                 let event =
                     origin.event("account.created", Some(workspace_id)).on("account", id, email.as_str()).change(
                         None,
@@ -207,24 +254,67 @@ fn duplicate(email: &Email) -> Error {
 /// account's sessions at once. Nobody disables their own account, whether signed in or through one of
 /// their keys, so a workspace always keeps the administrator acting.
 pub fn set_disabled(state: &AppState, caller: &crate::services::Caller, account_id: i64, disabled: bool) -> Result<()> {
+    update(state, caller, account_id, None, Some(disabled))
+}
+
+/// Changes a member's console role and whether they are disabled, together or alone, in one
+/// transaction: either both happen or neither. Administrators only; never the caller's own account.
+pub fn update(
+    state: &AppState,
+    caller: &crate::services::Caller,
+    account_id: i64,
+    role: Option<&str>,
+    disabled: Option<bool>,
+) -> Result<()> {
     caller.must_administer()?;
-    if caller.is(account_id) {
+    if role.is_some() && caller.is(account_id) {
+        return Err(Error::Conflict("You cannot change your own console role.".into()));
+    }
+    if disabled.is_some() && caller.is(account_id) {
         return Err(Error::Conflict("You cannot disable your own account.".into()));
     }
-    let (origin, workspace_id) = (&caller.origin, caller.workspace_id);
+    let role = match role {
+        Some(text) => Some(
+            ConsoleRole::parse(text)
+                .ok_or_else(|| crate::domain::Invalid::new("role", "Choose Administrator, Auditor or Member."))?,
+        ),
+        None => None,
+    };
+    if role.is_none() && disabled.is_none() {
+        // Even an empty change names someone: another workspace's account is not found.
+        return member(state, caller, account_id).map(drop);
+    }
     let now = state.now();
     state.db.write(|c| {
-        let member = changeable(c, caller, account_id)?;
-        if member.account.is_active() != disabled {
-            return Ok(());
+        let member = accounts::member(c, caller.workspace_id, account_id)?.ok_or(Error::NotFound)?;
+        if let Some(role) = role.filter(|r| *r != member.role) {
+            workspaces::set_role(c, caller.workspace_id, account_id, role)?;
+            let event = caller
+                .origin
+                .event("account.role_changed", Some(caller.workspace_id))
+                .on("account", account_id, &member.account.email)
+                .change(
+                    Some(serde_json::json!({ "role": member.role.code() })),
+                    Some(serde_json::json!({ "role": role.code() })),
+                );
+            audit::record(c, now, &event)?;
         }
-        accounts::set_disabled(c, account_id, disabled, now)?;
-        let action = if disabled { "account.disabled" } else { "account.enabled" };
-        let event = origin.event(action, Some(workspace_id)).on("account", account_id, member.account.email).change(
-            Some(serde_json::json!({ "status": status(!disabled) })),
-            Some(serde_json::json!({ "status": status(disabled) })),
-        );
-        audit::record(c, now, &event)?;
+        if let Some(disabled) = disabled {
+            let member = changeable(c, caller, account_id)?;
+            if member.account.is_active() == disabled {
+                accounts::set_disabled(c, account_id, disabled, now)?;
+                let action = if disabled { "account.disabled" } else { "account.enabled" };
+                let event = caller
+                    .origin
+                    .event(action, Some(caller.workspace_id))
+                    .on("account", account_id, member.account.email)
+                    .change(
+                        Some(serde_json::json!({ "status": status(!disabled) })),
+                        Some(serde_json::json!({ "status": status(disabled) })),
+                    );
+                audit::record(c, now, &event)?;
+            }
+        }
         Ok(())
     })
 }
@@ -421,32 +511,7 @@ fn origin_event(caller: &crate::services::Caller, action: &'static str, workspac
 /// role is read on every request). Nobody changes their own role, so a workspace keeps the
 /// administrator acting.
 pub fn change_role(state: &AppState, caller: &crate::services::Caller, account_id: i64, role: &str) -> Result<()> {
-    if !caller.role.can_administer() {
-        return Err(Error::Forbidden);
-    }
-    if caller.is(account_id) {
-        return Err(Error::Conflict("You cannot change your own console role.".into()));
-    }
-    let role = ConsoleRole::parse(role)
-        .ok_or_else(|| crate::domain::Invalid::new("role", "Choose Administrator, Auditor or Member."))?;
-    let now = state.now();
-    state.db.write(|c| {
-        let member = accounts::member(c, caller.workspace_id, account_id)?.ok_or(Error::NotFound)?;
-        if member.role == role {
-            return Ok(());
-        }
-        workspaces::set_role(c, caller.workspace_id, account_id, role)?;
-        let event = caller
-            .origin
-            .event("account.role_changed", Some(caller.workspace_id))
-            .on("account", account_id, member.account.email)
-            .change(
-                Some(serde_json::json!({ "role": member.role.code() })),
-                Some(serde_json::json!({ "role": role.code() })),
-            );
-        audit::record(c, now, &event)?;
-        Ok(())
-    })
+    update(state, caller, account_id, Some(role), None)
 }
 
 /// A member of the caller's workspace; another workspace's account is not found.

@@ -187,6 +187,21 @@ pub fn events(state: &AppState, caller: &Caller, before: Option<i64>, limit: i64
     state.db.read(|c| audit::filtered(c, ws, &EventFilter::default(), before, limit))
 }
 
+/// The audit page: a page of events when the filter is readable, the cursor for the next, and the
+/// actions the filter offers.
+pub fn view(
+    state: &AppState,
+    caller: &Caller,
+    filter: Option<&EventFilter>,
+    before: Option<i64>,
+) -> Result<(Vec<EventRow>, Option<i64>, Vec<String>)> {
+    let (rows, next) = match filter {
+        Some(filter) => page(state, caller, filter, before)?,
+        None => (Vec::new(), None),
+    };
+    Ok((rows, next, actions(state, caller)?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,6 +10,7 @@ use crate::domain::role::ConsoleRole;
 use crate::error::{Error, Result};
 use crate::services::Caller;
 use crate::services::accounts::Origin;
+use crate::services::accounts::{Newcomer, enrol};
 use crate::services::keys::{self, KeyForm};
 use crate::state::AppState;
 
@@ -59,15 +60,18 @@ pub fn load_with(state: &AppState, key_count: usize, mut keep: impl FnMut(&Plain
                 Some(a) => a.id,
                 None => {
                     // Demo people cannot sign in until an operator sets a password for them.
-                    let new = accounts::NewAccount {
+                    let newcomer = Newcomer {
                         email: &email,
-                        display_name: name,
+                        name,
                         password_hash: None,
-                        is_super_admin: false,
-                        now,
+                        workspace_id: workspace,
+                        role,
+                        super_admin: false,
+                        permissions: &[],
+                        email_unverified: false,
+                        oidc_subject: None,
                     };
-                    let id = accounts::create(c, &new)?;
-                    workspaces::add_member(c, workspace, id, role, now)?;
+                    let id = enrol(c, &newcomer, now)?;
                     created += 1;
                     id
                 }

@@ -124,3 +124,28 @@ pub fn grant_all(
         Ok(plan)
     })
 }
+
+/// The Users page's read model: the listed members, the catalogue their grants refer to, invitations
+/// waiting for an answer, and (for Administrators) the accounts whose account-level changes are out of
+/// the caller's reach.
+#[derive(Debug)]
+pub struct UsersPage {
+    pub rows: Vec<MemberSummary>,
+    pub catalogue: Vec<crate::domain::access::Permission>,
+    pub invitations: Vec<crate::services::invitations::Pending>,
+    pub beyond_reach: std::collections::HashSet<i64>,
+}
+
+pub fn page(state: &AppState, caller: &Caller, filter: &UserFilter) -> Result<UsersPage> {
+    let beyond_reach = if caller.role.can_administer() {
+        crate::services::accounts::beyond_reach(state, caller)?
+    } else {
+        std::collections::HashSet::new()
+    };
+    Ok(UsersPage {
+        rows: list(state, caller, filter)?,
+        catalogue: crate::services::permissions::catalogue(state, caller)?,
+        invitations: crate::services::invitations::pending(state, caller)?,
+        beyond_reach,
+    })
+}

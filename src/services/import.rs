@@ -13,6 +13,7 @@ use crate::domain::email::Email;
 use crate::domain::role::ConsoleRole;
 use crate::error::{Error, Result};
 use crate::services::Caller;
+use crate::services::accounts::{Newcomer, enrol};
 use crate::state::AppState;
 
 /// Largest file accepted.
@@ -362,16 +363,18 @@ pub fn apply(state: &AppState, caller: &Caller, rows: &[SheetRow], previewed: (u
                 Action::Create => {
                     let email = Email::parse(&row.email)?;
                     let role = row.role.unwrap_or(ConsoleRole::Member);
-                    let new = accounts::NewAccount {
+                    let newcomer = Newcomer {
                         email: &email,
-                        display_name: &row.name,
+                        name: &row.name,
                         password_hash: None,
-                        is_super_admin: false,
-                        now,
+                        workspace_id: ws,
+                        role,
+                        super_admin: false,
+                        permissions: &ids,
+                        email_unverified: false,
+                        oidc_subject: None,
                     };
-                    let id = accounts::create(c, &new)?;
-                    workspaces::add_member(c, ws, id, role, now)?;
-                    permissions::grant_new_account(c, id, &ids)?;
+                    let id = enrol(c, &newcomer, now)?;
                     let after = serde_json::json!({ "name": row.name, "role": role.code(), "permissions": names, "source": "import" });
                     events.push(caller.event("account.created").on("account", id, &row.email).change(None, Some(after)));
                 }

@@ -79,18 +79,48 @@ pub fn create(state: &AppState, caller: &Caller, form: &KeyForm) -> Result<Creat
     state.db.write(|c| create_in(c, state, caller, form))
 }
 
+/// A key to create, its fields read from a form (or set by the caller, as for a personal key).
+#[derive(Debug)]
+struct NewKeyRequest<'a> {
+    name: String,
+    description: String,
+    key_type_id: i64,
+    identifier: &'a str,
+    owner_id: i64,
+    roles: &'a [i64],
+    permissions: &'a [i64],
+    expiry: (&'a str, &'a str),
+    act_as_owner: bool,
+    limits: &'a Restrictions,
+}
+
 /// Creates a key inside the caller's transaction (so a batch can create many in one).
 pub fn create_in(c: &mut DbConn, state: &AppState, caller: &Caller, form: &KeyForm) -> Result<Created> {
-    let now = state.now();
-    let name = key_input::key_name(&form.name)?;
-    let description = key_input::description(&form.description)?;
-    let max_lifetime = crate::services::policies::load(c, caller.workspace_id)?.max_lifetime_days;
-    let expires_at = key_input::expiry(&form.expiry, &form.expires_on, now, max_lifetime)?;
     let type_id: i64 = form.key_type.trim().parse().map_err(|_| Invalid::new("key_type", "Choose a key type."))?;
     let owner_id = match form.owner.trim() {
         "" => caller.account_id.ok_or_else(|| Invalid::new("owner", "Choose the key's owner."))?,
         id => id.parse().map_err(|_| Invalid::new("owner", "Choose the key's owner."))?,
     };
+    let request = NewKeyRequest {
+        name: key_input::key_name(&form.name)?,
+        description: key_input::description(&form.description)?,
+        key_type_id: type_id,
+        identifier: &form.identifier,
+        owner_id,
+        roles: &form.roles,
+        permissions: &form.permissions,
+        expiry: (&form.expiry, &form.expires_on),
+        act_as_owner: form.act_as_owner.is_some(),
+        limits: &form.limits,
+    };
+    create_requested(c, state, caller, &request)
+}
+
+fn create_requested(c: &mut DbConn, state: &AppState, caller: &Caller, form: &NewKeyRequest<'_>) -> Result<Created> {
+    let now = state.now();
+    let (name, description, type_id, owner_id) = (&form.name, &form.description, form.key_type_id, form.owner_id);
+    let max_lifetime = crate::services::policies::load(c, caller.workspace_id)?.max_lifetime_days;
+    let expires_at = key_input::expiry(form.expiry.0, form.expiry.1, now, max_lifetime)?;
     if !caller.is(owner_id) && !policy::may_create_for_others(caller.role) {
         return Err(Error::Forbidden);
     }
@@ -99,7 +129,7 @@ pub fn create_in(c: &mut DbConn, state: &AppState, caller: &Caller, form: &KeyFo
     }
     let ws = caller.workspace_id;
     let key_type = key_types::find(c, ws, type_id)?.ok_or_else(|| Invalid::new("key_type", "Choose a key type."))?;
-    let identifier = key_input::identifier(&form.identifier, key_type.id_field_label.as_deref())?;
+    let identifier = key_input::identifier(form.identifier, key_type.id_field_label.as_deref())?;
     let owner = accounts::member(c, ws, owner_id)?
         .filter(|m| m.account.is_active())
         .ok_or_else(|| Invalid::new("owner", "The owner must be an active member of this workspace."))?;
@@ -107,7 +137,7 @@ pub fn create_in(c: &mut DbConn, state: &AppState, caller: &Caller, form: &KeyFo
         let message = format!("{} already has a {} key; regenerate it instead.", owner.account.email, key_type.name);
         return Err(Invalid::new("key_type", message).into());
     }
-    if keys::name_taken(c, ws, &name, None)? {
+    if keys::name_taken(c, ws, name, None)? {
         return Err(Invalid::new(
             "name",
             format!("A key named \u{201c}{name}\u{201d} already exists. Choose another name."),
@@ -126,18 +156,18 @@ pub fn create_in(c: &mut DbConn, state: &AppState, caller: &Caller, form: &KeyFo
                 .ok_or_else(|| Invalid::new("roles", "One of the chosen roles does not exist."))
         })
         .collect::<Result<_, _>>()?;
-    check_permissions(c, caller, &form.permissions)?;
-    let (ip_allow, rate) = restrictions(&form.limits)?;
+    check_permissions(c, caller, form.permissions)?;
+    let (ip_allow, rate) = restrictions(form.limits)?;
     let id = keys::insert(
         c,
         &NewKey {
             workspace_id: ws,
             key_type_id: key_type.id,
-            name: &name,
-            description: &description,
+            name,
+            description,
             identifier: identifier.as_deref(),
             owner_id,
-            act_as_owner: form.act_as_owner.is_some(),
+            act_as_owner: form.act_as_owner,
             expires_at,
             created_by: caller.account_id,
             now,
@@ -145,9 +175,9 @@ pub fn create_in(c: &mut DbConn, state: &AppState, caller: &Caller, form: &KeyFo
     )?;
     keys::refresh_search_text(c, id)?;
     let secret = store_new_secret(state, c, id, &key_type.prefix, now)?;
-    keys::set_grants(c, id, &form.roles, &form.permissions)?;
+    keys::set_grants(c, id, form.roles, form.permissions)?;
     keys::set_restrictions(c, id, ip_allow.as_deref(), rate)?;
-    let event = caller_event(caller, "key.created").on("api_key", id, &name).change(
+    let event = caller_event(caller, "key.created").on("api_key", id, name).change(
         None,
         Some(serde_json::json!({
             "name": name,
@@ -156,7 +186,7 @@ pub fn create_in(c: &mut DbConn, state: &AppState, caller: &Caller, form: &KeyFo
             "owner": owner.account.email,
             "roles": role_names,
             "expires_at": expires_at,
-            "act_as_owner": form.act_as_owner.is_some(),
+            "act_as_owner": form.act_as_owner,
             "ip_allow": ip_allow,
             "rate_limit": rate.map(|r| format!("{}/{}", r.limit, r.window_name())),
         })),
@@ -219,16 +249,19 @@ pub fn create_personal(state: &AppState, caller: &Caller, expiry: &str, expires_
         Ok::<_, diesel::result::Error>((key_type, email))
     })?;
     let key_type = key_type.ok_or_else(|| Error::Conflict("This workspace has no personal key type.".into()))?;
-    let form = KeyForm {
-        name: format!("Personal key of {}", email.unwrap_or_default()),
-        key_type: key_type.id.to_string(),
-        owner: account_id.to_string(),
-        expiry: expiry.to_owned(),
-        expires_on: expires_on.to_owned(),
-        act_as_owner: Some("1".into()),
-        ..KeyForm::default()
+    let request = NewKeyRequest {
+        name: key_input::key_name(&format!("Personal key of {}", email.unwrap_or_default()))?,
+        description: String::new(),
+        key_type_id: key_type.id,
+        identifier: "",
+        owner_id: account_id,
+        roles: &[],
+        permissions: &[],
+        expiry: (expiry, expires_on),
+        act_as_owner: true,
+        limits: &Restrictions::default(),
     };
-    create(state, caller, &form)
+    state.db.write(|c| create_requested(c, state, caller, &request))
 }
 
 /// The caller's personal key, if they have one.
@@ -689,4 +722,11 @@ pub fn credential_report(state: &AppState, caller: &Caller) -> Result<Vec<u8>> {
         ])?;
     }
     out.finish()
+}
+
+/// The caller's own keys (the first hundred) and their personal key, for the profile page.
+pub fn mine(state: &AppState, caller: &Caller) -> Result<(Vec<Listed>, Option<KeyRecord>)> {
+    let me = caller.account_id.ok_or(Error::Forbidden)?;
+    let own = list(state, caller, ListQuery { owner_id: Some(me), limit: 100, ..ListQuery::default() })?.0;
+    Ok((own, personal(state, caller)?))
 }

@@ -18,12 +18,21 @@ pub fn unread(state: &AppState, caller: &Caller) -> Result<i64> {
     Ok(unread + invited)
 }
 
-/// The newest `limit` notifications here, and the invitations waiting for an answer.
-pub fn inbox(state: &AppState, caller: &Caller, limit: i64) -> Result<(Vec<Received>, Vec<NotificationRow>)> {
+/// The newest `limit` notifications here, the invitations waiting for an answer, and what the bell
+/// counts (`unread`).
+#[derive(Debug)]
+pub struct Inbox {
+    pub invitations: Vec<Received>,
+    pub rows: Vec<NotificationRow>,
+    pub unread: i64,
+}
+
+pub fn inbox(state: &AppState, caller: &Caller, limit: i64) -> Result<Inbox> {
     let (ws, me) = (caller.workspace_id, caller.account_id.ok_or(Error::Forbidden)?);
-    state.db.read(|c| {
+    let (invitations, rows) = state.db.read(|c| {
         Ok::<_, diesel::result::Error>((invitations::received(c, me)?, notifications::for_account(c, ws, me, limit)?))
-    })
+    })?;
+    Ok(Inbox { invitations, rows, unread: unread(state, caller)? })
 }
 
 /// Marks the caller's notifications read: one, or all. Returns how many changed; a notification that

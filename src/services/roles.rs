@@ -228,6 +228,12 @@ pub fn get(state: &AppState, caller: &Caller, id: i64) -> Result<(Role, Vec<i64>
     })
 }
 
+/// A role's edit page: the role, its permission ids, and the catalogue to choose from.
+pub fn edit_view(state: &AppState, caller: &Caller, id: i64) -> Result<(Role, Vec<i64>, Vec<Permission>)> {
+    let (role, ids) = get(state, caller, id)?;
+    Ok((role, ids, crate::services::permissions::catalogue(state, caller)?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,6 +11,7 @@ use crate::domain::email::Email;
 use crate::domain::password::NewPassword;
 use crate::domain::role::ConsoleRole;
 use crate::error::{Error, Result};
+use crate::services::accounts::{Newcomer, enrol};
 use crate::services::auth::SignedIn;
 use crate::state::AppState;
 
@@ -75,16 +76,17 @@ fn create_with_membership(
     now: i64,
 ) -> Result<SignedIn> {
     let workspace_id = workspaces::create(c, workspace, now)?;
-    let account_id = accounts::create(
-        c,
-        &accounts::NewAccount {
-            email,
-            display_name: name.as_str(),
-            password_hash: Some(hash),
-            is_super_admin: true,
-            now,
-        },
-    )?;
-    workspaces::add_member(c, workspace_id, account_id, ConsoleRole::Administrator, now)?;
+    let newcomer = Newcomer {
+        email,
+        name: name.as_str(),
+        password_hash: Some(hash),
+        workspace_id,
+        role: ConsoleRole::Administrator,
+        super_admin: true,
+        permissions: &[],
+        email_unverified: false,
+        oidc_subject: None,
+    };
+    let account_id = enrol(c, &newcomer, now)?;
     Ok(SignedIn { account_id, session_epoch: 0, workspace_id })
 }

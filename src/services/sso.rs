@@ -15,11 +15,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::OidcConfig;
 use crate::crypto::constant_time_eq;
-use crate::db::{accounts, audit, workspaces};
+use crate::db::{accounts, audit};
 use crate::domain::audit::{Actor, Event};
 use crate::domain::email::Email;
 use crate::domain::role::ConsoleRole;
 use crate::error::{Error, Result};
+use crate::services::accounts::{Newcomer, enrol};
 use crate::services::auth::{self, SignedIn};
 use crate::state::AppState;
 
@@ -214,18 +215,18 @@ pub fn sign_in(state: &AppState, identity: &Identity, ip: IpAddr) -> Result<Sign
                                 "no account has the email {email} and its domain is not allowed; ask an administrator"
                             )));
                         };
-                        let id = accounts::create(
-                            c,
-                            &accounts::NewAccount {
-                                email,
-                                display_name: email.as_str(),
-                                password_hash: None,
-                                is_super_admin: false,
-                                now,
-                            },
-                        )?;
-                        accounts::set_oidc_subject(c, id, &identity.subject)?;
-                        workspaces::add_member(c, ws, id, role, now)?;
+                        let newcomer = Newcomer {
+                            email,
+                            name: email.as_str(),
+                            password_hash: None,
+                            workspace_id: ws,
+                            role,
+                            super_admin: false,
+                            permissions: &[],
+                            email_unverified: false,
+                            oidc_subject: Some(&identity.subject),
+                        };
+                        let id = enrol(c, &newcomer, now)?;
                         let event = Event::new("account.created", Actor::System("single sign-on"))
                             .in_workspace(ws)
                             .from_ip(ip.to_string())

@@ -12,6 +12,7 @@ use crate::domain::password::NewPassword;
 use crate::domain::role::ConsoleRole;
 use crate::error::{Error, Result};
 use crate::services::Caller;
+use crate::services::accounts::{Newcomer, enrol};
 use crate::state::AppState;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -179,16 +180,18 @@ pub async fn sign_up(state: &AppState, ip: Option<String>, form: SignUpForm) -> 
                         Invalid::new("email", "An account with this email already exists. Sign in instead.").into()
                     );
                 }
-                let new = accounts::NewAccount {
+                let newcomer = Newcomer {
                     email: &email,
-                    display_name: name.as_str(),
+                    name: name.as_str(),
                     password_hash: Some(&hash),
-                    is_super_admin: false,
-                    now,
+                    workspace_id: workspace,
+                    role: ConsoleRole::Member,
+                    super_admin: false,
+                    permissions: &[],
+                    email_unverified: true,
+                    oidc_subject: None,
                 };
-                let id = accounts::create(c, &new)?;
-                accounts::mark_email_unverified(c, id)?;
-                workspaces::add_member(c, workspace, id, ConsoleRole::Member, now)?;
+                let id = enrol(c, &newcomer, now)?;
                 let mut event = Event::new("account.signed_up", Actor::Anonymous(email.as_str().to_owned()))
                     .in_workspace(workspace)
                     .on("account", id, email.as_str())

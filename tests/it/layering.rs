@@ -170,3 +170,64 @@ fn the_checker_sees_grouped_and_plain_imports() {
     assert_eq!(roots.into_iter().collect::<Vec<_>>(), ["a", "diesel", "key"]);
     assert_eq!(code("let a = 1; // crate::db\n#[cfg(test)]\nmod tests { crate::db }"), "let a = 1; ");
 }
+
+/// The service modules a service module names (`services::x`, `super::x`, `use crate::services::{x, …}`).
+fn service_calls(root: &Path) -> Vec<(String, BTreeSet<String>)> {
+    let dir = root.join("services");
+    let mut files = Vec::new();
+    sources(&dir, &mut files);
+    let module_of = |p: &Path| {
+        let relative = p.strip_prefix(&dir).expect("under services");
+        let first = relative.iter().next().map(|s| s.to_string_lossy().trim_end_matches(".rs").to_owned());
+        first.filter(|m| m != "mod")
+    };
+    let modules: BTreeSet<String> = files.iter().filter_map(|p| module_of(p)).collect();
+    let mut calls: Vec<(String, BTreeSet<String>)> = Vec::new();
+    for path in &files {
+        let Some(me) = module_of(path) else { continue };
+        let code = code(&std::fs::read_to_string(path).expect("source is readable"));
+        let mut named = BTreeSet::new();
+        for prefix in ["services::", "super::"] {
+            for (i, _) in code.match_indices(prefix) {
+                let word: String =
+                    code[i + prefix.len()..].chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+                named.insert(word);
+            }
+        }
+        for (i, _) in code.match_indices("use crate::services::{") {
+            let group = &code[i..];
+            let group = &group[..group.find(';').unwrap_or(group.len())];
+            named.extend(group.split(|c: char| !(c.is_alphanumeric() || c == '_')).map(str::to_owned));
+        }
+        named.retain(|m| modules.contains(m) && *m != me);
+        match calls.iter_mut().find(|(m, _)| *m == me) {
+            Some((_, set)) => set.extend(named),
+            None => calls.push((me, named)),
+        }
+    }
+    calls
+}
+
+#[test]
+fn no_two_services_call_each_other() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let calls = service_calls(&root);
+    let calls_of = |m: &str| calls.iter().find(|(name, _)| name == m).map(|(_, set)| set.clone()).unwrap_or_default();
+    // Every module reachable from each one must not lead back to it.
+    let mut cycles = Vec::new();
+    for (start, _) in &calls {
+        let mut seen = BTreeSet::new();
+        let mut frontier: Vec<String> = calls_of(start).into_iter().collect();
+        while let Some(next) = frontier.pop() {
+            if next == *start {
+                cycles.push(start.clone());
+                break;
+            }
+            if seen.insert(next.clone()) {
+                frontier.extend(calls_of(&next));
+            }
+        }
+    }
+    assert!(cycles.is_empty(), "these services call back into themselves through others: {cycles:?}");
+    assert!(calls_of("keys").contains("master_key"), "the checker sees calls between services");
+}
