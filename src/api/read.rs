@@ -374,7 +374,7 @@ pub async fn notification_list(
     ApiCaller(caller): ApiCaller,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let rows = state.run(move |s| notifications::inbox(s, &caller, 200)).await?.rows;
+    let rows = state.run(move |s| notifications::recent(s, &caller, 200)).await?;
     let list: Vec<_> = rows
         .iter()
         .map(|n| NotificationJson {

@@ -29,10 +29,18 @@ pub struct Inbox {
 
 pub fn inbox(state: &AppState, caller: &Caller, limit: i64) -> Result<Inbox> {
     let (ws, me) = (caller.workspace_id, caller.account_id.ok_or(Error::Forbidden)?);
-    let (invitations, rows) = state.db.read(|c| {
-        Ok::<_, diesel::result::Error>((invitations::received(c, me)?, notifications::for_account(c, ws, me, limit)?))
-    })?;
-    Ok(Inbox { invitations, rows, unread: unread(state, caller)? })
+    state.db.read(|c| {
+        let invitations = invitations::received(c, me)?;
+        let unread = notifications::unread_count(c, ws, me)? + i64::try_from(invitations.len()).unwrap_or(i64::MAX);
+        let rows = notifications::for_account(c, ws, me, limit)?;
+        Ok::<_, diesel::result::Error>(Inbox { invitations, rows, unread })
+    })
+}
+
+/// The caller's newest `limit` notifications here, and nothing else (the management API's list).
+pub fn recent(state: &AppState, caller: &Caller, limit: i64) -> Result<Vec<NotificationRow>> {
+    let (ws, me) = (caller.workspace_id, caller.account_id.ok_or(Error::Forbidden)?);
+    state.db.read(|c| notifications::for_account(c, ws, me, limit))
 }
 
 /// Marks the caller's notifications read: one, or all. Returns how many changed; a notification that
