@@ -103,6 +103,45 @@
     if (again) again.focus();
   }, true);
 
+  // Menus and confirmations are disclosures (they work without scripts); here a click elsewhere or Escape
+  // closes an open one, as people expect of a menu.
+  var POPUPS = "details.kw-menu[open], details.confirm[open]";
+  document.addEventListener("click", function (event) {
+    document.querySelectorAll(POPUPS).forEach(function (open) {
+      if (!open.contains(event.target)) open.removeAttribute("open");
+    });
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    document.querySelectorAll(POPUPS).forEach(function (open) {
+      open.removeAttribute("open");
+      var summary = open.querySelector("summary");
+      if (summary && open.contains(document.activeElement)) summary.focus();
+    });
+  });
+
+  // A table wider than the screen scrolls in its own box; that box joins the Tab order (and is named by its
+  // table) only while it does scroll, so keyboard users can scroll it too.
+  function scrollable() {
+    document.querySelectorAll(".table-scroll, .table-wrap, .overflow-auto").forEach(function (box) {
+      if (box.scrollWidth > box.clientWidth) {
+        var table = box.querySelector("table");
+        var caption = table && table.querySelector("caption");
+        var name = (table && table.getAttribute("aria-label")) || (caption && caption.textContent) || "Table";
+        box.setAttribute("tabindex", "0");
+        box.setAttribute("role", "region");
+        box.setAttribute("aria-label", name.trim() + " (scrolls sideways)");
+      } else if (box.getAttribute("role") === "region") {
+        box.removeAttribute("tabindex");
+        box.removeAttribute("role");
+        box.removeAttribute("aria-label");
+      }
+    });
+  }
+  document.addEventListener("DOMContentLoaded", scrollable);
+  document.addEventListener("htmx:afterSettle", scrollable);
+  window.addEventListener("resize", scrollable);
+
   // A network failure gets a toast too, rather than silence.
   document.addEventListener("htmx:sendError", function () {
     var box = document.getElementById("toasts");

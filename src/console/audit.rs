@@ -30,11 +30,12 @@ struct AuditTable {
     older: Option<String>,
     error: Option<String>,
     actions: Vec<String>,
+    now: i64,
 }
 
 impl AuditTable {
-    fn when(&self, t: &i64) -> String {
-        format_time(*t)
+    fn when(&self, t: &i64) -> crate::console::moment::Moment {
+        crate::console::moment::Moment::new(*t, self.now)
     }
 
     fn query(&self) -> String {
@@ -45,14 +46,9 @@ impl AuditTable {
         !self.query().is_empty()
     }
 
-    /// A change as `before → after`, compact.
-    fn change(&self, row: &EventRow) -> String {
-        match (&row.before_json, &row.after_json) {
-            (Some(b), Some(a)) => format!("{b} → {a}"),
-            (None, Some(a)) => a.clone(),
-            (Some(b), None) => format!("{b} → (removed)"),
-            (None, None) => String::new(),
-        }
+    /// The change as readable `field: before → after` pairs.
+    fn changes(&self, row: &EventRow) -> Vec<super::audit_change::Pair> {
+        super::audit_change::pairs(row.before_json.as_deref(), row.after_json.as_deref())
     }
 }
 
@@ -79,7 +75,7 @@ pub async fn show(
     };
     let before = page.before;
     let (rows, next, actions) = state.run(move |s| audit::view(s, &caller, filter.as_ref(), before)).await?;
-    let mut table = AuditTable { form, rows, older: None, error, actions };
+    let mut table = AuditTable { form, rows, older: None, error, actions, now: user.now };
     table.older = next.map(|id| {
         let query = table.query();
         if query.is_empty() { format!("/audit?before={id}") } else { format!("/audit?{query}&before={id}") }
@@ -110,11 +106,12 @@ pub async fn export(
 #[template(path = "audit/_chain.html")]
 struct ChainResult {
     report: ChainReport,
+    now: i64,
 }
 
 impl ChainResult {
-    fn when(&self, t: &i64) -> String {
-        format_time(*t)
+    fn when(&self, t: &i64) -> crate::console::moment::Moment {
+        crate::console::moment::Moment::new(*t, self.now)
     }
 }
 
@@ -124,5 +121,5 @@ pub async fn verify_chain(Reader(user): Reader, state: web::Data<AppState>) -> R
     if let Some(broken) = &report.broken {
         tracing::warn!(event_id = broken.id, "the audit chain is broken");
     }
-    Ok(html(StatusCode::OK, ChainResult { report }.render()))
+    Ok(html(StatusCode::OK, ChainResult { report, now: user.now }.render()))
 }

@@ -45,6 +45,8 @@ pub struct CurrentUser {
     pub ip: IpAddr,
     /// The server's record of this session (`services::sessions`).
     pub session_id: i64,
+    /// The time of this request (the state's clock), for pages that say "3 days ago".
+    pub now: i64,
 }
 
 impl CurrentUser {
@@ -131,6 +133,7 @@ async fn load(req: HttpRequest) -> Result<CurrentUser, AppError> {
         csrf: session.csrf_token(),
         ip,
         session_id,
+        now,
     })
 }
 

@@ -7,7 +7,6 @@ use askama::Template;
 use super::auth::CurrentUser;
 use super::error::{AppError, html};
 use super::layout::Layout;
-use crate::clock::format_time;
 use crate::services::dashboard::{self, Overview};
 use crate::state::AppState;
 
@@ -28,8 +27,8 @@ impl std::ops::Deref for DashboardPage {
 }
 
 impl DashboardPage {
-    fn when(&self, t: &i64) -> String {
-        format_time(*t)
+    fn when(&self, t: &i64) -> crate::console::moment::Moment {
+        self.layout.when(t)
     }
 }
 

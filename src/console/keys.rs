@@ -8,6 +8,7 @@ use super::auth::{CurrentUser, KeyManager};
 use super::error::{AppError, html, is_htmx};
 use super::form::{Authed, FieldError};
 use super::layout::Layout;
+use super::moment::{MaybeMoment, Moment};
 use crate::clock::format_time;
 use crate::crypto::SecretString;
 use crate::domain::access::Permission;
@@ -24,11 +25,13 @@ use crate::services::keys::{self, KeyForm, Listed};
 use crate::services::roles::Role;
 use crate::state::AppState;
 
+/// Keys expiring within this many days stand out in the table (as the "Expiring soon" tab counts them).
+const EXPIRING_SOON_DAYS: i64 = 30;
+
 #[derive(Template)]
 #[template(path = "keys/index.html")]
 struct KeysPage {
     layout: Layout,
-    can_create: bool,
     table: KeysTable,
 }
 
@@ -68,8 +71,13 @@ impl Done {
 }
 
 impl KeysTable {
-    fn when(&self, t: &Option<i64>, none: &str) -> String {
-        t.map_or_else(|| none.to_owned(), format_time)
+    fn when(&self, t: &Option<i64>, none: &'static str) -> MaybeMoment {
+        MaybeMoment::new(*t, self.now, none)
+    }
+
+    /// An expiry, marked when it falls within the "Expiring soon" window or has passed.
+    fn expiry(&self, t: &Option<i64>) -> MaybeMoment {
+        t.map_or(MaybeMoment::Absent("Never"), |t| MaybeMoment::At(Moment::deadline(t, self.now, EXPIRING_SOON_DAYS)))
     }
 
     fn expired(&self, l: &Listed) -> bool {
@@ -104,8 +112,7 @@ pub async fn list(
     if is_htmx(&req) {
         return Ok(html(StatusCode::OK, table.render()));
     }
-    let can_create = policy::may_manage_key(user.role, true);
-    Ok(html(StatusCode::OK, KeysPage { layout: Layout::new("API keys", "keys", &user), can_create, table }.render()))
+    Ok(html(StatusCode::OK, KeysPage { layout: Layout::new("API keys", "keys", &user), table }.render()))
 }
 
 // ---- adding a key ----
@@ -253,12 +260,18 @@ impl std::ops::Deref for KeyPage {
 }
 
 impl KeyPage {
-    fn when(&self, t: &Option<i64>, none: &str) -> String {
-        t.map_or_else(|| none.to_owned(), format_time)
+    fn when(&self, t: &Option<i64>, none: &'static str) -> MaybeMoment {
+        self.layout.when_or(t, none)
     }
 
-    fn at(&self, t: &i64) -> String {
-        format_time(*t)
+    fn expiry(&self, t: &Option<i64>) -> MaybeMoment {
+        t.map_or(MaybeMoment::Absent("Never"), |t| {
+            MaybeMoment::At(Moment::deadline(t, self.layout.now, EXPIRING_SOON_DAYS))
+        })
+    }
+
+    fn at(&self, t: &i64) -> Moment {
+        self.layout.when(t)
     }
 
     fn day(&self, day: &i64) -> String {

@@ -3,6 +3,7 @@
 
 pub mod assets;
 pub mod audit;
+pub mod audit_change;
 pub mod auth;
 pub mod csrf;
 pub mod dashboard;
@@ -13,6 +14,7 @@ pub mod key_actions;
 pub mod key_test;
 pub mod keys;
 pub mod layout;
+pub mod moment;
 pub mod notifications;
 pub mod permissions;
 pub mod profile;
@@ -95,7 +97,13 @@ crate::http::declare_routes! {
         get "/audit" => audit::show;
         get "/audit.csv" => audit::export;
         post "/audit/verify" => audit::verify_chain;
-        get "/settings" => settings::show;
+        get "/settings" => settings::general;
+        get "/settings/key-types" => settings::key_types;
+        get "/settings/policies" => settings::policies;
+        get "/settings/domains" => settings::domains;
+        get "/settings/webhooks" => settings::webhooks;
+        get "/settings/shared-secret" => settings::shared_secret;
+        get "/settings/two-factor" => settings::two_factor;
         post "/settings/domains" => settings::save_domains;
         post "/settings/policies" => settings::save_policies;
         post "/settings/webhooks" => settings::add_webhook;

@@ -8,7 +8,6 @@ use askama::Template;
 use super::auth::CurrentUser;
 use super::error::{AppError, html, is_htmx};
 use super::layout::Layout;
-use crate::clock::format_time;
 use crate::services::notifications::{self, NotificationRow, Received};
 use crate::state::AppState;
 
@@ -54,11 +53,14 @@ struct ListSection {
     rows: Vec<NotificationRow>,
     csrf: String,
     bell: Bell,
+    /// Answering htmx: the header's bell is swapped too (out of band). A whole page has its own bell.
+    swap_bell: bool,
+    now: i64,
 }
 
 impl ListSection {
-    fn when(&self, t: &i64) -> String {
-        format_time(*t)
+    fn when(&self, t: &i64) -> crate::console::moment::Moment {
+        crate::console::moment::Moment::new(*t, self.now)
     }
 
     fn role_label(&self, code: &str) -> &'static str {
@@ -74,7 +76,14 @@ async fn section(state: &AppState, user: &CurrentUser) -> Result<ListSection, Ap
     let caller = user.caller();
     let notifications::Inbox { invitations, rows, unread } =
         state.run(move |s| notifications::inbox(s, &caller, SHOWN)).await?;
-    Ok(ListSection { invitations, rows, csrf: user.csrf.clone(), bell: Bell { unread } })
+    Ok(ListSection {
+        invitations,
+        rows,
+        csrf: user.csrf.clone(),
+        bell: Bell { unread },
+        swap_bell: false,
+        now: user.now,
+    })
 }
 
 pub async fn list(user: CurrentUser, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
@@ -91,7 +100,8 @@ async fn mark(
     let caller = user.caller();
     state.run(move |s| notifications::mark_read(s, &caller, id)).await?;
     if is_htmx(&req) {
-        return Ok(html(StatusCode::OK, section(state, &user).await?.render()));
+        let section = ListSection { swap_bell: true, ..section(state, &user).await? };
+        return Ok(html(StatusCode::OK, section.render()));
     }
     Ok(HttpResponse::SeeOther().insert_header(("location", "/notifications")).finish())
 }

@@ -30,8 +30,8 @@ struct ProfilePage {
 }
 
 impl ProfilePage {
-    fn when(&self, t: &i64) -> String {
-        crate::clock::format_time(*t)
+    fn when(&self, t: &i64) -> crate::console::moment::Moment {
+        self.layout.when(t)
     }
 
     /// The browser, in the words of its user agent: enough to tell one's sessions apart.

@@ -1,4 +1,5 @@
-//! Settings: key types, allowed domains and the shared secret (policies and webhooks follow).
+//! Settings, one form per page under a sub-navigation: general facts, key types, key policies, allowed
+//! domains, webhooks, the shared secret (Administrators) and two-factor.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -20,10 +21,56 @@ use crate::services::webhooks::{self as hooks, WebhookForm};
 use crate::services::whitelist::{self, Whitelist, WhitelistForm};
 use crate::state::AppState;
 
+/// The settings' pages, in the order of their sub-navigation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tab {
+    General,
+    KeyTypes,
+    Policies,
+    Domains,
+    Webhooks,
+    SharedSecret,
+    TwoFactor,
+}
+
+impl Tab {
+    const ALL: [Tab; 7] =
+        [Tab::General, Tab::KeyTypes, Tab::Policies, Tab::Domains, Tab::Webhooks, Tab::SharedSecret, Tab::TwoFactor];
+
+    pub fn path(self) -> &'static str {
+        match self {
+            Tab::General => "/settings",
+            Tab::KeyTypes => "/settings/key-types",
+            Tab::Policies => "/settings/policies",
+            Tab::Domains => "/settings/domains",
+            Tab::Webhooks => "/settings/webhooks",
+            Tab::SharedSecret => "/settings/shared-secret",
+            Tab::TwoFactor => "/settings/two-factor",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Tab::General => "General",
+            Tab::KeyTypes => "Key types",
+            Tab::Policies => "Key policies",
+            Tab::Domains => "Allowed domains",
+            Tab::Webhooks => "Webhooks",
+            Tab::SharedSecret => "Shared secret",
+            Tab::TwoFactor => "Two-factor",
+        }
+    }
+}
+
+fn to(tab: Tab) -> HttpResponse {
+    HttpResponse::SeeOther().insert_header(("location", tab.path())).finish()
+}
+
 #[derive(Template)]
 #[template(path = "settings/index.html")]
 struct SettingsPage {
     layout: Layout,
+    tab: Tab,
     can_edit: bool,
     types: Vec<(KeyType, i64)>,
     /// The row whose form failed (None: the add form), its input and why.
@@ -85,8 +132,17 @@ async fn secret_box(state: &AppState, user: &CurrentUser) -> Result<SecretBox, A
 }
 
 impl SettingsPage {
-    fn when(&self, t: &i64) -> String {
-        format_time(*t)
+    /// The sub-navigation: the shared secret only for those who may see it.
+    fn tabs(&self) -> Vec<Tab> {
+        Tab::ALL.into_iter().filter(|t| *t != Tab::SharedSecret || self.secret.is_some()).collect()
+    }
+
+    fn current(&self, tab: &Tab) -> &'static str {
+        if *tab == self.tab { "page" } else { "false" }
+    }
+
+    fn when(&self, t: &i64) -> crate::console::moment::Moment {
+        self.layout.when(t)
     }
 
     fn webhook_url(&self, id: &i64) -> &str {
@@ -156,14 +212,16 @@ impl SettingsPage {
 async fn page(
     state: &AppState,
     user: &CurrentUser,
+    tab: Tab,
     failed: Option<(Option<i64>, TypeForm, FieldError)>,
 ) -> Result<SettingsPage, AppError> {
-    with_domains(state, user, failed, None).await
+    with_domains(state, user, tab, failed, None).await
 }
 
 async fn with_domains(
     state: &AppState,
     user: &CurrentUser,
+    tab: Tab,
     failed: Option<(Option<i64>, TypeForm, FieldError)>,
     domains_failed: Option<(String, FieldError)>,
 ) -> Result<SettingsPage, AppError> {
@@ -182,7 +240,8 @@ async fn with_domains(
         deliveries,
         webhook_failed: None,
         sessions: (state.config.session_idle_secs / 60, state.config.session_lifetime_secs / 3600),
-        layout: Layout::new("Settings", "settings", user),
+        layout: Layout::new(format!("{} · Settings", tab.label()), "settings", user),
+        tab,
         can_edit: user.role.can_administer(),
         types,
         failed,
@@ -192,12 +251,40 @@ async fn with_domains(
     })
 }
 
-pub async fn show(Reader(user): Reader, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
-    Ok(html(StatusCode::OK, page(&state, &user, None).await?.render()))
+async fn show(user: &CurrentUser, state: &AppState, tab: Tab) -> Result<HttpResponse, AppError> {
+    Ok(html(StatusCode::OK, page(state, user, tab, None).await?.render()))
+}
+
+pub async fn general(Reader(user): Reader, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    show(&user, &state, Tab::General).await
+}
+
+pub async fn key_types(Reader(user): Reader, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    show(&user, &state, Tab::KeyTypes).await
+}
+
+pub async fn policies(Reader(user): Reader, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    show(&user, &state, Tab::Policies).await
+}
+
+pub async fn domains(Reader(user): Reader, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    show(&user, &state, Tab::Domains).await
+}
+
+pub async fn webhooks(Reader(user): Reader, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    show(&user, &state, Tab::Webhooks).await
+}
+
+pub async fn shared_secret(Admin(user): Admin, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    show(&user, &state, Tab::SharedSecret).await
+}
+
+pub async fn two_factor(Reader(user): Reader, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    show(&user, &state, Tab::TwoFactor).await
 }
 
 fn back() -> HttpResponse {
-    HttpResponse::SeeOther().insert_header(("location", "/settings#key-types")).finish()
+    to(Tab::KeyTypes)
 }
 
 async fn answer(
@@ -210,7 +297,7 @@ async fn answer(
     match result {
         Ok(()) => Ok(back()),
         Err(Error::Invalid(invalid)) => {
-            let page = page(state, user, Some((row, form, invalid.into()))).await?;
+            let page = page(state, user, Tab::KeyTypes, Some((row, form, invalid.into()))).await?;
             Ok(html(StatusCode::UNPROCESSABLE_ENTITY, page.render()))
         }
         Err(other) => Err(other.into()),
@@ -255,9 +342,9 @@ pub async fn save_domains(
 ) -> Result<HttpResponse, AppError> {
     let (caller, submitted) = (user.caller(), form.clone());
     match state.run(move |s| whitelist::save(s, &caller, &submitted)).await {
-        Ok(_) => Ok(HttpResponse::SeeOther().insert_header(("location", "/settings#domains")).finish()),
+        Ok(_) => Ok(to(Tab::Domains)),
         Err(Error::Invalid(invalid)) => {
-            let page = with_domains(&state, &user, None, Some((form.domains, invalid.into()))).await?;
+            let page = with_domains(&state, &user, Tab::Domains, None, Some((form.domains, invalid.into()))).await?;
             Ok(html(StatusCode::UNPROCESSABLE_ENTITY, page.render()))
         }
         Err(other) => Err(other.into()),
@@ -323,7 +410,7 @@ async fn secret_answer(
     if is_htmx(req) {
         return Ok(html(status, section.render()));
     }
-    let mut page = page(state, user, None).await?;
+    let mut page = page(state, user, Tab::SharedSecret, None).await?;
     page.secret = Some(section);
     Ok(html(status, page.render()))
 }
@@ -360,7 +447,7 @@ pub async fn regenerate_secret(
 pub async fn end_secret_overlap(Admin(user): Admin, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     let caller = user.caller();
     state.run(move |s| shared_secret::end_overlap(s, &caller)).await?;
-    Ok(HttpResponse::SeeOther().insert_header(("location", "/settings#shared-secret")).finish())
+    Ok(to(Tab::SharedSecret))
 }
 
 // ---- policies ----
@@ -371,9 +458,9 @@ pub async fn save_policies(
 ) -> Result<HttpResponse, AppError> {
     let (caller, submitted) = (user.caller(), form.clone());
     match state.run(move |s| policies::save(s, &caller, &submitted)).await {
-        Ok(_) => Ok(HttpResponse::SeeOther().insert_header(("location", "/settings#policies")).finish()),
+        Ok(_) => Ok(to(Tab::Policies)),
         Err(Error::Invalid(invalid)) => {
-            let mut page = page(&state, &user, None).await?;
+            let mut page = page(&state, &user, Tab::Policies, None).await?;
             page.policies_failed = Some((form, invalid.into()));
             Ok(html(StatusCode::UNPROCESSABLE_ENTITY, page.render()))
         }
@@ -384,7 +471,7 @@ pub async fn save_policies(
 // ---- webhooks ----
 
 fn to_webhooks() -> HttpResponse {
-    HttpResponse::SeeOther().insert_header(("location", "/settings#webhooks")).finish()
+    to(Tab::Webhooks)
 }
 
 pub async fn add_webhook(
@@ -395,7 +482,7 @@ pub async fn add_webhook(
     match state.run(move |s| hooks::add(s, &caller, &submitted)).await {
         Ok(()) => Ok(to_webhooks()),
         Err(Error::Invalid(invalid)) => {
-            let mut page = page(&state, &user, None).await?;
+            let mut page = page(&state, &user, Tab::Webhooks, None).await?;
             page.webhook_failed = Some((form, invalid.into()));
             Ok(html(StatusCode::UNPROCESSABLE_ENTITY, page.render()))
         }

@@ -24,6 +24,13 @@ struct SetupPage {
     error: Option<String>,
 }
 
+/// A setup link that was used already, or never was one: say so, and where to go instead.
+#[derive(Template)]
+#[template(path = "auth/setup_closed.html")]
+struct SetupClosed {
+    layout: Layout,
+}
+
 #[derive(Debug, serde::Deserialize)]
 pub struct TokenQuery {
     #[serde(default)]
@@ -40,12 +47,13 @@ pub async fn show(
     query: web::Query<TokenQuery>,
 ) -> Result<HttpResponse, AppError> {
     if !setup::token_matches(&state, &query.token) {
-        return Err(no_setup());
+        let layout = Layout::public("Setup link used", ConsoleSession(session).csrf_token());
+        return Ok(html(StatusCode::NOT_FOUND, SetupClosed { layout }.render()));
     }
     let page = SetupPage {
         layout: Layout::public("Set up keyward", ConsoleSession(session).csrf_token()),
         token: query.into_inner().token,
-        workspace: "Default".into(),
+        workspace: String::new(),
         name: String::new(),
         email: String::new(),
         error: None,

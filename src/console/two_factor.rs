@@ -159,5 +159,5 @@ pub async fn require(
     let caller = user.caller();
     let required = form.required.is_some();
     state.run(move |s| two_factor::set_required(s, &caller, required)).await?;
-    Ok(see_other("/settings#two-factor"))
+    Ok(see_other(super::settings::Tab::TwoFactor.path()))
 }

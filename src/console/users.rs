@@ -48,6 +48,7 @@ struct UsersSection {
     invitations: Vec<crate::services::invitations::Pending>,
     /// Members whose account the viewer may not change: their rows offer no account actions.
     beyond_reach: std::collections::HashSet<i64>,
+    now: i64,
 }
 
 #[derive(Debug, Default)]
@@ -67,12 +68,21 @@ struct UserRow<'a> {
     s: &'a MemberSummary,
     /// The viewer may not change this account (`accounts::changeable`).
     beyond_reach: bool,
+    now: i64,
+}
+
+impl UserRow<'_> {
+    fn last_sign_in(&self) -> crate::console::moment::MaybeMoment {
+        crate::console::moment::MaybeMoment::new(self.s.member.account.last_sign_in_at, self.now, "Never")
+    }
 }
 
 impl UsersSection {
     fn row(&self, s: &MemberSummary) -> String {
         let beyond_reach = self.beyond_reach.contains(&s.member.account.id);
-        UserRow { csrf: &self.csrf, can_edit: self.can_edit, me: self.me, s, beyond_reach }.render().unwrap_or_default()
+        UserRow { csrf: &self.csrf, can_edit: self.can_edit, me: self.me, s, beyond_reach, now: self.now }
+            .render()
+            .unwrap_or_default()
     }
 
     fn permission_checked(&self, id: &i64) -> bool {
@@ -106,8 +116,8 @@ impl UsersSection {
         self.page * PAGE < self.total
     }
 
-    fn when(&self, t: &i64) -> String {
-        crate::clock::format_time(*t)
+    fn when(&self, t: &i64) -> crate::console::moment::Moment {
+        crate::console::moment::Moment::new(*t, self.now)
     }
 
     fn role_label(&self, code: &str) -> &'static str {
@@ -192,6 +202,7 @@ async fn section(
         notice,
         invitations,
         beyond_reach,
+        now: user.now,
     })
 }
 
@@ -277,7 +288,8 @@ pub async fn row_action(
         })
         .await?;
     if is_htmx(&req) {
-        let row = UserRow { csrf: &user.csrf, can_edit: true, me: user.id, s: &summary, beyond_reach: false };
+        let row =
+            UserRow { csrf: &user.csrf, can_edit: true, me: user.id, s: &summary, beyond_reach: false, now: user.now };
         return Ok(html(StatusCode::OK, row.render()));
     }
     Ok(HttpResponse::SeeOther().insert_header(("location", "/users")).finish())

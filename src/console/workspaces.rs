@@ -12,7 +12,6 @@ use super::form::{Authed, FieldError};
 use super::layout::Layout;
 use super::see_other;
 use super::session::ConsoleSession;
-use crate::clock::format_time;
 use crate::domain::role::ConsoleRole;
 use crate::error::Error;
 use crate::services::accounts::Member;
@@ -40,14 +39,14 @@ struct ShowPage {
 }
 
 impl ListPage {
-    fn when(&self, t: &i64) -> String {
-        format_time(*t)
+    fn when(&self, t: &i64) -> crate::console::moment::Moment {
+        self.layout.when(t)
     }
 }
 
 impl ShowPage {
-    fn when(&self, t: &i64) -> String {
-        format_time(*t)
+    fn when(&self, t: &i64) -> crate::console::moment::Moment {
+        self.layout.when(t)
     }
 
     fn roles(&self) -> [ConsoleRole; 3] {

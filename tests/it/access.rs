@@ -37,7 +37,7 @@ on_both_backends! {
         }
         let users = admin.get("/users").await;
         assert!(!users.body.contains("x@example.com"), "nothing was created");
-        assert!(!users.body.contains("status-off"), "nothing was disabled");
+        assert!(!users.body.contains("state-off"), "nothing was disabled");
     }
 }
 

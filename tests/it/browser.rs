@@ -41,6 +41,23 @@ impl WebDriverCompatibleCommand for BrowserLog {
     }
 }
 
+/// ChromeDriver's door to the DevTools protocol (viewport and colour-scheme emulation).
+#[derive(Debug)]
+pub struct Cdp {
+    pub cmd: String,
+    pub params: Value,
+}
+
+impl WebDriverCompatibleCommand for Cdp {
+    fn endpoint(&self, base: &url::Url, session: Option<&str>) -> Result<url::Url, url::ParseError> {
+        base.join(&format!("session/{}/goog/cdp/execute", session.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(json!({ "cmd": self.cmd, "params": self.params }).to_string()))
+    }
+}
+
 impl Chrome {
     /// Starts ChromeDriver and a headless Chromium, or says why not (and fails in CI).
     pub async fn start() -> Option<Chrome> {
@@ -276,10 +293,10 @@ async fn a_member_signs_in_hears_of_a_deleted_role_reveals_and_deletes_a_key_in_
     // Delete asks for the name typed exactly.
     chrome.goto(&format!("{}/keys/{key_id}/delete", app.base)).await;
     chrome.fill("#confirm", "bob locker").await;
-    chrome.click("main button.danger").await;
+    chrome.click("main button.btn-danger").await;
     chrome.wait_for_text("to confirm.").await;
     chrome.fill("#confirm", "Bob locker").await;
-    chrome.click("main button.danger").await;
+    chrome.click("main button.btn-danger").await;
     chrome.wait_for_text("No API keys yet").await;
     chrome.console_is_clean("the key list").await;
     chrome.client.clone().close().await.expect("close the browser");
@@ -382,12 +399,12 @@ async fn a_key_is_regenerated_with_overlap_reassigned_and_deleted_after_recent_u
     app.state.usage.flush(&app.state.db).expect("flush");
     chrome.goto(&format!("{}/keys/{id}/delete", app.base)).await;
     chrome.fill("#confirm", "Sync job").await;
-    chrome.click("main button.danger").await;
+    chrome.click("main button.btn-danger").await;
     chrome.wait_for_text("used in the last 3 days").await;
     assert!(chrome.client.source().await.expect("source").contains("Deactivate instead"));
     chrome.fill("#confirm", "Sync job").await;
     chrome.click("input[name=recent_ok]").await;
-    chrome.click("main button.danger").await;
+    chrome.click("main button.btn-danger").await;
     chrome.wait_until_gone("used in the last 3 days").await;
     let gone = keyward::services::verify::verify(&app.state, &second, &Default::default()).expect("verify");
     assert_eq!(gone.code.as_str(), "NOT_FOUND");
@@ -651,7 +668,7 @@ async fn a_super_administrator_creates_a_workspace_adds_a_member_and_switches_in
 
     // The switcher appears; choosing Globex moves the console there, where Acme's people are not.
     chrome.select("#workspace-switcher", "Globex").await;
-    chrome.click("form.switcher button[type=submit]").await;
+    chrome.click("form.kw-switcher button[type=submit]").await;
     chrome.wait_for_text("<h1>Dashboard</h1>").await;
     chrome.wait_until_true("document.querySelector('#workspace-switcher').selectedOptions[0].text === 'Globex'").await;
     chrome.goto(&format!("{}/users", app.base)).await;
@@ -661,14 +678,16 @@ async fn a_super_administrator_creates_a_workspace_adds_a_member_and_switches_in
 
     // Back to Acme, then archive Globex after the confirmation.
     chrome.select("#workspace-switcher", "Acme").await;
-    chrome.click("form.switcher button[type=submit]").await;
+    chrome.click("form.kw-switcher button[type=submit]").await;
     chrome.wait_until_true("document.querySelector('#workspace-switcher').selectedOptions[0].text === 'Acme'").await;
     chrome.goto(globex.as_str()).await;
     chrome.wait_for_text("<h1>Globex</h1>").await;
-    chrome.click("main form[action$='/archive'] button").await;
-    let question = chrome.client.get_alert_text().await.expect("a confirmation");
-    assert!(question.starts_with("Archive Globex?"), "{question}");
-    chrome.client.accept_alert().await.expect("confirm");
+    // The confirmation is in the page (one pattern for every destructive action), not the browser's dialog.
+    chrome.click(".actions-row details.confirm summary").await;
+    let question =
+        chrome.eval("document.querySelector('.actions-row details.confirm[open] .confirm-panel').innerText").await;
+    assert!(question.as_str().is_some_and(|q| q.starts_with("Archive Globex?")), "{question}");
+    chrome.click(".actions-row details.confirm[open] button.btn-danger").await;
     chrome.wait_for_text("Restore workspace").await;
     chrome.goto(&format!("{}/", app.base)).await;
     assert!(!chrome.client.source().await.expect("source").contains("workspace-switcher"), "Globex is archived");
@@ -783,7 +802,7 @@ async fn a_person_of_another_workspace_is_invited_accepts_and_sees_where_they_ar
 
     // Alice sees it on the bell and under Notifications, accepts, and lands in Globex.
     chrome.sign_in(&app.base, "alice@example.com").await;
-    chrome.wait_until_true("document.querySelector('#bell .badge') !== null").await;
+    chrome.wait_until_true("document.querySelector('#bell .count') !== null").await;
     chrome.click("#bell").await;
     chrome.wait_for_text("You are invited to join Globex as Member.").await;
     chrome.console_is_clean("Notifications with an invitation").await;

@@ -20,6 +20,7 @@ mod operations;
 mod permissions;
 mod reminders;
 mod roles;
+mod screens;
 mod secrets;
 mod security;
 mod settings;

@@ -20,7 +20,7 @@ async fn static_assets_are_served_with_their_content_types() {
     let b = app.browser();
     for (path, content_type) in [
         ("/static/vendor/htmx-2.0.11.min.js", "javascript"),
-        ("/static/vendor/pico-2.1.1.min.css", "text/css"),
+        ("/static/vendor/tabler-1.6.1.min.css", "text/css"),
         ("/static/app.css", "text/css"),
         ("/static/app.js", "javascript"),
         ("/static/favicon.svg", "image/svg+xml"),

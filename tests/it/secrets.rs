@@ -136,7 +136,7 @@ on_both_backends! {
         let start = shown.body.find("value=\"kwss_").expect("shown") + "value=\"".len();
         let shared = shown.body[start..].split('"').next().expect("secret").to_owned();
         seen.showing("shared secret reveal", shown, &shared);
-        seen.page("settings", admin.get("/settings").await);
+        seen.page("settings", admin.get("/settings/shared-secret").await);
         seen.page("shared secret API", api(&app, reqwest::Method::GET, "/api/v1/shared-secret", Some(("authorization", &admin_key)), None).await);
 
         member.get("/profile").await;

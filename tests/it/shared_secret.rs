@@ -59,8 +59,8 @@ on_both_backends! {
         let admin = app.admin().await;
         let (_, key) = create_key(&admin, &[("name", "Signed")]).await;
 
-        let settings = admin.get("/settings").await.body;
-        assert!(settings.contains("Shared secret") && settings.contains("The current secret was made"));
+        let settings = admin.get("/settings/shared-secret").await.body;
+        assert!(settings.contains("Shared secret") && settings.contains("Current secret</dt><dd>made "));
         assert!(shown_secret(&settings).is_none(), "never shown without the password");
 
         let (status, secret, body) = reveal(&admin, "not my password").await;
@@ -87,7 +87,7 @@ on_both_backends! {
             .htmx_post("/settings/shared-secret/regenerate", &[("password", PASSWORD), ("overlap_secs", "3600")])
             .await;
         assert_eq!(page.status, StatusCode::OK, "{}", page.body);
-        assert!(page.body.contains("shown this once") && page.body.contains("A previous secret still signs until"));
+        assert!(page.body.contains("shown this once") && page.body.contains("Previous secret</dt><dd>still signs until"));
         let new = shown_secret(&page.body).expect("the new secret, once");
         assert_ne!(new, secret);
         let (valid, header) = signed_verify(&app, &key).await;
@@ -113,7 +113,7 @@ on_both_backends! {
         let (valid, header) = signed_verify(&app, &key).await;
         let raw = valid["raw"].as_str().unwrap_or("").to_owned();
         assert!(signed_by(&header, &raw, &newest) && !signed_by(&header, &raw, &new), "{header}");
-        assert!(!admin.get("/settings").await.body.contains("A previous secret"));
+        assert!(!admin.get("/settings/shared-secret").await.body.contains("Previous secret"));
 
         let audit = admin.get("/").await.body;
         assert!(audit.contains("shared_secret.revealed") && audit.contains("shared_secret.regenerated"), "{audit}");
@@ -129,7 +129,8 @@ on_both_backends! {
         let admin = app.admin().await;
         let auditor = app.user(&admin, "audrey@example.com", "auditor").await;
         let settings = auditor.get("/settings").await.body;
-        assert!(!settings.contains("Shared secret"));
+        assert!(settings.contains("Key policies") && !settings.contains("Shared secret"), "{settings}");
+        assert_eq!(auditor.get("/settings/shared-secret").await.status, StatusCode::FORBIDDEN);
         auditor.get("/settings").await;
         let page = auditor.post("/settings/shared-secret/reveal", &[("password", PASSWORD)]).await;
         assert_eq!(page.status, StatusCode::FORBIDDEN);

@@ -177,7 +177,7 @@ on_both_backends! {
         let bob = app.user(&admin, "bob@example.com", "member").await;
         admin.get("/settings").await;
         assert_eq!(admin.post("/settings/two-factor", &[("required", "1")]).await.status, StatusCode::SEE_OTHER);
-        assert!(admin.get("/settings").await.body.contains("name=\"required\" value=\"1\" checked"));
+        assert!(admin.get("/settings/two-factor").await.body.contains("name=\"required\" value=\"1\" checked"));
         let sent = bob.get("/keys").await;
         assert_eq!(sent.status, StatusCode::SEE_OTHER);
         assert_eq!(sent.location(), "/profile/two-factor?required=1");

@@ -68,7 +68,7 @@ on_both_backends! {
         assert!(bad.body.contains("Give an http:// or https:// URL"));
         let added = admin.post("/settings/webhooks", &[("url", &url), ("description", "Ops channel")]).await;
         assert_eq!(added.status, StatusCode::SEE_OTHER);
-        let settings = admin.get("/settings").await.body;
+        let settings = admin.get("/settings/webhooks").await.body;
         assert!(settings.contains(&url) && settings.contains("Ops channel"));
         let hook = settings.split("id=\"webhook-").nth(1).and_then(|s| s.split('"').next()).expect("webhook id").to_owned();
 
@@ -96,7 +96,7 @@ on_both_backends! {
         assert_eq!(deliver(&app).await, (0, 1));
         assert_eq!(deliver(&app).await, (0, 0), "not before the backoff");
         admin.sign_in("admin@example.com", PASSWORD).await;
-        let pending = admin.get("/settings").await.body;
+        let pending = admin.get("/settings/webhooks").await.body;
         assert!(pending.contains("data-status=\"pending\"") && pending.contains("the receiver answered 500"), "{pending}");
         receiver.answer.store(204, Ordering::SeqCst);
         app.clock.advance(31);
@@ -110,7 +110,7 @@ on_both_backends! {
             assert!(json["title"].as_str().is_some_and(|t| t.contains("Short lived")));
             assert_eq!(got.len(), 3, "the test, the failed attempt and the retry");
         }
-        let settings = admin.get("/settings").await.body;
+        let settings = admin.get("/settings/webhooks").await.body;
         assert!(!settings.contains("data-status=\"pending\""));
 
         // Turned off, a webhook gets nothing; deleted, it is gone.
@@ -122,14 +122,14 @@ on_both_backends! {
         admin.get("/settings").await;
         let deleted = admin.post(&format!("/settings/webhooks/{hook}/delete"), &[]).await;
         assert_eq!(deleted.status, StatusCode::SEE_OTHER);
-        assert!(!admin.get("/settings").await.body.contains(&url));
+        assert!(!admin.get("/settings/webhooks").await.body.contains(&url));
         assert!(admin.get("/audit?action=settings.").await.body.contains("settings.webhook_deleted"));
     }
 }
 
 /// The first hook of the workspace, by its settings row.
 async fn first_hook(admin: &crate::helpers::Browser) -> String {
-    let settings = admin.get("/settings").await.body;
+    let settings = admin.get("/settings/webhooks").await.body;
     settings.split("id=\"webhook-").nth(1).and_then(|s| s.split('"').next()).expect("webhook id").to_owned()
 }
 
@@ -162,7 +162,7 @@ on_both_backends! {
         admin.post(&format!("/settings/webhooks/{hook}/test"), &[]).await;
         assert_eq!(deliver(&app).await, (0, 1));
         assert!(receiver.received.lock().expect("lock").is_empty(), "nothing reached the loopback receiver");
-        let settings = admin.get("/settings").await.body;
+        let settings = admin.get("/settings/webhooks").await.body;
         assert!(settings.contains(keyward::services::outbound::REFUSED), "{settings}");
         // A closed port behind a private name reads the same: nothing maps the internal network.
         admin.post(&format!("/settings/webhooks/{hook}/delete"), &[]).await;
@@ -172,7 +172,7 @@ on_both_backends! {
         admin.post(&format!("/settings/webhooks/{closed}/test"), &[]).await;
         app.clock.advance(3600);
         assert_eq!(deliver(&app).await, (0, 1));
-        let settings = admin.get("/settings").await.body;
+        let settings = admin.get("/settings/webhooks").await.body;
         assert!(!settings.contains("could not connect"), "{settings}");
     }
 }
@@ -203,6 +203,6 @@ on_both_backends! {
         admin.post(&format!("/settings/webhooks/{hook}/test"), &[]).await;
         assert_eq!(deliver(&app).await, (0, 1));
         assert!(target.received.lock().expect("lock").is_empty(), "the redirect was not followed");
-        assert!(admin.get("/settings").await.body.contains("redirects are not followed"));
+        assert!(admin.get("/settings/webhooks").await.body.contains("redirects are not followed"));
     }
 }

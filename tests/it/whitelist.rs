@@ -54,7 +54,7 @@ on_both_backends! {
         assert!(empty.body.contains("List at least one domain"));
         let saved = admin.post("/settings/domains", &[("domains", "@Corp.example\nlab.example")]).await;
         assert_eq!(saved.status, StatusCode::SEE_OTHER);
-        assert!(admin.get("/settings").await.body.contains("corp.example\nlab.example"));
+        assert!(admin.get("/settings/domains").await.body.contains("corp.example\nlab.example"));
 
         unaffiliated(&app, "ann@corp.example");
         unaffiliated(&app, "eve@other.example");
