@@ -683,11 +683,11 @@ async fn a_super_administrator_creates_a_workspace_adds_a_member_and_switches_in
     chrome.goto(globex.as_str()).await;
     chrome.wait_for_text("<h1>Globex</h1>").await;
     // The confirmation is in the page (one pattern for every destructive action), not the browser's dialog.
-    chrome.click(".actions-row details.confirm summary").await;
+    chrome.click(".danger-zone details.confirm summary").await;
     let question =
-        chrome.eval("document.querySelector('.actions-row details.confirm[open] .confirm-panel').innerText").await;
+        chrome.eval("document.querySelector('.danger-zone details.confirm[open] .confirm-panel').innerText").await;
     assert!(question.as_str().is_some_and(|q| q.starts_with("Archive Globex?")), "{question}");
-    chrome.click(".actions-row details.confirm[open] button.btn-danger").await;
+    chrome.click(".danger-zone details.confirm[open] button.btn-danger").await;
     chrome.wait_for_text("Restore workspace").await;
     chrome.goto(&format!("{}/", app.base)).await;
     assert!(!chrome.client.source().await.expect("source").contains("workspace-switcher"), "Globex is archived");

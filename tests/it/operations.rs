@@ -23,6 +23,7 @@ async fn static_assets_are_served_with_their_content_types() {
         ("/static/vendor/tabler-1.6.1.min.css", "text/css"),
         ("/static/app.css", "text/css"),
         ("/static/app.js", "javascript"),
+        ("/static/theme.js", "javascript"),
         ("/static/favicon.svg", "image/svg+xml"),
     ] {
         let page = b.get(path).await;
@@ -30,6 +31,21 @@ async fn static_assets_are_served_with_their_content_types() {
         assert!(page.header("content-type").contains(content_type), "{path}: {}", page.header("content-type"));
         assert!(!page.header("etag").is_empty());
     }
+    // Text assets go gzipped to clients that ask (browsers do), as is to those that do not.
+    let raw = reqwest::Client::new();
+    let css = format!("{}/static/vendor/tabler-1.6.1.min.css", app.base);
+    let zipped = raw.get(&css).header("accept-encoding", "gzip, br").send().await.expect("css");
+    assert_eq!(zipped.headers()["content-encoding"], "gzip");
+    assert_eq!(zipped.headers()["vary"], "Accept-Encoding");
+    let zipped = zipped.bytes().await.expect("body");
+    let plain = raw.get(&css).send().await.expect("css");
+    assert!(plain.headers().get("content-encoding").is_none());
+    let plain = plain.bytes().await.expect("body");
+    let mut unzipped = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&zipped[..]), &mut unzipped).expect("gzip");
+    assert_eq!(unzipped, plain.to_vec());
+    assert!(zipped.len() * 5 < plain.len(), "{} gzipped bytes for {}", zipped.len(), plain.len());
+
     let icon = b.get("/favicon.ico").await;
     assert_eq!(icon.status, StatusCode::MOVED_PERMANENTLY);
     assert!(icon.location().starts_with("/static/favicon.svg?v="));

@@ -59,7 +59,7 @@ async fn measure(chrome: &Chrome, axe: &str) -> Measure {
     let sizes = chrome
         .eval(
             "[document.documentElement.scrollWidth, window.innerWidth,
-              (document.querySelector('.kw-header') || {getBoundingClientRect: () => ({height: -1})}).getBoundingClientRect().height]",
+              (document.querySelector('header') || {getBoundingClientRect: () => ({height: -1})}).getBoundingClientRect().height]",
         )
         .await;
     let (scroll, inner) = (sizes[0].as_i64().unwrap_or(0), sizes[1].as_i64().unwrap_or(0));
@@ -199,6 +199,19 @@ async fn every_console_page_fits_the_screen_keeps_its_header_and_passes_axe_in_l
             }
         }
     }
+
+    // On a phone the navigation waits behind "Menu" (a link to #nav: it works without scripts too).
+    chrome.viewport(390, 844).await;
+    chrome.color_scheme("light").await;
+    chrome.goto(&format!("{}/keys", app.base)).await;
+    let hidden = "getComputedStyle(document.getElementById('nav')).display === 'none'";
+    assert_eq!(chrome.eval(hidden).await, json!(true), "the sidebar is folded away on a phone");
+    chrome.click(".kw-menu-button").await;
+    chrome.wait_until_true("getComputedStyle(document.getElementById('nav')).display !== 'none'").await;
+    let users =
+        chrome.eval("document.querySelector('#nav a[href=\"/users\"]').getBoundingClientRect().width > 0").await;
+    assert_eq!(users, json!(true), "the opened menu offers the pages");
+    chrome.screenshot("menu-390-light").await;
 
     // The API keys table at 1440×900 with 50+ keys: at least 12 rows above the fold.
     chrome.viewport(1440, 900).await;
