@@ -4,7 +4,8 @@ use std::io::IsTerminal as _;
 
 use crate::clock::Clock;
 use crate::config::{
-    AccountCommand, AdminCommand, Cli, Command, Config, KeyCommand, MasterKeyCommand, ReportCommand, ServeArgs,
+    AccountCommand, AdminCommand, CatalogueCommand, Cli, Command, Config, KeyCommand, MasterKeyCommand, ReportCommand,
+    ServeArgs,
 };
 use crate::crypto::SecretString;
 use crate::domain::audit::Actor;
@@ -76,26 +77,27 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             );
             Ok(())
         }
+        Command::Catalogue(CatalogueCommand::List) => {
+            for s in &crate::services::catalogues::STARTERS {
+                println!("{}\t{}", s.code, s.title);
+            }
+            Ok(())
+        }
+        Command::Catalogue(CatalogueCommand::Add { name, workspace }) => {
+            let state = open_state(config(&cli.serve)?, Clock::System)?;
+            let caller = command_line_caller(&state, workspace)?;
+            let applied = crate::services::catalogues::apply(&state, &caller, &name).map_err(|e| match e {
+                crate::error::Error::NotFound => {
+                    CliError::Input(format!("no catalogue {name}; `keyward catalogue list` names them"))
+                }
+                other => other.into(),
+            })?;
+            eprintln!("{name}: {} permissions and {} roles added", applied.permissions, applied.roles);
+            Ok(())
+        }
         Command::Report(ReportCommand::Credentials { workspace }) => {
             let state = open_state(config(&cli.serve)?, Clock::System)?;
-            let workspace_id = match workspace {
-                Some(id) => state
-                    .db
-                    .read(|c| crate::db::workspaces::find(c, id))?
-                    .map(|w| w.id)
-                    .ok_or_else(|| CliError::Input(format!("there is no workspace {id}")))?,
-                None => state
-                    .db
-                    .read(crate::db::workspaces::first)?
-                    .map(|w| w.id)
-                    .ok_or_else(|| CliError::Input("there is no workspace yet".into()))?,
-            };
-            let caller = crate::services::Caller {
-                workspace_id,
-                account_id: None,
-                role: crate::domain::role::ConsoleRole::Administrator,
-                origin: Origin { actor: Actor::System("command line"), ip: None },
-            };
+            let caller = command_line_caller(&state, workspace)?;
             let csv = crate::services::keys::credential_report(&state, &caller)?;
             use std::io::Write as _;
             std::io::stdout().write_all(&csv).map_err(|e| CliError::Input(format!("cannot write the report: {e}")))?;
@@ -179,6 +181,31 @@ fn create_key(state: &crate::state::AppState, command: KeyCommand) -> Result<(),
     println!("{}", created.secret.expose());
     eprintln!("key {} created (id {})", created.name, created.id);
     Ok(())
+}
+
+/// The command line acting as an Administrator of `workspace` (default: the first workspace).
+fn command_line_caller(
+    state: &crate::state::AppState,
+    workspace: Option<i64>,
+) -> Result<crate::services::Caller, CliError> {
+    let workspace_id = match workspace {
+        Some(id) => state
+            .db
+            .read(|c| crate::db::workspaces::find(c, id))?
+            .map(|w| w.id)
+            .ok_or_else(|| CliError::Input(format!("there is no workspace {id}")))?,
+        None => state
+            .db
+            .read(crate::db::workspaces::first)?
+            .map(|w| w.id)
+            .ok_or_else(|| CliError::Input("there is no workspace yet".into()))?,
+    };
+    Ok(crate::services::Caller {
+        workspace_id,
+        account_id: None,
+        role: crate::domain::role::ConsoleRole::Administrator,
+        origin: Origin { actor: Actor::System("command line"), ip: None },
+    })
 }
 
 /// `keyward master-key rotate [--retire-old]`.

@@ -59,6 +59,9 @@ pub enum Command {
     /// Reports for auditors, written as CSV to stdout.
     #[command(subcommand)]
     Report(ReportCommand),
+    /// Starter catalogues of permissions and roles (never people or keys).
+    #[command(subcommand)]
+    Catalogue(CatalogueCommand),
     /// Load demo data: a few people and as many keys as asked for (in the first workspace).
     Demo {
         /// How many keys to add.
@@ -72,6 +75,20 @@ pub enum ReportCommand {
     /// Every key with owner, type, roles, dates, secret age and rotation status (as the console's
     /// credential report).
     Credentials {
+        /// The workspace's id; default: the first workspace.
+        #[arg(long)]
+        workspace: Option<i64>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CatalogueCommand {
+    /// List the starter catalogues.
+    List,
+    /// Add a starter catalogue's permissions and roles that the workspace does not have yet.
+    Add {
+        /// `device-actions` or `lorawan` (see `keyward catalogue list`).
+        name: String,
         /// The workspace's id; default: the first workspace.
         #[arg(long)]
         workspace: Option<i64>,

@@ -31,14 +31,43 @@
     }
   });
 
-  // "Add all": checks every box of the named field in the same form.
+  // "Add all" and a table's header checkbox: check every box of the named field of the same form (boxes may
+  // belong to it through their form attribute).
+  function boxesOf(form, name) {
+    return Array.prototype.filter.call(form.elements, function (el) {
+      return el.type === "checkbox" && el.name === name;
+    });
+  }
   document.addEventListener("change", function (event) {
     var all = event.target.closest("[data-check-all]");
     if (!all || !all.form) return;
-    all.form.querySelectorAll('input[type="checkbox"][name="' + all.getAttribute("data-check-all") + '"]').forEach(function (box) {
-      box.checked = all.checked;
-    });
+    boxesOf(all.form, all.getAttribute("data-check-all")).forEach(function (box) { box.checked = all.checked; });
   });
+
+  // The bulk bar: "N selected", and Apply only once keys and an action are chosen. Without scripts the bar is
+  // always there and the server explains what is missing.
+  function bulkState() {
+    var form = document.getElementById("bulk");
+    if (!form) return;
+    var boxes = boxesOf(form, "ids");
+    var chosen = boxes.filter(function (b) { return b.checked; }).length;
+    var count = document.getElementById("bulk-count");
+    if (count) count.textContent = chosen === 0 ? "" : chosen + " selected";
+    form.classList.toggle("has-selection", chosen > 0);
+    var apply = form.querySelector("button[type=submit]");
+    var action = form.querySelector("select[name=action]");
+    if (apply) apply.disabled = chosen === 0 || !action || action.value === "";
+    var all = document.getElementById("select-page");
+    if (all) {
+      all.checked = chosen > 0 && chosen === boxes.length;
+      all.indeterminate = chosen > 0 && chosen < boxes.length;
+    }
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target.closest("#bulk, #keys-table")) bulkState();
+  });
+  document.addEventListener("DOMContentLoaded", bulkState);
+  document.addEventListener("htmx:afterSettle", bulkState);
 
   // A revealed key disappears after its time.
   function hideLater(root) {
@@ -123,11 +152,12 @@
   // A table wider than the screen scrolls in its own box; that box joins the Tab order (and is named by its
   // table) only while it does scroll, so keyboard users can scroll it too.
   function scrollable() {
-    document.querySelectorAll(".table-scroll, .table-wrap, .overflow-auto").forEach(function (box) {
+    document.querySelectorAll(".table-scroll, .table-wrap, .overflow-auto, pre.snippet").forEach(function (box) {
       if (box.scrollWidth > box.clientWidth) {
         var table = box.querySelector("table");
         var caption = table && table.querySelector("caption");
-        var name = (table && table.getAttribute("aria-label")) || (caption && caption.textContent) || "Table";
+        var fallback = box.tagName === "PRE" ? "Code" : "Table";
+        var name = (table && table.getAttribute("aria-label")) || (caption && caption.textContent) || fallback;
         box.setAttribute("tabindex", "0");
         box.setAttribute("role", "region");
         box.setAttribute("aria-label", name.trim() + " (scrolls sideways)");

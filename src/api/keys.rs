@@ -53,7 +53,7 @@ pub async fn list(
     let params = params.into_inner();
     let query = params.query();
     let sort = query.sort;
-    let (rows, more) = state.run(move |s| keys::list(s, &caller, query)).await?;
+    let (rows, more, _) = state.run(move |s| keys::list(s, &caller, query)).await?;
     let next = more.then(|| rows.last()).flatten().map(|last| format!("{}:{}", last.row.id, last.row.sort_value(sort)));
     let keys = rows
         .into_iter()

@@ -15,6 +15,8 @@ use crate::state::AppState;
 struct DashboardPage {
     layout: Layout,
     overview: Overview,
+    /// This server as people reach it, for the ready-to-paste verification and proxy lines.
+    base: String,
 }
 
 /// The template reads the overview's fields as its own.
@@ -27,6 +29,11 @@ impl std::ops::Deref for DashboardPage {
 }
 
 impl DashboardPage {
+    /// `host:port` of this server, as Caddy's `forward_auth` wants it.
+    fn authority(&self) -> &str {
+        self.base.split_once("://").map_or(self.base.as_str(), |(_, rest)| rest)
+    }
+
     fn when(&self, t: &i64) -> crate::console::moment::Moment {
         self.layout.when(t)
     }
@@ -35,6 +42,7 @@ impl DashboardPage {
 pub async fn show(user: CurrentUser, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     let caller = user.caller();
     let overview = state.run(move |s| dashboard::overview(s, &caller)).await?;
-    let page = DashboardPage { layout: Layout::new("Dashboard", "dashboard", &user), overview };
+    let base = state.config.public_url.trim_end_matches('/').to_owned();
+    let page = DashboardPage { layout: Layout::new("Dashboard", "dashboard", &user), overview, base };
     Ok(html(StatusCode::OK, page.render()))
 }

@@ -386,8 +386,12 @@ pub async fn bulk(
     state: web::Data<AppState>,
     Authed(KeyManager(user), form): Authed<KeyManager, BulkForm>,
 ) -> Result<HttpResponse, AppError> {
+    // Nothing chosen: back to the list, which says what is missing (with scripts, Apply waits for both).
     if form.ids.is_empty() {
-        return Err(Error::from(Invalid::new("ids", "Choose at least one key with its checkbox.")).into());
+        return Ok(see_other("/keys?missing=keys"));
+    }
+    if form.action.is_empty() {
+        return Ok(see_other("/keys?missing=action"));
     }
     match form.action.as_str() {
         "activate" | "deactivate" => {

@@ -45,6 +45,23 @@ struct KeysTable {
     csrf: String,
     can_bulk: bool,
     notice: Option<String>,
+    problem: Option<String>,
+    /// This page's first row's position, and how many keys match in all.
+    from: usize,
+    total: i64,
+}
+
+/// 1234567 → "1,234,567".
+fn thousands(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(d);
+    }
+    if n < 0 { format!("-{out}") } else { out }
 }
 
 /// What the last bulk action did, carried in the redirect's query string.
@@ -54,11 +71,20 @@ pub struct Done {
     reassigned: Option<usize>,
     activated: Option<usize>,
     deactivated: Option<usize>,
+    /// A bulk action that could not start: `keys` (none chosen) or `action` (none chosen).
+    missing: Option<String>,
+    /// The position of this page's first row (after the first page).
+    from: Option<usize>,
 }
 
 impl Done {
     fn notice(&self) -> Option<String> {
         let keys = |n: usize| if n == 1 { "1 key".to_owned() } else { format!("{n} keys") };
+        match (self.activated, self.deactivated) {
+            (Some(0), _) => return Some("Nothing changed: the chosen keys were already active.".to_owned()),
+            (_, Some(0)) => return Some("Nothing changed: the chosen keys were already inactive.".to_owned()),
+            _ => {}
+        }
         [
             (self.deleted, "Deleted"),
             (self.reassigned, "Reassigned"),
@@ -67,6 +93,14 @@ impl Done {
         ]
         .into_iter()
         .find_map(|(n, verb)| n.map(|n| format!("{verb} {}.", keys(n))))
+    }
+
+    fn problem(&self) -> Option<String> {
+        match self.missing.as_deref() {
+            Some("keys") => Some("Choose at least one key with its checkbox, then an action.".to_owned()),
+            Some("action") => Some("Choose what to do with the chosen keys, then Apply.".to_owned()),
+            _ => None,
+        }
     }
 }
 
@@ -78,6 +112,12 @@ impl KeysTable {
     /// An expiry, marked when it falls within the "Expiring soon" window or has passed.
     fn expiry(&self, t: &Option<i64>) -> MaybeMoment {
         t.map_or(MaybeMoment::Absent("Never"), |t| MaybeMoment::At(Moment::deadline(t, self.now, EXPIRING_SOON_DAYS)))
+    }
+
+    /// "1–50 of 1,234".
+    fn range(&self) -> String {
+        let last = self.from + self.rows.len().saturating_sub(1);
+        format!("{}–{} of {}", thousands(self.from as i64), thousands(last as i64), thousands(self.total))
     }
 
     fn expired(&self, l: &Listed) -> bool {
@@ -96,9 +136,13 @@ pub async fn list(
     let caller = user.caller();
     let query = params.query();
     let sort = query.sort;
-    let (rows, more) = state.run(move |s| keys::list(s, &caller, query)).await?;
+    let (rows, more, total) = state.run(move |s| keys::list(s, &caller, query)).await?;
+    // Keyset pages carry where they start, for "51–100 of 1,234".
+    let from = done.from.filter(|f| *f >= 1 && !params.after.is_empty()).unwrap_or(1);
     let next = more.then(|| rows.last()).flatten().map(|last| {
-        ListParams { after: format!("{}:{}", last.row.id, last.row.sort_value(sort)), ..params.clone() }.url()
+        let url =
+            ListParams { after: format!("{}:{}", last.row.id, last.row.sort_value(sort)), ..params.clone() }.url();
+        format!("{url}&from={}", from + rows.len())
     });
     let table = KeysTable {
         params,
@@ -108,6 +152,9 @@ pub async fn list(
         csrf: user.csrf.clone(),
         can_bulk: policy::may_manage_key(user.role, true),
         notice: done.notice(),
+        problem: done.problem(),
+        from,
+        total,
     };
     if is_htmx(&req) {
         return Ok(html(StatusCode::OK, table.render()));
@@ -180,12 +227,16 @@ impl NewKeyPage {
 async fn new_key_page(
     state: &AppState,
     user: &CurrentUser,
-    form: KeyForm,
+    mut form: KeyForm,
     errors: FieldError,
 ) -> Result<NewKeyPage, AppError> {
     let caller = user.caller();
     let choose_owner = policy::may_create_for_others(user.role);
-    let NewKeyChoices { types, roles, catalogue, owners } = state.run(move |s| key_forms::new_key(s, &caller)).await?;
+    let choices = state.run(move |s| key_forms::new_key(s, &caller)).await?;
+    if form.key_type.is_empty() {
+        form.key_type = choices.default_type().map(|t| t.to_string()).unwrap_or_default();
+    }
+    let NewKeyChoices { types, roles, catalogue, owners } = choices;
     Ok(NewKeyPage {
         layout: Layout::new("Add API key", "keys", user),
         form,

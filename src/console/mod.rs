@@ -1,6 +1,7 @@
 //! The console: server-rendered HTML with htmx, for people signed in with a cookie session (`session`,
 //! `auth`), every change guarded by `csrf`. Routes are declared here, in one place.
 
+pub mod access;
 pub mod assets;
 pub mod audit;
 pub mod audit_change;
@@ -76,6 +77,7 @@ crate::http::declare_routes! {
         get "/keys/{id}/delete" => key_actions::confirm_delete;
         get "/permissions" => permissions::list;
         post "/permissions" => permissions::create;
+        post "/permissions/starter" => permissions::apply_starter;
         get "/permissions/{id}" => permissions::edit;
         post "/permissions/{id}" => permissions::update;
         post "/permissions/{id}/delete" => permissions::delete;
@@ -94,6 +96,8 @@ crate::http::declare_routes! {
         post "/notifications/read" => notifications::mark_all_read;
         post "/notifications/{id}/read" => notifications::mark_read;
         post "/invitations/{id}/{answer}" => notifications::answer_invitation;
+        get "/access" => access::show;
+        get "/access.csv" => access::export;
         get "/audit" => audit::show;
         get "/audit.csv" => audit::export;
         post "/audit/verify" => audit::verify_chain;

@@ -10,6 +10,7 @@ use super::form::{Authed, FieldError};
 use super::layout::Layout;
 use crate::domain::access::Permission;
 use crate::error::Error;
+use crate::services::catalogues::{self, Starter};
 use crate::services::permissions::{self, PermissionForm};
 use crate::state::AppState;
 
@@ -21,6 +22,8 @@ struct CataloguePage {
     catalogue: Vec<Permission>,
     form: PermissionForm,
     errors: FieldError,
+    /// The starter catalogues, offered while the catalogue is empty.
+    starters: &'static [Starter],
 }
 
 #[derive(Template)]
@@ -46,6 +49,7 @@ async fn list_page(
         catalogue,
         form,
         errors,
+        starters: &catalogues::STARTERS,
     })
 }
 
@@ -56,6 +60,22 @@ pub async fn list(Reader(user): Reader, state: web::Data<AppState>) -> Result<Ht
 
 fn back() -> HttpResponse {
     HttpResponse::SeeOther().insert_header(("location", "/permissions")).finish()
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct StarterForm {
+    #[serde(default)]
+    catalogue: String,
+}
+
+/// Applies a starter catalogue; the page then lists what it added (and Roles its roles).
+pub async fn apply_starter(
+    state: web::Data<AppState>,
+    Authed(Admin(user), form): Authed<Admin, StarterForm>,
+) -> Result<HttpResponse, AppError> {
+    let caller = user.caller();
+    state.run(move |s| catalogues::apply(s, &caller, &form.catalogue)).await?;
+    Ok(back())
 }
 
 pub async fn create(

@@ -3,7 +3,9 @@
 use diesel::prelude::*;
 
 use super::DbConn;
-use super::schema::{accounts, api_keys, key_secrets, key_usage, memberships};
+use super::schema::{
+    account_permissions, account_roles, accounts, api_keys, key_secrets, key_usage, memberships, permissions, roles,
+};
 use crate::domain::key::KeyStatus;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -82,5 +84,45 @@ pub fn counts(
             let used = key_usage::table.filter(key_usage::last_used_at.gt(cutoff)).select(key_usage::key_id);
             keys().filter(api_keys::created_at.le(cutoff)).filter(api_keys::id.ne_all(used)).count().get_result(conn)?
         },
+    })
+}
+
+/// How far a workspace is through its first steps: a catalogue, grants to people, a key, a key used.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FirstSteps {
+    pub permissions: bool,
+    pub grants: bool,
+    pub keys: bool,
+    pub used: bool,
+}
+
+pub fn first_steps(conn: &mut DbConn, workspace_id: i64) -> Result<FirstSteps, diesel::result::Error> {
+    let exists = |n: i64| n > 0;
+    let in_workspace_keys = api_keys::table.filter(api_keys::workspace_id.eq(workspace_id));
+    Ok(FirstSteps {
+        permissions: exists(
+            permissions::table.filter(permissions::workspace_id.eq(workspace_id)).count().get_result(conn)?,
+        ),
+        grants: exists(
+            account_permissions::table
+                .inner_join(permissions::table)
+                .filter(permissions::workspace_id.eq(workspace_id))
+                .count()
+                .get_result(conn)?,
+        ) || exists(
+            account_roles::table
+                .inner_join(roles::table)
+                .filter(roles::workspace_id.eq(workspace_id))
+                .count()
+                .get_result(conn)?,
+        ),
+        keys: exists(in_workspace_keys.count().get_result(conn)?),
+        used: exists(
+            key_usage::table
+                .inner_join(api_keys::table)
+                .filter(api_keys::workspace_id.eq(workspace_id))
+                .count()
+                .get_result(conn)?,
+        ),
     })
 }

@@ -380,8 +380,8 @@ impl KeyRow {
     }
 }
 
-/// One page of keys, plus whether another page follows.
-pub fn list(conn: &mut DbConn, q: &ListQuery) -> QResult<(Vec<KeyRow>, bool)> {
+/// One page of keys, whether another page follows, and how many keys match in all.
+pub fn list(conn: &mut DbConn, q: &ListQuery) -> QResult<(Vec<KeyRow>, bool, i64)> {
     let mut query = api_keys::table
         .inner_join(key_types::table)
         .inner_join(accounts::table.on(accounts::id.eq(api_keys::owner_id)))
@@ -404,48 +404,62 @@ pub fn list(conn: &mut DbConn, q: &ListQuery) -> QResult<(Vec<KeyRow>, bool)> {
             key_usage::last_used_at.nullable(),
         ))
         .into_boxed();
-    if let Some(owner) = q.owner_id {
-        query = query.filter(api_keys::owner_id.eq(owner));
+    // The same filters narrow the page and the count.
+    macro_rules! narrowed {
+        ($query:ident) => {{
+            if let Some(owner) = q.owner_id {
+                $query = $query.filter(api_keys::owner_id.eq(owner));
+            }
+            let now = q.now;
+            $query = match q.filter {
+                Filter::All => $query,
+                Filter::Active => $query
+                    .filter(api_keys::status.eq(KeyStatus::Active.as_str()))
+                    .filter(api_keys::expires_at.is_null().or(api_keys::expires_at.gt(now))),
+                Filter::Inactive => $query.filter(api_keys::status.eq(KeyStatus::Inactive.as_str())),
+                Filter::Expired => $query.filter(api_keys::expires_at.le(now)),
+                Filter::ExpiringWithin(secs) => $query
+                    .filter(api_keys::status.eq(KeyStatus::Active.as_str()))
+                    .filter(api_keys::expires_at.gt(now))
+                    .filter(api_keys::expires_at.le(now.saturating_add(secs))),
+                Filter::UnusedFor(secs) => {
+                    let cutoff = now.saturating_sub(secs);
+                    $query
+                        .filter(api_keys::created_at.le(cutoff))
+                        .filter(key_usage::last_used_at.is_null().or(key_usage::last_used_at.le(cutoff)))
+                }
+                Filter::RotationDue(age) => {
+                    let old_secrets = key_secrets::table
+                        .filter(key_secrets::retires_at.is_null())
+                        .filter(key_secrets::created_at.le(now.saturating_sub(age)))
+                        .select(key_secrets::key_id);
+                    $query
+                        .filter(api_keys::status.eq(KeyStatus::Active.as_str()))
+                        .filter(api_keys::expires_at.is_null().or(api_keys::expires_at.gt(now)))
+                        .filter(api_keys::id.eq_any(old_secrets))
+                }
+            };
+            if let Some(term) = q.search.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+                // search_text is lower-cased when written, so a plain substring test is exact, needs no
+                // escaping of LIKE wildcards, and is several times cheaper per row than LIKE.
+                let position = match conn {
+                    DbConn::Sqlite(_) => "instr(api_keys.search_text, ",
+                    DbConn::Postgres(_) => "strpos(api_keys.search_text, ",
+                };
+                $query = $query.filter(sql::<Bool>(position).bind::<Text, _>(term.to_lowercase()).sql(") > 0"));
+            }
+        }};
     }
-    let now = q.now;
-    query = match q.filter {
-        Filter::All => query,
-        Filter::Active => query
-            .filter(api_keys::status.eq(KeyStatus::Active.as_str()))
-            .filter(api_keys::expires_at.is_null().or(api_keys::expires_at.gt(now))),
-        Filter::Inactive => query.filter(api_keys::status.eq(KeyStatus::Inactive.as_str())),
-        Filter::Expired => query.filter(api_keys::expires_at.le(now)),
-        Filter::ExpiringWithin(secs) => query
-            .filter(api_keys::status.eq(KeyStatus::Active.as_str()))
-            .filter(api_keys::expires_at.gt(now))
-            .filter(api_keys::expires_at.le(now.saturating_add(secs))),
-        Filter::UnusedFor(secs) => {
-            let cutoff = now.saturating_sub(secs);
-            query
-                .filter(api_keys::created_at.le(cutoff))
-                .filter(key_usage::last_used_at.is_null().or(key_usage::last_used_at.le(cutoff)))
-        }
-        Filter::RotationDue(age) => {
-            let old_secrets = key_secrets::table
-                .filter(key_secrets::retires_at.is_null())
-                .filter(key_secrets::created_at.le(now.saturating_sub(age)))
-                .select(key_secrets::key_id);
-            query
-                .filter(api_keys::status.eq(KeyStatus::Active.as_str()))
-                .filter(api_keys::expires_at.is_null().or(api_keys::expires_at.gt(now)))
-                .filter(api_keys::id.eq_any(old_secrets))
-        }
-    };
-    if let Some(term) = q.search.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        // search_text is lower-cased when written, so a plain substring test is exact, needs no
-        // escaping of LIKE wildcards, and is several times cheaper per row than LIKE.
-        let position = match conn {
-            DbConn::Sqlite(_) => "instr(api_keys.search_text, ",
-            DbConn::Postgres(_) => "strpos(api_keys.search_text, ",
-        };
-        query = query.filter(sql::<Bool>(position).bind::<Text, _>(term.to_lowercase()).sql(") > 0"));
-    }
-
+    let mut counted = api_keys::table
+        .inner_join(key_types::table)
+        .inner_join(accounts::table.on(accounts::id.eq(api_keys::owner_id)))
+        .left_join(key_usage::table)
+        .filter(api_keys::workspace_id.eq(q.workspace_id))
+        .select(diesel::dsl::count_star())
+        .into_boxed();
+    narrowed!(counted);
+    let total: i64 = counted.get_result(conn)?;
+    narrowed!(query);
     macro_rules! order_by {
         ($col:expr, $parse:expr) => {{
             if let Some((value, id)) = &q.after {
@@ -482,7 +496,7 @@ pub fn list(conn: &mut DbConn, q: &ListQuery) -> QResult<(Vec<KeyRow>, bool)> {
     let mut rows: Vec<KeyRow> = query.limit(limit + 1).load(conn)?;
     let more = rows.len() > usize::try_from(limit).unwrap_or(usize::MAX);
     rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-    Ok((rows, more))
+    Ok((rows, more, total))
 }
 
 /// What verification needs to know about the key behind a secret digest.
@@ -584,6 +598,8 @@ pub struct ReportRow {
     pub last_used_at: Option<i64>,
     /// When the current secret was made (the age rotation is measured by).
     pub secret_created_at: i64,
+    pub owner_id: i64,
+    pub act_as_owner: bool,
 }
 
 /// Every key of the workspace (or of one owner), by name, for the credential report.
@@ -606,6 +622,8 @@ pub fn report(conn: &mut DbConn, workspace_id: i64, owner_id: Option<i64>) -> QR
             api_keys::expires_at,
             key_usage::last_used_at.nullable(),
             key_secrets::created_at,
+            api_keys::owner_id,
+            api_keys::act_as_owner,
         ))
         .into_boxed();
     if let Some(owner) = owner_id {

@@ -1,6 +1,6 @@
 //! The dashboard's read model: what is in the workspace at a glance.
 
-pub use crate::db::dashboard::Counts;
+pub use crate::db::dashboard::{Counts, FirstSteps};
 use crate::db::{audit, dashboard};
 use crate::domain::key_input::DAY;
 use crate::error::Result;
@@ -20,6 +20,14 @@ pub struct Overview {
     pub policies: Policies,
     /// People holding a high-risk permission (readers only).
     pub high_risk_people: Option<usize>,
+    /// The first-run checklist (Administrators only, until every step is done).
+    pub first_steps: Option<FirstSteps>,
+}
+
+impl FirstSteps {
+    pub fn done(&self) -> bool {
+        self.permissions && self.grants && self.keys && self.used
+    }
 }
 
 /// A reader sees the whole workspace; a Member counts only their own keys, as the keys page shows them.
@@ -32,10 +40,12 @@ pub fn overview(state: &AppState, caller: &Caller) -> Result<Overview> {
         rotation: policies.rotation_days * DAY,
         unused: policies.stale_days * DAY,
     };
-    let (counts, recent) = state.db.read(|c| {
+    let admin = caller.role.can_administer();
+    let (counts, recent, first_steps) = state.db.read(|c| {
         let counts = dashboard::counts(c, workspace, owner, now, windows)?;
         let recent = if reader { audit::recent(c, workspace, 10)? } else { Vec::new() };
-        Ok::<_, diesel::result::Error>((counts, recent))
+        let steps = if admin { Some(dashboard::first_steps(c, workspace)?).filter(|s| !s.done()) } else { None };
+        Ok::<_, diesel::result::Error>((counts, recent, steps))
     })?;
     let high_risk_people = if reader {
         let filter = UserFilter { risk: "high".to_owned(), ..UserFilter::default() };
@@ -43,5 +53,5 @@ pub fn overview(state: &AppState, caller: &Caller) -> Result<Overview> {
     } else {
         None
     };
-    Ok(Overview { counts, recent, policies, high_risk_people })
+    Ok(Overview { counts, recent, policies, high_risk_people, first_steps })
 }

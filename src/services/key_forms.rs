@@ -23,6 +23,14 @@ pub struct NewKeyChoices {
     pub owners: Vec<Member>,
 }
 
+impl NewKeyChoices {
+    /// The type a new key starts with: the first that needs no identifier, so the first submit does not fail
+    /// for a field nobody asked for.
+    pub fn default_type(&self) -> Option<i64> {
+        self.types.iter().find(|t| t.id_field_label.is_none()).or(self.types.first()).map(|t| t.id)
+    }
+}
+
 pub fn new_key(state: &AppState, caller: &Caller) -> Result<NewKeyChoices> {
     let (ws, choose_owner) = (caller.workspace_id, policy::may_create_for_others(caller.role));
     state.db.read(|c| {

@@ -208,14 +208,15 @@ pub struct Listed {
 }
 
 /// One page of the API Keys table, as the caller may see it, and whether more follow.
-pub fn list(state: &AppState, caller: &Caller, mut query: ListQuery) -> Result<(Vec<Listed>, bool)> {
+/// One page of the caller's keys, whether more follow, and how many match in all.
+pub fn list(state: &AppState, caller: &Caller, mut query: ListQuery) -> Result<(Vec<Listed>, bool, i64)> {
     query.workspace_id = caller.workspace_id;
     query.now = state.now();
     if !caller.role.can_read_all() {
         query.owner_id = caller.account_id;
     }
     state.db.read(|c| {
-        let (rows, more) = keys::list(c, &query)?;
+        let (rows, more, total) = keys::list(c, &query)?;
         let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
         let roles = keys::role_names(c, &ids)?;
         let hints = keys::current_hints(c, &ids)?;
@@ -227,7 +228,7 @@ pub fn list(state: &AppState, caller: &Caller, mut query: ListQuery) -> Result<(
                 row,
             })
             .collect();
-        Ok::<_, diesel::result::Error>((listed, more))
+        Ok::<_, diesel::result::Error>((listed, more, total))
     })
 }
 

@@ -1,9 +1,11 @@
 //! The product's use cases, shared by the console, the API and the command line. Each parses its
 //! input into domain types, applies the rules, and writes through `db` in one transaction.
 
+pub mod access_review;
 pub mod accounts;
 pub mod audit;
 pub mod auth;
+pub mod catalogues;
 pub mod dashboard;
 pub mod demo;
 pub mod directory;

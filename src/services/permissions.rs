@@ -183,6 +183,27 @@ pub fn delete(state: &AppState, caller: &Caller, id: i64) -> Result<()> {
     })
 }
 
+/// Whether a form would be accepted (the starter catalogues' own test).
+#[cfg(test)]
+pub(crate) fn check(form: &PermissionForm) -> std::result::Result<(), Invalid> {
+    parse(form).map(drop)
+}
+
+/// The id of the workspace's permission named as `form`'s, adding it from the form when there is none
+/// (a starter catalogue, inside its transaction); true when added.
+pub(crate) fn ensure_in(
+    c: &mut crate::db::DbConn,
+    caller: &Caller,
+    form: &PermissionForm,
+    now: i64,
+) -> Result<(i64, bool)> {
+    let parsed = parse(form)?;
+    match permissions::rows(c, caller.workspace_id)?.into_iter().find(|r| r.name == parsed.name) {
+        Some(existing) => Ok((existing.id, false)),
+        None => Ok((create_in(c, caller, &parsed, now)?, true)),
+    }
+}
+
 /// The demo catalogue: the device-management set and the LoRaWAN-style set (SPEC §2).
 pub const DEMO_CATALOGUE: [(&str, &str, bool, bool, &[&str]); 11] = [
     ("device.view_location", "View Location", false, false, &["GET /integration/device/*/location"]),

@@ -22,12 +22,12 @@ pub struct RoleForm {
     pub permissions: Vec<i64>,
 }
 
-/// A role name: 1–60 characters of letters, digits, spaces and `_ - .`, unlike the built-in names.
+/// A role name: 1–60 characters of letters, digits, spaces and `_ - . :`, unlike the built-in names.
 pub fn parse_name(input: &str) -> Result<String, Invalid> {
     let name = input.trim();
-    let allowed = |c: char| c.is_alphanumeric() || matches!(c, ' ' | '_' | '-' | '.');
+    let allowed = |c: char| c.is_alphanumeric() || matches!(c, ' ' | '_' | '-' | '.' | ':');
     if name.is_empty() || name.chars().count() > 60 || !name.chars().all(allowed) {
-        return Err(Invalid::new("name", "A role name has 1–60 letters, digits, spaces or _ - . characters."));
+        return Err(Invalid::new("name", "A role name has 1–60 letters, digits, spaces or _ - . : characters."));
     }
     if BuiltinRole::ALL.iter().any(|b| b.name().eq_ignore_ascii_case(name)) {
         return Err(Invalid::new("name", format!("{name} is a built-in role; choose another name.")));
@@ -93,6 +93,29 @@ pub fn create(state: &AppState, caller: &Caller, form: &RoleForm) -> Result<i64>
         audit::record(c, now, &caller.event("role.created").on("role", id, &name).change(None, Some(after)))?;
         Ok(id)
     })
+}
+
+/// Adds a role named `name` with these permissions unless the workspace has one of that name (a starter
+/// catalogue, inside its transaction); true when added.
+pub(crate) fn ensure_in(
+    c: &mut DbConn,
+    caller: &Caller,
+    name: &str,
+    description: &str,
+    ids: &[i64],
+    now: i64,
+) -> Result<bool> {
+    let name = parse_name(name)?;
+    if roles::find_by_name(c, caller.workspace_id, &name)?.is_some() {
+        return Ok(false);
+    }
+    let wanted: BTreeSet<i64> = ids.iter().copied().collect();
+    let names = permission_names(c, caller.workspace_id, &wanted)?;
+    let id = roles::insert(c, caller.workspace_id, &name, description, now)?;
+    roles::set_permissions(c, id, &wanted.iter().copied().collect::<Vec<_>>())?;
+    let after = serde_json::json!({ "name": name, "description": description, "permissions": names });
+    audit::record(c, now, &caller.event("role.created").on("role", id, &name).change(None, Some(after)))?;
+    Ok(true)
 }
 
 pub fn update(state: &AppState, caller: &Caller, id: i64, form: &RoleForm) -> Result<()> {

@@ -558,6 +558,26 @@ async fn the_key_table_searches_filters_and_pages_in_place_in_chromium() {
     let second = chrome.wait_for_text(">key 0009<").await;
     assert!(!second.contains(">key 0059<") && second.contains(">key 0000<"));
     assert!(chrome.client.current_url().await.expect("url").as_str().contains("after="), "the URL names the page");
+    assert!(second.contains("51–60 of 60"), "the second page says where it is");
+
+    // Bulk: the header box chooses the page, the bar counts, Apply waits for an action.
+    chrome.goto(&format!("{}/keys", app.base)).await;
+    chrome.wait_for_text("1–50 of 60").await;
+    assert_eq!(chrome.eval("document.querySelector('#bulk button[type=submit]').disabled").await, json!(true));
+    chrome.click("#select-page").await;
+    chrome.wait_until_true("document.getElementById('bulk-count').textContent === '50 selected'").await;
+    assert_eq!(
+        chrome.eval("document.querySelector('#bulk button[type=submit]').disabled").await,
+        json!(true),
+        "no action yet"
+    );
+    chrome.select("#bulk-action", "Deactivate").await;
+    chrome.wait_until_true("document.querySelector('#bulk button[type=submit]').disabled === false").await;
+    chrome.click("input[name=ids]").await;
+    chrome.wait_until_true("document.getElementById('bulk-count').textContent === '49 selected'").await;
+    assert_eq!(chrome.eval("document.getElementById('select-page').indeterminate").await, json!(true));
+    chrome.click("#bulk button[type=submit]").await;
+    chrome.wait_for_text("Deactivated 49 keys.").await;
 
     // Typing searches as you go; a filter tab narrows further.
     chrome.goto(&format!("{}/keys", app.base)).await;
@@ -566,7 +586,7 @@ async fn the_key_table_searches_filters_and_pages_in_place_in_chromium() {
     let found = chrome.wait_for_text(">key 0050<").await;
     assert!(!found.contains(">key 0040<"), "only the key whose description matches");
     assert!(chrome.client.current_url().await.expect("url").as_str().contains("q=needle"));
-    chrome.goto(&format!("{}/keys?filter=inactive", app.base)).await;
+    chrome.goto(&format!("{}/keys?filter=expired", app.base)).await;
     chrome.wait_for_text("No keys match").await;
     chrome.console_is_clean("the key table").await;
     chrome.client.clone().close().await.expect("close the browser");

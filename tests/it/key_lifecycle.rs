@@ -116,7 +116,7 @@ on_both_backends! {
         admin.post("/keys/bulk", &[("action", "activate"), ("ids", &a), ("ids", &b)]).await;
         assert_eq!((code(&app, &key_a), code(&app, &key_b)), ("VALID", "VALID"));
         let none = admin.post("/keys/bulk", &[("action", "activate")]).await;
-        assert_eq!(none.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!((none.status, none.location()), (StatusCode::SEE_OTHER, "/keys?missing=keys"), "back to the list, told why");
     }
 }
 

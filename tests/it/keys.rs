@@ -239,6 +239,9 @@ on_both_backends! {
             assert_eq!(page.status, StatusCode::OK, "{u}");
             let batch = names(&page.body);
             assert!(batch.len() <= 50);
+            // Every page says where it is: "1–50 of 500", "51–100 of 500", …
+            let range = format!("{}–{} of 500", pages * 50 + 1, pages * 50 + batch.len());
+            assert!(page.body.contains(&range), "{range}");
             seen.extend(batch);
             url = next_link(&page.body);
             pages += 1;
@@ -330,5 +333,24 @@ on_both_backends! {
             use std::os::unix::fs::PermissionsExt as _;
             assert_eq!(std::fs::metadata(&file).expect("meta").permissions().mode() & 0o777, 0o600);
         }
+    }
+}
+
+on_both_backends! {
+    async fn bulk_actions_say_what_is_missing_and_when_nothing_changed(app) {
+        let admin = app.admin().await;
+        let (id, _) = create_key(&admin, &[("name", "Bulk one")]).await;
+        admin.get("/keys").await;
+        let none = admin.post("/keys/bulk", &[("action", "deactivate")]).await;
+        assert_eq!((none.status, none.location()), (StatusCode::SEE_OTHER, "/keys?missing=keys"));
+        assert!(admin.get("/keys?missing=keys").await.body.contains("Choose at least one key with its checkbox"));
+        let no_action = admin.post("/keys/bulk", &[("ids", &id), ("action", "")]).await;
+        assert_eq!(no_action.location(), "/keys?missing=action");
+        assert!(admin.get("/keys?missing=action").await.body.contains("Choose what to do with the chosen keys"));
+        let same = admin.post("/keys/bulk", &[("ids", &id), ("action", "activate")]).await;
+        assert_eq!(same.location(), "/keys?activated=0", "the key was active already");
+        let page = admin.get(same.location()).await.body;
+        assert!(page.contains("Nothing changed: the chosen keys were already active."), "{page}");
+        assert!(!page.contains("Activated 0 keys"));
     }
 }

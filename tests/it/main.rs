@@ -3,10 +3,12 @@
 mod helpers;
 
 mod access;
+mod access_review;
 mod audit;
 mod authz_matrix;
 mod browser;
 mod crash;
+mod first_run;
 mod import;
 mod instances;
 mod isolation;

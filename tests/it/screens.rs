@@ -12,11 +12,12 @@ use crate::helpers::{Backend, TestApp};
 
 /// GET routes that are not pages a person looks at: files, fragments htmx swaps in, redirects to
 /// elsewhere, and steps only reachable mid-flow (each is covered by its own test).
-const NOT_PAGES: [(&str, &str); 10] = [
+const NOT_PAGES: [(&str, &str); 11] = [
     ("/static/{path:.*}", "a file"),
     ("/favicon.ico", "a redirect to the icon"),
     ("/keys/report.csv", "a CSV download"),
     ("/audit.csv", "a CSV download"),
+    ("/access.csv", "a CSV download"),
     ("/users/import/template.csv", "a CSV download"),
     ("/notifications/bell", "the bell fragment (seen in every header)"),
     ("/roles/preview", "a fragment of the role form"),
