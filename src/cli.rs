@@ -92,7 +92,10 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
                 }
                 other => other.into(),
             })?;
-            eprintln!("{name}: {} permissions and {} roles added", applied.permissions, applied.roles);
+            eprintln!(
+                "{name}: {} permissions and {} roles added, {} key types restricted",
+                applied.permissions, applied.roles, applied.restricted
+            );
             Ok(())
         }
         Command::Report(ReportCommand::Credentials { workspace }) => {

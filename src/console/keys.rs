@@ -174,6 +174,8 @@ struct NewKeyPage {
     roles: Vec<Role>,
     catalogue: Vec<Permission>,
     owners: Vec<Member>,
+    /// Types that restrict their keys' roles, and the roles each allows.
+    restricted: Vec<(String, Vec<String>)>,
     choose_owner: bool,
     me: i64,
 }
@@ -236,7 +238,7 @@ async fn new_key_page(
     if form.key_type.is_empty() {
         form.key_type = choices.default_type().map(|t| t.to_string()).unwrap_or_default();
     }
-    let NewKeyChoices { types, roles, catalogue, owners } = choices;
+    let NewKeyChoices { types, roles, catalogue, owners, restricted } = choices;
     Ok(NewKeyPage {
         layout: Layout::new("Add API key", "keys", user),
         form,
@@ -245,6 +247,7 @@ async fn new_key_page(
         roles,
         catalogue,
         owners,
+        restricted,
         choose_owner,
         me: user.id,
     })

@@ -121,6 +121,7 @@ crate::http::declare_routes! {
         post "/settings/key-types" => settings::add_type;
         post "/settings/key-types/{id}" => settings::update_type;
         post "/settings/key-types/{id}/delete" => settings::delete_type;
+        post "/settings/key-types/{id}/roles" => settings::restrict_type;
         get "/users" => users::list;
         post "/users" => users::create;
         get "/users/import" => import::show;

@@ -73,6 +73,9 @@ struct SettingsPage {
     tab: Tab,
     can_edit: bool,
     types: Vec<(KeyType, i64)>,
+    /// The roles each restricted type's keys may hold, and every role to choose from.
+    allowed: std::collections::HashMap<i64, Vec<i64>>,
+    roles: Vec<crate::services::roles::Role>,
     /// The row whose form failed (None: the add form), its input and why.
     failed: Option<(Option<i64>, TypeForm, FieldError)>,
     whitelist: Whitelist,
@@ -200,6 +203,24 @@ impl SettingsPage {
         self.failed.as_ref().filter(|(r, ..)| r.unwrap_or(0) == row).and_then(|(_, _, e)| e.get(field))
     }
 
+    /// "Billing Access" or "any role".
+    fn allowed_names(&self, type_id: &i64) -> String {
+        match self.allowed.get(type_id) {
+            None => "any role".to_owned(),
+            Some(ids) => self
+                .roles
+                .iter()
+                .filter(|r| ids.contains(&r.id))
+                .map(|r| r.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        }
+    }
+
+    fn role_allowed(&self, type_id: &i64, role_id: &i64) -> bool {
+        self.allowed.get(type_id).is_some_and(|ids| ids.contains(role_id))
+    }
+
     fn add_failed(&self) -> bool {
         self.failed.as_ref().is_some_and(|(row, ..)| row.is_none())
     }
@@ -227,7 +248,15 @@ async fn with_domains(
 ) -> Result<SettingsPage, AppError> {
     let ws = user.workspace_id;
     let caller = user.caller();
-    let types = state.run(move |s| key_types::list(s, &caller)).await?;
+    let (types, allowed, roles) = state
+        .run(move |s| {
+            Ok((
+                key_types::list(s, &caller)?,
+                key_types::allowed_roles(s, &caller)?,
+                crate::services::roles::names(s, &caller)?,
+            ))
+        })
+        .await?;
     let secret = if user.role.can_administer() { Some(secret_box(state, user).await?) } else { None };
     let policies = state.run(move |s| policies::get(s, ws)).await?;
     let caller = user.caller();
@@ -244,6 +273,8 @@ async fn with_domains(
         tab,
         can_edit: user.role.can_administer(),
         types,
+        allowed,
+        roles,
         failed,
         whitelist: state.run(move |s| whitelist::get(s, ws)).await?,
         domains_failed,
@@ -322,6 +353,23 @@ pub async fn update_type(
     let (caller, submitted) = (user.caller(), form.clone());
     let result = state.run(move |s| type_service::update(s, &caller, id, &submitted)).await;
     answer(&state, &user, Some(id), form, result).await
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct AllowedRolesForm {
+    #[serde(default)]
+    roles: Vec<i64>,
+}
+
+/// Restricts the roles a type's keys may hold (none chosen: any).
+pub async fn restrict_type(
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+    Authed(Admin(user), form): Authed<Admin, AllowedRolesForm>,
+) -> Result<HttpResponse, AppError> {
+    let (caller, id) = (user.caller(), path.into_inner());
+    state.run(move |s| type_service::set_allowed_roles(s, &caller, id, &form.roles)).await?;
+    Ok(back())
 }
 
 pub async fn delete_type(

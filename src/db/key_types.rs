@@ -3,7 +3,7 @@
 use diesel::prelude::*;
 
 use super::DbConn;
-use super::schema::key_types;
+use super::schema::{key_type_roles, key_types};
 
 type QResult<T> = Result<T, diesel::result::Error>;
 
@@ -86,4 +86,24 @@ pub fn key_counts(conn: &mut DbConn, workspace_id: i64) -> QResult<Vec<(i64, i64
         .group_by(api_keys::key_type_id)
         .select((api_keys::key_type_id, diesel::dsl::count_star()))
         .load(conn)
+}
+
+/// (key type id, role id): the roles each restricted type's keys may hold. A type with no pairs allows any.
+pub fn allowed_roles(conn: &mut DbConn, workspace_id: i64) -> QResult<Vec<(i64, i64)>> {
+    key_type_roles::table
+        .inner_join(key_types::table)
+        .filter(key_types::workspace_id.eq(workspace_id))
+        .select((key_type_roles::key_type_id, key_type_roles::role_id))
+        .load(conn)
+}
+
+/// Replaces the roles a type's keys may hold (empty: any role).
+pub fn set_allowed_roles(conn: &mut DbConn, key_type_id: i64, role_ids: &[i64]) -> QResult<()> {
+    diesel::delete(key_type_roles::table.filter(key_type_roles::key_type_id.eq(key_type_id))).execute(conn)?;
+    for role_id in role_ids {
+        diesel::insert_into(key_type_roles::table)
+            .values((key_type_roles::key_type_id.eq(key_type_id), key_type_roles::role_id.eq(role_id)))
+            .execute(conn)?;
+    }
+    Ok(())
 }

@@ -641,3 +641,15 @@ pub fn role_names_in(conn: &mut DbConn, workspace_id: i64) -> QResult<Vec<(i64, 
         .select((api_key_roles::key_id, roles::name))
         .load(conn)
 }
+
+/// Names of the keys of a type that hold a role outside `allowed`.
+pub fn holding_roles_outside(conn: &mut DbConn, key_type_id: i64, allowed: &[i64]) -> QResult<Vec<String>> {
+    api_keys::table
+        .inner_join(api_key_roles::table)
+        .filter(api_keys::key_type_id.eq(key_type_id))
+        .filter(api_key_roles::role_id.ne_all(allowed))
+        .select(api_keys::name)
+        .distinct()
+        .order(api_keys::name.asc())
+        .load(conn)
+}

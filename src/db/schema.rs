@@ -125,6 +125,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    key_type_roles (key_type_id, role_id) {
+        key_type_id -> BigInt,
+        role_id -> BigInt,
+    }
+}
+
+diesel::table! {
     role_permissions (role_id, permission_id) {
         role_id -> BigInt,
         permission_id -> BigInt,
@@ -345,6 +352,8 @@ diesel::joinable!(api_keys -> workspaces (workspace_id));
 diesel::joinable!(key_secrets -> api_keys (key_id));
 diesel::joinable!(key_usage -> api_keys (key_id));
 diesel::joinable!(permission_rules -> permissions (permission_id));
+diesel::joinable!(key_type_roles -> key_types (key_type_id));
+diesel::joinable!(key_type_roles -> roles (role_id));
 diesel::joinable!(role_permissions -> roles (role_id));
 diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
 diesel::joinable!(role_permissions -> permissions (permission_id));
@@ -369,6 +378,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     permission_rules,
     roles,
     role_permissions,
+    key_type_roles,
     account_roles,
     account_permissions,
     key_types,

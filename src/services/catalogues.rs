@@ -2,7 +2,7 @@
 //! offered on the empty Permissions page and by `keyward catalogue add NAME`. They add nothing else: no
 //! people, no keys. Applying one twice changes nothing; what the workspace already has by name is kept.
 
-use crate::db::audit;
+use crate::db::{audit, key_types};
 use crate::error::{Error, Result};
 use crate::services::permissions::{self, PermissionForm};
 use crate::services::{Caller, roles};
@@ -20,6 +20,8 @@ pub struct Starter {
     permissions: &'static [Perm],
     /// Roles: name, description, the permissions (by name) they hold.
     roles: &'static [(&'static str, &'static str, &'static [&'static str])],
+    /// Key types (by name, when the workspace has them) and the only roles their keys may hold.
+    type_roles: &'static [(&'static str, &'static [&'static str])],
 }
 
 impl Starter {
@@ -58,6 +60,7 @@ pub const STARTERS: [Starter; 2] = [
             ("device.wipe", "Wipe Device", true, true, &["POST /integration/device/*/wipe"]),
         ],
         roles: &[],
+        type_roles: &[],
     },
     Starter {
         code: "lorawan",
@@ -85,6 +88,19 @@ pub const STARTERS: [Starter; 2] = [
             ("Device: Full Access", "Every device API: downlinks, FUOTA, onboarding and read access.", DEVICE_ALL),
             ("Billing Access", "Usage details and contracts.", &["billing.access"]),
         ],
+        type_roles: &[
+            ("Customer", &["Billing Access"]),
+            (
+                "Application",
+                &[
+                    "Device: Downlinks",
+                    "Device: FUOTA",
+                    "Device: Onboarding",
+                    "Device: Read Access",
+                    "Device: Full Access",
+                ],
+            ),
+        ],
     },
 ];
 
@@ -109,6 +125,8 @@ pub fn find(code: &str) -> Option<&'static Starter> {
 pub struct Applied {
     pub permissions: usize,
     pub roles: usize,
+    /// Key types whose keys are now restricted to the starter's roles.
+    pub restricted: usize,
 }
 
 /// Adds the starter's permissions and roles that the workspace does not have by name, in one transaction.
@@ -117,7 +135,7 @@ pub fn apply(state: &AppState, caller: &Caller, code: &str) -> Result<Applied> {
     let starter = find(code).ok_or(Error::NotFound)?;
     let now = state.now();
     state.db.write(|c| {
-        let mut applied = Applied { permissions: 0, roles: 0 };
+        let mut applied = Applied { permissions: 0, roles: 0, restricted: 0 };
         let mut ids = Vec::new();
         for p in starter.permissions {
             let form = form_of(p);
@@ -126,10 +144,32 @@ pub fn apply(state: &AppState, caller: &Caller, code: &str) -> Result<Applied> {
             ids.push((p.0, id));
         }
         for (role, description, holds) in starter.roles {
-            let held: Vec<i64> = holds.iter().filter_map(|h| ids.iter().find(|(n, _)| n == h).map(|(_, id)| *id)).collect();
+            let held: Vec<i64> =
+                holds.iter().filter_map(|h| ids.iter().find(|(n, _)| n == h).map(|(_, id)| *id)).collect();
             applied.roles += usize::from(roles::ensure_in(c, caller, role, description, &held, now)?);
         }
-        let after = serde_json::json!({ "catalogue": starter.code, "permissions_added": applied.permissions, "roles_added": applied.roles });
+        // A type already restricted is left as its Administrator set it; one whose keys hold other roles too.
+        let (types, restricted) =
+            (key_types::list(c, caller.workspace_id)?, key_types::allowed_roles(c, caller.workspace_id)?);
+        for (type_name, role_names) in starter.type_roles {
+            let Some(t) = types.iter().find(|t| t.name == *type_name) else { continue };
+            if restricted.iter().any(|(id, _)| *id == t.id) {
+                continue;
+            }
+            let mut role_ids = Vec::new();
+            for name in *role_names {
+                role_ids.extend(crate::db::roles::find_by_name(c, caller.workspace_id, name)?.map(|r| r.id));
+            }
+            match crate::services::key_types::restrict_in(c, caller, t.id, &role_ids, now) {
+                Ok(()) => applied.restricted += 1,
+                Err(Error::Conflict(_)) => {}
+                Err(other) => return Err(other),
+            }
+        }
+        let after = serde_json::json!({
+            "catalogue": starter.code, "permissions_added": applied.permissions, "roles_added": applied.roles,
+            "key_types_restricted": applied.restricted,
+        });
         audit::record(c, now, &caller.event("catalogue.applied").change(None, Some(after)))?;
         Ok(applied)
     })

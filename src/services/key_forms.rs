@@ -21,6 +21,8 @@ pub struct NewKeyChoices {
     pub roles: Vec<Role>,
     pub catalogue: Vec<Permission>,
     pub owners: Vec<Member>,
+    /// Types that restrict their keys' roles: the type's name and the roles it allows.
+    pub restricted: Vec<(String, Vec<String>)>,
 }
 
 impl NewKeyChoices {
@@ -35,11 +37,22 @@ pub fn new_key(state: &AppState, caller: &Caller) -> Result<NewKeyChoices> {
     let (ws, choose_owner) = (caller.workspace_id, policy::may_create_for_others(caller.role));
     state.db.read(|c| {
         let owners = if choose_owner { accounts::members(c, ws)? } else { Vec::new() };
+        let (types, roles) = (key_types::list(c, ws)?, roles::list(c, ws)?);
+        let allowed = key_types::allowed_roles(c, ws)?;
+        let restricted = types
+            .iter()
+            .filter(|t| allowed.iter().any(|(id, _)| *id == t.id))
+            .map(|t| {
+                let held = allowed.iter().filter(|(id, _)| *id == t.id).map(|(_, r)| *r).collect::<Vec<_>>();
+                (t.name.clone(), roles.iter().filter(|r| held.contains(&r.id)).map(|r| r.name.clone()).collect())
+            })
+            .collect();
         Ok::<_, diesel::result::Error>(NewKeyChoices {
-            types: key_types::list(c, ws)?,
-            roles: roles::list(c, ws)?,
+            types,
+            roles,
             catalogue: permissions::catalogue(c, ws)?,
             owners: owners.into_iter().filter(|m| m.account.is_active()).collect(),
+            restricted,
         })
     })
 }

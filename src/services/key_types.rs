@@ -129,6 +129,85 @@ pub fn delete(state: &AppState, caller: &Caller, id: i64) -> Result<()> {
     })
 }
 
+/// The roles a type's keys may hold, by type id (a type absent from the map allows any role).
+pub fn allowed_roles(state: &AppState, caller: &Caller) -> Result<std::collections::HashMap<i64, Vec<i64>>> {
+    let ws = caller.workspace_id;
+    let pairs = state.db.read(|c| key_types::allowed_roles(c, ws))?;
+    let mut map: std::collections::HashMap<i64, Vec<i64>> = std::collections::HashMap::new();
+    for (t, r) in pairs {
+        map.entry(t).or_default().push(r);
+    }
+    Ok(map)
+}
+
+/// Restricts the roles the type's keys may hold (none chosen: any role). Refused while a key of the type
+/// holds a role outside the new list, so no existing key is left breaking its type's rule.
+pub fn set_allowed_roles(state: &AppState, caller: &Caller, type_id: i64, role_ids: &[i64]) -> Result<()> {
+    admin_only(caller)?;
+    let now = state.now();
+    state.db.write(|c| restrict_in(c, caller, type_id, role_ids, now))
+}
+
+/// As `set_allowed_roles`, inside the caller's transaction (a starter catalogue applies its own).
+pub(crate) fn restrict_in(
+    c: &mut crate::db::DbConn,
+    caller: &Caller,
+    type_id: i64,
+    role_ids: &[i64],
+    now: i64,
+) -> Result<()> {
+    let ws = caller.workspace_id;
+    let current = key_types::find(c, ws, type_id)?.ok_or(Error::NotFound)?;
+    let roles = crate::db::roles::list(c, ws)?;
+    let names =
+        |ids: &[i64]| -> Vec<String> { roles.iter().filter(|r| ids.contains(&r.id)).map(|r| r.name.clone()).collect() };
+    if role_ids.iter().any(|id| !roles.iter().any(|r| r.id == *id)) {
+        return Err(Invalid::new("roles", "One of the chosen roles does not exist.").into());
+    }
+    if !role_ids.is_empty() {
+        let outside = crate::db::keys::holding_roles_outside(c, type_id, role_ids)?;
+        if !outside.is_empty() {
+            return Err(Error::Conflict(format!(
+                "{} {} keys hold other roles ({}); change them first.",
+                outside.len(),
+                current.name,
+                outside.join(", ")
+            )));
+        }
+    }
+    let before: Vec<i64> =
+        key_types::allowed_roles(c, ws)?.into_iter().filter(|(t, _)| *t == type_id).map(|(_, r)| r).collect();
+    key_types::set_allowed_roles(c, type_id, role_ids)?;
+    let show = |ids: &[i64]| if ids.is_empty() { serde_json::json!("any") } else { serde_json::json!(names(ids)) };
+    let change = event(caller, "key_type.roles_changed", type_id, &current.name).change(
+        Some(serde_json::json!({ "allowed_roles": show(&before) })),
+        Some(serde_json::json!({ "allowed_roles": show(role_ids) })),
+    );
+    audit::record(c, now, &change)?;
+    Ok(())
+}
+
+/// Refuses roles the key type does not allow: "Customer keys may hold only Billing Access."
+pub(crate) fn check_roles_allowed(
+    c: &mut crate::db::DbConn,
+    workspace_id: i64,
+    type_id: i64,
+    role_ids: &[i64],
+) -> Result<()> {
+    let allowed: Vec<i64> =
+        key_types::allowed_roles(c, workspace_id)?.into_iter().filter(|(t, _)| *t == type_id).map(|(_, r)| r).collect();
+    if allowed.is_empty() || role_ids.iter().all(|r| allowed.contains(r)) {
+        return Ok(());
+    }
+    let key_type = key_types::find(c, workspace_id, type_id)?.ok_or(Error::NotFound)?;
+    let names: Vec<String> = crate::db::roles::list(c, workspace_id)?
+        .into_iter()
+        .filter(|r| allowed.contains(&r.id))
+        .map(|r| r.name)
+        .collect();
+    Err(Invalid::new("roles", format!("{} keys may hold only {}.", key_type.name, names.join(", "))).into())
+}
+
 /// The caller's workspace's key types, each with how many keys it has.
 pub fn list(state: &AppState, caller: &Caller) -> Result<Vec<(KeyType, i64)>> {
     let ws = caller.workspace_id;

@@ -156,6 +156,7 @@ fn create_requested(c: &mut DbConn, state: &AppState, caller: &Caller, form: &Ne
                 .ok_or_else(|| Invalid::new("roles", "One of the chosen roles does not exist."))
         })
         .collect::<Result<_, _>>()?;
+    crate::services::key_types::check_roles_allowed(c, ws, key_type.id, form.roles)?;
     check_permissions(c, caller, form.permissions)?;
     let (ip_allow, rate) = restrictions(form.limits)?;
     let id = keys::insert(
@@ -389,6 +390,7 @@ pub fn update(state: &AppState, caller: &Caller, key_id: i64, form: &EditForm) -
             }
         };
         check_roles(c, caller.workspace_id, &form.roles)?;
+        crate::services::key_types::check_roles_allowed(c, caller.workspace_id, key.key_type_id, &form.roles)?;
         check_permissions(c, caller, &form.permissions)?;
         let (ip_allow, rate) = restrictions(&form.limits)?;
         let before = snapshot(c, &key)?;

@@ -134,6 +134,7 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("post", "/settings/key-types", "303 403 403 403 422 403 403 403 422"),
     ("post", "/settings/key-types/{id}", "303 403 403 403 422 403 403 403 422"),
     ("post", "/settings/key-types/{id}/delete", "303 403 403 403 303 403 403 403 404"),
+    ("post", "/settings/key-types/{id}/roles", "303 403 403 403 303 403 403 403 404"),
     ("get", "/users", "303 403 403 200 200 303 303 303 200"),
     ("post", "/users", "303 403 403 403 422 403 403 403 422"),
     ("get", "/users/import", "303 403 403 403 200 303 303 303 200"),

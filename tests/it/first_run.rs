@@ -113,7 +113,7 @@ async fn keyward_catalogue_add_fills_the_first_workspace_from_the_command_line()
     assert!(ok && stdout.contains("device-actions") && stdout.contains("lorawan"), "{stdout}");
     let (ok, _, stderr) = app.command(&["catalogue", "add", "device-actions"], &[]);
     assert!(ok, "{stderr}");
-    assert!(stderr.contains("5 permissions and 0 roles added"), "{stderr}");
+    assert!(stderr.contains("5 permissions and 0 roles added, 0 key types restricted"), "{stderr}");
     let catalogue = admin.get("/permissions").await.body;
     for label in ["View Location", "Change Status", "Lock Device", "Unlock Device", "Wipe Device"] {
         assert!(catalogue.contains(label), "{label}");

@@ -14,6 +14,7 @@ mod instances;
 mod isolation;
 mod key_lifecycle;
 mod key_test;
+mod key_type_roles;
 mod keys;
 mod layering;
 mod management_api;
