@@ -14,9 +14,9 @@ use super::see_other;
 use crate::clock::format_time;
 use crate::domain::Invalid;
 use crate::domain::key::{KeyStatus, PlainKey};
+use crate::domain::key_input::DAY;
 use crate::error::Error;
-use crate::services::accounts::Member;
-use crate::services::key_forms::{self, EditChoices, Target};
+use crate::services::key_forms::{self, EditChoices, Target, Targets};
 use crate::services::keys::{self, DeleteForm, DeleteOutcome, EditForm, KeyRecord};
 use crate::services::roles::Role;
 use crate::state::AppState;
@@ -222,17 +222,21 @@ pub async fn rotate(
 
 // ---- reassign and delete, single and bulk ----
 
-/// The confirmation page for deleting or reassigning one or more keys.
+/// The confirmation page for deleting or reassigning one or more keys. Everything a person needs to
+/// decide is on the first screen: each key's last use and its uses in the recent-use window, and for
+/// recently used keys "Deactivate instead" beside Delete.
 #[derive(Template)]
 #[template(path = "keys/confirm.html")]
 struct ConfirmPage {
     layout: Layout,
     action: &'static str,
-    targets: Vec<Target>,
+    targets: Targets,
     phrase: String,
-    owners: Vec<Member>,
     errors: FieldError,
-    recent: Option<(i64, Vec<(String, i64)>)>,
+    /// What was typed into the confirmation field, kept when the page comes back with an error.
+    typed: String,
+    /// Keys used within the recent-use window: name, last use, uses in the window.
+    recent: Vec<(String, i64, i64)>,
     comment: String,
 }
 
@@ -241,7 +245,7 @@ impl ConfirmPage {
         match &t.last_used {
             None => "Never used".to_owned(),
             Some(u) => format!(
-                "Last used {} from {} on {} ({} uses)",
+                "Last used {} from {} on {} ({} uses in all)",
                 format_time(u.at),
                 u.ip.as_deref().unwrap_or("an unknown address"),
                 u.path.as_deref().unwrap_or("an unknown path"),
@@ -255,8 +259,20 @@ impl ConfirmPage {
     }
 
     fn ids(&self) -> Vec<i64> {
-        self.targets.iter().map(|t| t.key.id).collect()
+        self.targets.keys.iter().map(|t| t.key.id).collect()
     }
+
+    fn count(&self) -> usize {
+        self.targets.keys.len()
+    }
+}
+
+/// What a confirmation page is answering: a first visit, or a submission that came back.
+#[derive(Default)]
+struct Submitted {
+    errors: FieldError,
+    typed: String,
+    comment: String,
 }
 
 async fn confirm_page(
@@ -264,31 +280,36 @@ async fn confirm_page(
     user: &CurrentUser,
     action: &'static str,
     ids: Vec<i64>,
-    errors: FieldError,
-    recent: Option<(i64, Vec<(String, i64)>)>,
-    comment: String,
+    submitted: Submitted,
 ) -> Result<ConfirmPage, AppError> {
     if ids.is_empty() {
         return Err(Error::from(Invalid::new("ids", "Choose at least one key.")).into());
     }
     let caller = user.caller();
     let want_owners = action == "reassign";
-    let (targets, owners) = state.run(move |s| key_forms::targets(s, &caller, &ids, want_owners)).await?;
-    let phrase = match targets.as_slice() {
+    let targets = state.run(move |s| key_forms::targets(s, &caller, &ids, want_owners)).await?;
+    let phrase = match targets.keys.as_slice() {
         [one] => keys::delete_phrase(&one.key).to_owned(),
         many => many.len().to_string(),
     };
+    let since = state.now() - targets.recent_days * DAY;
+    let recent = targets
+        .keys
+        .iter()
+        .filter_map(|t| {
+            t.last_used.as_ref().filter(|u| u.at >= since).map(|u| (t.key.name.clone(), u.at, t.recent_uses))
+        })
+        .collect();
     let title = if action == "delete" { "Delete keys" } else { "Reassign keys" };
-    let owners = owners.into_iter().filter(|m| m.account.is_active()).collect();
     Ok(ConfirmPage {
         layout: Layout::new(title, "keys", user),
         action,
         targets,
         phrase,
-        owners,
-        errors,
+        errors: submitted.errors,
+        typed: submitted.typed,
         recent,
-        comment,
+        comment: submitted.comment,
     })
 }
 
@@ -297,9 +318,7 @@ pub async fn confirm_delete(
     state: web::Data<AppState>,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    let page =
-        confirm_page(&state, &user, "delete", vec![path.into_inner()], FieldError::default(), None, String::new())
-            .await?;
+    let page = confirm_page(&state, &user, "delete", vec![path.into_inner()], Submitted::default()).await?;
     Ok(html(StatusCode::OK, page.render()))
 }
 
@@ -311,9 +330,7 @@ pub async fn confirm_reassign(
     if !user.role.can_administer() {
         return Err(Error::Forbidden.into());
     }
-    let page =
-        confirm_page(&state, &user, "reassign", vec![path.into_inner()], FieldError::default(), None, String::new())
-            .await?;
+    let page = confirm_page(&state, &user, "reassign", vec![path.into_inner()], Submitted::default()).await?;
     Ok(html(StatusCode::OK, page.render()))
 }
 
@@ -322,18 +339,20 @@ pub async fn delete(
     Authed(KeyManager(user), form): Authed<KeyManager, DeleteForm>,
 ) -> Result<HttpResponse, AppError> {
     let (caller, submitted) = (user.caller(), form.clone());
-    let ids = form.ids.clone();
-    let (errors, recent) = match state.run(move |s| keys::delete(s, &caller, &submitted)).await {
+    let (errors, status) = match state.run(move |s| keys::delete(s, &caller, &submitted)).await {
         Ok(DeleteOutcome::Deleted(n)) => {
             tracing::info!(count = n, "keys deleted");
             return Ok(see_other(format!("/keys?deleted={n}")));
         }
-        Ok(DeleteOutcome::UsedRecently { days, keys }) => (FieldError::default(), Some((days, keys))),
-        Err(Error::Invalid(invalid)) => (invalid.into(), None),
+        Ok(DeleteOutcome::UsedRecently { .. }) => {
+            let message = "Tick the box to delete keys that were used recently, or deactivate them instead.";
+            (Invalid::new("recent_ok", message).into(), StatusCode::CONFLICT)
+        }
+        Err(Error::Invalid(invalid)) => (invalid.into(), StatusCode::UNPROCESSABLE_ENTITY),
         Err(other) => return Err(other.into()),
     };
-    let status = if recent.is_some() { StatusCode::CONFLICT } else { StatusCode::UNPROCESSABLE_ENTITY };
-    let page = confirm_page(&state, &user, "delete", ids, errors, recent, String::new()).await?;
+    let submitted = Submitted { errors, typed: form.confirm, comment: String::new() };
+    let page = confirm_page(&state, &user, "delete", form.ids, submitted).await?;
     Ok(html(status, page.render()))
 }
 
@@ -366,7 +385,8 @@ pub async fn reassign(
             _ => format!("/keys?reassigned={n}"),
         })),
         Err(Error::Invalid(invalid)) => {
-            let page = confirm_page(&state, &user, "reassign", form.ids, invalid.into(), None, form.comment).await?;
+            let submitted = Submitted { errors: invalid.into(), typed: String::new(), comment: form.comment };
+            let page = confirm_page(&state, &user, "reassign", form.ids, submitted).await?;
             Ok(html(StatusCode::UNPROCESSABLE_ENTITY, page.render()))
         }
         Err(other) => Err(other.into()),
@@ -400,16 +420,14 @@ pub async fn bulk(
             let n = state.run(move |s| keys::set_active(s, &caller, &form.ids, active)).await?;
             Ok(see_other(format!("/keys?{}={n}", if active { "activated" } else { "deactivated" })))
         }
-        "delete" => Ok(html(
-            StatusCode::OK,
-            confirm_page(&state, &user, "delete", form.ids, FieldError::default(), None, String::new()).await?.render(),
-        )),
-        "reassign" if user.role.can_administer() => Ok(html(
-            StatusCode::OK,
-            confirm_page(&state, &user, "reassign", form.ids, FieldError::default(), None, String::new())
-                .await?
-                .render(),
-        )),
+        "delete" => {
+            let page = confirm_page(&state, &user, "delete", form.ids, Submitted::default()).await?;
+            Ok(html(StatusCode::OK, page.render()))
+        }
+        "reassign" if user.role.can_administer() => {
+            let page = confirm_page(&state, &user, "reassign", form.ids, Submitted::default()).await?;
+            Ok(html(StatusCode::OK, page.render()))
+        }
         "reassign" => Err(Error::Forbidden.into()),
         _ => Err(Error::from(Invalid::new("action", "Choose what to do with the chosen keys.")).into()),
     }

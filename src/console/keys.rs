@@ -260,13 +260,22 @@ pub async fn new(user: CurrentUser, state: web::Data<AppState>) -> Result<HttpRe
     Ok(html(StatusCode::OK, new_key_page(&state, &user, KeyForm::default(), FieldError::default()).await?.render()))
 }
 
+/// A new key's secret, shown once: after Add API key, a personal key from the profile, or one generated
+/// for a person from their page.
 #[derive(Template)]
 #[template(path = "keys/created.html")]
-struct CreatedPage {
+pub(super) struct CreatedPage {
     layout: Layout,
     id: i64,
     name: String,
     secret: PlainKey,
+}
+
+impl CreatedPage {
+    pub(super) fn response(layout: Layout, created: keys::Created) -> HttpResponse {
+        let page = CreatedPage { layout, id: created.id, name: created.name, secret: created.secret };
+        html(StatusCode::CREATED, page.render())
+    }
 }
 
 pub async fn create(
@@ -278,13 +287,7 @@ pub async fn create(
     match state.run(move |s| keys::create(s, &caller, &submitted)).await {
         Ok(created) => {
             tracing::info!(key_id = created.id, "key created");
-            let page = CreatedPage {
-                layout: Layout::new("Key created", "keys", &user),
-                id: created.id,
-                name: created.name,
-                secret: created.secret,
-            };
-            Ok(html(StatusCode::CREATED, page.render()))
+            Ok(CreatedPage::response(Layout::new("Key created", "keys", &user), created))
         }
         Err(Error::Invalid(invalid)) => {
             let page = new_key_page(&state, &user, form, invalid.into()).await?;

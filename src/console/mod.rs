@@ -139,6 +139,7 @@ crate::http::declare_routes! {
         post "/users/{id}/delete" => users::delete;
         post "/users/{id}/remove" => users::remove;
         post "/users/{id}/sessions/end" => users::end_sessions;
+        post "/users/{id}/personal-key" => users::generate_personal_key;
         post "/users/invitations/{id}/cancel" => users::cancel_invitation;
         post "/users/{id}/{action}" => users::row_action;
         post "/workspace" => workspaces::switch;

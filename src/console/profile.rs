@@ -11,7 +11,6 @@ use super::form::{Authed, FieldError};
 use super::layout::Layout;
 use super::session::ConsoleSession;
 use crate::crypto::SecretString;
-use crate::domain::key::PlainKey;
 use crate::domain::policy;
 use crate::error::Error;
 use crate::services::keys::KeyRecord;
@@ -129,32 +128,15 @@ pub struct PersonalKeyForm {
     expires_on: String,
 }
 
-#[derive(Template)]
-#[template(path = "keys/created.html")]
-struct PersonalCreated {
-    layout: Layout,
-    id: i64,
-    name: String,
-    secret: PlainKey,
-}
-
 /// Generates the signed-in person's personal key, shown once.
 pub async fn generate_key(
     state: web::Data<AppState>,
     Authed(user, form): Authed<CurrentUser, PersonalKeyForm>,
 ) -> Result<HttpResponse, AppError> {
-    let caller = user.caller();
+    let (caller, me) = (user.caller(), user.id);
     let (expiry, on) = (form.expiry.clone(), form.expires_on.clone());
-    match state.run(move |s| keys::create_personal(s, &caller, &expiry, &on)).await {
-        Ok(created) => {
-            let page = PersonalCreated {
-                layout: Layout::new("Personal key", "profile", &user),
-                id: created.id,
-                name: created.name,
-                secret: created.secret,
-            };
-            Ok(html(StatusCode::CREATED, page.render()))
-        }
+    match state.run(move |s| keys::create_personal(s, &caller, me, &expiry, &on)).await {
+        Ok(created) => Ok(super::keys::CreatedPage::response(Layout::new("Personal key", "profile", &user), created)),
         Err(Error::Invalid(invalid)) => {
             let personal = personal_section(&state, &user, invalid.into()).await?;
             let form = PasswordForm { csrf: user.csrf.clone(), ..PasswordForm::default() };

@@ -349,6 +349,8 @@ struct UserPage {
     grants: GrantsBox,
     /// Whether the viewer may change the account itself, not only its membership here.
     may_change: bool,
+    /// Their personal key here, if they have one.
+    personal: Option<crate::services::keys::KeyRecord>,
 }
 
 /// The grants form: what htmx swaps after each change.
@@ -407,11 +409,26 @@ pub async fn show(
 ) -> Result<HttpResponse, AppError> {
     let account_id = path.into_inner();
     let (member, grants) = grants_box(&state, &user, account_id, false, FieldError::default()).await?;
-    let caller = user.caller();
-    let may_change =
-        user.role.can_administer() && state.run(move |s| account_service::may_change(s, &caller, account_id)).await?;
-    let layout = Layout::new(member.account.display_name.clone(), "users", &user);
-    Ok(html(StatusCode::OK, UserPage { layout, member, grants, may_change }.render()))
+    user_page(&state, &user, member, grants, StatusCode::OK).await
+}
+
+/// Generates a person's personal key for them (IncidentIQ's "Generate new API key" on Manage User),
+/// shown once to the Administrator, who hands it over. A person who has one regenerates it instead,
+/// on the key's own page, with the overlap choice.
+pub async fn generate_personal_key(
+    Admin(user): Admin,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let (caller, owner) = (user.caller(), path.into_inner());
+    match state.run(move |s| crate::services::keys::create_personal(s, &caller, owner, "", "")).await {
+        Ok(created) => {
+            tracing::info!(key_id = created.id, owner, "personal key generated for a person");
+            Ok(super::keys::CreatedPage::response(Layout::new("Personal key", "users", &user), created))
+        }
+        Err(Error::Invalid(invalid)) => Err(Error::Conflict(invalid.message).into()),
+        Err(other) => Err(other.into()),
+    }
 }
 
 pub async fn set_grants(
@@ -432,10 +449,24 @@ pub async fn set_grants(
     if is_htmx(&req) {
         return Ok(html(status, grants.render()));
     }
+    user_page(&state, &user, member, grants, status).await
+}
+
+/// A person's page around their grants box: whether the viewer may change the account, and their personal key.
+async fn user_page(
+    state: &AppState,
+    user: &CurrentUser,
+    member: Member,
+    grants: GrantsBox,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let (caller, account_id) = (user.caller(), member.account.id);
+    let may_change =
+        user.role.can_administer() && state.run(move |s| account_service::may_change(s, &caller, account_id)).await?;
     let caller = user.caller();
-    let may_change = state.run(move |s| account_service::may_change(s, &caller, account_id)).await?;
-    let layout = Layout::new(member.account.display_name.clone(), "users", &user);
-    Ok(html(status, UserPage { layout, member, grants, may_change }.render()))
+    let personal = state.run(move |s| crate::services::keys::personal_of(s, &caller, account_id)).await?;
+    let layout = Layout::new(member.account.display_name.clone(), "users", user);
+    Ok(html(status, UserPage { layout, member, grants, may_change, personal }.render()))
 }
 
 impl UserPage {
@@ -446,6 +477,11 @@ impl UserPage {
     /// Administrators manage everyone but themselves.
     fn may_delete(&self) -> bool {
         self.layout.user.as_ref().is_some_and(|u| u.role.can_administer() && u.id != self.member.account.id)
+    }
+
+    /// A personal key is generated for people who can look after it themselves.
+    fn may_hold_keys(&self) -> bool {
+        crate::domain::policy::may_take_over_keys(self.member.role) && self.member.account.is_active()
     }
 }
 

@@ -19,6 +19,13 @@ pub fn may_reveal_key(role: ConsoleRole, is_owner: bool) -> bool {
     may_manage_key(role, is_owner)
 }
 
+/// Receives keys from someone else (reassignment, a departing owner's hand-over): Administrators and
+/// Members. Auditors change nothing, so a key handed to one could be neither rotated nor revoked by its
+/// owner. (An Administrator may still create a key for an Auditor's own read access, and stays in charge of it.)
+pub fn may_take_over_keys(role: ConsoleRole) -> bool {
+    role.can_change_keys()
+}
+
 /// Creates a key owned by someone else: Administrators only.
 pub fn may_create_for_others(role: ConsoleRole) -> bool {
     role.can_administer()

@@ -208,8 +208,45 @@ struct Known {
     held: HashMap<i64, BTreeSet<i64>>,
     /// Members whose account the caller may not change (`accounts::changeable`): their names stay.
     locked: HashSet<i64>,
-    /// permission name → id
+    /// The catalogue, by lower-cased name and by lower-cased label (labels that several permissions
+    /// share name none of them).
     catalogue: HashMap<String, i64>,
+    labels: HashMap<String, Option<i64>>,
+    /// permission id → internal name, as shown in the preview and stored in the audit trail.
+    names: HashMap<i64, String>,
+}
+
+impl Known {
+    /// A permission as a sheet names it: its internal name or its label, in any case.
+    fn permission(&self, written: &str) -> Result<i64, String> {
+        let key = written.to_lowercase();
+        if let Some(id) = self.catalogue.get(&key) {
+            return Ok(*id);
+        }
+        match self.labels.get(&key) {
+            Some(Some(id)) => Ok(*id),
+            Some(None) => {
+                Err(format!("\u{201c}{written}\u{201d} is the label of several permissions: use the internal name"))
+            }
+            None => Err(format!("unknown permission \u{201c}{written}\u{201d}")),
+        }
+    }
+}
+
+/// A display name for a new account listed by email only: "jane.doe@example.com" becomes "Jane Doe".
+/// Editable later; the preview shows it.
+fn name_from_email(email: &str) -> String {
+    let local = email.split('@').next().unwrap_or_default();
+    let local = local.split('+').next().unwrap_or_default();
+    local
+        .split(['.', '_', '-'])
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let mut chars = w.chars();
+            chars.next().map(|first| first.to_uppercase().chain(chars).collect::<String>()).unwrap_or_default()
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn known(c: &mut DbConn, caller: &Caller) -> Result<Known> {
@@ -226,8 +263,14 @@ fn known(c: &mut DbConn, caller: &Caller) -> Result<Known> {
     for (account, permission) in permissions::account_permission_pairs(c, workspace_id)? {
         held.entry(account).or_default().insert(permission);
     }
-    let catalogue = permissions::rows(c, workspace_id)?.into_iter().map(|p| (p.name, p.id)).collect();
-    Ok(Known { accounts, members, held, locked, catalogue })
+    let rows = permissions::rows(c, workspace_id)?;
+    let catalogue = rows.iter().map(|p| (p.name.to_lowercase(), p.id)).collect();
+    let mut labels: HashMap<String, Option<i64>> = HashMap::new();
+    for p in rows.iter().filter(|p| !p.label.trim().is_empty()) {
+        labels.entry(p.label.trim().to_lowercase()).and_modify(|id| *id = None).or_insert(Some(p.id));
+    }
+    let names = rows.into_iter().map(|p| (p.id, p.name)).collect();
+    Ok(Known { accounts, members, held, locked, catalogue, labels, names })
 }
 
 fn plan_row(known: &Known, caller: &Caller, seen: &mut HashMap<String, usize>, row: &SheetRow) -> PlannedRow {
@@ -256,10 +299,16 @@ fn plan_row(known: &Known, caller: &Caller, seen: &mut HashMap<String, usize>, r
     let name = if existing.is_some() && member.is_none() {
         String::new()
     } else if row.name.is_empty() {
-        if existing.is_none() {
-            problems.push("a new account needs a name".to_owned());
+        match member {
+            Some((_, current)) => current.clone(),
+            None => match DisplayName::parse(&name_from_email(&email)) {
+                Ok(n) => n.as_str().to_owned(),
+                Err(_) => {
+                    problems.push("a name is needed: none could be made from the address".to_owned());
+                    String::new()
+                }
+            },
         }
-        member.map(|(_, n)| n.clone()).unwrap_or_default()
     } else {
         match DisplayName::parse(&row.name) {
             Ok(n) => n.as_str().to_owned(),
@@ -279,11 +328,11 @@ fn plan_row(known: &Known, caller: &Caller, seen: &mut HashMap<String, usize>, r
         parsed
     };
     let mut listed = Vec::new();
-    for name in row.permissions.split(';').map(str::trim).filter(|n| !n.is_empty()) {
-        match known.catalogue.get(name) {
-            Some(id) if !listed.iter().any(|(i, _)| i == id) => listed.push((*id, name.to_owned())),
-            Some(_) => {}
-            None => problems.push(format!("unknown permission \u{201c}{name}\u{201d}")),
+    for written in row.permissions.split(';').map(str::trim).filter(|n| !n.is_empty()) {
+        match known.permission(written) {
+            Ok(id) if !listed.iter().any(|(i, _)| *i == id) => listed.push((id, known.names[&id].clone())),
+            Ok(_) => {}
+            Err(problem) => problems.push(problem),
         }
     }
     let action = match (existing, member) {
@@ -448,6 +497,13 @@ pub fn apply_held(state: &AppState, caller: &Caller, token: &str, previewed: (us
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_name_is_made_from_the_address() {
+        assert_eq!(name_from_email("jane.doe@example.com"), "Jane Doe");
+        assert_eq!(name_from_email("j_smith-jones+it@example.com"), "J Smith Jones");
+        assert_eq!(name_from_email("émile@example.com"), "Émile");
+    }
 
     #[test]
     fn csv_columns_are_found_by_header_in_any_order_and_case() {

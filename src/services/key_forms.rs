@@ -6,8 +6,9 @@ use crate::db::key_types::KeyType;
 use crate::db::keys::KeyRecord;
 use crate::db::roles::Role;
 use crate::db::usage::LastUse;
-use crate::db::{accounts, key_types, keys, permissions, roles, usage};
+use crate::db::{accounts, key_types, keys, permissions, roles, settings, usage};
 use crate::domain::access::Permission;
+use crate::domain::key_input::DAY;
 use crate::domain::policy;
 use crate::error::Result;
 use crate::services::Caller;
@@ -80,28 +81,43 @@ pub fn edit(state: &AppState, caller: &Caller, key_id: i64) -> Result<EditChoice
     })
 }
 
-/// A key named on a bulk confirmation, with its last use.
+/// Whom a key may be handed to: active people who may take care of it.
+fn may_take_over(member: &Member) -> bool {
+    member.account.is_active() && policy::may_take_over_keys(member.role)
+}
+
+/// A key named on a bulk confirmation, with its last use and its uses within the recent-use window.
 #[derive(Debug, Clone)]
 pub struct Target {
     pub key: KeyRecord,
     pub last_used: Option<LastUse>,
+    pub recent_uses: i64,
 }
 
-/// The keys a bulk action would change (each one the caller may change), and with `with_owners` the
-/// members they could be handed to.
-pub fn targets(
-    state: &AppState,
-    caller: &Caller,
-    ids: &[i64],
-    with_owners: bool,
-) -> Result<(Vec<Target>, Vec<Member>)> {
-    let mut targets = Vec::with_capacity(ids.len());
+/// The keys a delete or reassign confirmation names (each one the caller may change), the people they
+/// could be handed to, and the workspace's recent-use window in days.
+#[derive(Debug)]
+pub struct Targets {
+    pub keys: Vec<Target>,
+    pub owners: Vec<Member>,
+    pub recent_days: i64,
+}
+
+/// The keys a bulk action would change, with `with_owners` the people they could be handed to.
+pub fn targets(state: &AppState, caller: &Caller, ids: &[i64], with_owners: bool) -> Result<Targets> {
+    let ws = caller.workspace_id;
+    let (setting, default) = settings::RECENT_USE_DAYS;
+    let recent_days = state.db.read(|c| settings::get_i64(c, ws, setting, default))?;
+    // Daily counts are whole UTC days: "the last 3 days" counts today and the two before it.
+    let first_day = state.now().div_euclid(DAY) - (recent_days - 1).max(0);
+    let mut keys = Vec::with_capacity(ids.len());
     for &id in ids {
         let key = super::keys::get_managed(state, caller, id)?;
-        let last_used = state.db.read(|c| usage::last_used(c, key.id))?;
-        targets.push(Target { key, last_used });
+        let (last_used, daily) = state.db.read(|c| {
+            Ok::<_, diesel::result::Error>((usage::last_used(c, key.id)?, usage::daily(c, key.id, first_day)?))
+        })?;
+        keys.push(Target { key, last_used, recent_uses: daily.iter().map(|(_, n)| n).sum() });
     }
-    let ws = caller.workspace_id;
     let owners = if with_owners { state.db.read(|c| accounts::members(c, ws))? } else { Vec::new() };
-    Ok((targets, owners))
+    Ok(Targets { keys, owners: owners.into_iter().filter(may_take_over).collect(), recent_days })
 }

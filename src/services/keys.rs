@@ -242,21 +242,32 @@ pub fn get(state: &AppState, caller: &Caller, key_id: i64) -> Result<KeyRecord> 
     Ok(key)
 }
 
-/// Creates the caller's personal key (the workspace's one-per-account type, acting as its owner).
-pub fn create_personal(state: &AppState, caller: &Caller, expiry: &str, expires_on: &str) -> Result<Created> {
-    let account_id = caller.account_id.ok_or(Error::Forbidden)?;
+/// Creates a personal key (the workspace's one-per-account type, acting as its owner) for `owner_id`:
+/// the caller's own, or, for Administrators, anyone's who may hold keys (the Generate button on a
+/// person's page). The secret is shown once, to the caller.
+pub fn create_personal(
+    state: &AppState,
+    caller: &Caller,
+    owner_id: i64,
+    expiry: &str,
+    expires_on: &str,
+) -> Result<Created> {
+    if !caller.is(owner_id) && !policy::may_create_for_others(caller.role) {
+        return Err(Error::Forbidden);
+    }
     let (key_type, email) = state.db.read(|c| {
         let key_type = key_types::list(c, caller.workspace_id)?.into_iter().find(|t| t.one_per_account);
-        let email = accounts::find(c, account_id)?.map(|a| a.email);
+        let email = accounts::member(c, caller.workspace_id, owner_id)?.map(|m| m.account.email);
         Ok::<_, diesel::result::Error>((key_type, email))
     })?;
+    let email = email.ok_or(Error::NotFound)?;
     let key_type = key_type.ok_or_else(|| Error::Conflict("This workspace has no personal key type.".into()))?;
     let request = NewKeyRequest {
-        name: key_input::key_name(&format!("Personal key of {}", email.unwrap_or_default()))?,
+        name: key_input::key_name(&format!("Personal key of {email}"))?,
         description: String::new(),
         key_type_id: key_type.id,
         identifier: "",
-        owner_id: account_id,
+        owner_id,
         roles: &[],
         permissions: &[],
         expiry: (expiry, expires_on),
@@ -264,6 +275,14 @@ pub fn create_personal(state: &AppState, caller: &Caller, expiry: &str, expires_
         limits: &Restrictions::default(),
     };
     state.db.write(|c| create_requested(c, state, caller, &request))
+}
+
+/// A member's personal key, for who may see that person's keys.
+pub fn personal_of(state: &AppState, caller: &Caller, account_id: i64) -> Result<Option<KeyRecord>> {
+    if !policy::may_view_key(caller.role, caller.is(account_id)) {
+        return Err(Error::Forbidden);
+    }
+    state.db.read(|c| keys::personal_key(c, caller.workspace_id, account_id))
 }
 
 /// The caller's personal key, if they have one.
@@ -488,6 +507,9 @@ pub fn end_overlap(state: &AppState, caller: &Caller, key_id: i64) -> Result<()>
     })
 }
 
+const AUDITORS_TAKE_NO_KEYS: &str =
+    "Keys cannot be handed to an Auditor: they could not rotate or revoke them. Choose an Administrator or a Member.";
+
 /// Gives keys to another member of the workspace, who is notified. Administrators only.
 pub fn reassign(state: &AppState, caller: &Caller, key_ids: &[i64], new_owner: i64, comment: &str) -> Result<usize> {
     if !policy::may_create_for_others(caller.role) {
@@ -502,6 +524,9 @@ pub fn reassign(state: &AppState, caller: &Caller, key_ids: &[i64], new_owner: i
         let owner = accounts::member(c, caller.workspace_id, new_owner)?
             .filter(|m| m.account.is_active())
             .ok_or_else(|| Invalid::new("owner", "Choose an active member of this workspace."))?;
+        if !policy::may_take_over_keys(owner.role) {
+            return Err(Invalid::new("owner", AUDITORS_TAKE_NO_KEYS).into());
+        }
         let mut moved = 0;
         for &id in key_ids {
             let key = managed(c, caller, id)?;

@@ -152,6 +152,7 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("post", "/users/{id}/delete", "303 403 403 403 303 403 403 403 404"),
     ("post", "/users/{id}/remove", "303 403 403 403 409 403 403 403 404"),
     ("post", "/users/{id}/sessions/end", "303 403 403 403 303 403 403 403 404"),
+    ("post", "/users/{id}/personal-key", "303 403 403 403 409 403 403 403 404"),
     ("post", "/users/invitations/{id}/cancel", "303 403 403 403 303 403 403 403 404"),
     ("post", "/users/{id}/{action}", "303 403 403 403 303 403 403 403 404"),
     ("post", "/workspace", "303 422 422 422 422 403 403 403 422"),

@@ -138,6 +138,15 @@ impl Chrome {
         self.client.wait().for_element(Locator::Css(css)).await.expect(css).click().await.expect("click");
     }
 
+    /// The visible text of every element matching `css`, in page order.
+    pub async fn texts(&self, css: &str) -> Vec<String> {
+        let mut texts = Vec::new();
+        for element in self.client.find_all(Locator::Css(css)).await.expect(css) {
+            texts.push(element.text().await.expect("text").trim().to_owned());
+        }
+        texts
+    }
+
     /// Chooses the option with this visible text.
     pub async fn select(&self, css: &str, label: &str) {
         let select = self.client.wait().for_element(Locator::Css(css)).await.expect(css);
@@ -394,18 +403,19 @@ async fn a_key_is_regenerated_with_overlap_reassigned_and_deleted_after_recent_u
     chrome.goto(&format!("{}/keys/{id}", app.base)).await;
     chrome.screenshot("key").await;
 
-    // Used just now, the key is deleted only after a second, explicit confirmation.
+    // Used just now: the first screen says so, and deleting needs an explicit tick.
     assert!(keyward::services::verify::verify(&app.state, &second, &Default::default()).expect("verify").valid());
     app.state.usage.flush(&app.state.db).expect("flush");
     chrome.goto(&format!("{}/keys/{id}/delete", app.base)).await;
-    chrome.fill("#confirm", "Sync job").await;
-    chrome.click("main button.btn-danger").await;
-    chrome.wait_for_text("used in the last 3 days").await;
-    assert!(chrome.client.source().await.expect("source").contains("Deactivate instead"));
+    // One screen: the recent use, "Deactivate instead" before Delete, the name typed once.
+    let page = chrome.wait_for_text("id=\"recent-use\"").await;
+    assert!(page.contains("Sync job: used") && page.contains("in the last 3 days, last"), "the uses and the last one");
+    let buttons = chrome.texts("main form[action='/keys/delete'] button").await;
+    assert_eq!(buttons, ["Deactivate instead", "Delete"]);
     chrome.fill("#confirm", "Sync job").await;
     chrome.click("input[name=recent_ok]").await;
     chrome.click("main button.btn-danger").await;
-    chrome.wait_until_gone("used in the last 3 days").await;
+    chrome.wait_until_gone("id=\"recent-use\"").await;
     let gone = keyward::services::verify::verify(&app.state, &second, &Default::default()).expect("verify");
     assert_eq!(gone.code.as_str(), "NOT_FOUND");
     chrome.console_is_clean("deleting").await;

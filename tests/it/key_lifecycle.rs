@@ -149,11 +149,19 @@ on_both_backends! {
         let no_owner = admin.post("/keys/reassign", &[("ids", &id), ("owner", "")]).await;
         assert_eq!(no_owner.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(no_owner.body.contains("Choose the new owner."));
+
+        // Auditors change nothing, so keys are neither offered to nor handed to them.
+        app.user(&admin, "audrey@example.com", "auditor").await;
+        let auditor = app.account_id("audrey@example.com").to_string();
+        assert!(!admin.get(&format!("/keys/{id}/reassign")).await.body.contains("audrey@example.com"));
+        let refused = admin.post("/keys/reassign", &[("ids", &id), ("owner", &auditor)]).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(refused.body.contains("Keys cannot be handed to an Auditor"));
     }
 }
 
 on_both_backends! {
-    async fn deleting_asks_for_the_typed_name_and_twice_after_recent_use(app) {
+    async fn deleting_asks_for_the_typed_name_and_warns_of_recent_use_on_the_first_screen(app) {
         let admin = app.admin().await;
         let (id, secret) = create_key(&admin, &[("name", "Old integration")]).await;
         let page = admin.get(&format!("/keys/{id}/delete")).await;
@@ -164,12 +172,21 @@ on_both_backends! {
         assert_eq!(code(&app, &secret), "VALID", "nothing deleted");
 
         use_key(&app, &secret);
+        use_key(&app, &secret);
         let page = admin.get(&format!("/keys/{id}/delete")).await;
         assert!(page.body.contains("192.0.2.7") && page.body.contains("/integration/device/lock"), "the dialog shows the last use");
+        // The consequences are on the first screen, with the safe choice beside Delete.
+        assert!(page.body.contains("used 3 times in the last 3 days"), "{}", page.body);
+        assert!(page.body.contains("Deactivate instead") && page.body.contains("name=\"recent_ok\""));
         let first = admin.post("/keys/delete", &[("ids", &id), ("confirm", "Old integration")]).await;
         assert_eq!(first.status, StatusCode::CONFLICT);
-        assert!(first.body.contains("used in the last 3 days") && first.body.contains("Deactivate instead"));
+        assert!(first.body.contains("Tick the box to delete keys that were used recently"));
+        assert!(first.body.contains("value=\"Old integration\""), "what was typed is kept");
         assert_eq!(code(&app, &secret), "VALID");
+        // "Deactivate instead" posts the same form to the bulk action: the key stops working, and can come back.
+        let deactivated = admin.post("/keys/bulk", &[("ids", &id), ("confirm", ""), ("action", "deactivate")]).await;
+        assert_eq!(deactivated.status, StatusCode::SEE_OTHER);
+        assert_eq!(code(&app, &secret), "INACTIVE");
         let second = admin.post("/keys/delete", &[("ids", &id), ("confirm", "Old integration"), ("recent_ok", "1")]).await;
         assert_eq!(second.status, StatusCode::SEE_OTHER);
         assert_eq!(code(&app, &secret), "NOT_FOUND", "deleted keys stop working at once");
@@ -347,5 +364,37 @@ on_both_backends! {
             .valid());
         app.state.usage.flush(&app.state.db).expect("flush");
         assert_eq!(newest(&app), (20, Some("/later".to_owned())), "a sample a minute after the last");
+    }
+}
+
+on_both_backends! {
+    async fn an_administrator_generates_and_regenerates_a_persons_personal_key(app) {
+        let admin = app.admin().await;
+        app.user(&admin, "alice@example.com", "member").await;
+        app.user(&admin, "audrey@example.com", "auditor").await;
+        let alice = app.account_id("alice@example.com");
+        let page = admin.get(&format!("/users/{alice}")).await;
+        assert!(page.body.contains(&format!("action=\"/users/{alice}/personal-key\"")), "offered while she has none");
+        let auditor = app.account_id("audrey@example.com");
+        assert!(!admin.get(&format!("/users/{auditor}")).await.body.contains("/personal-key\""), "Auditors hold no keys");
+
+        let created = admin.post(&format!("/users/{alice}/personal-key"), &[]).await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+        let first = secret_in(&created.body);
+        assert!(first.starts_with("kwp_") && code(&app, &first) == "VALID");
+        let again = admin.post(&format!("/users/{alice}/personal-key"), &[]).await;
+        assert_eq!(again.status, StatusCode::CONFLICT, "one personal key per person");
+
+        // Her page now leads to it and to "Generate new API key", which replaces it with the overlap choice.
+        let page = admin.get(&format!("/users/{alice}")).await;
+        let id = page.body.split("id=\"personal-key\"><a href=\"/keys/").nth(1).and_then(|s| s.split('"').next()).expect("link");
+        assert!(page.body.contains(&format!("href=\"/keys/{id}/rotate\">Generate new API key")));
+        admin.get(&format!("/keys/{id}/rotate")).await;
+        let rotated = admin.post(&format!("/keys/{id}/rotate"), &[("overlap", "0")]).await;
+        let second = secret_in(&rotated.body);
+        assert_eq!((code(&app, &first), code(&app, &second)), ("NOT_FOUND", "VALID"), "the old one is invalid at once");
+        let alice_browser = app.browser();
+        alice_browser.sign_in("alice@example.com", PASSWORD).await;
+        assert!(alice_browser.get("/profile").await.body.contains("Personal key of alice@example.com"));
     }
 }
