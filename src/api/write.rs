@@ -254,17 +254,44 @@ pub async fn set_grants(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// `DELETE /api/v1/accounts/{id}`: their keys go to an administrator, who is notified, as in the console.
-#[utoipa::path(delete, path = "/api/v1/accounts/{id}", tag = "people", params(("id" = i64, Path)),
-    responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+/// `DELETE /api/v1/accounts/{id}`: their keys go to an administrator, who is notified, as in the console;
+/// `keys` and `to` choose as the console's Delete page does.
+#[utoipa::path(delete, path = "/api/v1/accounts/{id}", tag = "people", params(("id" = i64, Path), DepartedKeysQuery),
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn delete_account(
     ApiCaller(caller): ApiCaller,
     state: web::Data<AppState>,
     path: web::Path<i64>,
+    query: web::Query<DepartedKeysQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
-    state.run(move |s| crate::services::accounts::delete_user(s, &caller, id)).await?;
+    let choice = query.into_inner().choice()?;
+    state.run(move |s| crate::services::accounts::delete_user(s, &caller, id, choice)).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DepartedKeysQuery {
+    /// `hand_over` (they keep working) or `deactivate`; left out: the workspace's policy.
+    #[param(required = false)]
+    keys: Option<String>,
+    /// The id of the active Administrator who receives them; left out: the caller, when an Administrator here.
+    #[param(required = false)]
+    to: Option<i64>,
+}
+
+impl DepartedKeysQuery {
+    fn choice(self) -> Result<crate::services::accounts::KeysChoice, ApiError> {
+        use crate::services::policies::DepartedKeys;
+        let then = match self.keys.as_deref() {
+            None => None,
+            Some(code) => Some(DepartedKeys::parse(code).ok_or_else(|| {
+                crate::error::Error::from(crate::domain::Invalid::new("keys", "keys is hand_over or deactivate."))
+            })?),
+        };
+        Ok(crate::services::accounts::KeysChoice { to: self.to, then })
+    }
 }
 
 /// How many notifications were marked read.

@@ -185,6 +185,17 @@ impl SettingsPage {
         }
     }
 
+    fn departed_choices(&self) -> [policies::DepartedKeys; 2] {
+        policies::DepartedKeys::ALL
+    }
+
+    fn departed_selected(&self, choice: &policies::DepartedKeys) -> bool {
+        match &self.policies_failed {
+            Some((form, _)) => form.departed_keys == choice.code(),
+            None => self.policies.departed_keys == *choice,
+        }
+    }
+
     fn policy_error(&self, field: &str) -> Option<&str> {
         self.policies_failed.as_ref().and_then(|(_, e)| e.get(field))
     }

@@ -15,6 +15,7 @@ use crate::services::accounts::{self as account_service, Added, NewUserForm};
 use crate::services::accounts::{Member, MemberSummary};
 use crate::services::directory::{self, GrantAllPlan, UserFilter};
 use crate::services::grants::{self, Held};
+use crate::services::policies::DepartedKeys;
 use crate::state::AppState;
 
 #[derive(Template)]
@@ -524,8 +525,64 @@ pub async fn cancel_invitation(
 #[template(path = "users/delete.html")]
 struct DeletePage {
     layout: Layout,
-    member: Member,
-    keys: Vec<String>,
+    deletion: account_service::Deletion,
+    /// What the form holds: the chosen recipient and what happens to the keys.
+    to: i64,
+    then: DepartedKeys,
+    errors: FieldError,
+}
+
+/// Keys named one by one on the Delete page; the rest are counted.
+const KEYS_LISTED: usize = 10;
+
+impl DeletePage {
+    fn choices(&self) -> [DepartedKeys; 2] {
+        DepartedKeys::ALL
+    }
+
+    /// "3 Integration, 1 Personal": the keys here by type, most first.
+    fn by_type(&self) -> String {
+        let mut counts: Vec<(&str, usize)> = Vec::new();
+        for key in &self.deletion.here {
+            match counts.iter_mut().find(|(t, _)| *t == key.type_name) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((&key.type_name, 1)),
+            }
+        }
+        counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        counts.iter().map(|(t, n)| format!("{n} {t}")).collect::<Vec<_>>().join(", ")
+    }
+
+    fn active(&self) -> usize {
+        self.deletion.here.iter().filter(|k| k.is_active()).count()
+    }
+
+    /// The most recent use of any of their keys here.
+    fn last_use(&self) -> Option<crate::console::moment::Moment> {
+        self.deletion.here.iter().filter_map(|k| k.last_used_at).max().map(|at| self.layout.when(&at))
+    }
+
+    fn listed(&self) -> &[crate::services::keys::Owned] {
+        &self.deletion.here[..self.deletion.here.len().min(KEYS_LISTED)]
+    }
+
+    fn unlisted(&self) -> usize {
+        self.deletion.here.len().saturating_sub(KEYS_LISTED)
+    }
+}
+
+async fn delete_page(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+    chosen: Option<(i64, DepartedKeys)>,
+    errors: FieldError,
+) -> Result<DeletePage, AppError> {
+    let caller = user.caller();
+    let deletion = state.run(move |s| account_service::deletion(s, &caller, id)).await?;
+    let (to, then) = chosen.unwrap_or((user.id, deletion.default));
+    let layout = Layout::new(format!("Delete {}", deletion.member.account.email), "users", user);
+    Ok(DeletePage { layout, deletion, to, then, errors })
 }
 
 pub async fn confirm_delete(
@@ -533,22 +590,41 @@ pub async fn confirm_delete(
     state: web::Data<AppState>,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    let (id, caller) = (path.into_inner(), user.caller());
-    let (member, keys) = state.run(move |s| account_service::deletion(s, &caller, id)).await?;
-    let page =
-        DeletePage { layout: Layout::new(format!("Delete {}", member.account.email), "users", &user), member, keys };
+    let page = delete_page(&state, &user, path.into_inner(), None, FieldError::default()).await?;
     Ok(html(StatusCode::OK, page.render()))
 }
 
+/// The Delete page's choice for the person's keys here.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct DeletePersonForm {
+    #[serde(default)]
+    to: String,
+    #[serde(default)]
+    keys: String,
+}
+
 pub async fn delete(
-    Admin(user): Admin,
     state: web::Data<AppState>,
     path: web::Path<i64>,
+    Authed(Admin(user), form): Authed<Admin, DeletePersonForm>,
 ) -> Result<HttpResponse, AppError> {
-    let (caller, id) = (user.caller(), path.into_inner());
-    let deleted = state.run(move |s| account_service::delete_user(s, &caller, id)).await?;
-    tracing::info!(account_id = id, workspaces = deleted.moved.len(), "account deleted; keys reassigned");
-    Ok(HttpResponse::SeeOther().insert_header(("location", "/users")).finish())
+    let id = path.into_inner();
+    // Sent by the page only when the person owns keys here; otherwise the defaults apply.
+    let to = form.to.trim().parse::<i64>().ok();
+    let then = DepartedKeys::parse(form.keys.trim());
+    let (caller, choice) = (user.caller(), account_service::KeysChoice { to, then });
+    match state.run(move |s| account_service::delete_user(s, &caller, id, choice)).await {
+        Ok(deleted) => {
+            tracing::info!(account_id = id, workspaces = deleted.moved.len(), "account deleted; keys reassigned");
+            Ok(super::see_other("/users"))
+        }
+        Err(Error::Invalid(invalid)) => {
+            let chosen = Some((to.unwrap_or(user.id), then.unwrap_or_default()));
+            let page = delete_page(&state, &user, id, chosen, invalid.into()).await?;
+            Ok(html(StatusCode::UNPROCESSABLE_ENTITY, page.render()))
+        }
+        Err(other) => Err(other.into()),
+    }
 }
 
 #[derive(Debug, serde::Deserialize)]

@@ -548,7 +548,7 @@ pub fn lookup(conn: &mut DbConn, digest: &[u8]) -> QResult<Option<Lookup>> {
         .optional())
 }
 
-/// A key an account owns, as a departure hands it over.
+/// A key an account owns, as a departure hands it over and its confirmation summarises it.
 #[derive(Debug, Clone, Queryable)]
 pub struct Owned {
     pub workspace_id: i64,
@@ -556,14 +556,33 @@ pub struct Owned {
     pub name: String,
     /// Carries its owner's grants (a personal key).
     pub act_as_owner: bool,
+    pub status: String,
+    pub type_name: String,
+    pub last_used_at: Option<i64>,
+}
+
+impl Owned {
+    pub fn is_active(&self) -> bool {
+        self.status == KeyStatus::Active.as_str()
+    }
 }
 
 /// Every key an account owns, in any workspace, workspace by workspace.
 pub fn owned_by(conn: &mut DbConn, owner_id: i64) -> QResult<Vec<Owned>> {
     api_keys::table
+        .inner_join(key_types::table)
+        .left_join(key_usage::table)
         .filter(api_keys::owner_id.eq(owner_id))
         .order((api_keys::workspace_id.asc(), api_keys::name_key.asc()))
-        .select((api_keys::workspace_id, api_keys::id, api_keys::name, api_keys::act_as_owner))
+        .select((
+            api_keys::workspace_id,
+            api_keys::id,
+            api_keys::name,
+            api_keys::act_as_owner,
+            api_keys::status,
+            key_types::name,
+            key_usage::last_used_at.nullable(),
+        ))
         .load(conn)
 }
 

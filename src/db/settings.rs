@@ -68,6 +68,8 @@ pub const SESSION_LIFETIME_HOURS: &str = "session_lifetime_hours";
 /// The longest a new key (or a changed expiry) may last, in days; unset: no maximum.
 pub const MAX_LIFETIME_DAYS: &str = "max_lifetime_days";
 /// Days without a use after which a key counts as stale (unused) on the dashboard.
+/// What deleting a person does to their keys: `hand_over` (the default) or `deactivate`.
+pub const DEPARTED_KEYS: &str = "departed_keys";
 pub const STALE_DAYS: (&str, i64) = ("stale_days", 30);
 
 /// Allowed email domains, one per line.

@@ -3,12 +3,15 @@
 use crate::crypto::SecretString;
 pub use crate::db::accounts::{Account, Member, MemberSummary};
 use crate::db::{accounts, audit, workspaces};
+use crate::domain::Invalid;
 use crate::domain::account::DisplayName;
 use crate::domain::audit::{Actor, Event};
 use crate::domain::email::Email;
+use crate::domain::key::KeyStatus;
 use crate::domain::password::NewPassword;
 use crate::domain::role::ConsoleRole;
 use crate::error::{Error, Result};
+use crate::services::policies::{self, DepartedKeys};
 use crate::state::AppState;
 
 /// The fields of "Add user".
@@ -379,10 +382,24 @@ fn not_yourself(caller: &crate::services::Caller, account_id: i64) -> Result<()>
     Ok(())
 }
 
-/// Deletes a member of the caller's workspace. Their sessions end at once (the account is gone) and
-/// their keys are reassigned workspace by workspace: to the deleting Administrator where they administer
-/// that workspace, otherwise to its longest-serving Administrator, who is notified with the list.
-pub fn delete_user(state: &AppState, caller: &crate::services::Caller, account_id: i64) -> Result<Deleted> {
+/// What the deleting Administrator chose for the departing person's keys in this workspace: to whom they go
+/// (`None`: the deleting Administrator) and whether they stop working (`None`: the workspace's default).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct KeysChoice {
+    pub to: Option<i64>,
+    pub then: Option<DepartedKeys>,
+}
+
+/// Deletes a member of the caller's workspace. Their sessions end at once (the account is gone) and their
+/// keys change hands workspace by workspace: here as `choice` says; in other workspaces to that workspace's
+/// longest-serving Administrator, deactivated or not as that workspace's policy says. Each recipient is
+/// notified with the list.
+pub fn delete_user(
+    state: &AppState,
+    caller: &crate::services::Caller,
+    account_id: i64,
+    choice: KeysChoice,
+) -> Result<Deleted> {
     caller.must_administer()?;
     not_yourself(caller, account_id)?;
     let now = state.now();
@@ -398,8 +415,18 @@ pub fn delete_user(state: &AppState, caller: &crate::services::Caller, account_i
         }
         let mut deleted = Deleted::default();
         for (ws, keys) in by_workspace {
-            let (recipient, names) =
-                hand_over(c, caller, ws, (account_id, &member.account.email), &keys, Departure::Deleted, now)?;
+            let here = ws == caller.workspace_id;
+            let then = match choice.then.filter(|_| here) {
+                Some(then) => then,
+                None => policies::departed_keys(c, ws)?,
+            };
+            let handing = Handing {
+                why: Departure::Deleted,
+                to: choice.to.filter(|_| here),
+                deactivate: then == DepartedKeys::Deactivate,
+            };
+            let who = (account_id, member.account.email.as_str());
+            let (recipient, names) = hand_over(c, caller, ws, who, &keys, handing, now)?;
             deleted.moved.push((ws, recipient, names));
         }
         accounts::delete(c, account_id)?;
@@ -409,6 +436,16 @@ pub fn delete_user(state: &AppState, caller: &crate::services::Caller, account_i
         audit::record(c, now, &event)?;
         Ok(deleted)
     })
+}
+
+/// How a departing member's keys in one workspace change hands, and why.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Handing {
+    pub why: Departure,
+    /// The Administrator who receives them; `None` picks one (`hand_over`).
+    pub to: Option<i64>,
+    /// They stop working as they move.
+    pub deactivate: bool,
 }
 
 /// Why a member's keys change hands.
@@ -434,35 +471,26 @@ impl Departure {
     }
 }
 
-/// Gives a departing member's keys in one workspace to the acting Administrator when they administer
-/// it, else to its longest-serving Administrator, who is notified with the list. Returns who received
-/// them and the keys' names. A key that acts as its owner (a personal key) is deactivated as it moves:
-/// it would otherwise carry its new owner's grants, in the hands of whoever held the old owner's.
+/// Gives a departing member's keys in one workspace to the Administrator chosen in `handing`, else to the
+/// acting Administrator when they administer it, else to its longest-serving Administrator, who is notified
+/// with the list. Returns who received them and the keys' names. With `handing.deactivate` every key stops
+/// working as it moves; a key that acts as its owner (a personal key) always does: it would otherwise carry
+/// its new owner's grants, in the hands of whoever held the old owner's.
 pub(crate) fn hand_over(
     c: &mut crate::db::DbConn,
     caller: &crate::services::Caller,
     ws: i64,
     (account_id, email): (i64, &str),
     keys: &[crate::db::keys::Owned],
-    why: Departure,
+    handing: Handing,
     now: i64,
 ) -> Result<(i64, Vec<String>)> {
-    let me = caller
-        .account_id
-        .filter(|me| *me != account_id)
-        .filter(|me| workspaces::role_in(c, ws, *me).ok().flatten() == Some(ConsoleRole::Administrator));
-    let recipient = match me {
-        Some(me) => me,
-        None => workspaces::senior_admin(c, ws, account_id)?.ok_or_else(|| {
-            // Named only when the caller may see it: the workspace may be one they do not belong to.
-            let name = match caller.account_id.map(|me| workspaces::role_in(c, ws, me)) {
-                Some(Ok(Some(_))) => workspaces::find(c, ws).ok().flatten().map(|w| format!(" {}", w.name)),
-                _ => None,
-            };
-            let name = name.unwrap_or_else(|| " they belong to".to_owned());
-            Error::Conflict(format!("No administrator of a workspace{name} could receive {email}'s keys."))
-        })?,
+    let why = handing.why;
+    let recipient = match handing.to {
+        Some(to) => chosen_recipient(c, ws, account_id, to)?,
+        None => default_recipient(c, caller, ws, (account_id, email))?,
     };
+    let mut names = Vec::with_capacity(keys.len());
     for key in keys {
         crate::db::keys::set_owner(c, key.id, recipient, now)?;
         crate::db::keys::refresh_search_text(c, key.id)?;
@@ -471,21 +499,30 @@ pub(crate) fn hand_over(
             Some(serde_json::json!({ "owner_id": recipient, "reason": why.reason() })),
         );
         audit::record(c, now, &event)?;
-        if key.act_as_owner {
-            crate::db::keys::set_status(c, key.id, false, now)?;
-            let event = origin_event(caller, "key.deactivated", ws).on("api_key", key.id, &key.name).change(
-                Some(serde_json::json!({ "status": crate::domain::key::KeyStatus::Active.as_str() })),
-                Some(serde_json::json!({ "status": crate::domain::key::KeyStatus::Inactive.as_str(), "reason": "acted as its departed owner" })),
-            );
-            audit::record(c, now, &event)?;
+        let reason = if key.act_as_owner {
+            Some("acted as its departed owner")
+        } else if handing.deactivate {
+            Some("its owner's departure")
+        } else {
+            None
+        };
+        match reason {
+            Some(reason) if key.is_active() => {
+                crate::db::keys::set_status(c, key.id, false, now)?;
+                let event = origin_event(caller, "key.deactivated", ws).on("api_key", key.id, &key.name).change(
+                    Some(serde_json::json!({ "status": KeyStatus::Active.as_str() })),
+                    Some(serde_json::json!({ "status": KeyStatus::Inactive.as_str(), "reason": reason })),
+                );
+                audit::record(c, now, &event)?;
+                names.push(if key.act_as_owner {
+                    format!("{} (deactivated: it acted as its owner)", key.name)
+                } else {
+                    format!("{} (deactivated)", key.name)
+                });
+            }
+            _ => names.push(key.name.clone()),
         }
     }
-    let names: Vec<String> =
-        keys.iter()
-            .map(|k| {
-                if k.act_as_owner { format!("{} (deactivated: it acted as its owner)", k.name) } else { k.name.clone() }
-            })
-            .collect();
     let title = match names.len() {
         1 => format!("1 key of {email} is now yours"),
         n => format!("{n} keys of {email} are now yours"),
@@ -501,6 +538,41 @@ pub(crate) fn hand_over(
     };
     crate::db::notifications::insert(c, &notice, now)?;
     Ok((recipient, names))
+}
+
+/// The Administrator the deleting one chose: an active Administrator of the workspace other than the one leaving.
+fn chosen_recipient(c: &mut crate::db::DbConn, ws: i64, leaving: i64, to: i64) -> Result<i64> {
+    accounts::member(c, ws, to)?
+        .filter(|m| m.account.id != leaving && m.account.is_active() && m.role == ConsoleRole::Administrator)
+        .map(|m| m.account.id)
+        .ok_or_else(|| {
+            Invalid::new("to", "Choose an active administrator of this workspace to receive the keys.").into()
+        })
+}
+
+/// The acting Administrator when they administer the workspace, else its longest-serving one.
+fn default_recipient(
+    c: &mut crate::db::DbConn,
+    caller: &crate::services::Caller,
+    ws: i64,
+    (account_id, email): (i64, &str),
+) -> Result<i64> {
+    let me = caller
+        .account_id
+        .filter(|me| *me != account_id)
+        .filter(|me| workspaces::role_in(c, ws, *me).ok().flatten() == Some(ConsoleRole::Administrator));
+    match me {
+        Some(me) => Ok(me),
+        None => workspaces::senior_admin(c, ws, account_id)?.ok_or_else(|| {
+            // Named only when the caller may see it: the workspace may be one they do not belong to.
+            let name = match caller.account_id.map(|me| workspaces::role_in(c, ws, me)) {
+                Some(Ok(Some(_))) => workspaces::find(c, ws).ok().flatten().map(|w| format!(" {}", w.name)),
+                _ => None,
+            };
+            let name = name.unwrap_or_else(|| " they belong to".to_owned());
+            Error::Conflict(format!("No administrator of a workspace{name} could receive {email}'s keys."))
+        }),
+    }
 }
 
 fn origin_event(caller: &crate::services::Caller, action: &'static str, workspace_id: i64) -> Event {
@@ -532,14 +604,30 @@ pub fn summary(state: &AppState, caller: &crate::services::Caller, account_id: i
     state.db.read(|c| accounts::summaries(c, ws, Some(account_id)))?.into_iter().next().ok_or(Error::NotFound)
 }
 
-/// What deleting a member would take with them: the member and the names of the keys they own. Nobody
-/// deletes their own account.
-pub fn deletion(state: &AppState, caller: &crate::services::Caller, account_id: i64) -> Result<(Member, Vec<String>)> {
+/// What deleting a member would do, for the confirmation: their keys here (type, last use, state), how many
+/// they hold in other workspaces, the Administrators who could receive them, and the workspace's default.
+#[derive(Debug)]
+pub struct Deletion {
+    pub member: Member,
+    pub here: Vec<crate::db::keys::Owned>,
+    pub elsewhere: usize,
+    pub admins: Vec<Member>,
+    pub default: DepartedKeys,
+}
+
+/// What deleting a member would take with them. Nobody deletes their own account.
+pub fn deletion(state: &AppState, caller: &crate::services::Caller, account_id: i64) -> Result<Deletion> {
     not_yourself(caller, account_id)?;
     let ws = caller.workspace_id;
     state.db.read(|c| {
         let member = accounts::member(c, ws, account_id)?.ok_or(Error::NotFound)?;
-        let keys = crate::db::keys::owned_by(c, account_id)?.into_iter().map(|k| k.name).collect();
-        Ok::<_, Error>((member, keys))
+        let (here, elsewhere): (Vec<_>, Vec<_>) =
+            crate::db::keys::owned_by(c, account_id)?.into_iter().partition(|k| k.workspace_id == ws);
+        let admins = accounts::members(c, ws)?
+            .into_iter()
+            .filter(|m| m.account.id != account_id && m.account.is_active() && m.role == ConsoleRole::Administrator)
+            .collect();
+        let default = policies::departed_keys(c, ws)?;
+        Ok::<_, Error>(Deletion { member, here, elsewhere: elsewhere.len(), admins, default })
     })
 }

@@ -4,7 +4,7 @@ use std::net::IpAddr;
 
 use crate::crypto::SecretString;
 use crate::db::keys::{self, NewKey, NewSecret};
-pub use crate::db::keys::{KeyRecord, ListQuery};
+pub use crate::db::keys::{KeyRecord, ListQuery, Owned};
 use crate::db::{DbConn, accounts, audit, key_types, notifications, roles, settings, usage};
 use crate::domain::audit::Event;
 use crate::domain::key::{self, KeyStatus, PlainKey};

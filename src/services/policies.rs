@@ -1,5 +1,5 @@
 //! The workspace's key policies: when owners are reminded of expiry, when a secret is due for
-//! rotation, and how recent a use makes deleting a key ask twice.
+//! rotation, how recent a use makes deleting a key ask twice, and what happens to a deleted person's keys.
 
 use serde::{Deserialize, Serialize};
 
@@ -21,6 +21,40 @@ pub struct Policies {
     /// Console sessions: idle minutes and total hours; `None` is the instance's setting.
     pub session_idle_minutes: Option<i64>,
     pub session_lifetime_hours: Option<i64>,
+    /// What deleting a person does to their keys here, unless the deleting Administrator chooses otherwise.
+    pub departed_keys: DepartedKeys,
+}
+
+/// A deleted person's keys go to an Administrator either way (a key always has an owner); they keep working
+/// (the ManageEngine hand-over) or stop at once (Delete means revoke, as IncidentIQ users expect).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DepartedKeys {
+    #[default]
+    HandOver,
+    Deactivate,
+}
+
+impl DepartedKeys {
+    pub const ALL: [DepartedKeys; 2] = [DepartedKeys::HandOver, DepartedKeys::Deactivate];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            DepartedKeys::HandOver => "hand_over",
+            DepartedKeys::Deactivate => "deactivate",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            DepartedKeys::HandOver => "Hand them to an administrator; they keep working",
+            DepartedKeys::Deactivate => "Deactivate them and hand them to an administrator to review",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|d| d.code() == code)
+    }
 }
 
 impl Policies {
@@ -46,6 +80,8 @@ pub struct PoliciesForm {
     pub session_idle_minutes: String,
     #[serde(default)]
     pub session_lifetime_hours: String,
+    #[serde(default)]
+    pub departed_keys: String,
 }
 
 /// Reminder days as typed: up to six whole numbers from 1 to 365, any separators.
@@ -115,6 +151,12 @@ impl PoliciesForm {
                 1..=168,
                 "The session lifetime",
             )?,
+            // Not sent (an older form): the default.
+            departed_keys: match self.departed_keys.trim() {
+                "" => DepartedKeys::default(),
+                code => DepartedKeys::parse(code)
+                    .ok_or_else(|| Invalid::new("departed_keys", "Choose what happens to a deleted person's keys."))?,
+            },
         })
     }
 }
@@ -133,7 +175,14 @@ pub fn load(c: &mut DbConn, workspace_id: i64) -> Result<Policies> {
         max_lifetime_days: optional_setting(c, workspace_id, settings::MAX_LIFETIME_DAYS)?,
         session_idle_minutes: optional_setting(c, workspace_id, settings::SESSION_IDLE_MINUTES)?,
         session_lifetime_hours: optional_setting(c, workspace_id, settings::SESSION_LIFETIME_HOURS)?,
+        departed_keys: departed_keys(c, workspace_id)?,
     })
+}
+
+/// The workspace's default for a deleted person's keys.
+pub fn departed_keys(c: &mut DbConn, workspace_id: i64) -> Result<DepartedKeys> {
+    let stored = settings::get_text(c, workspace_id, settings::DEPARTED_KEYS)?;
+    Ok(stored.as_deref().and_then(DepartedKeys::parse).unwrap_or_default())
 }
 
 fn optional_setting(c: &mut DbConn, workspace_id: i64, name: &str) -> Result<Option<i64>> {
@@ -171,6 +220,7 @@ pub fn save(state: &AppState, caller: &Caller, form: &PoliciesForm) -> Result<Po
         settings::set(c, ws, settings::MAX_LIFETIME_DAYS, &text(wanted.max_lifetime_days))?;
         settings::set(c, ws, settings::SESSION_IDLE_MINUTES, &text(wanted.session_idle_minutes))?;
         settings::set(c, ws, settings::SESSION_LIFETIME_HOURS, &text(wanted.session_lifetime_hours))?;
+        settings::set(c, ws, settings::DEPARTED_KEYS, wanted.departed_keys.code())?;
         let to_json = |p: &Policies| serde_json::to_value(p).unwrap_or_default();
         let event = caller.event("settings.policies_changed").change(Some(to_json(&before)), Some(to_json(&wanted)));
         audit::record(c, now, &event)?;

@@ -8,7 +8,7 @@ use crate::domain::Invalid;
 use crate::domain::email::Email;
 use crate::domain::role::ConsoleRole;
 use crate::error::{Error, Result};
-use crate::services::accounts::{Departure, Origin, hand_over};
+use crate::services::accounts::{Departure, Handing, Origin, hand_over};
 use crate::services::{Caller, shared_secret};
 use crate::state::AppState;
 
@@ -226,7 +226,8 @@ fn remove_membership(c: &mut DbConn, caller: &Caller, account_id: i64, now: i64)
     let moved = if owned.is_empty() {
         Vec::new()
     } else {
-        hand_over(c, caller, id, (account_id, &member.account.email), &owned, Departure::Removed, now)?.1
+        let handing = Handing { why: Departure::Removed, to: None, deactivate: false };
+        hand_over(c, caller, id, (account_id, &member.account.email), &owned, handing, now)?.1
     };
     workspaces::remove_member(c, id, account_id)?;
     let event = caller.event("membership.removed").on("account", account_id, &member.account.email).change(

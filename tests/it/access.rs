@@ -2,7 +2,7 @@
 
 use reqwest::StatusCode;
 
-use crate::helpers::PASSWORD;
+use crate::helpers::{PASSWORD, TestApp};
 use crate::on_both_backends;
 
 on_both_backends! {
@@ -94,7 +94,8 @@ on_both_backends! {
 
         let confirm = admin.get(&format!("/users/{id}/delete")).await;
         assert_eq!(confirm.status, StatusCode::OK);
-        assert!(confirm.body.contains("They own 2 keys") && confirm.body.contains("Leaver one"));
+        assert!(confirm.body.contains("2 (2 Integration), 2 active") && confirm.body.contains("Leaver one"), "{}", confirm.body);
+        assert!(confirm.body.contains("value=\"hand_over\" checked"), "the workspace's default: hand over");
         let auditor = app.user(&admin, "aud@example.com", "auditor").await;
         auditor.get("/users").await;
         assert_eq!(auditor.post(&format!("/users/{id}/delete"), &[]).await.status, StatusCode::FORBIDDEN);
@@ -118,6 +119,45 @@ on_both_backends! {
         let mine = app.account_id("admin@example.com");
         assert_eq!(admin.post(&format!("/users/{mine}/delete"), &[]).await.status, StatusCode::CONFLICT, "no deleting yourself");
     }
+}
+
+on_both_backends! {
+    async fn deleting_a_person_can_revoke_their_keys_and_hand_them_to_a_chosen_administrator(app) {
+        let admin = app.admin().await;
+        app.user(&admin, "deputy@example.com", "admin").await;
+        app.user(&admin, "aud@example.com", "auditor").await;
+        let member = app.user(&admin, "leaver@example.com", "member").await;
+        let (_, first) = crate::keys::create_key(&member, &[("name", "Leaver one")]).await;
+        let (_, second) = crate::keys::create_key(&member, &[("name", "Leaver two")]).await;
+        let (id, deputy, auditor) =
+            (app.account_id("leaver@example.com"), app.account_id("deputy@example.com"), app.account_id("aud@example.com"));
+
+        // The workspace's default becomes "deactivate"; the Delete page starts from it.
+        admin.get("/settings/policies").await;
+        let policy = [("reminder_days", "7"), ("rotation_days", "90"), ("recent_use_days", "3"), ("stale_days", "30"), ("departed_keys", "deactivate")];
+        assert_eq!(admin.post("/settings/policies", &policy).await.status, StatusCode::SEE_OTHER);
+        let confirm = admin.get(&format!("/users/{id}/delete")).await.body;
+        assert!(confirm.contains("value=\"deactivate\" checked"));
+        assert!(confirm.contains("deputy@example.com") && !confirm.contains("(aud@example.com)"), "only administrators receive keys");
+
+        // An Auditor is refused as recipient: nothing is deleted.
+        let refused = admin.post(&format!("/users/{id}/delete"), &[("keys", "deactivate"), ("to", &auditor.to_string())]).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(refused.body.contains("Choose an active administrator of this workspace"));
+        assert_eq!(code(&app, &first), "VALID");
+
+        let done = admin.post(&format!("/users/{id}/delete"), &[("keys", "deactivate"), ("to", &deputy.to_string())]).await;
+        assert_eq!(done.status, StatusCode::SEE_OTHER);
+        assert_eq!((code(&app, &first), code(&app, &second)), ("INACTIVE", "INACTIVE"), "revoked at once");
+        let keys = admin.get("/keys?q=leaver").await.body;
+        assert!(keys.contains("deputy@example.com") && !keys.contains("leaver@example.com"), "held by the chosen administrator");
+        let notices = app.state.db.read(|c| keyward::db::notifications::unread_titles(c, deputy)).expect("notices");
+        assert_eq!(notices, vec!["2 keys of leaver@example.com are now yours".to_owned()]);
+    }
+}
+
+fn code(app: &TestApp, key: &str) -> &'static str {
+    keyward::services::verify::verify(&app.state, key, &Default::default()).expect("verify").code.as_str()
 }
 
 on_both_backends! {

@@ -252,9 +252,13 @@ on_both_backends! {
         let (_, reader) = create_key(&admin, &[("name", "Reader"), ("role_name", "READONLY")]).await;
         let key = Some(admin_key.as_str());
         let leaver = app.user(&admin, "leaver@example.com", "member").await;
-        create_key(&leaver, &[("name", "Leaver tool")]).await;
+        let (_, tool) = create_key(&leaver, &[("name", "Leaver tool")]).await;
         let id = app.account_id("leaver@example.com");
-        assert_eq!(call(&app, reqwest::Method::DELETE, &format!("/api/v1/accounts/{id}"), key, None).await.0, StatusCode::NO_CONTENT);
+        let bad = call(&app, reqwest::Method::DELETE, &format!("/api/v1/accounts/{id}?keys=shred"), key, None).await;
+        assert_eq!(bad.0.as_u16() / 100, 4, "an unknown choice is refused: {}", bad.1);
+        assert_eq!(call(&app, reqwest::Method::DELETE, &format!("/api/v1/accounts/{id}?keys=deactivate"), key, None).await.0, StatusCode::NO_CONTENT);
+        let verdict = keyward::services::verify::verify(&app.state, &tool, &Default::default()).expect("verify");
+        assert_eq!(verdict.code.as_str(), "INACTIVE", "?keys=deactivate revokes them as they move");
 
         let (_, listed) = call(&app, reqwest::Method::GET, "/api/v1/notifications", key, None).await;
         let notice = listed["notifications"][0].clone();
