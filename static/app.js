@@ -32,16 +32,19 @@
   });
 
   // "Add all" and a table's header checkbox: check every box of the named field of the same form (boxes may
-  // belong to it through their form attribute).
+  // belong to it through their form attribute) that can be chosen, then say so with one change event, so
+  // what listens (the key form's live summary) sees the result.
   function boxesOf(form, name) {
     return Array.prototype.filter.call(form.elements, function (el) {
-      return el.type === "checkbox" && el.name === name;
+      return el.type === "checkbox" && el.name === name && !el.disabled;
     });
   }
   document.addEventListener("change", function (event) {
     var all = event.target.closest("[data-check-all]");
-    if (!all || !all.form) return;
-    boxesOf(all.form, all.getAttribute("data-check-all")).forEach(function (box) { box.checked = all.checked; });
+    if (!all || !all.form || event.detail === "check-all") return;
+    var boxes = boxesOf(all.form, all.getAttribute("data-check-all"));
+    boxes.forEach(function (box) { box.checked = all.checked; });
+    if (boxes.length) boxes[boxes.length - 1].dispatchEvent(new CustomEvent("change", { bubbles: true, detail: "check-all" }));
   });
 
   // The bulk bar: "N selected", and Apply only once keys and an action are chosen. Without scripts the bar is

@@ -17,7 +17,7 @@ use crate::domain::key_input::DAY;
 use crate::domain::policy;
 use crate::error::Error;
 use crate::services::accounts::Member;
-use crate::services::key_forms::{self, NewKeyChoices};
+use crate::services::key_forms::{self, Draft, NewKeyChoices, Reach};
 use crate::services::key_list::ListParams;
 use crate::services::key_page::{self, KeyView};
 use crate::services::key_types::KeyType;
@@ -178,6 +178,32 @@ struct NewKeyPage {
     restricted: Vec<(String, Vec<String>)>,
     choose_owner: bool,
     me: i64,
+    /// What the key as drawn up would use; `None` when its owner is not one the caller may choose.
+    reach: Option<Reach>,
+}
+
+/// The add form's roles, permissions and summary, re-rendered when the owner changes.
+#[derive(Template)]
+#[template(path = "keys/new.html", block = "access")]
+struct NewKeyAccess(NewKeyPage);
+
+/// The add form's live summary of what the key will use, re-rendered as boxes are ticked.
+#[derive(Template)]
+#[template(path = "keys/new.html", block = "reach")]
+struct NewKeyReach(NewKeyPage);
+
+impl std::ops::Deref for NewKeyAccess {
+    type Target = NewKeyPage;
+    fn deref(&self) -> &NewKeyPage {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for NewKeyReach {
+    type Target = NewKeyPage;
+    fn deref(&self) -> &NewKeyPage {
+        &self.0
+    }
 }
 
 /// What the add and edit forms share: the role and permission checkboxes and the expiry choice
@@ -202,6 +228,11 @@ pub(super) trait AccessChoices {
         self.chosen().1.contains(id)
     }
 
+    /// Why this permission cannot be given to the key, if it cannot.
+    fn unavailable(&self, _p: &Permission) -> Option<String> {
+        None
+    }
+
     fn expiry_is(&self, choice: &str) -> bool {
         let expiry = self.chosen().2;
         expiry == choice || (expiry.is_empty() && choice == Self::DEFAULT_EXPIRY)
@@ -213,6 +244,15 @@ impl AccessChoices for NewKeyPage {
 
     fn chosen(&self) -> (&[i64], &[i64], &str) {
         (&self.form.roles, &self.form.permissions, &self.form.expiry)
+    }
+
+    fn permission_checked(&self, id: &i64) -> bool {
+        let chosen = self.form.permissions.contains(id);
+        chosen && !self.catalogue.iter().any(|p| p.id == *id && self.unavailable(p).is_some())
+    }
+
+    fn unavailable(&self, p: &Permission) -> Option<String> {
+        self.reach.as_ref().and_then(|r| r.unavailable(p))
     }
 }
 
@@ -238,6 +278,7 @@ async fn new_key_page(
     if form.key_type.is_empty() {
         form.key_type = choices.default_type().map(|t| t.to_string()).unwrap_or_default();
     }
+    let reach = draft_reach(state, user, &form).await?;
     let NewKeyChoices { types, roles, catalogue, owners, restricted } = choices;
     Ok(NewKeyPage {
         layout: Layout::new("Add API key", "keys", user),
@@ -250,7 +291,53 @@ async fn new_key_page(
         restricted,
         choose_owner,
         me: user.id,
+        reach,
     })
+}
+
+/// What the key as the form draws it up would use; `None` for an owner the caller may not choose (the
+/// create call says why).
+async fn draft_reach(state: &AppState, user: &CurrentUser, form: &KeyForm) -> Result<Option<Reach>, AppError> {
+    let caller = user.caller();
+    let (owner, roles, permissions) = (form.owner.trim().parse().ok(), form.roles.clone(), form.permissions.clone());
+    let act_as_owner = form.act_as_owner.is_some();
+    let reach = state
+        .run(move |s| {
+            let draft = Draft { owner, roles: &roles, permissions: &permissions, act_as_owner };
+            key_forms::reach(s, &caller, &draft)
+        })
+        .await;
+    match reach {
+        Ok(reach) => Ok(Some(reach)),
+        Err(Error::NotFound | Error::Forbidden) => Ok(None),
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// `GET /keys/new/access`: the roles, permissions and summary for the owner now chosen.
+pub async fn new_access(
+    KeyManager(user): KeyManager,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    let page = draft_page(&state, &user, &req).await?;
+    Ok(html(StatusCode::OK, NewKeyAccess(page).render()))
+}
+
+/// `GET /keys/new/reach`: the summary of what the key as drawn up would use.
+pub async fn new_reach(
+    KeyManager(user): KeyManager,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, AppError> {
+    let page = draft_page(&state, &user, &req).await?;
+    Ok(html(StatusCode::OK, NewKeyReach(page).render()))
+}
+
+/// The add form as its query draws it up, for the live parts.
+async fn draft_page(state: &AppState, user: &CurrentUser, req: &HttpRequest) -> Result<NewKeyPage, AppError> {
+    let form: KeyForm = serde_html_form::from_str(req.query_string()).unwrap_or_default();
+    new_key_page(state, user, form, FieldError::default()).await
 }
 
 pub async fn new(user: CurrentUser, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {

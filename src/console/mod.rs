@@ -61,6 +61,8 @@ crate::http::declare_routes! {
         get "/keys" => keys::list;
         post "/keys" => keys::create;
         get "/keys/new" => keys::new;
+        get "/keys/new/access" => keys::new_access;
+        get "/keys/new/reach" => keys::new_reach;
         get "/keys/report.csv" => keys::report;
         post "/keys/bulk" => key_actions::bulk;
         post "/keys/delete" => key_actions::delete;

@@ -109,6 +109,11 @@ struct FormPage {
 }
 
 impl FormPage {
+    /// Every permission may be granted here (the shared permission fields ask).
+    fn unavailable(&self, _p: &Permission) -> Option<String> {
+        None
+    }
+
     fn permission_checked(&self, id: &i64) -> bool {
         self.form.permissions.contains(id)
     }

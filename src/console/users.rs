@@ -86,6 +86,11 @@ impl UsersSection {
             .unwrap_or_default()
     }
 
+    /// Every permission may be granted here (the shared permission fields ask).
+    fn unavailable(&self, _p: &Permission) -> Option<String> {
+        None
+    }
+
     fn permission_checked(&self, id: &i64) -> bool {
         self.form.permissions.contains(id)
     }

@@ -87,6 +87,19 @@ fn role_grants(conn: &mut DbConn, role_ids: &[i64], grants: &mut Grants) -> QRes
     Ok(())
 }
 
+/// The grants a draft key would have: these roles of the workspace (others are ignored) and these
+/// permissions directly.
+pub fn draft_grants(conn: &mut DbConn, workspace_id: i64, role_ids: &[i64], direct: &[i64]) -> QResult<Grants> {
+    let role_ids: Vec<i64> = roles::table
+        .filter(roles::workspace_id.eq(workspace_id))
+        .filter(roles::id.eq_any(role_ids))
+        .select(roles::id)
+        .load(conn)?;
+    let mut grants = Grants { permissions: direct.iter().copied().collect(), ..Grants::default() };
+    role_grants(conn, &role_ids, &mut grants)?;
+    Ok(grants)
+}
+
 /// A role a key holds: id, name, and which built-in role it is, if one.
 type HeldRole = (i64, String, Option<String>);
 

@@ -7,7 +7,7 @@ use crate::db::keys::KeyRecord;
 use crate::db::roles::Role;
 use crate::db::usage::LastUse;
 use crate::db::{accounts, key_types, keys, permissions, roles, settings, usage};
-use crate::domain::access::Permission;
+use crate::domain::access::{Access, Grants, Permission};
 use crate::domain::key_input::DAY;
 use crate::domain::policy;
 use crate::error::Result;
@@ -78,6 +78,68 @@ pub fn edit(state: &AppState, caller: &Caller, key_id: i64) -> Result<EditChoice
             permission_ids: keys::permission_ids(c, key.id)?,
             key,
         })
+    })
+}
+
+/// What a key being drawn up would be able to use: its chosen roles and permissions within its owner's
+/// grants (all of the owner's when it acts as them), shown live on the add form.
+#[derive(Debug, Clone)]
+pub struct Reach {
+    pub owner: Member,
+    pub owner_grants: Grants,
+    pub effective: Vec<Permission>,
+    /// Chosen, but the owner does not hold them: the key could not use them.
+    pub held_back: Vec<Permission>,
+    /// What the chosen built-in roles give on the management API.
+    pub management: Option<&'static str>,
+}
+
+impl Reach {
+    /// The key could call nothing: no catalogue permission and no management role.
+    pub fn uses_nothing(&self) -> bool {
+        self.effective.is_empty() && self.management.is_none()
+    }
+
+    /// Why the owner cannot pass this permission on, if they cannot.
+    pub fn unavailable(&self, p: &Permission) -> Option<String> {
+        (!self.owner_grants.includes(p)).then(|| format!("{} does not hold it", self.owner.account.display_name))
+    }
+}
+
+/// A draft key's owner (`None`: the caller) and chosen access.
+#[derive(Debug, Clone, Default)]
+pub struct Draft<'a> {
+    pub owner: Option<i64>,
+    pub roles: &'a [i64],
+    pub permissions: &'a [i64],
+    pub act_as_owner: bool,
+}
+
+/// What a draft key would reach. Only who may create a key for its owner may ask.
+pub fn reach(state: &AppState, caller: &Caller, draft: &Draft<'_>) -> Result<Reach> {
+    let me = caller.account_id.ok_or(crate::error::Error::Forbidden)?;
+    let owner_id = draft.owner.unwrap_or(me);
+    if owner_id != me && !policy::may_create_for_others(caller.role) {
+        return Err(crate::error::Error::Forbidden);
+    }
+    let ws = caller.workspace_id;
+    state.db.read(|c| {
+        let owner = accounts::member(c, ws, owner_id)?.ok_or(crate::error::Error::NotFound)?;
+        let catalogue = permissions::catalogue(c, ws)?;
+        let owner_grants = permissions::account_grants(c, ws, owner_id)?;
+        let key = permissions::draft_grants(c, ws, draft.roles, draft.permissions)?;
+        let access =
+            Access { catalogue: &catalogue, key: &key, owner: &owner_grants, act_as_owner: draft.act_as_owner };
+        let effective = access.effective().into_iter().cloned().collect();
+        let held_back = access.held_back().into_iter().cloned().collect();
+        let management = if key.everything {
+            Some("the whole management API, within the owner's console role")
+        } else if key.read_only {
+            Some("the management API, read-only")
+        } else {
+            None
+        };
+        Ok::<_, crate::error::Error>(Reach { owner, owner_grants, effective, held_back, management })
     })
 }
 

@@ -5,7 +5,8 @@ use std::net::IpAddr;
 use crate::crypto::SecretString;
 use crate::db::keys::{self, NewKey, NewSecret};
 pub use crate::db::keys::{KeyRecord, ListQuery, Owned};
-use crate::db::{DbConn, accounts, audit, key_types, notifications, roles, settings, usage};
+use crate::db::{DbConn, accounts, audit, key_types, notifications, permissions, roles, settings, usage};
+use crate::domain::access::Access;
 use crate::domain::audit::Event;
 use crate::domain::key::{self, KeyStatus, PlainKey};
 use crate::domain::{Invalid, key_input, policy};
@@ -38,6 +39,12 @@ pub struct KeyForm {
     pub expires_on: String,
     #[serde(default)]
     pub act_as_owner: Option<String>,
+    /// Sent by the console's add form: refuse a key that could use nothing unless `nothing_ok` says to go
+    /// ahead. The API and the command line create what they are told.
+    #[serde(default)]
+    pub check_reach: Option<String>,
+    #[serde(default)]
+    pub nothing_ok: Option<String>,
     /// Text fields only, so flattening works with form decoding.
     #[serde(flatten)]
     pub limits: Restrictions,
@@ -92,6 +99,8 @@ struct NewKeyRequest<'a> {
     expiry: (&'a str, &'a str),
     act_as_owner: bool,
     limits: &'a Restrictions,
+    /// Refuse the key if it could use nothing.
+    refuse_useless: bool,
 }
 
 /// Creates a key inside the caller's transaction (so a batch can create many in one).
@@ -112,6 +121,7 @@ pub fn create_in(c: &mut DbConn, state: &AppState, caller: &Caller, form: &KeyFo
         expiry: (&form.expiry, &form.expires_on),
         act_as_owner: form.act_as_owner.is_some(),
         limits: &form.limits,
+        refuse_useless: form.check_reach.is_some() && form.nothing_ok.is_none(),
     };
     create_requested(c, state, caller, &request)
 }
@@ -159,6 +169,10 @@ fn create_requested(c: &mut DbConn, state: &AppState, caller: &Caller, form: &Ne
     crate::services::key_types::check_roles_allowed(c, ws, key_type.id, form.roles)?;
     check_permissions(c, caller, form.permissions)?;
     let (ip_allow, rate) = restrictions(form.limits)?;
+    if form.refuse_useless && uses_nothing(c, ws, form)? {
+        let message = "This key could use nothing. Tick \u{201c}Create it anyway\u{201d}, or give it access first.";
+        return Err(Invalid::new("nothing_ok", message).into());
+    }
     let id = keys::insert(
         c,
         &NewKey {
@@ -194,6 +208,19 @@ fn create_requested(c: &mut DbConn, state: &AppState, caller: &Caller, form: &Ne
     );
     audit::record(c, now, &event)?;
     Ok(Created { id, name: name.clone(), secret })
+}
+
+/// Whether a key as requested could call nothing: no catalogue permission within its owner's grants, and no
+/// management role.
+fn uses_nothing(c: &mut DbConn, ws: i64, form: &NewKeyRequest<'_>) -> Result<bool> {
+    let key = permissions::draft_grants(c, ws, form.roles, form.permissions)?;
+    if key.everything || key.read_only {
+        return Ok(false);
+    }
+    let catalogue = permissions::catalogue(c, ws)?;
+    let owner = permissions::account_grants(c, ws, form.owner_id)?;
+    let access = Access { catalogue: &catalogue, key: &key, owner: &owner, act_as_owner: form.act_as_owner };
+    Ok(access.effective().is_empty())
 }
 
 fn caller_event(caller: &Caller, action: &'static str) -> Event {
@@ -273,6 +300,7 @@ pub fn create_personal(
         expiry: (expiry, expires_on),
         act_as_owner: true,
         limits: &Restrictions::default(),
+        refuse_useless: false,
     };
     state.db.write(|c| create_requested(c, state, caller, &request))
 }

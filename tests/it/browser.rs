@@ -214,6 +214,12 @@ async fn first_run_a_key_its_test_and_the_audit_trail_in_chromium() {
     chrome.goto(&format!("{}/keys/new", app.base)).await;
     chrome.fill("#name", "Browser key").await;
     chrome.select("#key_type", "Integration").await;
+    // The catalogue is empty, so the key could use nothing: the form says so and asks before creating it.
+    assert!(chrome.wait_for_text("This key could use nothing").await.contains("Choose a role or permissions."));
+    chrome.click("main form button[type=submit]").await;
+    chrome.wait_for_text("Tick \u{201c}Create it anyway\u{201d}").await;
+    chrome.fill("#name", "Browser key").await;
+    chrome.click("input[name=nothing_ok]").await;
     chrome.click("main form button[type=submit]").await;
     chrome.wait_for_text("data-secret").await;
     let secret = chrome
@@ -422,6 +428,50 @@ async fn a_key_is_regenerated_with_overlap_reassigned_and_deleted_after_recent_u
     chrome.client.clone().close().await.expect("close the browser");
 }
 
+/// The add form shows what the key will be able to use as it is drawn up: permissions its owner does
+/// not hold are unavailable with the reason, the summary follows the ticks and the owner, and a key
+/// that could use nothing is created only after an explicit tick.
+#[tokio::test]
+async fn the_add_form_shows_live_what_a_key_will_use_within_its_owners_grants_in_chromium() {
+    let Some(chrome) = Chrome::start().await else { return };
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let admin = app.admin().await;
+    app.user(&admin, "bob@example.com", "member").await;
+    admin.get("/permissions").await;
+    admin.post("/permissions/starter", &[("catalogue", "device-actions")]).await;
+    let catalogue = admin.get("/keys/new").await.body;
+    let lock = crate::permissions::permission_id(&catalogue, "device.lock");
+    let me = app.account_id("admin@example.com");
+    admin.htmx_post(&format!("/users/{me}/grants"), &[("permissions", &lock)]).await;
+
+    chrome.sign_in(&app.base, "admin@example.com").await;
+    chrome.goto(&format!("{}/keys/new", app.base)).await;
+    let page = chrome.wait_for_text("id=\"key-reach\"").await;
+    assert!(page.contains("does not hold it"), "Wipe Device and the rest say why they are unavailable");
+    let unavailable = chrome.eval("document.querySelectorAll('input[name=permissions]:disabled').length").await;
+    assert_eq!(unavailable, json!(4), "the four device actions the administrator does not hold");
+    assert!(!page.contains("This key will be able to use"));
+
+    // Ticking Lock Device: the summary follows.
+    chrome.click(&format!("input[name=permissions][value='{lock}']")).await;
+    let page = chrome.wait_for_text("This key will be able to use").await;
+    assert!(page.contains("1 permission") && page.contains("Lock Device"), "{page}");
+
+    // Bob holds nothing: choosing him as owner makes Lock Device unavailable and the key useless.
+    chrome.select("#owner", "Test Person (bob@example.com)").await;
+    chrome.wait_for_text("This key could use nothing").await;
+    let lock_box = format!("document.querySelector(\"input[name=permissions][value='{lock}']\")");
+    chrome.wait_until_true(&format!("{lock_box}.disabled && !{lock_box}.checked")).await;
+    chrome.fill("#name", "Bob's sync").await;
+    chrome.click("main form button[type=submit]").await;
+    chrome.wait_for_text("Tick \u{201c}Create it anyway\u{201d}").await;
+    chrome.click("input[name=nothing_ok]").await;
+    chrome.click("main form button[type=submit]").await;
+    chrome.wait_for_text("data-secret").await;
+    chrome.console_is_clean("the add form").await;
+    chrome.client.clone().close().await.expect("close the browser");
+}
+
 const TAB: &str = "\u{E004}";
 const SHIFT_TAB: &str = "\u{E008}\u{E004}";
 const ENTER: &str = "\u{E007}";
@@ -499,6 +549,9 @@ async fn a_key_is_created_with_the_keyboard_alone_from_a_dialog_that_keeps_the_f
     chrome.press("Keyboard key").await;
     chrome.tab_to("#key_type").await;
     chrome.press("Integration").await;
+    // Nothing is in the catalogue yet: the form says the key could use nothing and asks for a tick.
+    chrome.tab_to("input[name=nothing_ok]").await;
+    chrome.press(" ").await;
     chrome.tab_to("main form button[type=submit]").await;
     chrome.press(ENTER).await;
     chrome.wait_for_text("Copy this key now").await;

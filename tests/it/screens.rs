@@ -12,7 +12,7 @@ use crate::helpers::{Backend, TestApp};
 
 /// GET routes that are not pages a person looks at: files, fragments htmx swaps in, redirects to
 /// elsewhere, and steps only reachable mid-flow (each is covered by its own test).
-const NOT_PAGES: [(&str, &str); 11] = [
+const NOT_PAGES: [(&str, &str); 13] = [
     ("/static/{path:.*}", "a file"),
     ("/favicon.ico", "a redirect to the icon"),
     ("/keys/report.csv", "a CSV download"),
@@ -21,6 +21,8 @@ const NOT_PAGES: [(&str, &str); 11] = [
     ("/users/import/template.csv", "a CSV download"),
     ("/notifications/bell", "the bell fragment (seen in every header)"),
     ("/roles/preview", "a fragment of the role form"),
+    ("/keys/new/access", "a fragment of the add-key form"),
+    ("/keys/new/reach", "a fragment of the add-key form"),
     ("/login/oidc", "a redirect to the identity provider (sso.rs)"),
     ("/login/oidc/callback", "the identity provider's return (sso.rs)"),
     ("/login/two-factor", "mid sign-in (browser.rs: two_factor_is_set_up_…)"),
