@@ -100,6 +100,31 @@ pub fn draft_grants(conn: &mut DbConn, workspace_id: i64, role_ids: &[i64], dire
     Ok(grants)
 }
 
+/// The accounts of a workspace that hold a permission: directly, through a custom role that has it, or
+/// through a built-in role (ADMIN: everything; READONLY: what does not write).
+pub fn holders(conn: &mut DbConn, workspace_id: i64, p: &Permission) -> QResult<BTreeSet<i64>> {
+    let mut held: BTreeSet<i64> = account_permissions::table
+        .filter(account_permissions::permission_id.eq(p.id))
+        .select(account_permissions::account_id)
+        .load::<i64>(conn)?
+        .into_iter()
+        .collect();
+    let mut builtin = vec![BuiltinRole::Admin.code()];
+    if !p.writes {
+        builtin.push(BuiltinRole::ReadOnly.code());
+    }
+    let with_it =
+        role_permissions::table.filter(role_permissions::permission_id.eq(p.id)).select(role_permissions::role_id);
+    let through_roles: Vec<i64> = account_roles::table
+        .inner_join(roles::table)
+        .filter(roles::workspace_id.eq(workspace_id))
+        .filter(roles::id.eq_any(with_it).or(roles::builtin.eq_any(builtin)))
+        .select(account_roles::account_id)
+        .load(conn)?;
+    held.extend(through_roles);
+    Ok(held)
+}
+
 /// A role a key holds: id, name, and which built-in role it is, if one.
 type HeldRole = (i64, String, Option<String>);
 

@@ -23,6 +23,9 @@ pub struct UserFilter {
     /// `high`: only people holding a high-risk permission.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub risk: String,
+    /// A permission's name: only people holding it, directly or through a role.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub holds: String,
 }
 
 pub const STATUSES: [(&str, &str); 3] = [("active", "Active"), ("disabled", "Disabled"), ("locked", "Locked")];
@@ -59,7 +62,23 @@ pub fn list(state: &AppState, caller: &Caller, filter: &UserFilter) -> Result<Ve
 }
 
 fn listed(c: &mut DbConn, caller: &Caller, filter: &UserFilter) -> Result<Vec<MemberSummary>> {
-    Ok(accounts::summaries(c, caller.workspace_id, None)?.into_iter().filter(|s| filter.matches(s)).collect())
+    let ws = caller.workspace_id;
+    let holders = match filter.holds.trim() {
+        "" => None,
+        name => {
+            // An unknown name matches nobody, as a search would.
+            let catalogue = permissions::catalogue(c, ws)?;
+            match catalogue.iter().find(|p| p.name == name) {
+                Some(p) => Some(permissions::holders(c, ws, p)?),
+                None => Some(Default::default()),
+            }
+        }
+    };
+    Ok(accounts::summaries(c, ws, None)?
+        .into_iter()
+        .filter(|s| filter.matches(s))
+        .filter(|s| holders.as_ref().is_none_or(|h| h.contains(&s.member.account.id)))
+        .collect())
 }
 
 /// What "Add All Permissions" would do for a filter: the numbers its confirmation states.

@@ -41,6 +41,15 @@ on_both_backends! {
         assert!(wipers.contains("<strong>1</strong> person holds Wipe Device."), "{wipers}");
         assert!(wipers.contains(&format!("id=\"access-{me}\"")) && !wipers.contains(&format!("id=\"access-{bob_id}\"")));
 
+        // The same question on Users: a filter by permission, directly or through a role.
+        let (my_row, bob_row) = (format!("id=\"user-{me}\""), format!("id=\"user-{bob_id}\""));
+        let users = admin.get("/users?holds=device.wipe").await.body;
+        assert!(users.contains(&my_row) && !users.contains(&bob_row), "{users}");
+        assert!(users.contains("value=\"device.wipe\" selected"));
+        let lockers_page = admin.get("/users?holds=device.lock").await.body;
+        assert!(lockers_page.contains(&bob_row) && !lockers_page.contains(&my_row), "Bob through Lockers");
+        assert!(admin.get("/users?holds=no.such").await.body.contains("Nobody matches"));
+
         let csv = admin.get("/access.csv").await;
         assert!(csv.header("content-type").starts_with("text/csv"));
         assert!(csv.body.contains("person,Test Person,bob@example.com,device.lock,Lock Device,normal,Lockers"), "{}", csv.body);
