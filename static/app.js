@@ -54,18 +54,32 @@
     if (!form) return;
     var boxes = boxesOf(form, "ids");
     var chosen = boxes.filter(function (b) { return b.checked; }).length;
+    // "Select all N matching": offered once the whole page is chosen; unchoosing any key withdraws it.
+    var matching = document.getElementById("bulk-matching");
+    var offer = document.getElementById("select-matching");
+    var wholePage = chosen > 0 && chosen === boxes.length;
+    if (matching && !wholePage) matching.value = "";
+    var all = matching && matching.value !== "";
+    if (offer) offer.hidden = !wholePage || all;
     var count = document.getElementById("bulk-count");
-    if (count) count.textContent = chosen === 0 ? "" : chosen + " selected";
+    if (count) count.textContent = all ? "All " + matching.getAttribute("data-total") + " matching selected" : chosen === 0 ? "" : chosen + " selected";
     form.classList.toggle("has-selection", chosen > 0);
     var apply = form.querySelector("button[type=submit]");
     var action = form.querySelector("select[name=action]");
     if (apply) apply.disabled = chosen === 0 || !action || action.value === "";
-    var all = document.getElementById("select-page");
-    if (all) {
-      all.checked = chosen > 0 && chosen === boxes.length;
-      all.indeterminate = chosen > 0 && chosen < boxes.length;
+    var page = document.getElementById("select-page");
+    if (page) {
+      page.checked = wholePage;
+      page.indeterminate = chosen > 0 && chosen < boxes.length;
     }
   }
+  document.addEventListener("click", function (event) {
+    if (!event.target.closest("#select-matching")) return;
+    var matching = document.getElementById("bulk-matching");
+    matching.value = matching.getAttribute("data-query");
+    bulkState();
+    document.getElementById("bulk-action").focus();
+  });
   document.addEventListener("change", function (event) {
     if (event.target.closest("#bulk, #keys-table")) bulkState();
   });

@@ -17,6 +17,7 @@ use crate::domain::key::{KeyStatus, PlainKey};
 use crate::domain::key_input::DAY;
 use crate::error::Error;
 use crate::services::key_forms::{self, EditChoices, Target, Targets};
+use crate::services::key_list::ListParams;
 use crate::services::keys::{self, DeleteForm, DeleteOutcome, EditForm, KeyRecord};
 use crate::services::roles::Role;
 use crate::state::AppState;
@@ -265,7 +266,23 @@ impl ConfirmPage {
     fn count(&self) -> usize {
         self.targets.keys.len()
     }
+
+    /// The keys named one by one (a selection of all matching keys may hold thousands); the rest are counted.
+    fn listed(&self) -> &[Target] {
+        &self.targets.keys[..self.count().min(LISTED)]
+    }
+
+    fn unlisted(&self) -> usize {
+        self.count().saturating_sub(LISTED)
+    }
+
+    fn recent_listed(&self) -> &[(String, i64, i64)] {
+        &self.recent[..self.recent.len().min(LISTED)]
+    }
 }
+
+/// How many keys a confirmation names one by one.
+const LISTED: usize = 20;
 
 /// What a confirmation page is answering: a first visit, or a submission that came back.
 #[derive(Default)]
@@ -399,13 +416,21 @@ pub struct BulkForm {
     ids: Vec<i64>,
     #[serde(default)]
     action: String,
+    /// "Select all matching": `?` and the table's filter and search; the keys are those that match now.
+    #[serde(default)]
+    matching: String,
 }
 
 /// The table's bulk actions: (de)activation applies at once; delete and reassign ask first.
 pub async fn bulk(
     state: web::Data<AppState>,
-    Authed(KeyManager(user), form): Authed<KeyManager, BulkForm>,
+    Authed(KeyManager(user), mut form): Authed<KeyManager, BulkForm>,
 ) -> Result<HttpResponse, AppError> {
+    if let Some(query) = form.matching.strip_prefix('?') {
+        let params: ListParams = serde_html_form::from_str(query).unwrap_or_default();
+        let caller = user.caller();
+        form.ids = state.run(move |s| keys::matching_ids(s, &caller, params.query())).await?;
+    }
     // Nothing chosen: back to the list, which says what is missing (with scripts, Apply waits for both).
     if form.ids.is_empty() {
         return Ok(see_other("/keys?missing=keys"));

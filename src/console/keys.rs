@@ -114,6 +114,22 @@ impl KeysTable {
         t.map_or(MaybeMoment::Absent("Never"), |t| MaybeMoment::At(Moment::deadline(t, self.now, EXPIRING_SOON_DAYS)))
     }
 
+    /// The filter and search the table shows, for "select all matching" (the bulk form's `matching`).
+    fn matching(&self) -> String {
+        let params =
+            ListParams { after: String::new(), sort: String::new(), dir: String::new(), ..self.params.clone() };
+        format!("?{}", serde_urlencoded::to_string(&params).unwrap_or_default())
+    }
+
+    fn total_text(&self) -> String {
+        thousands(self.total)
+    }
+
+    /// More keys match than this page shows: "select all matching" is offered.
+    fn more_than_page(&self) -> bool {
+        usize::try_from(self.total).is_ok_and(|t| t > self.rows.len())
+    }
+
     /// "1–50 of 1,234".
     fn range(&self) -> String {
         let last = self.from + self.rows.len().saturating_sub(1);

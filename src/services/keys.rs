@@ -260,6 +260,27 @@ pub fn list(state: &AppState, caller: &Caller, mut query: ListQuery) -> Result<(
     })
 }
 
+/// The most keys one bulk action takes ("select all matching").
+pub const MAX_BULK: i64 = 5_000;
+
+/// Every key the list `query` matches now (ignoring its paging), for "select all matching"; refused beyond
+/// `MAX_BULK`. Members match only their own keys, as their list does.
+pub fn matching_ids(state: &AppState, caller: &Caller, mut query: ListQuery) -> Result<Vec<i64>> {
+    query.workspace_id = caller.workspace_id;
+    query.now = state.now();
+    query.after = None;
+    query.limit = MAX_BULK;
+    if !caller.role.can_read_all() {
+        query.owner_id = caller.account_id;
+    }
+    let (rows, more, total) = state.db.read(|c| keys::list(c, &query))?;
+    if more {
+        let message = format!("{total} keys match: narrow the search to at most {MAX_BULK} for one bulk action.");
+        return Err(Invalid::new("ids", message).into());
+    }
+    Ok(rows.into_iter().map(|r| r.id).collect())
+}
+
 /// A key the caller may see. Another workspace's key is "not found"; another member's is "not allowed".
 pub fn get(state: &AppState, caller: &Caller, key_id: i64) -> Result<KeyRecord> {
     let key = state.db.read(|c| keys::find(c, caller.workspace_id, key_id))?.ok_or(Error::NotFound)?;

@@ -642,6 +642,18 @@ async fn the_key_table_searches_filters_and_pages_in_place_in_chromium() {
     chrome.click("#bulk button[type=submit]").await;
     chrome.wait_for_text("Deactivated 49 keys.").await;
 
+    // Across pages: with the whole page chosen, "Select all 60 matching" takes the keys of every page.
+    // Eleven are still active, ten of them on page two, so only a selection beyond this page finds them all.
+    chrome.wait_for_text("1–50 of 60").await;
+    assert_eq!(chrome.eval("document.getElementById('select-matching').hidden").await, json!(true));
+    chrome.click("#select-page").await;
+    chrome.wait_until_true("document.getElementById('select-matching').hidden === false").await;
+    chrome.click("#select-matching").await;
+    chrome.wait_until_true("document.getElementById('bulk-count').textContent === 'All 60 matching selected'").await;
+    chrome.select("#bulk-action", "Deactivate").await;
+    chrome.click("#bulk button[type=submit]").await;
+    chrome.wait_for_text("Deactivated 11 keys.").await;
+
     // Typing searches as you go; a filter tab narrows further.
     chrome.goto(&format!("{}/keys", app.base)).await;
     chrome.fill("#key-search", "needle 5").await;

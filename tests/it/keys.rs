@@ -352,5 +352,15 @@ on_both_backends! {
         let page = admin.get(same.location()).await.body;
         assert!(page.contains("Nothing changed: the chosen keys were already active."), "{page}");
         assert!(!page.contains("Activated 0 keys"));
+
+        // "All matching" is the keys the search matches now, and for a Member only their own.
+        let alice = app.user(&admin, "alice@example.com", "member").await;
+        create_key(&alice, &[("name", "Bulk alice")]).await;
+        create_key(&admin, &[("name", "Other")]).await;
+        alice.get("/keys").await;
+        let theirs = alice.post("/keys/bulk", &[("matching", "?q=bulk"), ("action", "deactivate")]).await;
+        assert_eq!(theirs.location(), "/keys?deactivated=1", "Alice's one key, not the administrator's Bulk one");
+        let all = admin.post("/keys/bulk", &[("matching", "?q=bulk"), ("action", "deactivate")]).await;
+        assert_eq!(all.location(), "/keys?deactivated=1", "Bulk one; Bulk alice was already inactive; Other does not match");
     }
 }
