@@ -65,7 +65,7 @@ on_both_backends! {
         let empty = admin.get("/permissions").await.body;
         assert!(empty.contains("Start from a catalogue") && empty.contains("LoRaWAN integration APIs (SenRa-style)"));
         assert!(!empty.contains("keyward demo"), "a production workspace is not sent to the demo");
-        let people = admin.get("/users").await.body.matches("id=\"user-").count();
+        let people = admin.get("/users").await.body.matches("<tr id=\"user-").count();
         let keys_before = admin.get("/").await.count("keys-active");
 
         assert_eq!(admin.post("/permissions/starter", &[("catalogue", "lorawan")]).await.status, StatusCode::SEE_OTHER);
@@ -92,7 +92,7 @@ on_both_backends! {
         // Again: nothing new. And never people or keys.
         admin.post("/permissions/starter", &[("catalogue", "lorawan")]).await;
         assert_eq!(admin.get("/roles").await.body.matches(">Device: Full Access</a>").count(), 1);
-        assert_eq!(admin.get("/users").await.body.matches("id=\"user-").count(), people);
+        assert_eq!(admin.get("/users").await.body.matches("<tr id=\"user-").count(), people);
         assert_eq!(admin.get("/").await.count("keys-active"), keys_before);
         let audit = admin.get("/audit?action=catalogue.applied").await.body;
         assert!(audit.contains("<ins>lorawan</ins>"), "{audit}");
