@@ -8,9 +8,10 @@
 //! The URL names a database to connect to; the benchmark creates a database of its own beside it and
 //! drops it afterwards. Target (SPEC §8): p99 ≤ 1 s.
 
+mod common;
+
 use std::time::{Duration, Instant};
 
-use diesel::{Connection as _, RunQueryDsl as _};
 use keyward::clock::Clock;
 use keyward::config::Config;
 use keyward::db::DatabaseUrl;
@@ -28,16 +29,10 @@ fn main() {
     };
     let revocations: usize =
         std::env::var("KEYWARD_BENCH_REVOCATIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(300);
-    let name = format!("keyward_bench_{}", hex::encode(keyward::crypto::random_bytes::<4>()));
-    let mut admin = diesel::PgConnection::establish(&admin_url).expect("connect to PostgreSQL");
-    diesel::sql_query(format!("CREATE DATABASE \"{name}\"")).execute(&mut admin).expect("create database");
-    let (head, query) = admin_url.split_once('?').map_or((admin_url.as_str(), None), |(h, q)| (h, Some(q)));
-    let base = head.rsplit_once('/').map_or(head, |(b, _)| b);
-    let url = query.map_or_else(|| format!("{base}/{name}"), |q| format!("{base}/{name}?{q}"));
+    let database = common::PgDatabase::create(&admin_url);
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
-    runtime.block_on(run(&url, revocations));
+    runtime.block_on(run(&database.url, revocations));
     drop(runtime);
-    diesel::sql_query(format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).execute(&mut admin).expect("drop");
 }
 
 fn server(dir: &std::path::Path, url: &str) -> Application {

@@ -12,31 +12,13 @@
 //! Needs `wrk` (Debian: `apt-get install wrk`). Targets (SPEC §8): cached verify ≥ 80% of `/healthz`
 //! requests/s and p99 ≤ 1 ms at 1 connection; uncached ≥ 35%.
 
+mod common;
+
 use std::io::Write as _;
-use std::process::Command;
 
-use keyward::clock::Clock;
-use keyward::config::Config;
+use common::{HEALTH, PRELUDE, VERIFY, env_or, have_wrk, median, server};
+
 use keyward::db::DatabaseUrl;
-use keyward::startup::Application;
-
-/// Every script's start: the keys, one per line, and the next one's index. Each script's `request`
-/// presents `keys[i]` after `i = i % #keys + 1`, so each run cycles through every key.
-const PRELUDE: &str = r#"
-local keys = {}
-for line in io.lines(os.getenv("KEYWARD_BENCH_KEY_FILE")) do keys[#keys + 1] = line end
-local i = 0
-"#;
-
-/// Verification: the key in a JSON body.
-const VERIFY: &str = r#"
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-request = function()
-  i = i % #keys + 1
-  return wrk.format(nil, nil, nil, '{"key":"' .. keys[i] .. '"}')
-end
-"#;
 
 /// Forward-auth as a reverse proxy asks it: the key in `X-API-Key`, the original request in headers.
 /// Most demo keys hold no permission for the path, so most answers are a 403: a decision all the same.
@@ -48,29 +30,11 @@ request = function()
 end
 "#;
 
-/// `/healthz` driven the way the others are — a Lua `request` call per request presenting the next key,
-/// which it ignores — so that wrk does the same work in every run and the ratios compare the server's.
-/// (At one connection wrk's own time per request is part of every latency; without a script it is
-/// smaller, and that run is printed too, as "plain wrk".)
-const HEALTH: &str = r#"
-request = function()
-  i = i % #keys + 1
-  return wrk.format("GET", nil, { ["X-API-Key"] = keys[i] })
-end
-"#;
-
 /// The row of `/healthz` driven like the others, that the ratios divide by.
 const HEALTH_ROW: usize = 1;
 
-#[derive(Debug, Clone, Copy)]
-struct Run {
-    rps: f64,
-    p50_ms: f64,
-    p99_ms: f64,
-}
-
 fn main() {
-    if Command::new("wrk").arg("--version").output().is_err() {
+    if !have_wrk() {
         eprintln!("wrk is not installed (apt-get install wrk); skipping the verification benchmark");
         return;
     }
@@ -79,20 +43,6 @@ fn main() {
     let rounds: usize = env_or("KEYWARD_BENCH_ROUNDS", 3).max(1);
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     runtime.block_on(run(keys, secs, rounds));
-}
-
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-fn server(dir: &std::path::Path, database: &DatabaseUrl, cache: usize) -> Application {
-    let mut config = Config::with_defaults(dir.to_path_buf(), database.clone());
-    config.listen = "127.0.0.1:0".parse().expect("addr");
-    config.cache_capacity = cache;
-    // The steady state of one instance: entries live past the whole run (the time to live only bounds
-    // how long another instance's changes go unseen).
-    config.cache_ttl_secs = 3_600;
-    Application::build(config, Clock::System).expect("server")
 }
 
 async fn run(keys: usize, secs: u64, rounds: usize) {
@@ -162,7 +112,10 @@ async fn run(keys: usize, secs: u64, rounds: usize) {
         let mut runs = vec![Vec::with_capacity(rounds); endpoints.len()];
         for _ in 0..rounds {
             for (row, (_, url, script)) in endpoints.iter().enumerate() {
-                runs[row].push(wrk(url, script.map(std::path::PathBuf::as_path), connections, secs, &key_file));
+                // Forward-auth answers 403 for a key without the permission; anything else must be a 2xx.
+                let any_status = url.ends_with("/authorize");
+                let script = script.map(std::path::PathBuf::as_path);
+                runs[row].push(common::wrk(url, script, connections, secs, &key_file, any_status));
             }
         }
         for ((name, _, _), row) in endpoints.iter().zip(&runs) {
@@ -184,54 +137,4 @@ async fn run(keys: usize, secs: u64, rounds: usize) {
         "cache on the cached server: {hits} hits, {misses} misses (the misses are the warm-up); write generation {}",
         state.db.generation()
     );
-}
-
-fn wrk(url: &str, script: Option<&std::path::Path>, connections: usize, secs: u64, key_file: &std::path::Path) -> Run {
-    let mut command = Command::new("wrk");
-    command
-        .args(["-t1", &format!("-c{connections}"), &format!("-d{secs}s"), "--latency"])
-        .env("KEYWARD_BENCH_KEY_FILE", key_file);
-    if let Some(script) = script {
-        command.arg("-s").arg(script);
-    }
-    let output = command.arg(url).output().expect("wrk");
-    let text = String::from_utf8_lossy(&output.stdout);
-    // Forward-auth answers 403 for a key without the permission; anything else must be a 2xx.
-    let forward_auth = url.ends_with("/authorize");
-    assert!(forward_auth || !text.contains("Non-2xx"), "wrk saw errors:\n{text}");
-    assert!(!text.contains("Socket errors"), "wrk saw socket errors:\n{text}");
-    let value = |prefix: &str| -> f64 {
-        let line = text
-            .lines()
-            .map(str::trim)
-            .find(|l| l.starts_with(prefix))
-            .unwrap_or_else(|| panic!("{prefix} in\n{text}"));
-        let raw = line.trim_start_matches(prefix).split_whitespace().next().unwrap_or("0");
-        parse_ms(raw)
-    };
-    Run { rps: value("Requests/sec:"), p50_ms: value("50%"), p99_ms: value("99%") }
-}
-
-fn median(values: impl Iterator<Item = f64>) -> f64 {
-    let mut values: Vec<f64> = values.collect();
-    values.sort_by(f64::total_cmp);
-    match values.len() {
-        0 => f64::NAN,
-        n if n % 2 == 1 => values[n / 2],
-        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
-    }
-}
-
-/// wrk prints `812.00us`, `1.20ms`, `2.00s`, or a bare number (requests/s).
-fn parse_ms(raw: &str) -> f64 {
-    let number = |s: &str| s.parse::<f64>().unwrap_or(0.0);
-    if let Some(v) = raw.strip_suffix("us") {
-        number(v) / 1000.0
-    } else if let Some(v) = raw.strip_suffix("ms") {
-        number(v)
-    } else if let Some(v) = raw.strip_suffix('s') {
-        number(v) * 1000.0
-    } else {
-        number(raw)
-    }
 }

@@ -88,6 +88,9 @@ pub fn render_changes(out: &mut String, changes: &crate::db::changes::Changes) {
     out.push_str("# HELP keyward_change_watcher_reconnects_total Times the change watcher had to reconnect.\n");
     out.push_str("# TYPE keyward_change_watcher_reconnects_total counter\n");
     let _ = writeln!(out, "keyward_change_watcher_reconnects_total {}", load(&changes.reconnects));
+    out.push_str("# HELP keyward_cache_drops_total Times every cached entry was made stale at once (a lost notice, a reconnect).\n");
+    out.push_str("# TYPE keyward_cache_drops_total counter\n");
+    let _ = writeln!(out, "keyward_cache_drops_total {}", load(&changes.drops));
     out.push_str("# HELP keyward_cache_trusted 1 while changes made elsewhere are followed and the cache answers.\n");
     out.push_str("# TYPE keyward_cache_trusted gauge\n");
     let _ = writeln!(out, "keyward_cache_trusted {}", u8::from(changes.trusted()));

@@ -3,6 +3,7 @@
 use diesel::prelude::*;
 
 use super::DbConn;
+use super::changes::{Scope, touched};
 use super::schema::{accounts, memberships};
 use crate::domain::email::Email;
 use crate::domain::lockout::{AttemptState, LockoutPolicy};
@@ -166,6 +167,7 @@ pub fn unlock(conn: &mut DbConn, id: i64) -> QResult<()> {
 
 /// Disables (ending every session at once) or re-enables an account.
 pub fn set_disabled(conn: &mut DbConn, id: i64, disabled: bool, now: i64) -> QResult<()> {
+    touched(Scope::Owner(id));
     diesel::update(accounts::table.find(id))
         .set((
             accounts::disabled_at.eq(disabled.then_some(now)),
@@ -210,6 +212,7 @@ pub fn member(conn: &mut DbConn, workspace_id: i64, account_id: i64) -> QResult<
 /// Removes an account; memberships, grants and notifications go with it. Its keys must have been
 /// reassigned first (the owner foreign key refuses otherwise).
 pub fn delete(conn: &mut DbConn, id: i64) -> QResult<()> {
+    touched(Scope::Owner(id));
     diesel::delete(accounts::table.find(id)).execute(conn).map(drop)
 }
 

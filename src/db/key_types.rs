@@ -3,6 +3,7 @@
 use diesel::prelude::*;
 
 use super::DbConn;
+use super::changes::{Scope, touched};
 use super::schema::{key_type_roles, key_types};
 
 type QResult<T> = Result<T, diesel::result::Error>;
@@ -63,6 +64,7 @@ pub fn insert(conn: &mut DbConn, workspace_id: i64, f: &TypeFields<'_>, now: i64
 }
 
 pub fn update(conn: &mut DbConn, id: i64, f: &TypeFields<'_>) -> QResult<()> {
+    touched(Scope::KeyType(id));
     diesel::update(key_types::table.find(id))
         .set((
             key_types::name.eq(f.name),
@@ -75,6 +77,7 @@ pub fn update(conn: &mut DbConn, id: i64, f: &TypeFields<'_>) -> QResult<()> {
 }
 
 pub fn delete(conn: &mut DbConn, id: i64) -> QResult<()> {
+    touched(Scope::KeyType(id));
     diesel::delete(key_types::table.find(id)).execute(conn).map(drop)
 }
 

@@ -5,9 +5,8 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Bool, Text};
 
 use super::DbConn;
-use super::schema::{
-    accounts, api_key_permissions, api_key_roles, api_keys, key_secrets, key_types, key_usage, roles, workspaces,
-};
+use super::changes::{Scope, touched};
+use super::schema::{accounts, api_key_permissions, api_key_roles, api_keys, key_secrets, key_types, key_usage, roles};
 use crate::domain::key::KeyStatus;
 
 type QResult<T> = Result<T, diesel::result::Error>;
@@ -55,6 +54,7 @@ pub struct NewKey<'a> {
 }
 
 pub fn insert(conn: &mut DbConn, new: &NewKey<'_>) -> QResult<i64> {
+    // Nothing cached can depend on a key that did not exist; its secret names `Secrets`.
     diesel::insert_into(api_keys::table)
         .values((
             api_keys::workspace_id.eq(new.workspace_id),
@@ -88,6 +88,7 @@ fn status_text(active: bool) -> &'static str {
 }
 
 pub fn update(conn: &mut DbConn, id: i64, changes: &Changes<'_>) -> QResult<()> {
+    touched(Scope::Key(id));
     diesel::update(api_keys::table.find(id))
         .set((
             api_keys::description.eq(changes.description),
@@ -101,6 +102,7 @@ pub fn update(conn: &mut DbConn, id: i64, changes: &Changes<'_>) -> QResult<()> 
 }
 
 pub fn set_status(conn: &mut DbConn, id: i64, active: bool, now: i64) -> QResult<()> {
+    touched(Scope::Key(id));
     diesel::update(api_keys::table.find(id))
         .set((api_keys::status.eq(status_text(active)), api_keys::updated_at.eq(now)))
         .execute(conn)
@@ -108,6 +110,7 @@ pub fn set_status(conn: &mut DbConn, id: i64, active: bool, now: i64) -> QResult
 }
 
 pub fn set_owner(conn: &mut DbConn, id: i64, owner_id: i64, now: i64) -> QResult<()> {
+    touched(Scope::Key(id));
     diesel::update(api_keys::table.find(id))
         .set((api_keys::owner_id.eq(owner_id), api_keys::updated_at.eq(now)))
         .execute(conn)
@@ -116,11 +119,13 @@ pub fn set_owner(conn: &mut DbConn, id: i64, owner_id: i64, now: i64) -> QResult
 
 /// Deletes a key; its secrets, grants and usage go with it (foreign keys cascade).
 pub fn delete(conn: &mut DbConn, id: i64) -> QResult<()> {
+    touched(Scope::Key(id));
     diesel::delete(api_keys::table.find(id)).execute(conn).map(drop)
 }
 
 /// Removes any previous secret still in its overlap; returns how many.
 pub fn drop_retiring_secrets(conn: &mut DbConn, key_id: i64) -> QResult<usize> {
+    touched(Scope::Key(key_id));
     diesel::delete(
         key_secrets::table.filter(key_secrets::key_id.eq(key_id)).filter(key_secrets::retires_at.is_not_null()),
     )
@@ -128,12 +133,14 @@ pub fn drop_retiring_secrets(conn: &mut DbConn, key_id: i64) -> QResult<usize> {
 }
 
 pub fn drop_current_secret(conn: &mut DbConn, key_id: i64) -> QResult<usize> {
+    touched(Scope::Key(key_id));
     diesel::delete(key_secrets::table.filter(key_secrets::key_id.eq(key_id)).filter(key_secrets::retires_at.is_null()))
         .execute(conn)
 }
 
 /// Starts the current secret's overlap: it keeps working until `until`.
 pub fn retire_current_secret(conn: &mut DbConn, key_id: i64, until: i64) -> QResult<usize> {
+    touched(Scope::Key(key_id));
     diesel::update(key_secrets::table.filter(key_secrets::key_id.eq(key_id)).filter(key_secrets::retires_at.is_null()))
         .set(key_secrets::retires_at.eq(until))
         .execute(conn)
@@ -210,6 +217,8 @@ pub struct NewSecret<'a> {
 }
 
 pub fn insert_secret(conn: &mut DbConn, new: &NewSecret<'_>) -> QResult<i64> {
+    touched(Scope::Key(new.key_id));
+    touched(Scope::Secrets);
     diesel::insert_into(key_secrets::table)
         .values((
             key_secrets::key_id.eq(new.key_id),
@@ -254,6 +263,7 @@ pub fn current_sealed(conn: &mut DbConn, key_id: i64) -> QResult<Option<(i64, Ve
 }
 
 pub fn set_grants(conn: &mut DbConn, key_id: i64, role_ids: &[i64], permission_ids: &[i64]) -> QResult<()> {
+    touched(Scope::Key(key_id));
     diesel::delete(api_key_roles::table.filter(api_key_roles::key_id.eq(key_id))).execute(conn)?;
     diesel::delete(api_key_permissions::table.filter(api_key_permissions::key_id.eq(key_id))).execute(conn)?;
     for role_id in role_ids {
@@ -499,55 +509,6 @@ pub fn list(conn: &mut DbConn, q: &ListQuery) -> QResult<(Vec<KeyRow>, bool, i64
     Ok((rows, more, total))
 }
 
-/// What verification needs to know about the key behind a secret digest.
-#[derive(Debug, Clone, Queryable)]
-pub struct Lookup {
-    pub secret_id: i64,
-    pub secret_retires_at: Option<i64>,
-    pub key_id: i64,
-    pub workspace_id: i64,
-    pub name: String,
-    #[diesel(deserialize_as = String)]
-    pub status: KeyStatus,
-    pub expires_at: Option<i64>,
-    pub act_as_owner: bool,
-    pub type_name: String,
-    pub owner_id: i64,
-    pub owner_email: String,
-    pub owner_disabled_at: Option<i64>,
-    pub ip_allow: Option<String>,
-    pub rate_limit: Option<i64>,
-    pub rate_window_secs: Option<i64>,
-}
-
-pub fn lookup(conn: &mut DbConn, digest: &[u8]) -> QResult<Option<Lookup>> {
-    on_backend!(conn, |c| key_secrets::table
-        .inner_join(api_keys::table.inner_join(key_types::table))
-        .inner_join(accounts::table.on(accounts::id.eq(api_keys::owner_id)))
-        .inner_join(workspaces::table.on(workspaces::id.eq(api_keys::workspace_id)))
-        .filter(key_secrets::digest.eq(digest))
-        .filter(workspaces::archived_at.is_null())
-        .select((
-            key_secrets::id,
-            key_secrets::retires_at,
-            api_keys::id,
-            api_keys::workspace_id,
-            api_keys::name,
-            api_keys::status,
-            api_keys::expires_at,
-            api_keys::act_as_owner,
-            key_types::name,
-            accounts::id,
-            accounts::email,
-            accounts::disabled_at,
-            api_keys::ip_allow,
-            api_keys::rate_limit,
-            api_keys::rate_window_secs,
-        ))
-        .get_result(c)
-        .optional())
-}
-
 /// A key an account owns, as a departure hands it over and its confirmation summarises it.
 #[derive(Debug, Clone, Queryable)]
 pub struct Owned {
@@ -593,6 +554,7 @@ pub fn set_restrictions(
     ip_allow: Option<&str>,
     rate: Option<crate::domain::restrict::RateLimit>,
 ) -> QResult<()> {
+    touched(Scope::Key(id));
     diesel::update(api_keys::table.find(id))
         .set((
             api_keys::ip_allow.eq(ip_allow),

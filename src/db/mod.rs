@@ -29,6 +29,7 @@ pub mod dashboard;
 pub mod invitations;
 pub mod key_types;
 pub mod keys;
+pub mod lookup;
 pub mod notifications;
 pub mod password_links;
 pub mod permissions;
@@ -175,8 +176,10 @@ impl ManageConnection for ConnectionManager {
         conn.batch_execute("SELECT 1").map_err(DbError::Query)
     }
 
-    fn has_broken(&self, _conn: &mut DbConn) -> bool {
-        false
+    /// Checked when a connection comes back to the pool: one whose server went away, or whose
+    /// transaction was left broken, is dropped there instead of being tested on every checkout.
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        diesel::r2d2::R2D2Connection::is_broken(conn)
     }
 }
 
@@ -191,8 +194,8 @@ pub struct Database {
     /// with SQLITE_BUSY when another writer got in between. Writers of this process queue here instead.
     /// PostgreSQL needs no gate.
     write_gate: Option<Arc<Mutex<()>>>,
-    /// The caches' generation, bumped after every write transaction that may change access here or
-    /// elsewhere: caches filled from an older generation are stale (see `changes`, `services::verify`).
+    /// What changed when, here or elsewhere: caches filled before a change of what they depend on are
+    /// stale (see `changes`, `services::verify`).
     changes: Arc<changes::Changes>,
 }
 
@@ -231,8 +234,9 @@ impl Database {
 
         let pool = Pool::builder()
             .max_size(max_connections)
-            // A SQLite connection cannot break; checking each checkout would add a query to every read.
-            .test_on_check_out(url.is_postgres())
+            // No query on every checkout: on PostgreSQL it was a round trip before each verification.
+            // A connection the server dropped fails its next query, and `has_broken` keeps it out after.
+            .test_on_check_out(false)
             .connection_timeout(Duration::from_secs(10))
             .build(ConnectionManager { url: url.clone() })?;
         let write_gate = (!url.is_postgres()).then(|| Arc::new(Mutex::new(())));
@@ -247,20 +251,28 @@ impl Database {
         Ok(self.pool.get()?)
     }
 
-    /// Runs `f` in one transaction: all of it is committed, or none.
+    /// Runs `f` in one transaction: all of it is committed, or none. What it changed of what verification
+    /// reads (as the `db` functions it calls name it, see `changes::touched`) is announced to the other
+    /// instances at commit and made stale in this one's caches before this returns.
     pub fn write<T, E>(&self, f: impl FnOnce(&mut DbConn) -> Result<T, E>) -> Result<T, E>
     where
         E: From<diesel::result::Error> + From<DbError>,
     {
+        changes::collect();
         let result = self.write_counters(|c| {
             let value = f(c)?;
-            let epoch = changes::announce(c, self.changes.instance())?;
+            let scopes = changes::named();
+            let epoch =
+                if scopes.is_empty() { None } else { Some(changes::announce(c, self.changes.instance(), &scopes)?) };
             Ok((value, epoch))
         });
-        // After the commit: a cache fill that read the old state has an older generation.
-        self.changes.bump();
+        // After the commit (or a failure, in case the commit took effect after all): a cache fill that
+        // read the old state has an older generation.
+        self.changes.touch(&changes::finish());
         result.map(|(value, epoch)| {
-            self.changes.committed(epoch);
+            if let Some(epoch) = epoch {
+                self.changes.account(epoch);
+            }
             value
         })
     }
@@ -276,7 +288,7 @@ impl Database {
         conn.transaction(f)
     }
 
-    /// The current write generation; read it before a cache fill's queries.
+    /// How many changes this instance has seen; read it before a cache fill's queries.
     pub fn generation(&self) -> u64 {
         self.changes.generation()
     }

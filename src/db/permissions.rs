@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use diesel::prelude::*;
 
 use super::DbConn;
+use super::changes::{Scope, touched};
 use super::schema::{
     account_permissions, account_roles, api_key_permissions, api_key_roles, permission_rules, permissions,
     role_permissions, roles,
@@ -70,6 +71,7 @@ pub fn rows(conn: &mut DbConn, workspace_id: i64) -> QResult<Vec<PermissionRow>>
 
 /// Grants through roles: ADMIN and READONLY set their flags, custom roles add their permissions.
 fn role_grants(conn: &mut DbConn, role_ids: &[i64], grants: &mut Grants) -> QResult<()> {
+    grants.roles.extend(role_ids);
     let builtin: Vec<Option<String>> =
         roles::table.filter(roles::id.eq_any(role_ids)).select(roles::builtin).load(conn)?;
     for code in builtin.into_iter().flatten() {
@@ -126,40 +128,22 @@ pub fn holders(conn: &mut DbConn, workspace_id: i64, p: &Permission) -> QResult<
 }
 
 /// A role a key holds: id, name, and which built-in role it is, if one.
-type HeldRole = (i64, String, Option<String>);
+pub type HeldRole = (i64, String, Option<String>);
 
-/// A key's grants and the names of its roles, in two or three queries (verification's cold path).
-pub fn key_access(conn: &mut DbConn, key_id: i64) -> QResult<(Grants, Vec<String>)> {
-    // On the backend's own connection: this is on the path of every uncached verification.
-    let (held, direct): (Vec<HeldRole>, Vec<i64>) = on_backend!(conn, |c| (
-        api_key_roles::table
-            .inner_join(roles::table)
-            .filter(api_key_roles::key_id.eq(key_id))
-            .order(roles::name.asc())
-            .select((roles::id, roles::name, roles::builtin))
-            .load(c)?,
-        api_key_permissions::table
-            .filter(api_key_permissions::key_id.eq(key_id))
-            .select(api_key_permissions::permission_id)
-            .load(c)?,
-    ));
-    let mut grants = Grants { permissions: direct.into_iter().collect::<BTreeSet<_>>(), ..Grants::default() };
-    for (_, _, builtin) in &held {
+/// A key's grants from the roles it holds, the permissions it holds directly and those its custom roles
+/// have; and its roles' names, by name.
+pub fn held_grants(mut held: Vec<HeldRole>, direct: Vec<i64>, via_roles: Vec<i64>) -> (Grants, Vec<String>) {
+    let mut grants = Grants { permissions: direct.into_iter().chain(via_roles).collect(), ..Grants::default() };
+    for (id, _, builtin) in &held {
+        grants.roles.insert(*id);
         match builtin.as_deref().and_then(BuiltinRole::parse) {
             Some(BuiltinRole::Admin) => grants.everything = true,
             Some(BuiltinRole::ReadOnly) => grants.read_only = true,
             None => {}
         }
     }
-    let custom: Vec<i64> = held.iter().filter(|(_, _, b)| b.is_none()).map(|(id, ..)| *id).collect();
-    if !custom.is_empty() {
-        let via_roles: Vec<i64> = role_permissions::table
-            .filter(role_permissions::role_id.eq_any(&custom))
-            .select(role_permissions::permission_id)
-            .load(conn)?;
-        grants.permissions.extend(via_roles);
-    }
-    Ok((grants, held.into_iter().map(|(_, name, _)| name).collect()))
+    held.sort_by(|a, b| a.1.cmp(&b.1));
+    (grants, held.into_iter().map(|(_, name, _)| name).collect())
 }
 
 pub fn key_grants(conn: &mut DbConn, key_id: i64) -> QResult<Grants> {
@@ -221,7 +205,16 @@ fn set_rules(conn: &mut DbConn, id: i64, rules: &[UriRule]) -> QResult<()> {
     Ok(())
 }
 
+/// The catalogue a permission belongs to, named as changed.
+fn touch_catalogue_of(conn: &mut DbConn, id: i64) -> QResult<()> {
+    let workspace_id = permissions::table.find(id).select(permissions::workspace_id).get_result(conn).optional()?;
+    touched(workspace_id.map_or(Scope::All, Scope::Catalogue));
+    Ok(())
+}
+
+/// Adds a permission (READONLY keys may use it at once: the catalogue changed).
 pub fn insert(conn: &mut DbConn, workspace_id: i64, f: &PermissionFields<'_>, now: i64) -> QResult<i64> {
+    touched(Scope::Catalogue(workspace_id));
     let id = diesel::insert_into(permissions::table)
         .values((
             permissions::workspace_id.eq(workspace_id),
@@ -240,6 +233,7 @@ pub fn insert(conn: &mut DbConn, workspace_id: i64, f: &PermissionFields<'_>, no
 }
 
 pub fn update(conn: &mut DbConn, id: i64, f: &PermissionFields<'_>, now: i64) -> QResult<()> {
+    touch_catalogue_of(conn, id)?;
     diesel::update(permissions::table.find(id))
         .set((
             permissions::name.eq(f.name),
@@ -255,6 +249,7 @@ pub fn update(conn: &mut DbConn, id: i64, f: &PermissionFields<'_>, now: i64) ->
 
 /// Removes a permission; grants of it to roles, keys and accounts go with it (foreign keys cascade).
 pub fn delete(conn: &mut DbConn, id: i64) -> QResult<()> {
+    touch_catalogue_of(conn, id)?;
     diesel::delete(permissions::table.find(id)).execute(conn).map(drop)
 }
 
@@ -283,6 +278,7 @@ pub fn set_account_grants(
     permission_ids: &[i64],
     role_ids: &[i64],
 ) -> QResult<()> {
+    touched(Scope::Owner(account_id));
     let (old_permissions, old_roles) = account_grant_ids(conn, workspace_id, account_id)?;
     diesel::delete(
         account_permissions::table
@@ -316,6 +312,7 @@ pub fn add_account_permissions(
     account_id: i64,
     permission_ids: &[i64],
 ) -> QResult<usize> {
+    touched(Scope::Owner(account_id));
     let (held, _) = account_grant_ids(conn, workspace_id, account_id)?;
     let mut added = 0;
     let wanted: BTreeSet<i64> = permission_ids.iter().copied().filter(|id| !held.contains(id)).collect();
@@ -339,6 +336,7 @@ pub fn account_permission_pairs(conn: &mut DbConn, workspace_id: i64) -> QResult
 
 /// Grants permissions to an account that holds none yet (just created), without reading first.
 pub fn grant_new_account(conn: &mut DbConn, account_id: i64, permission_ids: &[i64]) -> QResult<()> {
+    touched(Scope::Owner(account_id));
     for id in permission_ids.iter().copied().collect::<BTreeSet<i64>>() {
         diesel::insert_into(account_permissions::table)
             .values((account_permissions::account_id.eq(account_id), account_permissions::permission_id.eq(id)))

@@ -3,6 +3,7 @@
 use diesel::prelude::*;
 
 use super::DbConn;
+use super::changes::{Scope, touched};
 use super::schema::{account_roles, accounts, api_key_roles, api_keys, role_permissions, roles};
 
 type QResult<T> = Result<T, diesel::result::Error>;
@@ -61,6 +62,7 @@ pub fn insert(conn: &mut DbConn, workspace_id: i64, name: &str, description: &st
 }
 
 pub fn update(conn: &mut DbConn, id: i64, name: &str, description: &str, now: i64) -> QResult<()> {
+    touched(Scope::Role(id));
     diesel::update(roles::table.find(id))
         .set((roles::name.eq(name), roles::description.eq(description), roles::updated_at.eq(now)))
         .execute(conn)
@@ -68,6 +70,7 @@ pub fn update(conn: &mut DbConn, id: i64, name: &str, description: &str, now: i6
 }
 
 pub fn set_permissions(conn: &mut DbConn, id: i64, permission_ids: &[i64]) -> QResult<()> {
+    touched(Scope::Role(id));
     diesel::delete(role_permissions::table.filter(role_permissions::role_id.eq(id))).execute(conn)?;
     for p in permission_ids {
         diesel::insert_into(role_permissions::table)
@@ -117,6 +120,7 @@ pub fn usage_counts(conn: &mut DbConn, workspace_id: i64) -> QResult<Vec<(i64, i
 
 /// Removes a custom role; its grants to keys and accounts and its permissions go with it.
 pub fn delete(conn: &mut DbConn, id: i64) -> QResult<()> {
+    touched(Scope::Role(id));
     diesel::delete(api_key_roles::table.filter(api_key_roles::role_id.eq(id))).execute(conn)?;
     diesel::delete(account_roles::table.filter(account_roles::role_id.eq(id))).execute(conn)?;
     diesel::delete(role_permissions::table.filter(role_permissions::role_id.eq(id))).execute(conn)?;

@@ -342,6 +342,13 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    change_log (epoch) {
+        epoch -> BigInt,
+        scopes -> Text,
+    }
+}
+
 diesel::joinable!(memberships -> accounts (account_id));
 diesel::joinable!(memberships -> workspaces (workspace_id));
 diesel::joinable!(invitations -> workspaces (workspace_id));

@@ -3,6 +3,7 @@
 use diesel::prelude::*;
 
 use super::DbConn;
+use super::changes::{Scope, touched};
 use super::schema::{shared_secrets, workspaces};
 
 type QResult<T> = Result<T, diesel::result::Error>;
@@ -46,6 +47,7 @@ pub fn workspaces_without(conn: &mut DbConn, now: i64) -> QResult<Vec<i64>> {
 }
 
 pub fn insert(conn: &mut DbConn, workspace_id: i64, sealed: &[u8], master_key_version: i64, now: i64) -> QResult<()> {
+    touched(Scope::Signing);
     diesel::insert_into(shared_secrets::table)
         .values((
             shared_secrets::workspace_id.eq(workspace_id),
@@ -60,6 +62,7 @@ pub fn insert(conn: &mut DbConn, workspace_id: i64, sealed: &[u8], master_key_ve
 /// Every secret of the workspace still in force stops being accepted at `at` (or earlier, if it
 /// was already due to); secrets already retired are forgotten. Returns how many will retire.
 pub fn retire_all(conn: &mut DbConn, workspace_id: i64, at: i64, now: i64) -> QResult<usize> {
+    touched(Scope::Signing);
     diesel::delete(
         shared_secrets::table
             .filter(shared_secrets::workspace_id.eq(workspace_id))
@@ -77,6 +80,7 @@ pub fn retire_all(conn: &mut DbConn, workspace_id: i64, at: i64, now: i64) -> QR
 
 /// Ends the overlap: every secret of the workspace but the newest stops now. Returns how many did.
 pub fn retire_previous(conn: &mut DbConn, workspace_id: i64, current_id: i64, now: i64) -> QResult<usize> {
+    touched(Scope::Signing);
     diesel::update(
         shared_secrets::table
             .filter(shared_secrets::workspace_id.eq(workspace_id))

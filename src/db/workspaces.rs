@@ -3,6 +3,7 @@
 use diesel::prelude::*;
 
 use super::DbConn;
+use super::changes::{Scope, touched};
 use super::schema::{key_types, memberships, roles, workspaces};
 use crate::domain::key_type::{BuiltinRole, SEEDED};
 use crate::domain::role::ConsoleRole;
@@ -22,6 +23,8 @@ pub fn create(conn: &mut DbConn, name: &str, now: i64) -> QResult<i64> {
         .values((workspaces::name.eq(name), workspaces::created_at.eq(now)))
         .returning(workspaces::id)
         .get_result(conn)?;
+    // Nothing cached depends on it yet; naming it lets the instances give it a shared secret at once.
+    touched(Scope::Workspace(id));
     for t in SEEDED {
         diesel::insert_into(key_types::table)
             .values((
@@ -183,6 +186,11 @@ pub fn rename(conn: &mut DbConn, id: i64, name: &str) -> QResult<usize> {
 
 /// Archives (`Some(when)`) or restores (`None`) a workspace.
 pub fn set_archived(conn: &mut DbConn, id: i64, at: Option<i64>) -> QResult<usize> {
+    touched(Scope::Workspace(id));
+    if at.is_none() {
+        // Its keys' digests, known to be unknown while it was archived, are found again.
+        touched(Scope::Secrets);
+    }
     diesel::update(workspaces::table.find(id)).set(workspaces::archived_at.eq(at)).execute(conn)
 }
 
@@ -218,6 +226,7 @@ pub fn admin_count(conn: &mut DbConn, workspace_id: i64) -> QResult<i64> {
 /// there go too. Its keys there must have been reassigned first.
 pub fn remove_member(conn: &mut DbConn, workspace_id: i64, account_id: i64) -> QResult<usize> {
     use super::schema::{account_permissions, account_roles, notifications, permissions};
+    touched(Scope::Owner(account_id));
     let ws_permissions = permissions::table.filter(permissions::workspace_id.eq(workspace_id)).select(permissions::id);
     diesel::delete(
         account_permissions::table

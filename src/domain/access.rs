@@ -27,6 +27,8 @@ pub struct Grants {
     pub read_only: bool,
     /// Permission ids granted directly or through custom roles.
     pub permissions: BTreeSet<i64>,
+    /// The roles these grants come through (what a change of one of them affects).
+    pub roles: BTreeSet<i64>,
 }
 
 impl Grants {

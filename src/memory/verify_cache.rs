@@ -1,10 +1,11 @@
 //! The verification cache: what a decision needs about a presented key, keyed by the secret's digest,
 //! so a cached verification does no database work (`services::verify` fills and reads it).
 //!
-//! Entries carry the database write generation they were read at (`Database::generation`, bumped after
-//! every committed change of access, and by `db::changes` for other instances' changes); an entry of an
-//! older generation is stale. The generation is read *before* the fill's queries, so a fill racing a
-//! change is stored with the old generation and never outlives it. Time-dependent checks (expiry, the
+//! Entries carry the generation they were read at (`Database::generation`, read *before* the fill's
+//! queries) and know the scopes they were derived from (`db::changes::Scope`: the key, its owner, roles,
+//! type, workspace and catalogue); an entry is stale once any of those was changed after its generation,
+//! here or, as `db::changes` hears, elsewhere. A fill racing a change of its scopes is therefore never
+//! used, and a change elsewhere (a key created in another workspace) leaves it alone. Time-dependent checks (expiry, the
 //! end of an overlap) are evaluated on every request against the cached times. Unknown digests go to a
 //! smaller cache of their own so a flood of made-up keys cannot evict the real ones; entries also expire
 //! after a time to live. Catalogues and owners' grants have caches of their own, kept even with the key
@@ -13,6 +14,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::db::changes::{Changes, Scope};
 use crate::domain::access::{Access, Grants, Permission};
 use crate::domain::restrict::{IpAllowList, RateLimit};
 use crate::domain::verdict::Found;
@@ -25,6 +27,7 @@ pub struct Profile {
     pub workspace_id: i64,
     pub owner_id: i64,
     pub owner: String,
+    pub key_type_id: i64,
     pub key_type: String,
     pub roles: Vec<String>,
     /// Names of the permissions the key may use.
@@ -33,6 +36,8 @@ pub struct Profile {
     pub key_grants: Grants,
     pub catalogue: Arc<Vec<Permission>>,
     pub owner_grants: Arc<Grants>,
+    /// The stamp slots of the scopes the profile was derived from (filled by `VerifyCache::profile`).
+    pub depends: Box<[u32]>,
 }
 
 impl Profile {
@@ -51,11 +56,28 @@ impl Profile {
     fn grounds(&self) -> (impl std::hash::Hash + PartialEq + '_, (usize, usize)) {
         (
             (
-                (self.workspace_id, self.owner_id, self.act_as_owner),
+                (self.workspace_id, self.owner_id, self.act_as_owner, self.key_type_id),
                 (&self.owner, &self.key_type, &self.roles, &self.key_grants),
             ),
             (Arc::as_ptr(&self.catalogue) as usize, Arc::as_ptr(&self.owner_grants) as usize),
         )
+    }
+}
+
+impl Profile {
+    /// What the profile follows from: its owner, workspace, catalogue, key type, and every role that
+    /// grants the key or its owner anything.
+    fn scopes(&self) -> Box<[u32]> {
+        let (ws, roles) = (self.workspace_id, self.key_grants.roles.iter().chain(&self.owner_grants.roles));
+        let mut slots: Vec<u32> =
+            [Scope::Owner(self.owner_id), Scope::Workspace(ws), Scope::Catalogue(ws), Scope::KeyType(self.key_type_id)]
+                .into_iter()
+                .chain(roles.map(|r| Scope::Role(*r)))
+                .filter_map(Scope::slot)
+                .collect();
+        slots.sort_unstable();
+        slots.dedup();
+        slots.into()
     }
 }
 
@@ -64,6 +86,8 @@ impl Profile {
 #[derive(Debug)]
 pub struct KeyFacts {
     pub key_id: i64,
+    /// The stamp slot of the key's own scope.
+    pub scope: Option<u32>,
     pub name: String,
     pub expires_at: Option<i64>,
     pub profile: Arc<Profile>,
@@ -139,9 +163,15 @@ impl VerifyCache {
         }
     }
 
-    fn fresh<T: Clone>(&self, slot: Option<Slot<T>>, at: Stamp) -> Option<T> {
-        slot.filter(|s| at.trusted && s.generation == at.generation && at.now - s.filled_at < self.ttl_secs)
-            .map(|s| s.value)
+    /// The slot's value if it may answer now: trusted, within its time to live, and nothing it follows
+    /// from (`depends` of the value) changed since it was filled.
+    fn fresh<T: Clone>(&self, slot: Option<Slot<T>>, at: Stamp<'_>, depends: impl Fn(&T) -> Vec<u32>) -> Option<T> {
+        slot.filter(|s| {
+            at.trusted
+                && at.now - s.filled_at < self.ttl_secs
+                && at.changes.unchanged_since(s.generation, &depends(&s.value))
+        })
+        .map(|s| s.value)
     }
 
     /// The one profile of these grounds: the one already held, else this one with its permissions.
@@ -154,40 +184,52 @@ impl VerifyCache {
             return held;
         }
         candidate.permissions = candidate.access().effective().iter().map(|p| p.name.clone()).collect();
+        candidate.depends = candidate.scopes();
         let profile = Arc::new(candidate);
         self.profiles.insert(hash, profile.clone());
         profile
     }
 
-    /// The fresh value under `key`, else `load`'s — or the held one when `load` finds it unchanged, so
-    /// that what points at it (profiles, and through them cached keys) stays shared across generations
-    /// instead of each generation's copies living on in stale entries.
     /// The workspace's catalogue, fresh, else `load`'s.
     pub fn catalogue<E>(
         &self,
         workspace_id: i64,
-        at: Stamp,
+        at: Stamp<'_>,
         load: impl FnOnce() -> std::result::Result<Vec<Permission>, E>,
     ) -> std::result::Result<Arc<Vec<Permission>>, E> {
-        self.current(&self.catalogues, workspace_id, at, load)
+        let depends =
+            |_: &Arc<Vec<Permission>>| slots(&[Scope::Catalogue(workspace_id), Scope::Workspace(workspace_id)]);
+        self.current(&self.catalogues, workspace_id, at, depends, load)
     }
 
     /// An owner's grants in a workspace, fresh, else `load`'s.
     pub fn owner_grants<E>(
         &self,
         (workspace_id, owner_id): (i64, i64),
-        at: Stamp,
+        at: Stamp<'_>,
         load: impl FnOnce() -> std::result::Result<Grants, E>,
     ) -> std::result::Result<Arc<Grants>, E> {
-        self.current(&self.owners, (workspace_id, owner_id), at, load)
+        let depends = |grants: &Arc<Grants>| {
+            let scopes = [Scope::Owner(owner_id), Scope::Workspace(workspace_id)];
+            slots(&scopes.into_iter().chain(grants.roles.iter().map(|r| Scope::Role(*r))).collect::<Vec<_>>())
+        };
+        self.current(&self.owners, (workspace_id, owner_id), at, depends, load)
     }
 
     /// What is cached for a digest, if it is fresh; counts a hit.
-    pub fn get(&self, digest: &[u8; 32], at: Stamp) -> Option<Cached> {
-        let hit = if let Some(found) = self.found.as_ref().and_then(|c| self.fresh(c.get(digest), at)) {
-            Some(Cached::Found(found))
+    pub fn get(&self, digest: &[u8; 32], at: Stamp<'_>) -> Option<Cached> {
+        let found = self.found.as_ref().and_then(|c| c.get(digest)).filter(|slot| {
+            let facts = &slot.value;
+            let depends = facts.scope.iter().chain(facts.profile.depends.iter());
+            at.trusted
+                && at.now - slot.filled_at < self.ttl_secs
+                && at.changes.unchanged_since(slot.generation, depends)
+        });
+        let hit = if let Some(found) = found {
+            Some(Cached::Found(found.value))
         } else {
-            self.missing.as_ref().and_then(|c| self.fresh(c.get(digest), at)).map(|()| Cached::Missing)
+            let unknown = |(): &()| slots(&[Scope::Secrets]);
+            self.missing.as_ref().and_then(|c| self.fresh(c.get(digest), at, unknown)).map(|()| Cached::Missing)
         };
         if hit.is_some() {
             self.hits.fetch_add(1, Ordering::Relaxed);
@@ -212,11 +254,15 @@ impl VerifyCache {
         }
     }
 
+    /// The fresh value under `key`, else `load`'s — or the held one when `load` finds it unchanged, so
+    /// that what points at it (profiles, and through them cached keys) stays shared across changes
+    /// instead of each fill's copies living on in stale entries.
     fn current<K, T, E>(
         &self,
         cache: &quick_cache::sync::Cache<K, Slot<Arc<T>>>,
         key: K,
-        at: Stamp,
+        at: Stamp<'_>,
+        depends: impl Fn(&Arc<T>) -> Vec<u32>,
         load: impl FnOnce() -> std::result::Result<T, E>,
     ) -> std::result::Result<Arc<T>, E>
     where
@@ -224,7 +270,7 @@ impl VerifyCache {
         T: PartialEq,
     {
         let held = cache.get(&key);
-        if let Some(value) = self.fresh(held.clone(), at) {
+        if let Some(value) = self.fresh(held.clone(), at, depends) {
             return Ok(value);
         }
         let loaded = load()?;
@@ -260,13 +306,20 @@ impl VerifyCache {
     }
 }
 
-/// When a cache is read: the generation (read before a fill's queries), the time, and whether changes made
-/// elsewhere are being followed (while they are not, nothing cached answers: see `db::changes`).
+/// When a cache is read: the generation (read before a fill's queries), the time, whether changes made
+/// elsewhere are being followed (while they are not, nothing cached answers: see `db::changes`), and what
+/// changed when.
 #[derive(Debug, Clone, Copy)]
-pub struct Stamp {
+pub struct Stamp<'a> {
     pub generation: u64,
     pub now: i64,
     pub trusted: bool,
+    pub changes: &'a Changes,
+}
+
+/// The stamp slots of these scopes.
+fn slots(scopes: &[Scope]) -> Vec<u32> {
+    scopes.iter().filter_map(|s| s.slot()).collect()
 }
 
 /// What the cache holds for a digest.

@@ -41,6 +41,8 @@ pub fn reseal_all(state: &AppState, keyring: &Keyring) -> Result<Resealed> {
     let current = keyring.current_version();
     let now = state.now();
     state.db.write(|c: &mut DbConn| {
+        // Digests stay; the shared secrets are read again from their new seals.
+        crate::db::changes::touched(crate::db::changes::Scope::Signing);
         let mut done = Resealed::default();
         let rows: Vec<(i64, i64, Vec<u8>, i64)> = key_secrets::table
             .filter(key_secrets::master_key_version.ne(current))

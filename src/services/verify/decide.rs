@@ -158,6 +158,7 @@ mod tests {
             workspace_id: 1,
             owner_id: 2,
             owner: "ada@example.com".to_owned(),
+            key_type_id: 5,
             key_type: "Application".to_owned(),
             roles: Vec::new(),
             permissions: Vec::new(),
@@ -165,9 +166,11 @@ mod tests {
             key_grants: grants(key_grants),
             catalogue: Arc::new(vec![permission(10, "LOCK"), permission(11, "WIPE")]),
             owner_grants: Arc::new(grants(owner_grants)),
+            depends: Box::default(),
         };
         let mut facts = KeyFacts {
             key_id: 3,
+            scope: None,
             name: "fleet".to_owned(),
             expires_at: None,
             profile: Arc::new(profile),

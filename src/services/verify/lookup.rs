@@ -2,7 +2,8 @@
 
 use std::sync::Arc;
 
-use crate::db::{DbConn, keys, permissions};
+use crate::db::changes::Scope;
+use crate::db::{DbConn, lookup, permissions};
 use crate::domain::restrict::{IpAllowList, RateLimit};
 use crate::domain::verdict::Found;
 use crate::error::Result;
@@ -21,25 +22,25 @@ pub(super) enum Reach {
 /// The facts behind a digest; `None` when only the database could tell and `reach` did not get there.
 pub(super) fn resolve(state: &AppState, digest: [u8; 32], now: i64, reach: Reach) -> Result<Option<Cached>> {
     let cache = &state.verify_cache;
-    let generation = state.db.generation();
-    let at = Stamp { generation, now, trusted: state.db.changes().trusted() };
+    let changes = state.db.changes();
+    let generation = changes.generation();
+    let at = Stamp { generation, now, trusted: changes.trusted(), changes };
     if let Some(hit) = cache.get(&digest, at) {
         return Ok(Some(hit));
     }
     let query = |c: &mut DbConn| {
-        let Some(found) = keys::lookup(c, &digest)? else { return Ok::<_, diesel::result::Error>(None) };
-        let (key_grants, roles) = permissions::key_access(c, found.key_id)?;
+        let Some(found) = lookup::by_digest(c, &digest)? else { return Ok::<_, diesel::result::Error>(None) };
         let (ws, owner) = (found.workspace_id, found.owner_id);
         let catalogue = cache.catalogue(ws, at, || permissions::catalogue(c, ws))?;
         let owner_grants = cache.owner_grants((ws, owner), at, || permissions::account_grants(c, ws, owner))?;
-        Ok(Some((found, catalogue, key_grants, owner_grants, roles)))
+        Ok(Some((found, catalogue, owner_grants)))
     };
     let read = match reach {
         Reach::Idle => state.db.read_if_idle(query),
         Reach::Database => Some(state.db.read(query)),
     };
     let Some(read) = read else { return Ok(None) };
-    let Some((found, catalogue, key_grants, owner_grants, roles)) = read? else {
+    let Some((found, catalogue, owner_grants)) = read? else {
         cache.put(digest, generation, now, Cached::Missing);
         return Ok(Some(Cached::Missing));
     };
@@ -47,16 +48,19 @@ pub(super) fn resolve(state: &AppState, digest: [u8; 32], now: i64, reach: Reach
         workspace_id: found.workspace_id,
         owner_id: found.owner_id,
         owner: found.owner_email,
+        key_type_id: found.type_id,
         key_type: found.type_name,
-        roles,
+        roles: found.roles,
         permissions: Vec::new(),
         act_as_owner: found.act_as_owner,
-        key_grants,
+        key_grants: found.grants,
         catalogue,
         owner_grants,
+        depends: Box::default(),
     });
     let facts = Arc::new(KeyFacts {
         key_id: found.key_id,
+        scope: Scope::Key(found.key_id).slot(),
         name: found.name,
         expires_at: found.expires_at,
         profile,
