@@ -76,6 +76,7 @@ pub fn open_state(config: Config, clock: Clock) -> Result<AppState, StartError> 
         usage: Arc::default(),
         uploads: Arc::default(),
         verify_cache: Arc::new(cache),
+        lookups: Arc::default(),
         metrics: Arc::default(),
         signing: Arc::default(),
         http: Arc::default(),

@@ -22,6 +22,8 @@ pub struct AppState {
     pub usage: Arc<UsageRecorder>,
     /// Verified keys, unknown digests and rate-limit windows (see `memory::verify_cache`).
     pub verify_cache: Arc<crate::memory::verify_cache::VerifyCache>,
+    /// Uncached lookups waiting to share a statement (PostgreSQL; see `memory::lookups`).
+    pub lookups: Arc<crate::memory::lookups::Lookups>,
     pub metrics: Arc<crate::metrics::Metrics>,
     /// For webhook deliveries, made on first use (loading the system's CA store takes a while).
     pub(crate) http: Arc<std::sync::OnceLock<reqwest::Client>>,

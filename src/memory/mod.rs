@@ -3,6 +3,7 @@
 //! can be rebuilt from the database (or, for throttles and uploads, may be forgotten on restart).
 
 pub mod discovery;
+pub mod lookups;
 pub mod signing;
 pub mod throttle;
 pub mod uploads;

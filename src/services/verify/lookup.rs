@@ -1,12 +1,15 @@
-//! What is known about a digest: the cache's answer, else the database's, stored for next time.
+//! What is known about a digest: the cache's answer, else the database's, stored for next time. On
+//! PostgreSQL the lookups that miss the cache at the same moment share one statement (`queued`).
 
 use std::sync::Arc;
 
 use crate::db::changes::Scope;
-use crate::db::{DbConn, lookup, permissions};
+use crate::db::lookup::{self, Lookup};
+use crate::db::{DbConn, DbError, permissions};
+use crate::domain::access::{Grants, Permission};
 use crate::domain::restrict::{IpAllowList, RateLimit};
 use crate::domain::verdict::Found;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::memory::verify_cache::{Cached, KeyFacts, Profile, Stamp};
 use crate::state::AppState;
 
@@ -19,32 +22,113 @@ pub(super) enum Reach {
     Database,
 }
 
+/// A key as the database has it, with its catalogue and its owner's grants (from their caches).
+type Read = (Lookup, Arc<Vec<Permission>>, Arc<Grants>);
+
 /// The facts behind a digest; `None` when only the database could tell and `reach` did not get there.
 pub(super) fn resolve(state: &AppState, digest: [u8; 32], now: i64, reach: Reach) -> Result<Option<Cached>> {
-    let cache = &state.verify_cache;
-    let changes = state.db.changes();
-    let generation = changes.generation();
-    let at = Stamp { generation, now, trusted: changes.trusted(), changes };
-    if let Some(hit) = cache.get(&digest, at) {
+    let at = stamp(state, now);
+    if let Some(hit) = state.verify_cache.get(&digest, at) {
         return Ok(Some(hit));
     }
-    let query = |c: &mut DbConn| {
-        let Some(found) = lookup::by_digest(c, &digest)? else { return Ok::<_, diesel::result::Error>(None) };
-        let (ws, owner) = (found.workspace_id, found.owner_id);
-        let catalogue = cache.catalogue(ws, at, || permissions::catalogue(c, ws))?;
-        let owner_grants = cache.owner_grants((ws, owner), at, || permissions::account_grants(c, ws, owner))?;
-        Ok(Some((found, catalogue, owner_grants)))
-    };
+    let query = |c: &mut DbConn| read(state, c, &[digest], at);
     let read = match reach {
         Reach::Idle => state.db.read_if_idle(query),
         Reach::Database => Some(state.db.read(query)),
     };
     let Some(read) = read else { return Ok(None) };
-    let Some((found, catalogue, owner_grants)) = read? else {
-        cache.put(digest, generation, now, Cached::Missing);
-        return Ok(Some(Cached::Missing));
-    };
-    let profile = cache.profile(Profile {
+    Ok(store(state, &[digest], read?, at).pop())
+}
+
+/// The facts behind a digest the cache did not hold, read together with the other lookups waiting at
+/// the same moment (PostgreSQL).
+pub(super) async fn queued(state: &AppState, digest: [u8; 32]) -> Result<Cached> {
+    let (answer, start) = state.lookups.ask(digest);
+    if start {
+        let state = state.clone();
+        tokio::task::spawn_blocking(move || drain(&state));
+    }
+    answer.await.map_err(|_| Error::Internal("a queued lookup was dropped".into()))?
+}
+
+/// Answers queued lookups, a batch per statement, until none are left.
+fn drain(state: &AppState) {
+    /// Uncounts the drainer if it ends by a panic.
+    struct Running<'a>(&'a AppState, bool);
+    impl Drop for Running<'_> {
+        fn drop(&mut self) {
+            if !self.1 {
+                self.0.lookups.stopped();
+            }
+        }
+    }
+    let mut running = Running(state, false);
+    loop {
+        let batch = state.lookups.next();
+        if batch.is_empty() {
+            running.1 = true;
+            return;
+        }
+        let digests: Vec<[u8; 32]> = batch.iter().map(|w| w.digest).collect();
+        let at = stamp(state, state.now());
+        match state.db.read(|c| read(state, c, &digests, at)) {
+            Ok(found) => {
+                for (waiting, answer) in batch.into_iter().zip(store(state, &digests, found, at)) {
+                    let _ = waiting.reply.send(Ok(answer));
+                }
+            }
+            Err(e) => {
+                let text = e.to_string();
+                for waiting in batch {
+                    let _ = waiting.reply.send(Err(Error::Db(DbError::Connect(text.clone()))));
+                }
+            }
+        }
+    }
+}
+
+/// When the caches are read and filled: the generation is read now, before any query.
+fn stamp(state: &AppState, now: i64) -> Stamp<'_> {
+    let changes = state.db.changes();
+    Stamp { generation: changes.generation(), now, trusted: changes.trusted(), changes }
+}
+
+/// The keys behind `digests`, each with its catalogue and owner's grants.
+fn read(
+    state: &AppState,
+    c: &mut DbConn,
+    digests: &[[u8; 32]],
+    at: Stamp<'_>,
+) -> Result<Vec<Read>, diesel::result::Error> {
+    let cache = &state.verify_cache;
+    lookup::by_digests(c, digests)?
+        .into_iter()
+        .map(|found| {
+            let (ws, owner) = (found.workspace_id, found.owner_id);
+            let catalogue = cache.catalogue(ws, at, || permissions::catalogue(c, ws))?;
+            let owner_grants = cache.owner_grants((ws, owner), at, || permissions::account_grants(c, ws, owner))?;
+            Ok((found, catalogue, owner_grants))
+        })
+        .collect()
+}
+
+/// Caches what was read for each digest (found, or known to be unknown) and returns it, in order.
+fn store(state: &AppState, digests: &[[u8; 32]], read: Vec<Read>, at: Stamp<'_>) -> Vec<Cached> {
+    let mut read: Vec<Option<Read>> = read.into_iter().map(Some).collect();
+    digests
+        .iter()
+        .map(|digest| {
+            let found =
+                read.iter_mut().find(|r| r.as_ref().is_some_and(|(l, ..)| l.digest == digest)).and_then(Option::take);
+            let value = found.map_or(Cached::Missing, |found| Cached::Found(facts(state, found)));
+            state.verify_cache.put(*digest, at.generation, at.now, value.clone());
+            value
+        })
+        .collect()
+}
+
+fn facts(state: &AppState, (found, catalogue, owner_grants): Read) -> Arc<KeyFacts> {
+    let profile = state.verify_cache.profile(Profile {
         workspace_id: found.workspace_id,
         owner_id: found.owner_id,
         owner: found.owner_email,
@@ -58,7 +142,7 @@ pub(super) fn resolve(state: &AppState, digest: [u8; 32], now: i64, reach: Reach
         owner_grants,
         depends: Box::default(),
     });
-    let facts = Arc::new(KeyFacts {
+    Arc::new(KeyFacts {
         key_id: found.key_id,
         scope: Scope::Key(found.key_id).slot(),
         name: found.name,
@@ -78,7 +162,5 @@ pub(super) fn resolve(state: &AppState, digest: [u8; 32], now: i64, reach: Reach
             })
         }),
         rate: found.rate_limit.zip(found.rate_window_secs).map(|(limit, window_secs)| RateLimit { limit, window_secs }),
-    });
-    cache.put(digest, generation, now, Cached::Found(facts.clone()));
-    Ok(Some(Cached::Found(facts)))
+    })
 }

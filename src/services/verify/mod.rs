@@ -65,11 +65,21 @@ pub fn verify_now(state: &AppState, presented: &str, context: &UseContext) -> Re
     run(state, presented, context, Reach::Idle, &mut Trace::default())
 }
 
-/// Verifies as a serving request does: on the async worker when that needs no waiting (`verify_now`),
-/// otherwise on the blocking pool.
+/// Verifies as a serving request does: on the async worker when that needs no waiting (`verify_now`);
+/// otherwise, on PostgreSQL, with the lookups waiting at the same moment in one statement, and on SQLite on
+/// the blocking pool.
 pub async fn serve(state: &AppState, presented: String, context: UseContext) -> Result<Verdict> {
     if let Some(verdict) = verify_now(state, &presented, &context)? {
         return Ok(verdict);
+    }
+    if state.db.url().is_postgres() {
+        let mut trace = Trace::default();
+        let digest = match decide::digest(&presented, &mut trace) {
+            Ok(digest) => digest,
+            Err(verdict) => return Ok(verdict),
+        };
+        let found = lookup::queued(state, digest).await?;
+        return Ok(conclude(state, found, &context, state.now(), &mut trace));
     }
     state.run(move |s| verify(s, &presented, &context)).await
 }
@@ -95,10 +105,15 @@ fn run(
         Ok(digest) => digest,
         Err(verdict) => return Ok(Some(verdict)),
     };
-    let facts = match lookup::resolve(state, digest, now, reach)? {
-        None => return Ok(None),
-        Some(Cached::Missing) => return Ok(Some(decide::unknown(trace))),
-        Some(Cached::Found(facts)) => facts,
+    let Some(found) = lookup::resolve(state, digest, now, reach)? else { return Ok(None) };
+    Ok(Some(conclude(state, found, context, now, trace)))
+}
+
+/// The decision on what is known about a digest; a valid use is recorded (unless tracing).
+fn conclude(state: &AppState, found: Cached, context: &UseContext, now: i64, trace: &mut Trace) -> Verdict {
+    let facts = match found {
+        Cached::Missing => return decide::unknown(trace),
+        Cached::Found(facts) => facts,
     };
     let cache = &state.verify_cache;
     let counting = !trace.on;
@@ -113,5 +128,5 @@ fn run(
         let secret = (key.secret_id, key.found.secret_retires_at.is_some());
         state.usage.record(key.key_id, secret, now, context.ip.as_deref(), context.path.as_deref());
     }
-    Ok(Some(verdict))
+    verdict
 }
