@@ -80,7 +80,9 @@ pub async fn reveal(
     ApiBody(caller, body): ApiBody<Reauthenticated>,
 ) -> Result<HttpResponse, ApiError> {
     let ip = client_ip(&req, &state);
-    let secret = shared_secret::reveal(&state, &caller, (&body.password, &body.code), ip).await?;
+    let secret =
+        shared_secret::reveal(&state, &caller, crate::services::auth::Proof::password(&body.password, &body.code), ip)
+            .await?;
     Ok(secret_response(&secret))
 }
 
@@ -92,7 +94,13 @@ pub async fn regenerate(
     ApiBody(caller, body): ApiBody<Reauthenticated>,
 ) -> Result<HttpResponse, ApiError> {
     let ip = client_ip(&req, &state);
-    let secret =
-        shared_secret::regenerate(&state, &caller, (&body.password, &body.code), body.overlap_secs, ip).await?;
+    let secret = shared_secret::regenerate(
+        &state,
+        &caller,
+        crate::services::auth::Proof::password(&body.password, &body.code),
+        body.overlap_secs,
+        ip,
+    )
+    .await?;
     Ok(secret_response(&secret))
 }

@@ -36,6 +36,10 @@ pub struct CurrentUser {
     pub is_super_admin: bool,
     /// Signs in with a second factor: reveals ask for a code too.
     pub two_factor: bool,
+    /// Has a password (people who only sign in with single sign-on confirm reveals at the provider).
+    pub password: bool,
+    /// When this session last signed in again at the single sign-on provider.
+    pub sso_confirmed_at: Option<i64>,
     pub workspace_id: i64,
     pub workspace_name: String,
     pub role: ConsoleRole,
@@ -62,10 +66,44 @@ impl CurrentUser {
         Origin { actor: self.actor(), ip: Some(self.ip.to_string()) }
     }
 
+    /// What the person offers before a secret is shown: the password and code they entered, or a recent
+    /// sign-in again at the single sign-on provider.
+    pub fn proof<'a>(
+        &self,
+        password: &'a crate::crypto::SecretString,
+        code: &'a str,
+    ) -> crate::services::auth::Proof<'a> {
+        crate::services::auth::Proof { password, code, sso_at: self.sso_confirmed_at }
+    }
+
+    /// For someone who signs in with single sign-on only: how a reveal is confirmed at the provider, and
+    /// whether this session did so recently enough. `None` for people with a password.
+    pub fn provider_confirmation(&self, state: &AppState, back_to: &str) -> Option<ProviderConfirmation> {
+        let label = state.config.oidc.as_ref().filter(|_| !self.password)?.label.clone();
+        let query = serde_urlencoded::to_string([("again", "1"), ("next", back_to)]).unwrap_or_default();
+        Some(ProviderConfirmation {
+            label,
+            href: format!("/login/oidc?{query}"),
+            confirmed: self
+                .sso_confirmed_at
+                .is_some_and(|at| self.now - at <= crate::services::auth::REAUTHENTICATED_SECS),
+        })
+    }
+
     /// This account acting on workspaces; the service checks it is a super-administrator.
     pub fn super_admin(&self) -> crate::services::workspaces::Super {
         crate::services::workspaces::Super { account_id: self.id, origin: self.origin() }
     }
+}
+
+/// A reveal confirmed by signing in again at the single sign-on provider (see `provider_confirmation`).
+#[derive(Debug, Clone)]
+pub struct ProviderConfirmation {
+    pub label: String,
+    /// Where the "Confirm with …" link goes: the provider, and back to the page.
+    pub href: String,
+    /// Signed in again there within the last few minutes: the secret may be shown without more.
+    pub confirmed: bool,
 }
 
 pub fn app_state(req: &HttpRequest) -> Result<web::Data<AppState>, AppError> {
@@ -126,6 +164,8 @@ async fn load(req: HttpRequest) -> Result<CurrentUser, AppError> {
         name: account.display_name,
         is_super_admin: account.is_super_admin,
         two_factor,
+        password: account.password_hash.is_some(),
+        sso_confirmed_at: session.sso_confirmed_at(),
         workspace_id: workspace.id,
         workspace_name: workspace.name,
         role: member.role,

@@ -450,8 +450,17 @@ struct RevealBox {
     key_id: i64,
     csrf: String,
     two_factor: bool,
+    /// Confirmed at the single sign-on provider instead of with a password.
+    provider: Option<super::auth::ProviderConfirmation>,
     secret: Option<PlainKey>,
     error: Option<String>,
+}
+
+impl RevealBox {
+    fn for_key(state: &AppState, user: &CurrentUser, key_id: i64) -> Self {
+        let provider = user.provider_confirmation(state, &format!("/keys/{key_id}#reveal"));
+        RevealBox { key_id, csrf: user.csrf.clone(), two_factor: user.two_factor, provider, ..RevealBox::default() }
+    }
 }
 
 async fn key_page(state: &AppState, user: &CurrentUser, key_id: i64, reveal: RevealBox) -> Result<KeyPage, AppError> {
@@ -466,7 +475,7 @@ pub async fn show(
     path: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    let reveal = RevealBox { key_id: id, csrf: user.csrf.clone(), two_factor: user.two_factor, ..RevealBox::default() };
+    let reveal = RevealBox::for_key(&state, &user, id);
     Ok(html(StatusCode::OK, key_page(&state, &user, id, reveal).await?.render()))
 }
 
@@ -486,9 +495,8 @@ pub async fn reveal(
     Authed(KeyManager(user), form): Authed<KeyManager, RevealForm>,
 ) -> Result<HttpResponse, AppError> {
     let id = path.into_inner();
-    let mut reveal =
-        RevealBox { key_id: id, csrf: user.csrf.clone(), two_factor: user.two_factor, ..RevealBox::default() };
-    let status = match keys::reveal(&state, &user.caller(), id, &form.password, &form.code, user.ip).await {
+    let mut reveal = RevealBox::for_key(&state, &user, id);
+    let status = match keys::reveal(&state, &user.caller(), id, user.proof(&form.password, &form.code), user.ip).await {
         Ok(secret) => {
             tracing::info!(key_id = id, "key revealed");
             reveal.secret = Some(secret);

@@ -18,6 +18,8 @@ const SID: &str = "sid";
 const AWAITING_CODE: &str = "mfa";
 /// A single sign-on on its way through the provider.
 const SSO: &str = "sso";
+/// When the person last signed in again at the single sign-on provider, to reveal a secret.
+const SSO_CONFIRMED: &str = "sso_at";
 /// How long the second step may take.
 const AWAITING_CODE_SECS: i64 = 300;
 
@@ -90,6 +92,16 @@ impl ConsoleSession {
     /// Keeps a single sign-on's state, nonce and PKCE verifier until the provider sends the browser back.
     pub fn begin_sso(&self, pending: &crate::services::sso::Pending) {
         let _ = self.0.insert(SSO, pending);
+    }
+
+    /// Remembers a re-authentication at the provider (`services::sso::confirm`) for this session.
+    pub fn sso_confirmed(&self, at: i64) {
+        let _ = self.0.insert(SSO_CONFIRMED, at);
+    }
+
+    /// When this session last re-authenticated at the provider.
+    pub fn sso_confirmed_at(&self) -> Option<i64> {
+        self.0.get::<i64>(SSO_CONFIRMED).ok().flatten()
     }
 
     /// The single sign-on in progress, taken: a callback is answered once.

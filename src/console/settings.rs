@@ -108,6 +108,8 @@ struct SecretBox {
     error: Option<String>,
     /// The person has two-factor: the forms ask for a code too.
     two_factor: bool,
+    /// Confirmed at the single sign-on provider instead of with a password.
+    provider: Option<super::auth::ProviderConfirmation>,
 }
 
 impl SecretBox {
@@ -131,6 +133,7 @@ async fn secret_box(state: &AppState, user: &CurrentUser) -> Result<SecretBox, A
         regenerated: false,
         error: None,
         two_factor: user.two_factor,
+        provider: user.provider_confirmation(state, "/settings/shared-secret"),
     })
 }
 
@@ -479,7 +482,7 @@ pub async fn reveal_secret(
     state: web::Data<AppState>,
     Authed(Admin(user), form): Authed<Admin, SecretForm>,
 ) -> Result<HttpResponse, AppError> {
-    let result = shared_secret::reveal(&state, &user.caller(), (&form.password, &form.code), user.ip).await;
+    let result = shared_secret::reveal(&state, &user.caller(), user.proof(&form.password, &form.code), user.ip).await;
     if result.is_ok() {
         tracing::info!("shared secret revealed");
     }
@@ -493,7 +496,8 @@ pub async fn regenerate_secret(
 ) -> Result<HttpResponse, AppError> {
     let result = match shared_secret::parse_overlap(&form.overlap_secs) {
         Ok(overlap) => {
-            shared_secret::regenerate(&state, &user.caller(), (&form.password, &form.code), overlap, user.ip).await
+            shared_secret::regenerate(&state, &user.caller(), user.proof(&form.password, &form.code), overlap, user.ip)
+                .await
         }
         Err(e) => Err(e),
     };

@@ -2,7 +2,7 @@
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{FromRequest as _, HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use super::error::{AppError, html};
@@ -168,18 +168,33 @@ fn sso_callback_url(state: &AppState) -> String {
     format!("{}/login/oidc/callback", state.config.public_url)
 }
 
-/// Single sign-on, first leg: off to the provider with a fresh state, nonce and PKCE challenge.
+#[derive(Debug, serde::Deserialize)]
+pub struct SsoStart {
+    #[serde(default)]
+    next: String,
+    /// A signed-in person confirming it is them before a reveal (`?again=1`).
+    #[serde(default)]
+    again: Option<String>,
+}
+
+/// Single sign-on, first leg: off to the provider with a fresh state, nonce and PKCE challenge. With
+/// `again`, a signed-in person signs in at the provider once more (it must ask them: `prompt=login`) to
+/// confirm a reveal, and comes back to `next`.
 pub async fn sso_start(
     req: HttpRequest,
     state: web::Data<AppState>,
     session: Session,
-    query: web::Query<LoginQuery>,
+    query: web::Query<SsoStart>,
 ) -> Result<HttpResponse, AppError> {
     if state.config.oidc.is_none() {
         return Err(Error::NotFound.into());
     }
+    let again = match query.again {
+        Some(_) => Some(super::auth::CurrentUser::extract(&req).await?.id),
+        None => None,
+    };
     let session = ConsoleSession(session);
-    match sso::start(&state, &sso_callback_url(&state), &safe_next(&query.next)).await {
+    match sso::start(&state, &sso_callback_url(&state), &safe_next(&query.next), again).await {
         Ok((url, pending)) => {
             session.begin_sso(&pending);
             Ok(see_other(url))
@@ -214,6 +229,7 @@ pub async fn sso_callback(
     let ip = client_ip(&req, &state);
     let pending = session.take_sso();
     let next = pending.as_ref().map_or_else(|| "/".to_owned(), |p| p.next.clone());
+    let again = pending.as_ref().and_then(|p| p.reauthenticating.map(|account| (account, p.at())));
     if let Some(error) = &query.error {
         let said = query.error_description.clone().unwrap_or_else(|| error.clone());
         return sso_refused(&state, &session, sso::SsoError::Provider(said), ip).await;
@@ -222,6 +238,22 @@ pub async fn sso_callback(
         Ok(identity) => identity,
         Err(e) => return sso_refused(&state, &session, e, ip).await,
     };
+    if let Some((account_id, started)) = again {
+        // Still this session's person, and the provider asked them again.
+        let user = super::auth::CurrentUser::extract(&req).await?;
+        if user.id != account_id {
+            return Err(Error::Forbidden.into());
+        }
+        let who = (account_id, user.workspace_id);
+        return match state.run(move |s| Ok(sso::confirm(s, who, started, &identity, ip))).await? {
+            Ok(at) => {
+                session.sso_confirmed(at);
+                Ok(see_other(next))
+            }
+            Err(sso::SsoError::Service(internal)) => Err(internal.into()),
+            Err(e) => Err(Error::Refused(format!("Confirming with the provider did not work: {e}.")).into()),
+        };
+    }
     match state.run(move |s| Ok(sso::sign_in(s, &identity, ip))).await? {
         Ok(signed_in) => {
             super::session::begin(&state, &req, &session, signed_in).await?;

@@ -192,17 +192,34 @@ fn record_failed_sign_in(
     Ok(locks)
 }
 
+/// How long signing in again at the single sign-on provider stands in for a re-entered password.
+pub const REAUTHENTICATED_SECS: i64 = 300;
+
+/// What a signed-in person offers before a secret is shown or changed: their password and, with
+/// two-factor, a code; or, for a console session, a fresh sign-in at the single sign-on provider
+/// (`services::sso::confirm`) — how people whose account has no password prove it is them.
+#[derive(Debug, Clone, Copy)]
+pub struct Proof<'a> {
+    pub password: &'a SecretString,
+    pub code: &'a str,
+    /// When they last signed in again at the provider, within this session.
+    pub sso_at: Option<i64>,
+}
+
+impl<'a> Proof<'a> {
+    pub fn password(password: &'a SecretString, code: &'a str) -> Self {
+        Proof { password, code, sso_at: None }
+    }
+}
+
 /// Re-authenticates a signed-in account before a secret is shown or two-factor is switched off: its
 /// password, and its two-factor code when it has one. Failures of either count toward the lockout.
-pub async fn reauthenticate(
-    state: &AppState,
-    account_id: i64,
-    password: &SecretString,
-    code: &str,
-    ip: IpAddr,
-) -> Result<()> {
-    check_password(state, account_id, password, ip).await?;
-    let code = code.to_owned();
+pub async fn reauthenticate(state: &AppState, account_id: i64, proof: Proof<'_>, ip: IpAddr) -> Result<()> {
+    if proof.password.expose().is_empty() && proof.sso_at.is_some_and(|at| state.now() - at <= REAUTHENTICATED_SECS) {
+        return Ok(());
+    }
+    check_password(state, account_id, proof.password, ip).await?;
+    let code = proof.code.to_owned();
     state.run(move |s| crate::services::second_factor::check(s, account_id, &code, ip)).await
 }
 

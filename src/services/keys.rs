@@ -2,7 +2,6 @@
 
 use std::net::IpAddr;
 
-use crate::crypto::SecretString;
 use crate::db::keys::{self, NewKey, NewSecret};
 pub use crate::db::keys::{KeyRecord, ListQuery, Owned};
 use crate::db::{DbConn, accounts, audit, key_types, notifications, permissions, roles, settings, usage};
@@ -701,8 +700,7 @@ pub async fn reveal(
     state: &AppState,
     caller: &Caller,
     key_id: i64,
-    password: &SecretString,
-    code: &str,
+    proof: crate::services::auth::Proof<'_>,
     ip: IpAddr,
 ) -> Result<PlainKey> {
     let key = state
@@ -715,7 +713,7 @@ pub async fn reveal(
     if !policy::may_reveal_key(caller.role, caller.is(key.owner_id)) {
         return Err(Error::Forbidden);
     }
-    let checked = crate::services::auth::reauthenticate(state, account_id, password, code, ip).await;
+    let checked = crate::services::auth::reauthenticate(state, account_id, proof, ip).await;
     let confirmed = checked.is_ok();
     let now = state.now();
     let caller = caller.clone();

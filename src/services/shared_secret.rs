@@ -16,6 +16,7 @@ use crate::db::{DbConn, audit, shared_secrets};
 use crate::domain::Invalid;
 use crate::error::{Error, Result};
 use crate::memory::signing::Live;
+use crate::services::auth::Proof;
 use crate::services::master_key::shared_secret_context;
 use crate::state::AppState;
 
@@ -102,16 +103,10 @@ pub fn info(state: &AppState, caller: &Caller) -> Result<SecretInfo> {
 }
 
 /// Checks the caller's password (failures count toward lockout) and records the attempt either way.
-async fn confirm(
-    state: &AppState,
-    caller: &Caller,
-    proof: (&SecretString, &str),
-    ip: IpAddr,
-    action: &str,
-) -> Result<()> {
+async fn confirm(state: &AppState, caller: &Caller, proof: Proof<'_>, ip: IpAddr, action: &str) -> Result<()> {
     caller.must_administer()?;
     let account_id = caller.account_id.ok_or(Error::Forbidden)?;
-    let checked = crate::services::auth::reauthenticate(state, account_id, proof.0, proof.1, ip).await;
+    let checked = crate::services::auth::reauthenticate(state, account_id, proof, ip).await;
     if checked.is_err() {
         let event =
             caller.event("shared_secret.reauth_refused").change(None, Some(serde_json::json!({ "for": action })));
@@ -123,12 +118,7 @@ async fn confirm(
 
 /// The current secret, after the caller re-enters their password. Audited.
 /// `proof` is the caller's password and, when they have two-factor, their code.
-pub async fn reveal(
-    state: &AppState,
-    caller: &Caller,
-    proof: (&SecretString, &str),
-    ip: IpAddr,
-) -> Result<SecretString> {
+pub async fn reveal(state: &AppState, caller: &Caller, proof: Proof<'_>, ip: IpAddr) -> Result<SecretString> {
     confirm(state, caller, proof, ip, "reveal").await?;
     let (ws, now, event) = (caller.workspace_id, state.now(), caller.event("shared_secret.revealed"));
     state
@@ -159,7 +149,7 @@ pub fn parse_overlap(text: &str) -> Result<i64> {
 pub async fn regenerate(
     state: &AppState,
     caller: &Caller,
-    proof: (&SecretString, &str),
+    proof: Proof<'_>,
     overlap_secs: i64,
     ip: IpAddr,
 ) -> Result<SecretString> {

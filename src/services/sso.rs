@@ -6,7 +6,7 @@
 use std::net::IpAddr;
 
 use base64::Engine as _;
-use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
+use openidconnect::core::{CoreAuthPrompt, CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
 use openidconnect::{
     AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier,
     RedirectUrl, Scope, TokenResponse as _,
@@ -32,6 +32,16 @@ pub struct Pending {
     verifier: String,
     pub next: String,
     at: i64,
+    /// A re-authentication of this signed-in account (before a reveal), not a sign-in.
+    #[serde(default)]
+    pub reauthenticating: Option<i64>,
+}
+
+impl Pending {
+    /// When the round trip began.
+    pub fn at(&self) -> i64 {
+        self.at
+    }
 }
 
 impl std::fmt::Debug for Pending {
@@ -43,6 +53,8 @@ impl std::fmt::Debug for Pending {
 
 /// How long the round trip through the provider may take.
 const PENDING_SECS: i64 = 600;
+/// Clock difference allowed between the provider and this server when comparing `auth_time`.
+const SKEW_SECS: i64 = 30;
 
 /// Who the provider says signed in, after every check.
 #[derive(Debug, Clone)]
@@ -51,6 +63,8 @@ pub struct Identity {
     pub email: Option<String>,
     pub email_verified: bool,
     pub groups: Vec<String>,
+    /// When the person last authenticated at the provider (`auth_time`), when it says.
+    pub auth_time: Option<i64>,
 }
 
 /// Why a single sign-on was refused. The person sees the message; the audit log records it.
@@ -99,8 +113,15 @@ fn config(state: &AppState) -> Result<&OidcConfig, SsoError> {
     state.config.oidc.as_ref().ok_or(SsoError::Off)
 }
 
-/// Starts a sign-in: where to send the browser, and what to keep until it comes back.
-pub async fn start(state: &AppState, redirect: &str, next: &str) -> Result<(String, Pending), SsoError> {
+/// Starts a sign-in — or, for `reauthenticating` (a signed-in account), a fresh authentication at the
+/// provider (`prompt=login`, `max_age=0`: an existing session there is not enough): where to send the
+/// browser, and what to keep until it comes back.
+pub async fn start(
+    state: &AppState,
+    redirect: &str,
+    next: &str,
+    reauthenticating: Option<i64>,
+) -> Result<(String, Pending), SsoError> {
     let config = config(state)?;
     let client = CoreClient::from_provider_metadata(
         metadata(state, config).await?,
@@ -109,18 +130,22 @@ pub async fn start(state: &AppState, redirect: &str, next: &str) -> Result<(Stri
     )
     .set_redirect_uri(RedirectUrl::new(redirect.to_owned()).map_err(|e| SsoError::Provider(e.to_string()))?);
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-    let (url, csrf, nonce) = client
+    let mut request = client
         .authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random)
         .add_scope(Scope::new("email".into()))
         .add_scope(Scope::new("groups".into()))
-        .set_pkce_challenge(challenge)
-        .url();
+        .set_pkce_challenge(challenge);
+    if reauthenticating.is_some() {
+        request = request.add_prompt(CoreAuthPrompt::Login).set_max_age(std::time::Duration::ZERO);
+    }
+    let (url, csrf, nonce) = request.url();
     let pending = Pending {
         state: csrf.secret().clone(),
         nonce: nonce.secret().clone(),
         verifier: verifier.secret().clone(),
         next: next.to_owned(),
         at: state.now(),
+        reauthenticating,
     };
     Ok((url.to_string(), pending))
 }
@@ -161,7 +186,40 @@ pub async fn finish(
         email: claims.email().map(|e| e.as_str().to_owned()),
         email_verified: claims.email_verified().unwrap_or(false),
         groups: groups_of(&id_token.to_string()),
+        auth_time: claims.auth_time().map(|t| t.timestamp()),
     })
+}
+
+/// Checks a re-authentication that came back for `account_id` (working in `workspace_id`), started at
+/// `started`: the provider must name the same person (subject) and say they authenticated after it began
+/// (`auth_time`). Audited either way. The time it stands from.
+pub fn confirm(
+    state: &AppState,
+    (account_id, workspace_id): (i64, i64),
+    started: i64,
+    identity: &Identity,
+    ip: IpAddr,
+) -> Result<i64, SsoError> {
+    let now = state.now();
+    let account = state.db.read(|c| accounts::find(c, account_id))?.ok_or(Error::NotFound)?;
+    let refusal = if account.oidc_subject.as_deref() != Some(identity.subject.as_str()) {
+        Some("the provider signed in someone else")
+    } else if identity.auth_time.is_none_or(|t| t < started - SKEW_SECS) {
+        Some("the provider did not ask for the sign-in again")
+    } else {
+        None
+    };
+    let outcome = if refusal.is_some() { "account.reauthentication_refused" } else { "account.reauthenticated" };
+    let event = Event::new(outcome, Actor::Account { id: account.id, email: account.email.clone() })
+        .in_workspace(workspace_id)
+        .from_ip(ip.to_string())
+        .on("account", account.id, &account.email)
+        .change(None, refusal.map(|r| serde_json::json!({ "reason": r })));
+    state.db.write_counters(|c| Ok::<_, Error>(audit::record(c, now, &event)?))?;
+    match refusal {
+        Some(reason) => Err(SsoError::Account(reason.to_owned())),
+        None => Ok(now),
+    }
 }
 
 /// The `groups` claim of an ID token whose signature was already checked.

@@ -126,7 +126,13 @@ pub async fn disable(
     code: &str,
     ip: IpAddr,
 ) -> Result<()> {
-    crate::services::auth::reauthenticate(state, account_id, password, code, ip).await?;
+    crate::services::auth::reauthenticate(
+        state,
+        account_id,
+        crate::services::auth::Proof::password(password, code),
+        ip,
+    )
+    .await?;
     let now = state.now();
     state
         .run(move |s| {

@@ -97,6 +97,17 @@ async fn through_provider(client: &reqwest::Client, mut url: String, app: &TestA
             continue;
         }
         let page = response.text().await.unwrap_or_default();
+        if page.contains("/session/end/confirm") {
+            // Another account than the provider's session: it ends that session first (a self-submitting form).
+            let value = |name: &str| {
+                let marker = format!("name=\"{name}\" value=\"");
+                page.split(&marker).nth(1).and_then(|r| r.split('"').next()).unwrap_or_default().to_owned()
+            };
+            let action = page.split("action=\"").nth(1).and_then(|r| r.split('"').next()).unwrap_or_default();
+            let ended = client.post(action).form(&[("xsrf", value("xsrf")), ("logout", value("logout"))]).send().await;
+            url = resolve(action, &location(&ended.expect("end the provider's session")));
+            continue;
+        }
         let fields: Vec<(&str, &str)> = if page.contains("name=\"prompt\" value=\"login\"") {
             vec![("prompt", "login"), ("login", login), ("password", "anything")]
         } else if page.contains("name=\"prompt\" value=\"consent\"") {
@@ -258,4 +269,106 @@ async fn single_sign_on_maps_groups_links_accounts_and_refuses_tampering_sqlite(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn single_sign_on_maps_groups_links_accounts_and_refuses_tampering_postgres() {
     single_sign_on(Backend::Postgres).await;
+}
+
+/// The CSRF token of a page, as its forms carry it.
+fn csrf_of(page: &str) -> String {
+    page.split("name=\"csrf_token\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Someone who signs in with single sign-on only has no password to re-enter: revealing a key sends them
+/// through the provider again (`prompt=login`, `max_age=0`), and only a fresh sign-in there as the same
+/// person (`sub`, `auth_time`) lets the key be shown.
+async fn reveals_are_confirmed_at_the_provider(backend: Backend) {
+    if !provider_available() {
+        return;
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("port").port();
+    let Some(app) = TestApp::spawn_with_if_available(backend, |config| config.oidc = Some(oidc(port, false))).await
+    else {
+        return;
+    };
+    let _provider = Provider::start(port, &format!("{}/login/oidc/callback", app.base)).await;
+    let admin = app.admin().await;
+    admin.get("/settings").await;
+    admin.post("/settings/domains", &[("domains", "corp.example")]).await;
+    let jane = browser();
+    assert_eq!(sign_in(&jane, &app, "admin-jane@corp.example").await.0, StatusCode::SEE_OTHER);
+    let jane_id = app
+        .state
+        .db
+        .read(|c| {
+            keyward::db::accounts::find_by_email(
+                c,
+                &keyward::domain::email::Email::parse("admin-jane@corp.example").expect("email"),
+            )
+        })
+        .expect("read")
+        .expect("jane")
+        .id;
+    let (key, secret) =
+        crate::keys::create_key(&admin, &[("name", "Jane's gate"), ("owner", &jane_id.to_string())]).await;
+    let page_url = format!("{}/keys/{key}", app.base);
+    let get = |url: String| {
+        let jane = jane.clone();
+        async move { jane.get(url).send().await.expect("get").text().await.unwrap_or_default() }
+    };
+
+    // No password field: a link through the provider instead; a reveal without it is refused.
+    let page = get(page_url.clone()).await;
+    let confirm = format!("/login/oidc?again=1&#38;next=%2Fkeys%2F{key}%23reveal");
+    assert!(page.contains("Confirm with Test IdP") && page.contains(&confirm), "{page}");
+    assert!(!page.contains("id=\"reveal-password\""));
+    let reveal = |csrf: String| {
+        let jane = jane.clone();
+        let url = format!("{page_url}/reveal");
+        async move { jane.post(url).form(&[("csrf_token", csrf)]).send().await.expect("reveal") }
+    };
+    let refused = reveal(csrf_of(&page)).await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(!refused.text().await.unwrap_or_default().contains(&secret));
+
+    // Someone else signing in at the provider does not confirm it is Jane.
+    let again = format!("{}/login/oidc?again=1&next=/keys/{key}", app.base);
+    let to_provider = location(&jane.get(&again).send().await.expect("start"));
+    assert!(to_provider.contains("prompt=login") && to_provider.contains("max_age=0"), "{to_provider}");
+    let back = through_provider(&jane, to_provider, &app, "sam@corp.example").await;
+    let (status, body, _) = callback(&jane, &back).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(body.contains("the provider signed in someone else"), "{body}");
+    assert_eq!(reveal(csrf_of(&get(page_url.clone()).await)).await.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Jane herself, asked again by the provider: the key is shown, and the view is audited.
+    let to_provider = location(&jane.get(&again).send().await.expect("start"));
+    let back = through_provider(&jane, to_provider, &app, "admin-jane@corp.example").await;
+    let (status, body, to) = callback(&jane, &back).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    assert_eq!(to, format!("/keys/{key}"));
+    let page = get(page_url.clone()).await;
+    assert!(page.contains("You confirmed it is you with Test IdP"), "{page}");
+    let shown = reveal(csrf_of(&page)).await;
+    assert_eq!(shown.status(), StatusCode::OK);
+    assert!(shown.text().await.unwrap_or_default().contains(&secret), "the key is shown");
+    let audit = admin.get("/audit").await.body;
+    for action in ["account.reauthenticated", "account.reauthentication_refused", "key.revealed"] {
+        assert!(audit.contains(action), "{action}");
+    }
+
+    // The shared secret page offers the same for her.
+    let settings = get(format!("{}/settings/shared-secret", app.base)).await;
+    assert!(settings.contains("You confirmed it is you with Test IdP"), "{settings}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reveals_are_confirmed_at_the_provider_for_single_sign_on_accounts_sqlite() {
+    reveals_are_confirmed_at_the_provider(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reveals_are_confirmed_at_the_provider_for_single_sign_on_accounts_postgres() {
+    reveals_are_confirmed_at_the_provider(Backend::Postgres).await;
 }
