@@ -104,6 +104,11 @@ async fn bench(backend: &str, database: DatabaseUrl, dir: &std::path::Path, sett
     })
     .await
     .expect("join");
+    if database.is_postgres() {
+        // As autovacuum would soon after: the planner's statistics of the freshly seeded tables.
+        use diesel::connection::SimpleConnection as _;
+        state.db.read(|c| c.batch_execute("ANALYZE")).expect("analyze");
+    }
     let (scene, presented) = tokio::task::spawn_blocking({
         let state = state.clone();
         move || scene(&state, &secrets)

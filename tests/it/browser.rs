@@ -918,3 +918,64 @@ async fn a_person_of_another_workspace_is_invited_accepts_and_sees_where_they_ar
     }
     assert!(chrome.unlabelled_controls().await.is_empty(), "every control on Profile has a label");
 }
+
+/// A new administrator's first steps as they are seen: the checklist ticks as a starter catalogue is applied
+/// from the empty Permissions page, a permission is granted and a key made; the access review answers "who
+/// can Wipe Device?" from its filter; and deleting a departed person, choosing to revoke, deactivates
+/// their keys.
+#[tokio::test]
+async fn the_checklist_a_starter_catalogue_the_access_review_and_a_revoking_departure_in_chromium() {
+    let Some(chrome) = Chrome::start().await else { return };
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let admin = app.admin().await;
+    app.user(&admin, "bob@example.com", "member").await;
+    chrome.sign_in(&app.base, "admin@example.com").await;
+    let step = |page: &str, name: &str| {
+        page.split(&format!("data-step=\"{name}\" class=\"")).nth(1).is_some_and(|rest| rest.starts_with("done"))
+    };
+    chrome.goto(&format!("{}/", app.base)).await;
+    let page = chrome.wait_for_text("Get started").await;
+    assert!(!step(&page, "permissions") && !step(&page, "keys"), "nothing is done yet");
+
+    // The empty Permissions page offers the starter catalogues; one click adds one.
+    chrome.goto(&format!("{}/permissions", app.base)).await;
+    chrome.wait_for_text("Start from a catalogue").await;
+    chrome.click("#starter-device-actions button[type=submit]").await;
+    let catalogue = chrome.wait_for_text("Wipe Device").await;
+    assert!(catalogue.contains("Unlock Device"));
+    chrome.console_is_clean("the catalogue").await;
+
+    // A grant and a key later, the checklist has moved on.
+    let wipe = crate::permissions::permission_id(&admin.get("/keys/new").await.body, "device.wipe");
+    let bob_id = app.account_id("bob@example.com");
+    admin.htmx_post(&format!("/users/{bob_id}/grants"), &[("permissions", &wipe)]).await;
+    // High-risk permissions are put on keys by administrators.
+    let owner = bob_id.to_string();
+    let (bob_key, _) =
+        crate::keys::create_key(&admin, &[("name", "Bob's wiper"), ("owner", &owner), ("permissions", &wipe)]).await;
+    chrome.goto(&format!("{}/", app.base)).await;
+    let page = chrome.wait_for_text("Get started").await;
+    assert!(step(&page, "permissions") && step(&page, "grants") && step(&page, "keys"), "three steps done");
+    assert!(!step(&page, "verify"), "the key has not been used yet");
+
+    // Who can wipe a device? The review's filter says: Bob, and what his key can call.
+    chrome.goto(&format!("{}/access", app.base)).await;
+    chrome.select("#holds", "Who holds Wipe Device (high risk)").await;
+    chrome.click("form[action='/access'] button[type=submit]").await;
+    let review = chrome.wait_for_text("holders-count").await;
+    assert!(review.contains("<strong>1</strong> person holds Wipe Device."), "{review}");
+    assert!(review.contains(&format!("id=\"access-{bob_id}\"")));
+    assert!(review.contains(&format!("id=\"key-access-{bob_key}\"")) && review.contains("<code>device.wipe</code>"));
+    chrome.console_is_clean("the access review").await;
+
+    // Bob leaves: his keys are revoked, not handed over.
+    chrome.goto(&format!("{}/users/{bob_id}/delete", app.base)).await;
+    chrome.wait_for_text("Their keys in this workspace").await;
+    chrome.click("input[name=keys][value=deactivate]").await;
+    chrome.click("form[action$='/delete'] button.btn-danger").await;
+    chrome.wait_until_gone("Their keys in this workspace").await;
+    let key = admin.get(&format!("/keys/{bob_key}")).await.body;
+    assert!(key.contains("Inactive"), "revoked with its owner");
+    chrome.console_is_clean("after the departure").await;
+    chrome.client.clone().close().await.expect("close the browser");
+}
