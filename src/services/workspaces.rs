@@ -226,7 +226,10 @@ fn remove_membership(c: &mut DbConn, caller: &Caller, account_id: i64, now: i64)
     let moved = if owned.is_empty() {
         Vec::new()
     } else {
-        let handing = Handing { why: Departure::Removed, to: None, deactivate: false };
+        // The workspace's policy for a departed person's keys holds for a removal too.
+        let deactivate =
+            crate::services::policies::departed_keys(c, id)? == crate::services::policies::DepartedKeys::Deactivate;
+        let handing = Handing { why: Departure::Removed, to: None, deactivate };
         hand_over(c, caller, id, (account_id, &member.account.email), &owned, handing, now)?.1
     };
     workspaces::remove_member(c, id, account_id)?;

@@ -145,14 +145,19 @@ on_both_backends! {
         assert_eq!(last.status, StatusCode::CONFLICT);
         assert!(last.body.contains("boss@example.com belongs to no other workspace; delete the account"), "{}", last.body);
 
-        // Removing a member hands their keys there to an Administrator and ends their session there.
+        // Removing a member hands their keys there to an Administrator and ends their session there; Globex's
+        // policy for a departed person's keys (revoke them) holds for a removal too.
         switch(&admin, globex).await;
+        admin.get("/settings/policies").await;
+        let policy = [("reminder_days", "7"), ("rotation_days", "90"), ("recent_use_days", "3"), ("stale_days", "30"), ("departed_keys", "deactivate")];
+        assert_eq!(admin.post("/settings/policies", &policy).await.status, StatusCode::SEE_OTHER);
         let tech_owner = tech_id.to_string();
-        create_key(&admin, &[("name", "Tech's Globex gate"), ("owner", &tech_owner)]).await;
+        let (_, gate_secret) = create_key(&admin, &[("name", "Tech's Globex gate"), ("owner", &tech_owner)]).await;
         admin.get(&format!("/workspaces/{globex}")).await;
         let removed = admin.post(&format!("{members}/{tech_id}/remove"), &[]).await;
         assert_eq!(removed.status, StatusCode::SEE_OTHER, "{}", removed.body);
         assert_eq!(owner_of(&app, "Tech's Globex gate"), me);
+        assert_eq!(verify(&app, &gate_secret, None).await.1["code"], "INACTIVE", "revoked as Globex's policy says");
         assert!(app.notices("admin@example.com").contains(&"1 key of tech@example.com is now yours".to_owned()));
         assert_eq!(tech.get("/keys").await.status, StatusCode::SEE_OTHER, "signed out of the workspace they left");
         let back = tech.sign_in("tech@example.com", PASSWORD).await;
