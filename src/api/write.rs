@@ -257,7 +257,8 @@ pub async fn set_grants(
 /// `DELETE /api/v1/accounts/{id}`: their keys go to an administrator, who is notified, as in the console;
 /// `keys` and `to` choose as the console's Delete page does.
 #[utoipa::path(delete, path = "/api/v1/accounts/{id}", tag = "people", params(("id" = i64, Path), DepartedKeysQuery),
-    responses((status = 204), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 422, body = ErrorBody, description = "`keys` is not hand_over or deactivate, or `to` is not an Administrator who may receive them")))]
 pub async fn delete_account(
     ApiCaller(caller): ApiCaller,
     state: web::Data<AppState>,

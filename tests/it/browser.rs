@@ -979,3 +979,56 @@ async fn the_checklist_a_starter_catalogue_the_access_review_and_a_revoking_depa
     chrome.console_is_clean("after the departure").await;
     chrome.client.clone().close().await.expect("close the browser");
 }
+
+/// A key type that restricts its keys' roles, seen in the add form: the rule is stated before anyone tries,
+/// a Device role on a Customer key is refused in place with the same words, and the allowed role is taken.
+#[tokio::test]
+async fn a_customer_key_is_kept_to_billing_access_in_chromium() {
+    let Some(chrome) = Chrome::start().await else { return };
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    app.admin().await;
+    chrome.sign_in(&app.base, "admin@example.com").await;
+    chrome.goto(&format!("{}/permissions", app.base)).await;
+    chrome.wait_for_text("Start from a catalogue").await;
+    chrome.click("#starter-lorawan button[type=submit]").await;
+    chrome.wait_for_text("/integration/device/sendmsg").await;
+
+    chrome.goto(&format!("{}/keys/new", app.base)).await;
+    assert!(
+        chrome
+            .wait_for_text("Customer keys may hold only Billing Access.")
+            .await
+            .contains("class=\"muted restriction\"")
+    );
+    chrome.fill("#name", "Acme billing").await;
+    chrome.select("#key_type", "Customer (needs Customer ID)").await;
+    chrome.fill("#identifier", "C-1").await;
+    let role = |name: &str| format!("//label[contains(normalize-space(.), '{name}')]/input[@name='roles']");
+    chrome
+        .client
+        .find(Locator::XPath(&role("Device: Downlinks")))
+        .await
+        .expect("Downlinks")
+        .click()
+        .await
+        .expect("tick");
+    chrome.click("input[name=nothing_ok]").await;
+    chrome.click("main form button[type=submit]").await;
+    let refused = chrome.wait_for_text("class=\"error\"").await;
+    assert!(refused.contains("Customer keys may hold only Billing Access."), "refused in place");
+    assert!(!refused.contains("data-secret"), "nothing was created");
+
+    chrome
+        .client
+        .find(Locator::XPath(&role("Device: Downlinks")))
+        .await
+        .expect("Downlinks")
+        .click()
+        .await
+        .expect("untick");
+    chrome.client.find(Locator::XPath(&role("Billing Access"))).await.expect("Billing").click().await.expect("tick");
+    chrome.click("main form button[type=submit]").await;
+    chrome.wait_for_text("data-secret").await;
+    chrome.console_is_clean("the Customer key").await;
+    chrome.client.clone().close().await.expect("close the browser");
+}
