@@ -153,6 +153,13 @@ impl Chrome {
         select.select_by_label(label).await.expect(label);
     }
 
+    /// The secret a page shows once (`input[data-secret]`), when it appears.
+    pub async fn shown_secret(&self) -> String {
+        self.wait_for_text("data-secret").await;
+        let input = self.client.wait().for_element(Locator::Css("input[data-secret]")).await.expect("the secret");
+        input.prop("value").await.expect("value").expect("a value")
+    }
+
     /// Waits until the page's HTML contains `needle`.
     pub async fn wait_for_text(&self, needle: &str) -> String {
         for _ in 0..100 {
@@ -221,17 +228,7 @@ async fn first_run_a_key_its_test_and_the_audit_trail_in_chromium() {
     chrome.fill("#name", "Browser key").await;
     chrome.click("input[name=nothing_ok]").await;
     chrome.click("main form button[type=submit]").await;
-    chrome.wait_for_text("data-secret").await;
-    let secret = chrome
-        .client
-        .wait()
-        .for_element(Locator::Css("input[data-secret]"))
-        .await
-        .expect("the new key")
-        .prop("value")
-        .await
-        .expect("value")
-        .expect("a value");
+    let secret = chrome.shown_secret().await;
     assert!(secret.starts_with("kwi_") && secret.len() > 40, "{secret}");
     chrome.console_is_clean("the new key").await;
 
@@ -832,7 +829,7 @@ async fn two_factor_is_set_up_from_a_qr_code_and_asked_for_at_sign_in_in_chromiu
 }
 
 #[tokio::test]
-async fn single_sign_on_from_the_sign_in_page_in_chromium() {
+async fn single_sign_on_from_the_sign_in_page_and_to_confirm_a_reveal_in_chromium() {
     if !crate::sso::provider_available() {
         return;
     }
@@ -857,6 +854,23 @@ async fn single_sign_on_from_the_sign_in_page_in_chromium() {
     let _ = chrome.client.issue_cmd(BrowserLog).await;
     chrome.goto(&format!("{}/users", app.base)).await;
     chrome.wait_for_text("admin-jane@corp.example").await;
+
+    // Jane has no password: revealing her key sends her through the provider, which asks her to sign in again.
+    let owner = app.account_id("admin-jane@corp.example").to_string();
+    let (key, secret) = crate::keys::create_key(&admin, &[("name", "Jane's gate"), ("owner", &owner)]).await;
+    chrome.goto(&format!("{}/keys/{key}", app.base)).await;
+    chrome.wait_for_text("Confirm with Test IdP").await;
+    chrome.click("#reveal a.btn").await;
+    chrome.fill("input[name=login]", "admin-jane@corp.example").await;
+    chrome.fill("input[name=password]", "anything").await;
+    chrome.click("button[type=submit]").await;
+    let back = chrome.wait_for_text("You confirmed it is you with Test IdP").await;
+    assert!(back.contains("<h1>Jane's gate</h1>"), "back on the key's page, confirmed");
+    let _ = chrome.client.issue_cmd(BrowserLog).await;
+    chrome.click("#reveal button[type=submit]").await;
+    let shown = chrome.shown_secret().await;
+    assert_eq!(shown, secret, "the key is shown after confirming at the provider");
+    chrome.console_is_clean("the revealed key").await;
     chrome.client.clone().close().await.expect("close the browser");
 }
 
