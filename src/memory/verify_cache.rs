@@ -62,9 +62,6 @@ impl Profile {
             (Arc::as_ptr(&self.catalogue) as usize, Arc::as_ptr(&self.owner_grants) as usize),
         )
     }
-}
-
-impl Profile {
     /// What the profile follows from: its owner, workspace, catalogue, key type, and every role that
     /// grants the key or its owner anything.
     fn scopes(&self) -> Box<[u32]> {

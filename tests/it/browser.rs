@@ -153,6 +153,13 @@ impl Chrome {
         select.select_by_label(label).await.expect(label);
     }
 
+    /// Applies a starter catalogue from the Permissions page, as an administrator would.
+    pub async fn apply_starter(&self, base: &str, code: &str) {
+        self.goto(&format!("{base}/permissions")).await;
+        self.wait_for_text("Start from a catalogue").await;
+        self.click(&format!("#starter-{code} button[type=submit]")).await;
+    }
+
     /// The secret a page shows once (`input[data-secret]`), when it appears.
     pub async fn shown_secret(&self) -> String {
         self.wait_for_text("data-secret").await;
@@ -860,12 +867,22 @@ async fn single_sign_on_from_the_sign_in_page_and_to_confirm_a_reveal_in_chromiu
     let (key, secret) = crate::keys::create_key(&admin, &[("name", "Jane's gate"), ("owner", &owner)]).await;
     chrome.goto(&format!("{}/keys/{key}", app.base)).await;
     chrome.wait_for_text("Confirm with Test IdP").await;
+    for (size, width, height) in crate::screens::SIZES {
+        chrome.viewport(width, height).await;
+        chrome.eval("document.getElementById('reveal').scrollIntoView({block: 'center'})").await;
+        chrome.screenshot(&format!("reveal-at-the-provider-{size}")).await;
+    }
     chrome.click("#reveal a.btn").await;
     chrome.fill("input[name=login]", "admin-jane@corp.example").await;
     chrome.fill("input[name=password]", "anything").await;
     chrome.click("button[type=submit]").await;
     let back = chrome.wait_for_text("You confirmed it is you with Test IdP").await;
     assert!(back.contains("<h1>Jane's gate</h1>"), "back on the key's page, confirmed");
+    for (size, width, height) in crate::screens::SIZES {
+        chrome.viewport(width, height).await;
+        chrome.eval("document.getElementById('reveal').scrollIntoView({block: 'center'})").await;
+        chrome.screenshot(&format!("reveal-confirmed-{size}")).await;
+    }
     let _ = chrome.client.issue_cmd(BrowserLog).await;
     chrome.click("#reveal button[type=submit]").await;
     let shown = chrome.shown_secret().await;
@@ -952,9 +969,7 @@ async fn the_checklist_a_starter_catalogue_the_access_review_and_a_revoking_depa
     assert!(!step(&page, "permissions") && !step(&page, "keys"), "nothing is done yet");
 
     // The empty Permissions page offers the starter catalogues; one click adds one.
-    chrome.goto(&format!("{}/permissions", app.base)).await;
-    chrome.wait_for_text("Start from a catalogue").await;
-    chrome.click("#starter-device-actions button[type=submit]").await;
+    chrome.apply_starter(&app.base, "device-actions").await;
     let catalogue = chrome.wait_for_text("Wipe Device").await;
     assert!(catalogue.contains("Unlock Device"));
     chrome.console_is_clean("the catalogue").await;
@@ -1002,9 +1017,7 @@ async fn a_customer_key_is_kept_to_billing_access_in_chromium() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     app.admin().await;
     chrome.sign_in(&app.base, "admin@example.com").await;
-    chrome.goto(&format!("{}/permissions", app.base)).await;
-    chrome.wait_for_text("Start from a catalogue").await;
-    chrome.click("#starter-lorawan button[type=submit]").await;
+    chrome.apply_starter(&app.base, "lorawan").await;
     chrome.wait_for_text("/integration/device/sendmsg").await;
 
     chrome.goto(&format!("{}/keys/new", app.base)).await;
@@ -1026,6 +1039,9 @@ async fn a_customer_key_is_kept_to_billing_access_in_chromium() {
         .click()
         .await
         .expect("tick");
+    // The administrator holds none of the role's permissions: once the live summary has caught up with the
+    // tick (it replaces the box), the key is acknowledged as using nothing yet.
+    chrome.wait_for_text("holds none of the chosen permissions").await;
     chrome.click("input[name=nothing_ok]").await;
     chrome.click("main form button[type=submit]").await;
     let refused = chrome.wait_for_text("class=\"error\"").await;

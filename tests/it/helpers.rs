@@ -316,7 +316,7 @@ impl Page {
     }
 }
 
-fn csrf_in(body: &str) -> Option<String> {
+pub fn csrf_in(body: &str) -> Option<String> {
     let marker = "name=\"csrf_token\" value=\"";
     let start = body.find(marker)? + marker.len();
     Some(body[start..].split('"').next()?.to_owned())

@@ -11,7 +11,7 @@ use keyward::config::{GroupRoles, OidcConfig};
 use reqwest::StatusCode;
 use reqwest::redirect::Policy;
 
-use crate::helpers::{Backend, PASSWORD, TestApp};
+use crate::helpers::{Backend, PASSWORD, TestApp, csrf_in};
 
 const PROVIDER_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/oidc");
 
@@ -159,16 +159,20 @@ fn with_param(url: &str, name: &str, value: &str) -> String {
     parsed.to_string()
 }
 
-async fn single_sign_on(backend: Backend) {
+/// A server whose single sign-on is the test provider (started, on a free port), or `None` when the provider
+/// or the database is not available here (never in CI).
+async fn with_provider(backend: Backend, passwords_off: bool) -> Option<(TestApp, Provider)> {
     if !provider_available() {
-        return;
+        return None;
     }
     let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("port").port();
-    let Some(app) = TestApp::spawn_with_if_available(backend, |config| config.oidc = Some(oidc(port, true))).await
-    else {
-        return;
-    };
-    let _provider = Provider::start(port, &format!("{}/login/oidc/callback", app.base)).await;
+    let app = TestApp::spawn_with_if_available(backend, |config| config.oidc = Some(oidc(port, passwords_off))).await?;
+    let provider = Provider::start(port, &format!("{}/login/oidc/callback", app.base)).await;
+    Some((app, provider))
+}
+
+async fn single_sign_on(backend: Backend) {
+    let Some((app, _provider)) = with_provider(backend, true).await else { return };
     let admin = app.admin().await;
     admin.get("/settings").await;
     admin.post("/settings/domains", &[("domains", "corp.example")]).await;
@@ -271,28 +275,11 @@ async fn single_sign_on_maps_groups_links_accounts_and_refuses_tampering_postgre
     single_sign_on(Backend::Postgres).await;
 }
 
-/// The CSRF token of a page, as its forms carry it.
-fn csrf_of(page: &str) -> String {
-    page.split("name=\"csrf_token\" value=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .unwrap_or_default()
-        .to_owned()
-}
-
 /// Someone who signs in with single sign-on only has no password to re-enter: revealing a key sends them
 /// through the provider again (`prompt=login`, `max_age=0`), and only a fresh sign-in there as the same
 /// person (`sub`, `auth_time`) lets the key be shown.
 async fn reveals_are_confirmed_at_the_provider(backend: Backend) {
-    if !provider_available() {
-        return;
-    }
-    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("port").port();
-    let Some(app) = TestApp::spawn_with_if_available(backend, |config| config.oidc = Some(oidc(port, false))).await
-    else {
-        return;
-    };
-    let _provider = Provider::start(port, &format!("{}/login/oidc/callback", app.base)).await;
+    let Some((app, _provider)) = with_provider(backend, false).await else { return };
     let admin = app.admin().await;
     admin.get("/settings").await;
     admin.post("/settings/domains", &[("domains", "corp.example")]).await;
@@ -328,7 +315,7 @@ async fn reveals_are_confirmed_at_the_provider(backend: Backend) {
         let url = format!("{page_url}/reveal");
         async move { jane.post(url).form(&[("csrf_token", csrf)]).send().await.expect("reveal") }
     };
-    let refused = reveal(csrf_of(&page)).await;
+    let refused = reveal(csrf_in(&page).unwrap_or_default()).await;
     assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(!refused.text().await.unwrap_or_default().contains(&secret));
 
@@ -340,7 +327,10 @@ async fn reveals_are_confirmed_at_the_provider(backend: Backend) {
     let (status, body, _) = callback(&jane, &back).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert!(body.contains("the provider signed in someone else"), "{body}");
-    assert_eq!(reveal(csrf_of(&get(page_url.clone()).await)).await.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        reveal(csrf_in(&get(page_url.clone()).await).unwrap_or_default()).await.status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
 
     // Jane herself, asked again by the provider: the key is shown, and the view is audited.
     let to_provider = location(&jane.get(&again).send().await.expect("start"));
@@ -350,7 +340,7 @@ async fn reveals_are_confirmed_at_the_provider(backend: Backend) {
     assert_eq!(to, format!("/keys/{key}"));
     let page = get(page_url.clone()).await;
     assert!(page.contains("You confirmed it is you with Test IdP"), "{page}");
-    let shown = reveal(csrf_of(&page)).await;
+    let shown = reveal(csrf_in(&page).unwrap_or_default()).await;
     assert_eq!(shown.status(), StatusCode::OK);
     assert!(shown.text().await.unwrap_or_default().contains(&secret), "the key is shown");
     let audit = admin.get("/audit").await.body;
