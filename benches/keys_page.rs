@@ -49,6 +49,7 @@ async fn run(keys: usize) {
         password: SecretString::new(PASSWORD.into()),
         confirm: SecretString::new(PASSWORD.into()),
         permissions: Vec::new(),
+        invite: false,
     };
     create_user(&state, Origin { actor: Actor::System("benchmark"), ip: None }, None, form).await.expect("admin");
     let started = Instant::now();

@@ -71,6 +71,7 @@ async fn seed(dir: &std::path::Path, keys: usize) -> Vec<String> {
         password: SecretString::new(PASSWORD.into()),
         confirm: SecretString::new(PASSWORD.into()),
         permissions: Vec::new(),
+        invite: false,
     };
     create_user(&state, Origin { actor: Actor::System("benchmark"), ip: None }, None, form).await.expect("admin");
     tokio::task::spawn_blocking(move || {

@@ -55,6 +55,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
                 password: password.clone(),
                 confirm: password,
                 permissions: Vec::new(),
+                invite: false,
             };
             let origin = Origin { actor: Actor::System("command line"), ip: None };
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;

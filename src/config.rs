@@ -233,6 +233,29 @@ pub struct ServeArgs {
     /// Refuse password sign-in to accounts that have signed in with single sign-on.
     #[arg(long, env = "KEYWARD_OIDC_PASSWORDS_OFF", default_value_t = false)]
     pub oidc_passwords_off: bool,
+    /// SMTP server for email: smtp://[user:password@]host[:587] (STARTTLS), smtps://…[:465] (TLS), or
+    /// smtp://host:port?tls=none (a relay on loopback). Email is off when unset.
+    #[arg(long, env = "KEYWARD_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// The sender of keyward's email, e.g. "Keyward <keyward@example.com>"; required with KEYWARD_SMTP_URL.
+    #[arg(long, env = "KEYWARD_SMTP_FROM")]
+    pub smtp_from: Option<String>,
+    /// Seconds between runs of the email job (the outbox and daily digests); 0 turns it off on this instance.
+    #[arg(long, env = "KEYWARD_EMAIL_EVERY_SECS", default_value_t = 5)]
+    pub email_every_secs: u64,
+}
+
+/// Where email goes out: `KEYWARD_SMTP_URL` (secret: it may hold a password) and `KEYWARD_SMTP_FROM`.
+#[derive(Clone)]
+pub struct SmtpConfig {
+    pub url: String,
+    pub from: String,
+}
+
+impl std::fmt::Debug for SmtpConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpConfig").field("from", &self.from).finish_non_exhaustive()
+    }
 }
 
 /// Provider groups and the console role each gives, in order.
@@ -291,6 +314,9 @@ pub struct Config {
     pub webhooks_allow_private: bool,
     pub body_timeout_secs: u64,
     pub oidc: Option<OidcConfig>,
+    /// Email is off when `None`; a URL without a sender is refused at start.
+    pub smtp: Option<SmtpConfig>,
+    pub email_every_secs: u64,
 }
 
 impl GlobalArgs {
@@ -340,6 +366,12 @@ impl Config {
                 group_roles: serve.oidc_group_roles.clone(),
                 passwords_off: serve.oidc_passwords_off,
             }),
+            smtp: serve
+                .smtp_url
+                .as_ref()
+                .filter(|u| !u.trim().is_empty())
+                .map(|url| SmtpConfig { url: url.clone(), from: serve.smtp_from.clone().unwrap_or_default() }),
+            email_every_secs: serve.email_every_secs,
         })
     }
 

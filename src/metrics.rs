@@ -19,6 +19,8 @@ pub struct Metrics {
     count: AtomicU64,
     /// Sum of latencies in nanoseconds.
     sum_nanos: AtomicU64,
+    /// Emails sent, and attempts that failed (retried or given up), by this instance.
+    emails: [AtomicU64; 2],
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -38,6 +40,11 @@ impl Metrics {
         }
         self.count.fetch_add(1, Ordering::Relaxed);
         self.sum_nanos.fetch_add(u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX), Ordering::Relaxed);
+    }
+
+    pub fn email_sent(&self, sent: usize, failed: usize) {
+        self.emails[0].fetch_add(sent as u64, Ordering::Relaxed);
+        self.emails[1].fetch_add(failed as u64, Ordering::Relaxed);
     }
 
     /// The exposition text; `cache` is (hits, misses), `pool` is (connections, idle, max).
@@ -75,6 +82,10 @@ impl Metrics {
         let _ = writeln!(out, "keyward_db_pool_connections{{state=\"open\"}} {}", pool.0);
         let _ = writeln!(out, "keyward_db_pool_connections{{state=\"idle\"}} {}", pool.1);
         let _ = writeln!(out, "keyward_db_pool_connections{{state=\"max\"}} {}", pool.2);
+        out.push_str("# HELP keyward_emails_total Emails this instance sent, and attempts that failed.\n");
+        out.push_str("# TYPE keyward_emails_total counter\n");
+        let _ = writeln!(out, "keyward_emails_total{{outcome=\"sent\"}} {}", load(&self.emails[0]));
+        let _ = writeln!(out, "keyward_emails_total{{outcome=\"failed\"}} {}", load(&self.emails[1]));
         out
     }
 }

@@ -39,6 +39,8 @@ pub enum StartError {
     CookieKey(String),
     #[error(transparent)]
     Service(#[from] crate::error::Error),
+    #[error("email: {0}")]
+    Email(String),
     #[error("cannot listen on {addr}: {source}")]
     Listen { addr: String, source: std::io::Error },
 }
@@ -65,7 +67,15 @@ pub fn open_state(config: Config, clock: Clock) -> Result<AppState, StartError> 
     let db = Database::open(config.database.clone(), config.db_pool_size)?;
     let workers = std::thread::available_parallelism().map_or(2, usize::from);
     let cache = crate::memory::verify_cache::VerifyCache::new(config.cache_capacity, config.cache_ttl_secs);
+    let smtp = match &config.smtp {
+        Some(smtp) if smtp.from.trim().is_empty() => {
+            return Err(StartError::Email("KEYWARD_SMTP_URL is set: set KEYWARD_SMTP_FROM too".into()));
+        }
+        Some(smtp) => Some(Arc::new(crate::mail::Smtp::new(&smtp.url, &smtp.from).map_err(StartError::Email)?)),
+        None => None,
+    };
     Ok(AppState {
+        smtp,
         config: Arc::new(config),
         db,
         clock,
@@ -73,6 +83,7 @@ pub fn open_state(config: Config, clock: Clock) -> Result<AppState, StartError> 
         keyring: Arc::new(keyring),
         ip_throttle: Arc::new(IpThrottle::new(IP_FAILURES_PER_WINDOW, IP_WINDOW_SECS)),
         unknown_emails: Arc::default(),
+        link_requests: Arc::default(),
         usage: Arc::default(),
         uploads: Arc::default(),
         verify_cache: Arc::new(cache),
@@ -208,7 +219,9 @@ impl Application {
         let secrets = tokio::spawn(crate::jobs::reload_secrets_periodically(self.state.clone()));
         let reminders = tokio::spawn(crate::jobs::send_reminders_periodically(self.state.clone()));
         let webhooks = tokio::spawn(crate::jobs::deliver_webhooks_periodically(self.state.clone()));
+        let email = tokio::spawn(crate::jobs::send_email_periodically(self.state.clone()));
         let result = self.server.await;
+        email.abort();
         flusher.abort();
         secrets.abort();
         reminders.abort();

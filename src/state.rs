@@ -18,6 +18,8 @@ pub struct AppState {
     pub keyring: Arc<Keyring>,
     pub ip_throttle: Arc<IpThrottle>,
     pub unknown_emails: Arc<crate::memory::throttle::UnknownEmails>,
+    /// One-time links asked for (password resets, email confirmations), per address and per client.
+    pub link_requests: Arc<crate::memory::throttle::Requests>,
     /// Key uses since the last flush.
     pub usage: Arc<UsageRecorder>,
     /// Verified keys, unknown digests and rate-limit windows (see `memory::verify_cache`).
@@ -33,6 +35,8 @@ pub struct AppState {
     pub uploads: Arc<crate::memory::uploads::Uploads>,
     /// The one-time first-run link's token while no account exists.
     pub setup_token: Arc<Mutex<Option<String>>>,
+    /// Where email goes out; `None`: email is off (see `services::email`).
+    pub smtp: Option<Arc<crate::mail::Smtp>>,
     /// The single sign-on provider's discovery document, once fetched.
     pub sso: Arc<crate::memory::discovery::Discovery>,
 }

@@ -166,11 +166,16 @@ pub struct NewAccount {
     name: String,
     /// `admin`, `auditor` or `member`.
     role: String,
-    /// At least 12 characters, as in the console.
-    #[schema(value_type = String, format = Password)]
-    password: crate::crypto::SecretString,
+    /// At least 12 characters, as in the console; leave it out with `invite`.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, format = Password)]
+    password: Option<crate::crypto::SecretString>,
     #[serde(default)]
     permissions: Vec<i64>,
+    /// Email the person an invitation with a one-time link to choose their password (72 hours) instead
+    /// of setting one; refused (422) while email is off.
+    #[serde(default)]
+    invite: bool,
 }
 
 /// An existing account was invited rather than created.
@@ -194,9 +199,10 @@ pub async fn create_account(
         email: body.email,
         name: body.name,
         role: body.role,
-        confirm: body.password.clone(),
-        password: body.password,
+        confirm: body.password.clone().unwrap_or_default(),
+        password: body.password.unwrap_or_default(),
         permissions: body.permissions,
+        invite: body.invite,
     };
     match crate::services::accounts::add_user(&state, &caller, form).await? {
         crate::services::accounts::Added::Created(id) => Ok(created("accounts", id)),

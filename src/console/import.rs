@@ -41,6 +41,8 @@ struct Preview {
     token: String,
     filename: String,
     plan: Plan,
+    /// Email is on: the people created and invited can be emailed.
+    email_on: bool,
 }
 
 impl Preview {
@@ -166,7 +168,7 @@ pub async fn upload(
             Ok((plan, token, filename))
         })
         .await?;
-    let preview = Preview { csrf: user.csrf.clone(), token, filename, plan };
+    let preview = Preview { csrf: user.csrf.clone(), token, filename, plan, email_on: state.smtp.is_some() };
     if is_htmx(&req) {
         return Ok(html(
             StatusCode::OK,
@@ -186,6 +188,9 @@ pub struct ApplyForm {
     invites: String,
     #[serde(default)]
     updates: String,
+    /// Email the people created (their invitation with a password link) and invited.
+    #[serde(default)]
+    email: bool,
 }
 
 pub async fn apply(
@@ -198,7 +203,8 @@ pub async fn apply(
     let previewed = (count(&form.creates), count(&form.invites), count(&form.updates));
     let started = std::time::Instant::now();
     let token = form.token;
-    let plan = state.run(move |s| import::apply_held(s, &caller, &token, previewed)).await?;
+    let email = form.email;
+    let plan = state.run(move |s| import::apply_held(s, &caller, &token, previewed, email)).await?;
     tracing::info!(
         created = plan.creates(),
         invited = plan.invites(),

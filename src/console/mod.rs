@@ -44,6 +44,10 @@ crate::http::declare_routes! {
         post "/login/two-factor" => signin::submit_second_factor;
         get "/signup" => signup::show_signup;
         post "/signup" => signup::signup;
+        get "/login/forgot" => signup::show_forgot;
+        post "/login/forgot" => signup::forgot;
+        get "/verify-email" => signup::show_verify;
+        post "/verify-email" => signup::verify;
         get "/password" => signup::show_password;
         post "/password" => signup::set_password;
         get "/logout" => signin::confirm;
@@ -52,6 +56,7 @@ crate::http::declare_routes! {
         get "/profile" => profile::show;
         post "/profile/password" => profile::change_password;
         post "/profile/key" => profile::generate_key;
+        post "/profile/email" => profile::email_choices;
         post "/profile/sessions/end-others" => profile::end_other_sessions;
         post "/profile/sessions/{id}/end" => profile::end_session;
         get "/profile/two-factor" => two_factor::show;
@@ -108,6 +113,8 @@ crate::http::declare_routes! {
         get "/settings/policies" => settings::policies;
         get "/settings/domains" => settings::domains;
         get "/settings/webhooks" => settings::webhooks;
+        get "/settings/email" => settings::email;
+        post "/settings/email/test" => settings::test_email;
         get "/settings/shared-secret" => settings::shared_secret;
         get "/settings/two-factor" => settings::two_factor;
         post "/settings/domains" => settings::save_domains;
@@ -136,6 +143,7 @@ crate::http::declare_routes! {
         post "/users/{id}/grants" => users::set_grants;
         post "/users/{id}/role" => users::change_role;
         post "/users/{id}/password-link" => users::create_password_link;
+        post "/users/{id}/invite" => users::resend_invitation;
         post "/users/{id}/two-factor/reset" => two_factor::reset;
         get "/users/{id}/delete" => users::confirm_delete;
         post "/users/{id}/delete" => users::delete;

@@ -26,9 +26,17 @@ struct ProfilePage {
     sessions: Vec<crate::services::sessions::ConsoleSessionRow>,
     /// This browser's session, marked in the list.
     this_session: i64,
+    /// Whether this keyward sends email, and the person's choices.
+    email_on: bool,
+    email: crate::services::email::Choices,
 }
 
 impl ProfilePage {
+    /// (kind, label, emailed) for each notification kind.
+    fn email_kinds(&self) -> Vec<(&'static str, &'static str, bool)> {
+        crate::services::email::KINDS.iter().map(|(k, label)| (*k, *label, self.email.emailed.contains(k))).collect()
+    }
+
     fn when(&self, t: &i64) -> crate::console::moment::Moment {
         self.layout.when(t)
     }
@@ -91,9 +99,12 @@ async fn page(
     personal: PersonalKey,
 ) -> Result<ProfilePage, AppError> {
     let me = user.id;
-    let sessions = state.run(move |s| crate::services::sessions::list(s, me)).await?;
+    let (sessions, email) = state
+        .run(move |s| Ok((crate::services::sessions::list(s, me)?, crate::services::email::choices(s, me)?)))
+        .await?;
     let layout = Layout::new("Profile", "profile", user);
-    Ok(ProfilePage { layout, form, personal, sessions, this_session: user.session_id })
+    let email_on = state.smtp.is_some();
+    Ok(ProfilePage { layout, form, personal, sessions, this_session: user.session_id, email_on, email })
 }
 
 pub async fn show(user: CurrentUser, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
@@ -192,4 +203,14 @@ pub async fn change_password(
     let user = CurrentUser { csrf: form.csrf.clone(), ..user };
     let personal = personal_section(&state, &user, FieldError::default()).await?;
     Ok(html(status, page(&state, &user, form, personal).await?.render()))
+}
+
+/// Saves which notifications the person gets by email, and whether as a daily digest.
+pub async fn email_choices(
+    state: web::Data<AppState>,
+    Authed(user, form): Authed<CurrentUser, crate::services::email::ChoicesForm>,
+) -> Result<HttpResponse, AppError> {
+    let caller = user.caller();
+    state.run(move |s| crate::services::email::set_choices(s, &caller, &form)).await?;
+    Ok(super::see_other("/profile?email_saved=1#email"))
 }

@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
-use super::auth::{Admin, CurrentUser, Reader};
+use super::auth::{Admin, CurrentUser, Reader, SuperAdmin};
 use super::error::{AppError, html, is_htmx};
 use super::form::{Authed, FieldError};
 use super::layout::Layout;
@@ -29,13 +29,22 @@ pub enum Tab {
     Policies,
     Domains,
     Webhooks,
+    Email,
     SharedSecret,
     TwoFactor,
 }
 
 impl Tab {
-    const ALL: [Tab; 7] =
-        [Tab::General, Tab::KeyTypes, Tab::Policies, Tab::Domains, Tab::Webhooks, Tab::SharedSecret, Tab::TwoFactor];
+    const ALL: [Tab; 8] = [
+        Tab::General,
+        Tab::KeyTypes,
+        Tab::Policies,
+        Tab::Domains,
+        Tab::Webhooks,
+        Tab::Email,
+        Tab::SharedSecret,
+        Tab::TwoFactor,
+    ];
 
     pub fn path(self) -> &'static str {
         match self {
@@ -44,6 +53,7 @@ impl Tab {
             Tab::Policies => "/settings/policies",
             Tab::Domains => "/settings/domains",
             Tab::Webhooks => "/settings/webhooks",
+            Tab::Email => "/settings/email",
             Tab::SharedSecret => "/settings/shared-secret",
             Tab::TwoFactor => "/settings/two-factor",
         }
@@ -56,6 +66,7 @@ impl Tab {
             Tab::Policies => "Key policies",
             Tab::Domains => "Allowed domains",
             Tab::Webhooks => "Webhooks",
+            Tab::Email => "Email",
             Tab::SharedSecret => "Shared secret",
             Tab::TwoFactor => "Two-factor",
         }
@@ -93,6 +104,10 @@ struct SettingsPage {
     webhook_failed: Option<(WebhookForm, FieldError)>,
     /// Everyone must sign in with two-factor.
     two_factor_required: bool,
+    /// The email tab: the server, the outbox, and the last test's outcome.
+    email: Option<crate::services::email::Overview>,
+    email_test: Option<Result<(), String>>,
+    super_admin: bool,
 }
 
 /// The shared secret's section: when it was made, the overlap, and the secret once the password
@@ -156,9 +171,19 @@ impl SettingsPage {
     }
 
     fn webhook_value(&self, field: &str) -> String {
-        self.webhook_failed
-            .as_ref()
-            .map_or_else(String::new, |(f, _)| if field == "url" { f.url.clone() } else { f.description.clone() })
+        self.webhook_failed.as_ref().map_or_else(String::new, |(f, _)| match field {
+            "url" => f.url.clone(),
+            "format" => f.format.clone(),
+            _ => f.description.clone(),
+        })
+    }
+
+    fn webhook_formats(&self) -> &'static [(&'static str, &'static str)] {
+        hooks::FORMATS
+    }
+
+    fn format_label(&self, code: &str) -> &'static str {
+        hooks::FORMATS.iter().find(|(c, _)| *c == code).map_or("keyward JSON", |(_, label)| label)
     }
 
     fn webhook_error(&self) -> Option<&str> {
@@ -275,7 +300,16 @@ async fn with_domains(
     let policies = state.run(move |s| policies::get(s, ws)).await?;
     let caller = user.caller();
     let (webhooks, deliveries) = state.run(move |s| webhooks::list(s, &caller)).await?;
+    let (caller, super_admin) = (user.caller(), user.is_super_admin);
+    let email = if tab == Tab::Email {
+        Some(state.run(move |s| crate::services::email::overview(s, &caller, super_admin)).await?)
+    } else {
+        None
+    };
     Ok(SettingsPage {
+        email,
+        email_test: None,
+        super_admin,
         secret,
         policies,
         policies_failed: None,
@@ -318,6 +352,18 @@ pub async fn domains(Reader(user): Reader, state: web::Data<AppState>) -> Result
 
 pub async fn webhooks(Reader(user): Reader, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     show(&user, &state, Tab::Webhooks).await
+}
+
+pub async fn email(Reader(user): Reader, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    show(&user, &state, Tab::Email).await
+}
+
+/// Sends a test email to the super-administrator straight away and shows what the server said.
+pub async fn test_email(SuperAdmin(user): SuperAdmin, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    let outcome = crate::services::email::send_test(&state, &user.caller(), &user.email, &user.name).await?;
+    let mut page = page(&state, &user, Tab::Email, None).await?;
+    page.email_test = Some(outcome);
+    Ok(html(StatusCode::OK, page.render()))
 }
 
 pub async fn shared_secret(Admin(user): Admin, state: web::Data<AppState>) -> Result<HttpResponse, AppError> {

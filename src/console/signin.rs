@@ -27,6 +27,8 @@ struct LoginPage {
     signup_open: bool,
     /// "Sign in with …", when single sign-on is configured.
     sso_label: Option<String>,
+    /// Email is on: "Forgot your password?" can send a link.
+    email_on: bool,
 }
 
 impl LoginPage {
@@ -40,6 +42,7 @@ impl LoginPage {
             error: Some(error),
             signup_open: false,
             sso_label: sso_label(state),
+            email_on: state.smtp.is_some(),
         }
     }
 }
@@ -56,6 +59,8 @@ pub struct LoginQuery {
     signed_up: Option<String>,
     #[serde(default)]
     password_set: Option<String>,
+    #[serde(default)]
+    verified: Option<String>,
 }
 
 #[derive(Debug, serde::Deserialize)]
@@ -114,7 +119,9 @@ pub async fn show(state: web::Data<AppState>, session: Session, query: web::Quer
     } else if query.signed_out.is_some() {
         Some("You have signed out.")
     } else if query.signed_up.is_some() {
-        Some("Your account is ready. Sign in.")
+        Some("Almost done: we emailed you a link. Follow it to confirm your address, then sign in.")
+    } else if query.verified.is_some() {
+        Some("Your email is confirmed. Sign in.")
     } else if query.password_set.is_some() {
         Some("Your password is set. Sign in with it.")
     } else {
@@ -132,6 +139,7 @@ pub async fn show(state: web::Data<AppState>, session: Session, query: web::Quer
         error: None,
         signup_open,
         sso_label: sso_label(&state),
+        email_on: state.smtp.is_some(),
     };
     html(StatusCode::OK, page.render())
 }

@@ -45,6 +45,8 @@ struct UsersSection {
     form: AddForm,
     errors: FieldError,
     notice: Option<String>,
+    /// Email is on: new people can be invited by email.
+    email_on: bool,
     /// Invitations of people who already have an account elsewhere, not yet accepted.
     invitations: Vec<crate::services::invitations::Pending>,
     /// Members whose account the viewer may not change: their rows offer no account actions.
@@ -58,6 +60,8 @@ struct AddForm {
     name: String,
     role: String,
     permissions: Vec<i64>,
+    /// Email an invitation instead of setting a password.
+    invite: bool,
 }
 
 #[derive(Template)]
@@ -206,6 +210,7 @@ async fn section(
         form,
         errors,
         notice,
+        email_on: state.smtp.is_some(),
         invitations,
         beyond_reach,
         now: user.now,
@@ -217,7 +222,7 @@ fn page(user: &CurrentUser, section: UsersSection, status: StatusCode) -> HttpRe
 }
 
 fn blank_form() -> AddForm {
-    AddForm { role: ConsoleRole::Member.code().into(), ..AddForm::default() }
+    AddForm { role: ConsoleRole::Member.code().into(), invite: true, ..AddForm::default() }
 }
 
 pub async fn list(
@@ -243,6 +248,12 @@ pub async fn create(
     let result = account_service::add_user(&state, &user.caller(), input.clone()).await;
     let email = input.email.trim().to_owned();
     let (status, form, errors, notice) = match result {
+        Ok(Added::Created(_)) if input.invite => (
+            StatusCode::OK,
+            blank_form(),
+            None,
+            format!("Added {email} and emailed them an invitation to choose a password."),
+        ),
         Ok(Added::Created(_)) => (StatusCode::OK, blank_form(), None, format!("Added {email}.")),
         Ok(Added::Invited(_)) => (
             StatusCode::OK,
@@ -252,7 +263,13 @@ pub async fn create(
         ),
         Err(Error::Invalid(invalid)) => (
             StatusCode::UNPROCESSABLE_ENTITY,
-            AddForm { email: input.email, name: input.name, role: input.role, permissions: input.permissions },
+            AddForm {
+                email: input.email,
+                name: input.name,
+                role: input.role,
+                permissions: input.permissions,
+                invite: input.invite,
+            },
             Some(invalid),
             String::new(),
         ),
@@ -357,6 +374,10 @@ struct UserPage {
     may_change: bool,
     /// Their personal key here, if they have one.
     personal: Option<crate::services::keys::KeyRecord>,
+    /// Email is on: an invitation can be emailed again.
+    email_on: bool,
+    /// An invitation was just emailed.
+    emailed: bool,
 }
 
 /// The grants form: what htmx swaps after each change.
@@ -409,13 +430,26 @@ async fn grants_box(
 }
 
 pub async fn show(
+    req: HttpRequest,
     Reader(user): Reader,
     state: web::Data<AppState>,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
     let account_id = path.into_inner();
     let (member, grants) = grants_box(&state, &user, account_id, false, FieldError::default()).await?;
-    user_page(&state, &user, member, grants, StatusCode::OK).await
+    let emailed = req.query_string() == "emailed=1";
+    user_page(&state, &user, member, grants, StatusCode::OK, emailed).await
+}
+
+/// Emails the person an invitation again, with a new link to choose a password (the old one stops working).
+pub async fn resend_invitation(
+    Admin(user): Admin,
+    state: web::Data<AppState>,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    let (caller, id) = (user.caller(), path.into_inner());
+    state.run(move |s| crate::services::password_links::resend_invitation(s, &caller, id)).await?;
+    Ok(super::see_other(format!("/users/{id}?emailed=1")))
 }
 
 /// Generates a person's personal key for them (IncidentIQ's "Generate new API key" on Manage User),
@@ -455,7 +489,7 @@ pub async fn set_grants(
     if is_htmx(&req) {
         return Ok(html(status, grants.render()));
     }
-    user_page(&state, &user, member, grants, status).await
+    user_page(&state, &user, member, grants, status, false).await
 }
 
 /// A person's page around their grants box: whether the viewer may change the account, and their personal key.
@@ -465,6 +499,7 @@ async fn user_page(
     member: Member,
     grants: GrantsBox,
     status: StatusCode,
+    emailed: bool,
 ) -> Result<HttpResponse, AppError> {
     let (caller, account_id) = (user.caller(), member.account.id);
     let may_change =
@@ -472,7 +507,8 @@ async fn user_page(
     let caller = user.caller();
     let personal = state.run(move |s| crate::services::keys::personal_of(s, &caller, account_id)).await?;
     let layout = Layout::new(member.account.display_name.clone(), "users", user);
-    Ok(html(status, UserPage { layout, member, grants, may_change, personal }.render()))
+    let email_on = state.smtp.is_some();
+    Ok(html(status, UserPage { layout, member, grants, may_change, personal, email_on, emailed }.render()))
 }
 
 impl UserPage {

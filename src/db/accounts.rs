@@ -30,6 +30,8 @@ pub struct Account {
     pub totp_confirmed_at: Option<i64>,
     /// The single sign-on provider's subject, once the account has signed in that way.
     pub oidc_subject: Option<String>,
+    /// Signed up and has not yet followed the emailed link.
+    pub email_unverified: bool,
 }
 
 impl std::fmt::Debug for Account {
@@ -346,6 +348,11 @@ pub fn unaffiliated(conn: &mut DbConn) -> QResult<Vec<(i64, String)>> {
 /// Marks an account made by self sign-up: nobody proved it owns its email.
 pub fn mark_email_unverified(conn: &mut DbConn, id: i64) -> QResult<()> {
     diesel::update(accounts::table.find(id)).set(accounts::email_unverified.eq(true)).execute(conn).map(drop)
+}
+
+/// The account followed the link emailed at sign-up: its email is proven.
+pub fn mark_email_verified(conn: &mut DbConn, id: i64) -> QResult<()> {
+    diesel::update(accounts::table.find(id)).set(accounts::email_unverified.eq(false)).execute(conn).map(drop)
 }
 
 /// When an account whose email was never proven is linked by a verified email (single sign-on), the

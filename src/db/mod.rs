@@ -26,6 +26,7 @@ pub mod audit;
 pub mod changes;
 pub mod console_sessions;
 pub mod dashboard;
+pub mod email;
 pub mod invitations;
 pub mod key_types;
 pub mod keys;

@@ -15,7 +15,8 @@ pub struct NewNotification<'a> {
     pub link: Option<&'a str>,
 }
 
-pub fn insert(conn: &mut DbConn, n: &NewNotification<'_>, now: i64) -> Result<(), diesel::result::Error> {
+/// Stores a notification (and queues it for the workspace's webhooks); returns its id.
+pub fn insert(conn: &mut DbConn, n: &NewNotification<'_>, now: i64) -> Result<i64, diesel::result::Error> {
     insert_with(conn, n, None, now)
 }
 
@@ -24,8 +25,8 @@ fn insert_with(
     n: &NewNotification<'_>,
     dedupe_key: Option<&str>,
     now: i64,
-) -> Result<(), diesel::result::Error> {
-    diesel::insert_into(notifications::table)
+) -> Result<i64, diesel::result::Error> {
+    let id = diesel::insert_into(notifications::table)
         .values((
             notifications::workspace_id.eq(n.workspace_id),
             notifications::account_id.eq(n.account_id),
@@ -36,7 +37,8 @@ fn insert_with(
             notifications::dedupe_key.eq(dedupe_key),
             notifications::created_at.eq(now),
         ))
-        .execute(conn)?;
+        .returning(notifications::id)
+        .get_result(conn)?;
     // The same event goes to the workspace's webhooks, queued in this transaction.
     let email: String =
         super::schema::accounts::table.find(n.account_id).select(super::schema::accounts::email).get_result(conn)?;
@@ -49,7 +51,8 @@ fn insert_with(
         "link": n.link,
         "created_at": crate::clock::format_rfc3339(now),
     });
-    super::webhooks::enqueue(conn, n.workspace_id, n.kind, &payload.to_string(), now).map(drop)
+    super::webhooks::enqueue(conn, n.workspace_id, n.kind, &payload.to_string(), now)?;
+    Ok(id)
 }
 
 /// Titles of an account's unread notifications, newest first.
@@ -131,16 +134,16 @@ pub fn already_sent(conn: &mut DbConn, account_id: i64, dedupe_key: &str) -> Res
     .get_result(conn)
 }
 
-/// Stores a notification that must be sent only once per account and `dedupe_key`.
+/// Stores a notification that must be sent only once per account and `dedupe_key`; its id, or `None`
+/// when it was sent before.
 pub fn insert_once(
     conn: &mut DbConn,
     n: &NewNotification<'_>,
     dedupe_key: &str,
     now: i64,
-) -> Result<bool, diesel::result::Error> {
+) -> Result<Option<i64>, diesel::result::Error> {
     if already_sent(conn, n.account_id, dedupe_key)? {
-        return Ok(false);
+        return Ok(None);
     }
-    insert_with(conn, n, Some(dedupe_key), now)?;
-    Ok(true)
+    insert_with(conn, n, Some(dedupe_key), now).map(Some)
 }

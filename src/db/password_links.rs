@@ -14,21 +14,29 @@ pub struct PasswordLink {
     pub account_id: i64,
     pub expires_at: i64,
     pub used_at: Option<i64>,
+    /// `password` (choose a password) or `verify` (prove a signed-up account's email).
+    pub purpose: String,
 }
 
-/// Stores a new link for the account, retiring any unused one it had.
+/// Stores a new link for the account and purpose, retiring the one it had.
 pub fn replace(
     conn: &mut DbConn,
-    account_id: i64,
+    (account_id, purpose): (i64, &str),
     digest: &[u8],
     created_by: Option<i64>,
     now: i64,
     expires_at: i64,
 ) -> QResult<()> {
-    diesel::delete(password_links::table.filter(password_links::account_id.eq(account_id))).execute(conn)?;
+    diesel::delete(
+        password_links::table
+            .filter(password_links::account_id.eq(account_id))
+            .filter(password_links::purpose.eq(purpose)),
+    )
+    .execute(conn)?;
     diesel::insert_into(password_links::table)
         .values((
             password_links::account_id.eq(account_id),
+            password_links::purpose.eq(purpose),
             password_links::digest.eq(digest),
             password_links::created_by.eq(created_by),
             password_links::created_at.eq(now),

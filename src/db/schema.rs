@@ -32,6 +32,8 @@ diesel::table! {
         oidc_subject -> Nullable<Text>,
         email_unverified -> Bool,
         created_at -> BigInt,
+        email_digest -> Bool,
+        digest_sent_at -> Nullable<BigInt>,
     }
 }
 
@@ -86,6 +88,7 @@ diesel::table! {
         created_at -> BigInt,
         expires_at -> BigInt,
         used_at -> Nullable<BigInt>,
+        purpose -> Text,
     }
 }
 
@@ -279,6 +282,7 @@ diesel::table! {
         dedupe_key -> Nullable<Text>,
         created_at -> BigInt,
         read_at -> Nullable<BigInt>,
+        digest_pending -> Bool,
     }
 }
 
@@ -316,6 +320,7 @@ diesel::table! {
         description -> Text,
         enabled -> Bool,
         created_at -> BigInt,
+        format -> Text,
     }
 }
 
@@ -405,3 +410,30 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_deliveries,
 );
 diesel::joinable!(password_links -> accounts (account_id));
+
+diesel::table! {
+    email_outbox (id) {
+        id -> BigInt,
+        workspace_id -> Nullable<BigInt>,
+        account_id -> Nullable<BigInt>,
+        recipient -> Text,
+        kind -> Text,
+        subject -> Text,
+        text_body -> Text,
+        html_body -> Text,
+        message_id -> Text,
+        status -> Text,
+        attempts -> BigInt,
+        next_attempt_at -> BigInt,
+        last_error -> Nullable<Text>,
+        created_at -> BigInt,
+        sent_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    email_muted (account_id, kind) {
+        account_id -> BigInt,
+        kind -> Text,
+    }
+}

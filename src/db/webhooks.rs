@@ -17,6 +17,8 @@ pub struct Webhook {
     pub description: String,
     pub enabled: bool,
     pub created_at: i64,
+    /// What the receiver understands: `keyward`, `slack` or `teams`.
+    pub format: String,
 }
 
 pub fn list(conn: &mut DbConn, workspace_id: i64) -> QResult<Vec<Webhook>> {
@@ -36,11 +38,18 @@ pub fn find(conn: &mut DbConn, workspace_id: i64, id: i64) -> QResult<Option<Web
         .optional()
 }
 
-pub fn insert(conn: &mut DbConn, workspace_id: i64, url: &str, description: &str, now: i64) -> QResult<()> {
+pub fn insert(
+    conn: &mut DbConn,
+    workspace_id: i64,
+    (url, format): (&str, &str),
+    description: &str,
+    now: i64,
+) -> QResult<()> {
     diesel::insert_into(webhooks::table)
         .values((
             webhooks::workspace_id.eq(workspace_id),
             webhooks::url.eq(url),
+            webhooks::format.eq(format),
             webhooks::description.eq(description),
             webhooks::created_at.eq(now),
         ))
@@ -88,6 +97,7 @@ pub struct Due {
     pub id: i64,
     pub workspace_id: i64,
     pub url: String,
+    pub format: String,
     pub event: String,
     pub payload: String,
     pub attempts: i64,
@@ -105,6 +115,7 @@ pub fn due(conn: &mut DbConn, now: i64, limit: i64) -> QResult<Vec<Due>> {
             webhook_deliveries::id,
             webhooks::workspace_id,
             webhooks::url,
+            webhooks::format,
             webhook_deliveries::event,
             webhook_deliveries::payload,
             webhook_deliveries::attempts,

@@ -106,3 +106,22 @@ pub async fn deliver_webhooks_periodically(state: AppState) {
         }
     }
 }
+
+/// Sends queued email and the daily digests every `--email-every-secs` (default 5) while email is on;
+/// never when that is 0.
+pub async fn send_email_periodically(state: AppState) {
+    if state.config.email_every_secs == 0 || state.smtp.is_none() {
+        return;
+    }
+    let mut tick = tokio::time::interval(Duration::from_secs(state.config.email_every_secs));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = state.run(crate::services::email::send_digests).await {
+            tracing::warn!(error = %e, job = "email digests", "background job failed");
+        }
+        if let Err(e) = crate::services::email::deliver_due(&state).await {
+            tracing::warn!(error = %e, job = "email", "background job failed");
+        }
+    }
+}

@@ -71,6 +71,35 @@ impl UnknownEmails {
     }
 }
 
+/// Requests counted per key (an address, a client) in fixed windows: how often one-time links may be
+/// asked for. Kept in memory.
+#[derive(Debug, Default)]
+pub struct Requests {
+    windows: Mutex<HashMap<String, (i64, u32)>>,
+}
+
+impl Requests {
+    /// Counts a request for `key`; false when it is over `max` within the `window` seconds.
+    pub fn allow(&self, key: &str, max: u32, window: i64, now: i64) -> bool {
+        let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
+        if windows.len() > 100_000 {
+            windows.retain(|_, (start, _)| *start + window > now);
+        }
+        let entry = windows.entry(key.to_owned()).or_insert((now, 0));
+        if entry.0 + window <= now {
+            *entry = (now, 0);
+        }
+        entry.1 += 1;
+        entry.1 <= max
+    }
+
+    /// Seconds until `key` may ask again, when it is over `max`.
+    pub fn wait(&self, key: &str, max: u32, window: i64, now: i64) -> Option<i64> {
+        let windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
+        windows.get(key).and_then(|&(start, n)| (n >= max && start + window > now).then(|| start + window - now))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,5 +115,15 @@ mod tests {
         assert_eq!(t.wait(ip, 100), Some(500));
         assert_eq!(t.wait(ip, 600), None);
         assert_eq!(t.wait([10, 0, 0, 2].into(), 100), None);
+    }
+
+    #[test]
+    fn requests_are_counted_per_key_and_window() {
+        let r = Requests::default();
+        assert!(r.allow("a", 2, 60, 0) && r.allow("a", 2, 60, 1));
+        assert_eq!(r.wait("a", 2, 60, 1), Some(59));
+        assert!(!r.allow("a", 2, 60, 2), "the third in the window");
+        assert!(r.allow("b", 2, 60, 2), "another key");
+        assert!(r.allow("a", 2, 60, 60), "a new window");
     }
 }

@@ -11,6 +11,7 @@ use crate::domain::key::KeyStatus;
 use crate::domain::password::NewPassword;
 use crate::domain::role::ConsoleRole;
 use crate::error::{Error, Result};
+use crate::services::email::Post;
 use crate::services::policies::{self, DepartedKeys};
 use crate::state::AppState;
 
@@ -28,6 +29,9 @@ pub struct NewUserForm {
     /// Permissions granted at once (ids in the workspace's catalogue).
     #[serde(default)]
     pub permissions: Vec<i64>,
+    /// Email an invitation with a link to choose a password, instead of setting one here (email must be on).
+    #[serde(default)]
+    pub invite: bool,
 }
 
 /// Where a change comes from, for the audit log.
@@ -63,7 +67,8 @@ pub async fn add_user(state: &AppState, caller: &crate::services::Caller, form: 
     let role = ConsoleRole::parse(&form.role)
         .ok_or_else(|| crate::domain::Invalid::new("role", "Choose Administrator, Auditor or Member."))?;
     let (who, wanted, now) = (caller.clone(), email.clone(), state.now());
-    let invited = state.run(move |s| s.db.write(|c| invite_existing(c, &who, &wanted, role, now))).await?;
+    let invited =
+        state.run(move |s| s.db.write(|c| invite_existing(c, &Post::of(s), &who, &wanted, role, now))).await?;
     if let Some(invited) = invited {
         return Ok(Added::Invited(invited));
     }
@@ -131,12 +136,27 @@ pub async fn create_user(
     let name = DisplayName::parse(&form.name)?;
     let role = ConsoleRole::parse(&form.role)
         .ok_or_else(|| crate::domain::Invalid::new("role", "Choose Administrator, Auditor or Member."))?;
-    let password = NewPassword::parse(form.password.expose(), form.confirm.expose(), email.as_str())?;
+    let invite = form.invite;
+    if invite && state.smtp.is_none() {
+        return Err(crate::domain::Invalid::new(
+            "invite",
+            "Email is off here, so no invitation can be sent: set a password and hand it over instead.",
+        )
+        .into());
+    }
+    let password = if invite {
+        None
+    } else {
+        Some(NewPassword::parse(form.password.expose(), form.confirm.expose(), email.as_str())?)
+    };
     let taken_email = email.clone();
     if state.run(move |s| s.db.read(|c| accounts::email_taken(c, &taken_email))).await? {
         return Err(duplicate(&email));
     }
-    let hash = state.passwords.hash(password.expose().to_owned()).await?;
+    let hash = match password {
+        Some(password) => Some(state.passwords.hash(password.expose().to_owned()).await?),
+        None => None,
+    };
     let now = state.now();
     state
         .run(move |s| {
@@ -163,7 +183,7 @@ pub async fn create_user(
                 let newcomer = Newcomer {
                     email: &email,
                     name: name.as_str(),
-                    password_hash: Some(&hash),
+                    password_hash: hash.as_deref(),
                     workspace_id,
                     role,
                     super_admin: first_account && role == ConsoleRole::Administrator,
@@ -172,12 +192,27 @@ pub async fn create_user(
                     oidc_subject: None,
                 };
                 let id = enrol(c, &newcomer, now)?;
-                let event =
-                    origin.event("account.created", Some(workspace_id)).on("account", id, email.as_str()).change(
-                        None,
-                        Some(serde_json::json!({ "name": name.as_str(), "role": role.code(), "permissions": granted })),
-                    );
-                audit::record(c, now, &event)?;
+                let after = serde_json::json!({
+                    "name": name.as_str(), "role": role.code(), "permissions": granted, "invited_by_email": invite
+                });
+                let event = origin.event("account.created", Some(workspace_id)).on("account", id, email.as_str());
+                audit::record(c, now, &event.change(None, Some(after)))?;
+                if invite {
+                    let caller = crate::services::Caller {
+                        workspace_id,
+                        account_id: None,
+                        role: ConsoleRole::Administrator,
+                        origin: origin.clone(),
+                    };
+                    let post = Post::of(s);
+                    crate::services::email::invite_with_link(
+                        c,
+                        &post,
+                        &caller,
+                        (id, email.as_str(), name.as_str()),
+                        now,
+                    )?;
+                }
                 Ok(id)
             })
         })
@@ -188,6 +223,7 @@ pub async fn create_user(
 /// says it is a member already; `None` when there is no such account.
 fn invite_existing(
     c: &mut crate::db::DbConn,
+    post: &Post<'_>,
     caller: &crate::services::Caller,
     email: &Email,
     role: ConsoleRole,
@@ -203,6 +239,7 @@ fn invite_existing(
     let event = crate::services::invitations::invite(c, caller, (account.id, email.as_str()), role, "add user", now)?;
     if let Some(event) = &event {
         audit::record(c, now, event)?;
+        crate::services::email::joined(c, post, caller, (account.id, email.as_str()), true, now)?;
     }
     Ok(Some(event.is_some()))
 }
@@ -402,7 +439,7 @@ pub fn delete_user(
 ) -> Result<Deleted> {
     caller.must_administer()?;
     not_yourself(caller, account_id)?;
-    let now = state.now();
+    let (now, post) = (state.now(), crate::services::email::Post::of(state));
     state.db.write(|c| {
         let member = changeable(c, caller, account_id)?;
         let keys = crate::db::keys::owned_by(c, account_id)?;
@@ -426,7 +463,7 @@ pub fn delete_user(
                 deactivate: then == DepartedKeys::Deactivate,
             };
             let who = (account_id, member.account.email.as_str());
-            let (recipient, names) = hand_over(c, caller, ws, who, &keys, handing, now)?;
+            let (recipient, names) = hand_over(c, (caller, &post), ws, who, &keys, handing, now)?;
             deleted.moved.push((ws, recipient, names));
         }
         accounts::delete(c, account_id)?;
@@ -478,7 +515,7 @@ impl Departure {
 /// its new owner's grants, in the hands of whoever held the old owner's.
 pub(crate) fn hand_over(
     c: &mut crate::db::DbConn,
-    caller: &crate::services::Caller,
+    (caller, post): (&crate::services::Caller, &Post<'_>),
     ws: i64,
     (account_id, email): (i64, &str),
     keys: &[crate::db::keys::Owned],
@@ -536,7 +573,7 @@ pub(crate) fn hand_over(
         body: &body,
         link: Some("/keys"),
     };
-    crate::db::notifications::insert(c, &notice, now)?;
+    crate::services::notifications::notify(c, post, &notice, None, now)?;
     Ok((recipient, names))
 }
 

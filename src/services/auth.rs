@@ -30,6 +30,10 @@ pub enum SignInError {
     NoWorkspace,
     #[error("This account signs in with single sign-on.")]
     UseSingleSignOn,
+    #[error(
+        "Confirm your email first: follow the link we emailed to {0}. We sent a new one just now if the last is more than a few minutes old."
+    )]
+    Unverified(String),
     #[error(transparent)]
     Refused(#[from] Error),
 }
@@ -99,6 +103,21 @@ pub async fn sign_in(
     }
     if account.oidc_subject.is_some() && state.config.oidc.as_ref().is_some_and(|o| o.passwords_off) {
         return Err(SignInError::UseSingleSignOn);
+    }
+    if account.email_unverified {
+        // Only someone who knows the password learns this, and may ask for the link again (a few times).
+        if state.link_requests.allow(&format!("verify:{}", account.email), 1, 600, now) {
+            let (id, email, name) = (account.id, account.email.clone(), account.display_name.clone());
+            state
+                .run(move |s| {
+                    let post = crate::services::email::Post::of(s);
+                    s.db.write(|c| {
+                        crate::services::password_links::send_verification(c, &post, (id, &email, &name), now)
+                    })
+                })
+                .await?;
+        }
+        return Err(SignInError::Unverified(account.email));
     }
     if account.has_two_factor() {
         // The password's rehash waits for a sign-in without a second factor; the hash stays valid.

@@ -391,9 +391,16 @@ pub fn plan(state: &AppState, caller: &Caller, rows: &[SheetRow]) -> Result<Plan
 
 /// Applies the good rows in one transaction, provided the plan still has the previewed numbers
 /// (`creates`, `invites`, `updates`); returns the plan applied. New accounts have no password yet.
-pub fn apply(state: &AppState, caller: &Caller, rows: &[SheetRow], previewed: (usize, usize, usize)) -> Result<Plan> {
+pub fn apply(
+    state: &AppState,
+    caller: &Caller,
+    rows: &[SheetRow],
+    previewed: (usize, usize, usize),
+    email: bool,
+) -> Result<Plan> {
     caller.must_administer()?;
-    let now = state.now();
+    let (now, post) = (state.now(), crate::services::email::Post::of(state));
+    let emailing = email && post.is_on();
     let ws = caller.workspace_id;
     state.db.write(|c| {
         let known = known(c, caller)?;
@@ -424,13 +431,20 @@ pub fn apply(state: &AppState, caller: &Caller, rows: &[SheetRow], previewed: (u
                         oidc_subject: None,
                     };
                     let id = enrol(c, &newcomer, now)?;
-                    let after = serde_json::json!({ "name": row.name, "role": role.code(), "permissions": names, "source": "import" });
+                    let after = serde_json::json!({ "name": row.name, "role": role.code(), "permissions": names, "source": "import", "invited_by_email": emailing });
                     events.push(caller.event("account.created").on("account", id, &row.email).change(None, Some(after)));
+                    if emailing {
+                        let who = (id, row.email.as_str(), row.name.as_str());
+                        crate::services::email::invite_with_link(c, &post, caller, who, now)?;
+                    }
                 }
                 Action::Invite => {
                     let (id, _) = known.accounts[&row.email];
                     let role = row.role.unwrap_or(ConsoleRole::Member);
                     let invited = crate::services::invitations::invite(c, caller, (id, &row.email), role, "import", now)?;
+                    if emailing && invited.is_some() {
+                        crate::services::email::joined(c, &post, caller, (id, &row.email), true, now)?;
+                    }
                     events.extend(invited);
                 }
                 Action::Update(changes) => {
@@ -484,12 +498,18 @@ pub fn preview(state: &AppState, caller: &Caller, filename: &str, rows: Vec<Shee
 }
 
 /// Applies the rows a preview held, once: the upload is forgotten when it has been applied.
-pub fn apply_held(state: &AppState, caller: &Caller, token: &str, previewed: (usize, usize, usize)) -> Result<Plan> {
+pub fn apply_held(
+    state: &AppState,
+    caller: &Caller,
+    token: &str,
+    previewed: (usize, usize, usize),
+    email: bool,
+) -> Result<Plan> {
     let (_, rows) =
         state.uploads.get(token, (caller.workspace_id, caller.account_id), state.now()).ok_or_else(|| {
             Error::Conflict("This upload is no longer held (it expired or was applied). Upload the file again.".into())
         })?;
-    let plan = apply(state, caller, &rows, previewed)?;
+    let plan = apply(state, caller, &rows, previewed, email)?;
     state.uploads.forget(token);
     Ok(plan)
 }

@@ -567,7 +567,7 @@ pub fn reassign(state: &AppState, caller: &Caller, key_ids: &[i64], new_owner: i
     if comment.chars().count() > 500 {
         return Err(Invalid::new("comment", "A comment has at most 500 characters.").into());
     }
-    let now = state.now();
+    let (now, post) = (state.now(), crate::services::email::Post::of(state));
     state.db.write(|c| {
         let owner = accounts::member(c, caller.workspace_id, new_owner)?
             .filter(|m| m.account.is_active())
@@ -600,7 +600,7 @@ pub fn reassign(state: &AppState, caller: &Caller, key_ids: &[i64], new_owner: i
                 body: &body,
                 link: Some(&link),
             };
-            notifications::insert(c, &notice, now)?;
+            crate::services::notifications::notify(c, &post, &notice, None, now)?;
             moved += 1;
         }
         Ok(moved)

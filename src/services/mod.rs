@@ -9,6 +9,7 @@ pub mod catalogues;
 pub mod dashboard;
 pub mod demo;
 pub mod directory;
+pub mod email;
 pub mod grants;
 pub mod health;
 pub mod import;

@@ -9,6 +9,24 @@ use crate::error::{Error, Result};
 use crate::services::Caller;
 use crate::state::AppState;
 
+/// Tells a person something, inside the caller's transaction: the bell, the workspace's webhooks, and
+/// email (`services::email`). With a `dedupe` key it is told once per key; returns whether it was told.
+pub(crate) fn notify(
+    c: &mut crate::db::DbConn,
+    post: &crate::services::email::Post<'_>,
+    n: &notifications::NewNotification<'_>,
+    dedupe: Option<&str>,
+    now: i64,
+) -> Result<bool> {
+    let id = match dedupe {
+        Some(key) => notifications::insert_once(c, n, key, now)?,
+        None => Some(notifications::insert(c, n, now)?),
+    };
+    let Some(id) = id else { return Ok(false) };
+    crate::services::email::notification(c, post, n, id, now)?;
+    Ok(true)
+}
+
 /// What the bell counts: unread notifications here, and invitations from any workspace.
 pub fn unread(state: &AppState, caller: &Caller) -> Result<i64> {
     let (ws, me) = (caller.workspace_id, caller.account_id.ok_or(Error::Forbidden)?);

@@ -6,7 +6,7 @@
 use diesel::RunQueryDsl as _;
 
 use crate::clock::format_time;
-use crate::db::notifications::{self, NewNotification};
+use crate::db::notifications::NewNotification;
 use crate::db::{DbConn, reminders};
 use crate::domain::key_input::DAY;
 use crate::error::{Error, Result};
@@ -43,7 +43,7 @@ fn fix_expiry_link(key: &reminders::KeyDue) -> String {
 
 /// One run over every workspace, at the app clock's now.
 pub fn run(state: &AppState) -> Result<Sent> {
-    let now = state.now();
+    let (now, post) = (state.now(), crate::services::email::Post::of(state));
     let workspaces = state.db.read(reminders::workspace_ids)?;
     let mut sent = Sent::default();
     for ws in workspaces {
@@ -51,7 +51,7 @@ pub fn run(state: &AppState) -> Result<Sent> {
             if !claim(c)? {
                 return Ok::<_, Error>(Sent::default());
             }
-            run_in(c, ws, now)
+            run_in(c, &post, ws, now)
         })?;
         sent.expiring += in_ws.expiring;
         sent.expired += in_ws.expired;
@@ -79,12 +79,12 @@ fn claim(c: &mut DbConn) -> Result<bool> {
     Ok(true)
 }
 
-fn run_in(c: &mut DbConn, ws: i64, now: i64) -> Result<Sent> {
+fn run_in(c: &mut DbConn, post: &crate::services::email::Post<'_>, ws: i64, now: i64) -> Result<Sent> {
     let policy = policies::load(c, ws)?;
     let mut sent = Sent::default();
     let notify = |c: &mut DbConn, owner: i64, kind: &str, title: &str, body: &str, link: &str, dedupe: &str| {
         let n = NewNotification { workspace_id: ws, account_id: owner, kind, title, body, link: Some(link) };
-        notifications::insert_once(c, &n, dedupe, now)
+        crate::services::notifications::notify(c, post, &n, Some(dedupe), now)
     };
 
     // Expiry reminders: the most urgent threshold passed, once per threshold and expiry date.

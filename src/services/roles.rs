@@ -166,7 +166,7 @@ fn holders_in(c: &mut DbConn, caller: &Caller, id: i64) -> Result<Holders> {
 /// and each owner of an affected key is told which of their keys lost it. Returns how many owners.
 pub fn delete(state: &AppState, caller: &Caller, id: i64) -> Result<usize> {
     caller.must_administer()?;
-    let now = state.now();
+    let (now, post) = (state.now(), crate::services::email::Post::of(state));
     state.db.write(|c| {
         let holders = holders_in(c, caller, id)?;
         let mut by_owner: BTreeMap<i64, Vec<String>> = BTreeMap::new();
@@ -198,7 +198,7 @@ pub fn delete(state: &AppState, caller: &Caller, id: i64) -> Result<usize> {
                 body: &body,
                 link: Some("/keys"),
             };
-            notifications::insert(c, &notice, now)?;
+            crate::services::notifications::notify(c, &post, &notice, None, now)?;
         }
         Ok(by_owner.len())
     })

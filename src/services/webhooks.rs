@@ -19,10 +19,17 @@ pub const FIRST_RETRY_SECS: i64 = 30;
 /// How long a claimed delivery is reserved for the instance sending it.
 const LEASE_SECS: i64 = 60;
 
+/// What a receiver understands, and what Settings calls it.
+pub const FORMATS: &[(&str, &str)] =
+    &[("keyward", "keyward JSON (signed)"), ("slack", "Slack-compatible"), ("teams", "Microsoft Teams")];
+
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 pub struct WebhookForm {
     #[serde(default)]
     pub url: String,
+    /// One of `FORMATS`; empty: keyward JSON.
+    #[serde(default)]
+    pub format: String,
     #[serde(default)]
     pub description: String,
 }
@@ -50,11 +57,20 @@ pub fn add(state: &AppState, caller: &Caller, form: &WebhookForm) -> Result<()> 
             Invalid::new("url", "Give a public address: loopback, private and link-local ones are refused.").into()
         );
     }
+    let format = match form.format.trim() {
+        "" => "keyward",
+        chosen => FORMATS
+            .iter()
+            .map(|(code, _)| *code)
+            .find(|code| *code == chosen)
+            .ok_or_else(|| Invalid::new("format", "Choose keyward JSON, Slack-compatible or Microsoft Teams."))?,
+    };
     let description = form.description.trim().chars().take(200).collect::<String>();
     let (ws, now) = (caller.workspace_id, state.now());
-    let event = caller.event("settings.webhook_added").change(None, Some(serde_json::json!({ "url": url })));
+    let after = serde_json::json!({ "url": url, "format": format });
+    let event = caller.event("settings.webhook_added").change(None, Some(after));
     state.db.write_counters(|c| {
-        webhooks::insert(c, ws, &url, &description, now)?;
+        webhooks::insert(c, ws, (&url, format), &description, now)?;
         audit::record(c, now, &event)?;
         Ok::<_, Error>(())
     })
@@ -148,8 +164,10 @@ async fn send(state: &AppState, delivery: &webhooks::Due) -> std::result::Result
     if !outbound::literal_allowed(&url, state.config.webhooks_allow_private) {
         return Err(outbound::REFUSED.to_owned());
     }
-    let body = delivery.payload.as_bytes().to_vec();
-    let signature = state.signing.sign(Some(delivery.workspace_id), &body, state.now());
+    let body = shaped(&delivery.format, &delivery.payload, &state.config.public_url).into_bytes();
+    let signature = (delivery.format == "keyward")
+        .then(|| state.signing.sign(Some(delivery.workspace_id), &body, state.now()))
+        .flatten();
     let mut request = outbound::shared(state)
         .post(url)
         .header(reqwest::header::CONTENT_TYPE, "application/json")
@@ -171,6 +189,48 @@ async fn send(state: &AppState, delivery: &webhooks::Due) -> std::result::Result
     }
 }
 
+/// The body a receiver of `format` takes for a queued keyward payload: the payload itself, a Slack
+/// message (`{"text"}`, with the link in Slack's `<url|label>` form), or a Teams message card.
+pub fn shaped(format: &str, payload: &str, public_url: &str) -> String {
+    if format == "keyward" {
+        return payload.to_owned();
+    }
+    let value: serde_json::Value = serde_json::from_str(payload).unwrap_or_default();
+    let field = |name: &str| value.get(name).and_then(serde_json::Value::as_str).unwrap_or_default().to_owned();
+    let (title, body) = (field("title"), field("body"));
+    let link = value.get("link").and_then(serde_json::Value::as_str).map(|l| format!("{public_url}{l}"));
+    let who =
+        value.get("account").and_then(serde_json::Value::as_str).map(|a| format!(" (for {a})")).unwrap_or_default();
+    if format == "slack" {
+        let mut text = format!("*{title}*{who}");
+        if !body.is_empty() {
+            text.push('\n');
+            text.push_str(&body);
+        }
+        if let Some(link) = &link {
+            text.push_str(&format!("\n<{link}|Open in keyward>"));
+        }
+        return serde_json::json!({ "text": text }).to_string();
+    }
+    let actions: Vec<serde_json::Value> = link
+        .iter()
+        .map(|l| {
+            serde_json::json!({
+                "@type": "OpenUri", "name": "Open in keyward", "targets": [{ "os": "default", "uri": l }]
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "@type": "MessageCard",
+        "@context": "https://schema.org/extensions",
+        "summary": title,
+        "title": format!("{title}{who}"),
+        "text": body,
+        "potentialAction": actions,
+    })
+    .to_string()
+}
+
 /// The caller's workspace's webhooks and their most recent deliveries.
 pub fn list(state: &AppState, caller: &Caller) -> Result<(Vec<Webhook>, Vec<DeliveryRow>)> {
     let ws = caller.workspace_id;
@@ -187,6 +247,22 @@ mod tests {
         assert!(parse_url("ftp://example.com").is_err());
         assert!(parse_url("hooks.example.com").is_err());
         assert!(parse_url("https://user:pw@example.com/").is_err());
+    }
+
+    #[test]
+    fn chat_receivers_get_a_message_with_the_link() {
+        let payload = r#"{"event":"key_expiring","account":"ann@example.com","title":"Key “ci” expires in 3 days","body":"Extend it.","link":"/keys/7/edit"}"#;
+        let slack: serde_json::Value =
+            serde_json::from_str(&shaped("slack", payload, "https://k.example")).expect("json");
+        assert_eq!(
+            slack["text"],
+            "*Key “ci” expires in 3 days* (for ann@example.com)\nExtend it.\n<https://k.example/keys/7/edit|Open in keyward>"
+        );
+        let teams: serde_json::Value =
+            serde_json::from_str(&shaped("teams", payload, "https://k.example")).expect("json");
+        assert_eq!(teams["@type"], "MessageCard");
+        assert_eq!(teams["potentialAction"][0]["targets"][0]["uri"], "https://k.example/keys/7/edit");
+        assert_eq!(shaped("keyward", payload, "https://k.example"), payload);
     }
 
     #[test]

@@ -99,7 +99,7 @@ pub fn matching(state: &AppState, caller: &Caller) -> Result<Vec<(i64, String)>>
 /// are still `expected` of them; returns how many.
 pub fn add_matching(state: &AppState, caller: &Caller, expected: usize) -> Result<usize> {
     caller.must_administer()?;
-    let now = state.now();
+    let (now, post) = (state.now(), crate::services::email::Post::of(state));
     state.db.write(|c| {
         let found = matching_in(c, caller)?;
         if found.len() != expected {
@@ -112,6 +112,7 @@ pub fn add_matching(state: &AppState, caller: &Caller, expected: usize) -> Resul
             workspaces::add_member(c, caller.workspace_id, *id, ConsoleRole::Member, now)?;
             let after = serde_json::json!({ "role": ConsoleRole::Member.code(), "source": "allowed domain" });
             events.push(caller.event("account.added_to_workspace").on("account", *id, email).change(None, Some(after)));
+            crate::services::email::joined(c, &post, caller, (*id, email), false, now)?;
         }
         audit::record_all(c, now, &events)?;
         Ok(found.len())
@@ -119,7 +120,11 @@ pub fn add_matching(state: &AppState, caller: &Caller, expected: usize) -> Resul
 }
 
 /// Whether any workspace accepts sign-ups (the sign-in page offers the link then).
+/// Never while email is off: a signed-up account signs in only after following the link emailed to it.
 pub fn signup_open(state: &AppState) -> Result<bool> {
+    if state.smtp.is_none() {
+        return Ok(false);
+    }
     state.db.read(|c| Ok::<_, Error>(!accepting(c)?.is_empty()))
 }
 
@@ -172,8 +177,11 @@ pub async fn sign_up(state: &AppState, ip: Option<String>, form: SignUpForm) -> 
         .ok_or_else(closed)?;
     let hash = state.passwords.hash(password.expose().to_owned()).await?;
     let now = state.now();
+    // The confirmation goes out now: a refused sign-in within minutes does not send another.
+    state.link_requests.allow(&format!("verify:{}", email.as_str()), 1, 600, now);
     state
         .run(move |s| {
+            let post = crate::services::email::Post::of(s);
             s.db.write(|c| {
                 if accounts::email_taken(c, &email)? {
                     return Err(
@@ -201,6 +209,7 @@ pub async fn sign_up(state: &AppState, ip: Option<String>, form: SignUpForm) -> 
                     );
                 event.source_ip = ip;
                 audit::record(c, now, &event)?;
+                crate::services::password_links::send_verification(c, &post, (id, email.as_str(), name.as_str()), now)?;
                 Ok(id)
             })
         })

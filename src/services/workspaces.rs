@@ -9,6 +9,7 @@ use crate::domain::email::Email;
 use crate::domain::role::ConsoleRole;
 use crate::error::{Error, Result};
 use crate::services::accounts::{Departure, Handing, Origin, hand_over};
+use crate::services::email::Post;
 use crate::services::{Caller, shared_secret};
 use crate::state::AppState;
 
@@ -197,7 +198,7 @@ pub fn remove_member(state: &AppState, who: &Super, id: i64, account_id: i64) ->
     state.db.write(|c| {
         must_be_super(c, who)?;
         let caller = who.in_workspace(c, id)?;
-        remove_membership(c, &caller, account_id, now)
+        remove_membership(c, &Post::of(state), &caller, account_id, now)
     })
 }
 
@@ -209,10 +210,16 @@ pub fn leave(state: &AppState, caller: &Caller, account_id: i64) -> Result<Vec<S
         return Err(Error::Conflict("You cannot remove yourself from the workspace.".into()));
     }
     let now = state.now();
-    state.db.write(|c| remove_membership(c, caller, account_id, now))
+    state.db.write(|c| remove_membership(c, &Post::of(state), caller, account_id, now))
 }
 
-fn remove_membership(c: &mut DbConn, caller: &Caller, account_id: i64, now: i64) -> Result<Vec<String>> {
+fn remove_membership(
+    c: &mut DbConn,
+    post: &Post<'_>,
+    caller: &Caller,
+    account_id: i64,
+    now: i64,
+) -> Result<Vec<String>> {
     let id = caller.workspace_id;
     let ws = workspaces::summary(c, id)?.ok_or(Error::NotFound)?;
     let member = member_and_guard(c, &ws, account_id, true)?;
@@ -230,7 +237,7 @@ fn remove_membership(c: &mut DbConn, caller: &Caller, account_id: i64, now: i64)
         let deactivate =
             crate::services::policies::departed_keys(c, id)? == crate::services::policies::DepartedKeys::Deactivate;
         let handing = Handing { why: Departure::Removed, to: None, deactivate };
-        hand_over(c, caller, id, (account_id, &member.account.email), &owned, handing, now)?.1
+        hand_over(c, (caller, post), id, (account_id, &member.account.email), &owned, handing, now)?.1
     };
     workspaces::remove_member(c, id, account_id)?;
     let event = caller.event("membership.removed").on("account", account_id, &member.account.email).change(

@@ -58,6 +58,10 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("post", "/login/two-factor", "303 303 303 303 303 403 403 403 303"),
     ("get", "/signup", "404 404 404 404 404 404 404 404 404"),
     ("post", "/signup", "404 404 404 404 404 403 403 403 404"),
+    ("get", "/login/forgot", "404 404 404 404 404 404 404 404 404"),
+    ("post", "/login/forgot", "404 404 404 404 404 403 403 403 404"),
+    ("get", "/verify-email", "410 410 410 410 410 410 410 410 410"),
+    ("post", "/verify-email", "410 410 410 410 410 403 403 403 410"),
     ("get", "/password", "410 410 410 410 410 410 410 410 410"),
     ("post", "/password", "409 409 409 409 409 403 403 403 409"),
     ("get", "/logout", "303 200 200 200 200 303 303 303 200"),
@@ -65,6 +69,7 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("get", "/profile", "303 200 200 200 200 303 303 303 200"),
     ("post", "/profile/password", "303 422 422 422 422 403 403 403 422"),
     ("post", "/profile/key", "303 201 201 403 201 403 403 403 201"),
+    ("post", "/profile/email", "303 303 303 303 303 403 403 403 303"),
     ("post", "/profile/sessions/end-others", "303 303 303 303 303 403 403 403 303"),
     ("post", "/profile/sessions/{id}/end", "303 404 404 404 404 403 403 403 404"),
     ("get", "/profile/two-factor", "303 200 200 200 200 303 303 303 200"),
@@ -121,6 +126,8 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("get", "/settings/policies", "303 403 403 200 200 303 303 303 200"),
     ("get", "/settings/domains", "303 403 403 200 200 303 303 303 200"),
     ("get", "/settings/webhooks", "303 403 403 200 200 303 303 303 200"),
+    ("get", "/settings/email", "303 403 403 200 200 303 303 303 200"),
+    ("post", "/settings/email/test", "303 403 403 403 409 403 403 403 403"),
     ("get", "/settings/shared-secret", "303 403 403 403 200 303 303 303 200"),
     ("get", "/settings/two-factor", "303 403 403 200 200 303 303 303 200"),
     ("post", "/settings/domains", "303 403 403 403 303 403 403 403 303"),
@@ -149,6 +156,7 @@ const MATRIX: &[(&str, &str, &str)] = &[
     ("post", "/users/{id}/grants", "303 403 403 403 200 403 403 403 404"),
     ("post", "/users/{id}/role", "303 403 403 403 422 403 403 403 422"),
     ("post", "/users/{id}/password-link", "303 403 403 403 200 403 403 403 404"),
+    ("post", "/users/{id}/invite", "303 403 403 403 409 403 403 403 404"),
     ("post", "/users/{id}/two-factor/reset", "303 403 403 403 303 403 403 403 404"),
     ("get", "/users/{id}/delete", "303 403 403 403 200 303 303 303 404"),
     ("post", "/users/{id}/delete", "303 403 403 403 303 403 403 403 404"),
@@ -302,6 +310,7 @@ async fn outsider(app: &TestApp) -> (Browser, String) {
         password: keyward::crypto::SecretString::new(PASSWORD.into()),
         confirm: keyward::crypto::SecretString::new(PASSWORD.into()),
         permissions: Vec::new(),
+        invite: false,
     };
     keyward::services::accounts::create_user(&app.state, origin, Some(other), form).await.expect("their admin");
     keyward::services::shared_secret::ensure_all(&app.state).expect("their shared secret");

@@ -199,8 +199,14 @@ impl TestApp {
     /// A second server on this test's database and data directory (so the same master and cookie keys),
     /// as a second instance behind a load balancer would be.
     pub async fn beside(&self) -> Peer {
+        self.beside_with(|_| {}).await
+    }
+
+    /// `beside`, configured like `spawn_with`.
+    pub async fn beside_with(&self, tweak: impl FnOnce(&mut Config)) -> Peer {
         let database = DatabaseUrl::parse(&self.database_url).expect("database url");
-        let config = test_config(self.data_dir.clone(), database);
+        let mut config = test_config(self.data_dir.clone(), database);
+        tweak(&mut config);
         let app = Application::build(config, self.clock.clone()).expect("the second server starts");
         let peer = Peer { base: format!("http://127.0.0.1:{}", app.port()), state: app.state().clone() };
         tokio::spawn(app.run_until_stopped());

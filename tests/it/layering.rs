@@ -10,6 +10,7 @@ const FORBIDDEN: &[(&str, &[&str])] = &[
     ("domain", &["clock", "config", "crypto", "db", "error", "services", "state", "http", "console", "api", "jobs"]),
     ("crypto", &["db", "services", "state", "http", "console", "api", "jobs"]),
     ("db", &["services", "state", "http", "console", "api", "jobs", "startup", "cli"]),
+    ("mail", &["db", "services", "state", "http", "console", "api", "jobs", "startup", "cli"]),
     ("memory", &["services", "state", "http", "console", "api", "jobs", "startup", "cli"]),
     ("state", &["services", "http", "console", "api", "jobs"]),
     ("services", &["http", "console", "api", "jobs", "startup", "cli"]),

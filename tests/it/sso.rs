@@ -166,7 +166,11 @@ async fn with_provider(backend: Backend, passwords_off: bool) -> Option<(TestApp
         return None;
     }
     let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("port").port();
-    let app = TestApp::spawn_with_if_available(backend, |config| config.oidc = Some(oidc(port, passwords_off))).await?;
+    let app = TestApp::spawn_with_if_available(backend, |config| {
+        config.oidc = Some(oidc(port, passwords_off));
+        crate::mail::email_on(config);
+    })
+    .await?;
     let provider = Provider::start(port, &format!("{}/login/oidc/callback", app.base)).await;
     Some((app, provider))
 }
@@ -198,8 +202,8 @@ async fn single_sign_on(backend: Backend) {
     assert_eq!(by_password.status, StatusCode::UNAUTHORIZED);
     assert!(by_password.body.contains("This account signs in with single sign-on."), "{}", by_password.body);
 
-    // Someone signed up first with another person's email (sign-up proves nothing): when the owner signs in
-    // with single sign-on, the squatter's password is dropped and their session ends.
+    // Someone signed up first with another person's email: they cannot sign in before following the emailed
+    // link, and when the owner signs in with single sign-on, the squatter's password is dropped.
     admin.get("/settings").await;
     admin.post("/settings/domains", &[("domains", "corp.example"), ("self_signup", "1")]).await;
     let squatter = app.browser();
@@ -211,11 +215,11 @@ async fn single_sign_on(backend: Backend) {
         )
         .await;
     assert_eq!(signed_up.status, StatusCode::SEE_OTHER, "{}", signed_up.body);
-    assert_eq!(squatter.sign_in("vic@corp.example", PASSWORD).await.status, StatusCode::SEE_OTHER);
-    assert_eq!(squatter.get("/").await.status, StatusCode::OK);
+    let unconfirmed = squatter.sign_in("vic@corp.example", PASSWORD).await;
+    assert!(unconfirmed.body.contains("Confirm your email first"), "{}", unconfirmed.body);
+    assert_eq!(squatter.get("/").await.status, StatusCode::SEE_OTHER);
     let vic = browser();
     assert_eq!(sign_in(&vic, &app, "vic@corp.example").await.0, StatusCode::SEE_OTHER);
-    assert_eq!(squatter.get("/").await.status, StatusCode::SEE_OTHER, "the squatter's session ended");
     let again = app.browser().sign_in("vic@corp.example", PASSWORD).await;
     assert!(again.body.contains("Wrong email or password."), "the squatter's password is gone: {}", again.body);
     assert_eq!(vic.get(format!("{}/", app.base)).send().await.expect("home").status(), StatusCode::OK);

@@ -206,3 +206,48 @@ on_both_backends! {
         assert!(admin.get("/settings/webhooks").await.body.contains("redirects are not followed"));
     }
 }
+
+on_both_backends! {
+    with allow_private;
+    async fn chat_channels_get_a_message_with_the_link_in_their_own_format(app) {
+        let receiver = Receiver::default();
+        let url = spawn_receiver(&receiver);
+        let admin = app.admin().await;
+        admin.get("/settings/webhooks").await;
+        let odd = admin.post("/settings/webhooks", &[("url", &url), ("format", "irc")]).await;
+        assert_eq!(odd.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(odd.body.contains("Choose keyward JSON, Slack-compatible or Microsoft Teams."), "{}", odd.body);
+        let slack = format!("{url}?slack");
+        let teams = format!("{url}?teams");
+        for (target, format) in [(&slack, "slack"), (&teams, "teams")] {
+            let added = admin.post("/settings/webhooks", &[("url", target), ("format", format)]).await;
+            assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.body);
+        }
+        let settings = admin.get("/settings/webhooks").await.body;
+        assert!(settings.contains("Slack-compatible") && settings.contains("Microsoft Teams"), "{settings}");
+
+        let bob = app.user(&admin, "bob@example.com", "member").await;
+        drop(bob);
+        let (id, _) = create_key(&admin, &[("name", "Handed over")]).await;
+        let bob = app.account_id("bob@example.com").to_string();
+        admin.post("/keys/reassign", &[("ids", &id), ("owner", &bob)]).await;
+        assert_eq!(deliver(&app).await, (2, 0));
+        let got = receiver.received.lock().expect("lock").clone();
+        let link = format!("{}/keys/{id}", app.base);
+        let text = got.iter().find_map(|(_, _, body)| {
+            let json: serde_json::Value = serde_json::from_str(body).ok()?;
+            json["text"].as_str().filter(|_| json.get("@type").is_none()).map(str::to_owned)
+        });
+        assert_eq!(
+            text.as_deref(),
+            Some(format!("*The key “Handed over” was reassigned to you* (for bob@example.com)\n<{link}|Open in keyward>").as_str())
+        );
+        let card = got
+            .iter()
+            .filter_map(|(_, _, body)| serde_json::from_str::<serde_json::Value>(body).ok())
+            .find(|json| json["@type"] == "MessageCard")
+            .expect("a Teams card");
+        assert_eq!(card["potentialAction"][0]["targets"][0]["uri"], link.as_str());
+        assert!(got.iter().all(|(_, signature, _)| signature.is_empty()), "chat messages are not signed");
+    }
+}

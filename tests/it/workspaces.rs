@@ -9,6 +9,7 @@ use reqwest::StatusCode;
 
 use crate::helpers::{Browser, PASSWORD, TestApp};
 use crate::keys::create_key;
+use crate::mail::email_on;
 use crate::on_both_backends;
 
 /// Creates a workspace through the console; returns its id.
@@ -336,6 +337,7 @@ on_both_backends! {
 }
 
 on_both_backends! {
+    with email_on;
     async fn an_archived_workspace_takes_no_sign_ups(app) {
         let admin = app.admin().await;
         let globex = create_workspace(&admin, "Globex").await;
