@@ -77,9 +77,13 @@ pub fn claim(conn: &mut DbConn, id: i64, now: i64, lease_until: i64) -> QResult<
     Ok(taken == 1)
 }
 
+/// Marks an email sent. Its body goes (it may hold a one-time link, of which the database otherwise keeps
+/// only a digest); the subject and the envelope stay for Settings.
 pub fn sent(conn: &mut DbConn, id: i64, attempts: i64, now: i64) -> QResult<()> {
     diesel::update(email_outbox::table.find(id))
         .set((
+            email_outbox::text_body.eq(""),
+            email_outbox::html_body.eq(""),
             email_outbox::status.eq("sent"),
             email_outbox::attempts.eq(attempts),
             email_outbox::sent_at.eq(now),
@@ -89,8 +93,13 @@ pub fn sent(conn: &mut DbConn, id: i64, attempts: i64, now: i64) -> QResult<()> 
         .map(drop)
 }
 
-/// Records a failed attempt: retried at `retry_at`, or given up on (`None`).
+/// Records a failed attempt: retried at `retry_at`, or given up on (`None`, and the body goes as when sent).
 pub fn attempt_failed(conn: &mut DbConn, id: i64, attempts: i64, error: &str, retry_at: Option<i64>) -> QResult<()> {
+    if retry_at.is_none() {
+        diesel::update(email_outbox::table.find(id))
+            .set((email_outbox::text_body.eq(""), email_outbox::html_body.eq("")))
+            .execute(conn)?;
+    }
     diesel::update(email_outbox::table.find(id))
         .set((
             email_outbox::status.eq(if retry_at.is_some() { "pending" } else { "failed" }),
@@ -100,6 +109,14 @@ pub fn attempt_failed(conn: &mut DbConn, id: i64, attempts: i64, error: &str, re
         ))
         .execute(conn)
         .map(drop)
+}
+
+/// Forgets sent and given-up emails queued before `before`; returns how many.
+pub fn prune(conn: &mut DbConn, before: i64) -> QResult<usize> {
+    diesel::delete(
+        email_outbox::table.filter(email_outbox::status.ne("pending")).filter(email_outbox::created_at.lt(before)),
+    )
+    .execute(conn)
 }
 
 /// An email as Settings lists it: never its body (it may hold a one-time link).

@@ -23,8 +23,10 @@ pub fn create(conn: &mut DbConn, name: &str, now: i64) -> QResult<i64> {
         .values((workspaces::name.eq(name), workspaces::created_at.eq(now)))
         .returning(workspaces::id)
         .get_result(conn)?;
-    // Nothing cached depends on it yet; naming it lets the instances give it a shared secret at once.
+    // Nothing cached depends on it yet; naming it (and the signing secrets) lets the instances give it a
+    // shared secret at once.
     touched(Scope::Workspace(id));
+    touched(Scope::Signing);
     for t in SEEDED {
         diesel::insert_into(key_types::table)
             .values((
@@ -187,6 +189,7 @@ pub fn rename(conn: &mut DbConn, id: i64, name: &str) -> QResult<usize> {
 /// Archives (`Some(when)`) or restores (`None`) a workspace.
 pub fn set_archived(conn: &mut DbConn, id: i64, at: Option<i64>) -> QResult<usize> {
     touched(Scope::Workspace(id));
+    touched(Scope::Signing);
     if at.is_none() {
         // Its keys' digests, known to be unknown while it was archived, are found again.
         touched(Scope::Secrets);

@@ -59,8 +59,9 @@ async fn every<T>(
 }
 
 /// Picks up shared secrets changed by other instances (and gives new workspaces theirs): each second
-/// in which the caches' generation moved (a change here or a notice from elsewhere, see `db::changes`),
-/// and at the verification cache's time to live in any case.
+/// in which a change named the signing secrets (here or in a notice from elsewhere, see `db::changes`;
+/// creating, archiving or restoring a workspace names them too), and at the verification cache's time to
+/// live in any case. Other changes — a key created, a grant — leave the secrets alone.
 pub async fn reload_secrets_periodically(state: AppState) {
     let ttl = Duration::from_secs(u64::try_from(state.config.cache_ttl_secs.max(1)).unwrap_or(60));
     let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -69,7 +70,7 @@ pub async fn reload_secrets_periodically(state: AppState) {
     loop {
         tick.tick().await;
         let generation = state.db.generation();
-        if generation == seen && loaded_at.elapsed() < ttl {
+        if crate::services::shared_secret::unchanged_since(&state, seen) && loaded_at.elapsed() < ttl {
             continue;
         }
         (seen, loaded_at) = (generation, tokio::time::Instant::now());

@@ -29,6 +29,9 @@ pub const LINK_VALID_SECS: i64 = 72 * 3600;
 pub const PASSWORD_LINK: &str = "password";
 pub const VERIFY_LINK: &str = "verify";
 
+/// Sent and given-up emails are kept this long for Settings, then forgotten.
+pub const KEEP_SECS: i64 = 30 * DAY;
+
 /// A digest gathers what happened since the last one, a day before.
 pub const DIGEST_EVERY: i64 = DAY;
 
@@ -384,7 +387,12 @@ pub fn retry_at(attempts: i64, now: i64) -> Option<i64> {
 pub async fn deliver_due(state: &AppState) -> Result<(usize, usize)> {
     let Some(smtp) = state.smtp.clone() else { return Ok((0, 0)) };
     let now = state.now();
-    let due = state.run(move |s| s.db.read(|c| outbox::due(c, now, 50))).await?;
+    let due = state
+        .run(move |s| {
+            s.db.write_counters(|c| outbox::prune(c, now - KEEP_SECS).map_err(Error::from))?;
+            s.db.read(|c| outbox::due(c, now, 50).map_err(Error::from))
+        })
+        .await?;
     let (mut sent, mut failed) = (0, 0);
     for email in due {
         let id = email.id;

@@ -63,6 +63,12 @@ fn store_new(c: &mut DbConn, keyring: &Keyring, workspace_id: i64, now: i64) -> 
 /// Gives every workspace without a secret in force a new one (at start-up, and when a workspace
 /// is created), then loads them all for signing. Only a workspace that lacks one costs a write. Shared secrets never change what a key may do, so
 /// their writes leave the verification cache's generation alone (`write_counters`).
+/// Whether no change named the signing secrets since `generation` (a value of `Database::generation`).
+pub fn unchanged_since(state: &AppState, generation: u64) -> bool {
+    let slot = crate::db::changes::Scope::Signing.slot();
+    state.db.changes().unchanged_since(generation, slot.iter())
+}
+
 pub fn ensure_all(state: &AppState) -> Result<()> {
     let now = state.now();
     let keyring = state.keyring.clone();

@@ -414,19 +414,31 @@ async fn an_email_that_cannot_be_sent_is_retried_and_delivered_later(backend: Ba
     assert_eq!(deliver(&app.state).await, (1, 0));
     let mail = mailbox.to("ann@example.com");
     assert_eq!(mail.len(), 1);
-    let stored: String = app
+    let (stored, body): (String, String) = app
         .state
         .db
         .read(|c| {
             use diesel::prelude::*;
-            keyward::db::schema::email_outbox::table
-                .select(keyward::db::schema::email_outbox::message_id)
-                .first::<String>(c)
+            use keyward::db::schema::email_outbox as outbox;
+            outbox::table.select((outbox::message_id, outbox::text_body)).first(c)
         })
         .expect("stored Message-ID");
     assert_eq!(mail[0].message_id, stored, "the Message-ID it was queued with");
+    assert!(mail[0].text.contains("/password?token="));
+    assert_eq!(body, "", "once sent, the one-time link is no longer kept in the outbox");
     let settings = admin.get("/settings/email").await.body;
     assert!(settings.contains("data-status=\"sent\"") && settings.contains("<dd data-pending>0</dd>"), "{settings}");
+    app.clock.advance(31 * DAY);
+    deliver(&app.state).await;
+    let left: i64 = app
+        .state
+        .db
+        .read(|c| {
+            use diesel::prelude::*;
+            keyward::db::schema::email_outbox::table.count().get_result(c)
+        })
+        .expect("count");
+    assert_eq!(left, 0, "sent emails are forgotten after 30 days");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
