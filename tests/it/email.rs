@@ -500,7 +500,7 @@ async fn an_invitation_and_a_forgotten_password_in_chromium() {
     chrome.click("#new-invite ~ label").await;
     chrome.click("form[action='/users'] button.btn-primary").await;
     chrome.wait_for_text("emailed them an invitation").await;
-    chrome.screenshot("email-invited-1440-light").await;
+    chrome.screenshot("email-invited").await;
     deliver(&app.state).await;
     let invitation = mailbox.to("cleo@example.com").pop().expect("an invitation");
 
@@ -517,7 +517,7 @@ async fn an_invitation_and_a_forgotten_password_in_chromium() {
     cleo.fill("#email", "cleo@example.com").await;
     cleo.click("main button[type=submit]").await;
     cleo.wait_for_text("id=\"reset-sent\"").await;
-    cleo.screenshot("email-forgot-sent-390-light").await;
+    cleo.screenshot("email-forgot-sent").await;
     deliver(&app.state).await;
     let reset = mailbox.to("cleo@example.com").into_iter().find(|m| m.subject == "Reset your keyward password");
     let reset = reset.expect("a reset email");
