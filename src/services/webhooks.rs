@@ -190,17 +190,37 @@ async fn send(state: &AppState, delivery: &webhooks::Due) -> std::result::Result
 }
 
 /// The body a receiver of `format` takes for a queued keyward payload: the payload itself, a Slack
-/// message (`{"text"}`, with the link in Slack's `<url|label>` form), or a Teams message card.
+/// message (`{"text"}`, with the link in Slack's `<url|label>` form), or a Teams message card. Titles and
+/// bodies carry names people typed (a key's, a role's): they are escaped, so a name like
+/// `<https://evil.example|Open>` or `[Open](https://evil.example)` shows as text, never as a link.
 pub fn shaped(format: &str, payload: &str, public_url: &str) -> String {
     if format == "keyward" {
         return payload.to_owned();
     }
     let value: serde_json::Value = serde_json::from_str(payload).unwrap_or_default();
-    let field = |name: &str| value.get(name).and_then(serde_json::Value::as_str).unwrap_or_default().to_owned();
+    let escape = |text: &str| -> String {
+        if format == "slack" {
+            // Slack's three control characters (api.slack.com: "Escaping text").
+            text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+        } else {
+            // Teams cards read Markdown: every character that could open a link, emphasis or HTML.
+            text.chars().fold(String::with_capacity(text.len()), |mut out, c| {
+                if "\\`*_{}[]()#+-.!<>|".contains(c) {
+                    out.push('\\');
+                }
+                out.push(c);
+                out
+            })
+        }
+    };
+    let field = |name: &str| escape(value.get(name).and_then(serde_json::Value::as_str).unwrap_or_default());
     let (title, body) = (field("title"), field("body"));
     let link = value.get("link").and_then(serde_json::Value::as_str).map(|l| format!("{public_url}{l}"));
-    let who =
-        value.get("account").and_then(serde_json::Value::as_str).map(|a| format!(" (for {a})")).unwrap_or_default();
+    let who = value
+        .get("account")
+        .and_then(serde_json::Value::as_str)
+        .map(|a| format!(" (for {})", escape(a)))
+        .unwrap_or_default();
     if format == "slack" {
         let mut text = format!("*{title}*{who}");
         if !body.is_empty() {
@@ -223,7 +243,7 @@ pub fn shaped(format: &str, payload: &str, public_url: &str) -> String {
     serde_json::json!({
         "@type": "MessageCard",
         "@context": "https://schema.org/extensions",
-        "summary": title,
+        "summary": field("title"),
         "title": format!("{title}{who}"),
         "text": body,
         "potentialAction": actions,
@@ -263,6 +283,23 @@ mod tests {
         assert_eq!(teams["@type"], "MessageCard");
         assert_eq!(teams["potentialAction"][0]["targets"][0]["uri"], "https://k.example/keys/7/edit");
         assert_eq!(shaped("keyward", payload, "https://k.example"), payload);
+    }
+
+    #[test]
+    fn names_people_typed_never_become_links_in_a_channel() {
+        let payload = r#"{"title":"Key “<https://evil.example|Open in keyward>” expires","body":"[Open](https://evil.example) & more","link":"/keys/7"}"#;
+        let slack: serde_json::Value =
+            serde_json::from_str(&shaped("slack", payload, "https://k.example")).expect("json");
+        let text = slack["text"].as_str().expect("text");
+        assert!(
+            text.contains("“&lt;https://evil.example|Open in keyward&gt;”") && text.contains("&amp; more"),
+            "{text}"
+        );
+        assert_eq!(text.matches('<').count(), 1, "only keyward's own link: {text}");
+        let teams: serde_json::Value =
+            serde_json::from_str(&shaped("teams", payload, "https://k.example")).expect("json");
+        assert_eq!(teams["text"], "\\[Open\\]\\(https://evil\\.example\\) & more");
+        assert_eq!(teams["potentialAction"][0]["targets"][0]["uri"], "https://k.example/keys/7");
     }
 
     #[test]
