@@ -8,6 +8,7 @@
 //!     cargo bench --bench churn                                     # SQLite
 //!     KEYWARD_BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres cargo bench --bench churn
 //!     KEYWARD_BENCH_KEYS=2000 KEYWARD_BENCH_SECS=5 KEYWARD_BENCH_ROUNDS=3 …   # the defaults
+//!     KEYWARD_BENCH_ONLY=uncached …   # only the cache-off table (`churn` only the other; `postgres` skips SQLite)
 //!
 //! With a PostgreSQL URL both backends run (the benchmark creates a database of its own beside the one
 //! named, and drops it). Needs `wrk`. Targets (issue #30): an unrelated change per second keeps ≥ 0.90 of
@@ -50,6 +51,19 @@ struct Setting {
     keys: usize,
     secs: u64,
     rounds: usize,
+    /// `KEYWARD_BENCH_ONLY`: a comma-separated subset of `churn`, `uncached`, `postgres`; empty for all.
+    only: String,
+}
+
+impl Setting {
+    fn names(&self, part: &str) -> bool {
+        self.only.split(',').any(|p| p.trim() == part)
+    }
+
+    /// Whether a table runs: all do unless some are named.
+    fn runs(&self, table: &str) -> bool {
+        !(self.names("churn") || self.names("uncached")) || self.names(table)
+    }
 }
 
 fn main() {
@@ -61,10 +75,13 @@ fn main() {
         keys: env_or("KEYWARD_BENCH_KEYS", 2_000),
         secs: env_or("KEYWARD_BENCH_SECS", 5),
         rounds: env_or("KEYWARD_BENCH_ROUNDS", 3).max(1),
+        only: std::env::var("KEYWARD_BENCH_ONLY").unwrap_or_default(),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     let dir = tempfile::tempdir().expect("temp dir");
-    runtime.block_on(bench("SQLite", DatabaseUrl::sqlite_in(dir.path()), dir.path(), &setting));
+    if !setting.names("postgres") {
+        runtime.block_on(bench("SQLite", DatabaseUrl::sqlite_in(dir.path()), dir.path(), &setting));
+    }
     match std::env::var("KEYWARD_BENCH_DATABASE_URL") {
         Ok(admin_url) => {
             let database = common::PgDatabase::create(&admin_url);
@@ -154,7 +171,8 @@ async fn bench(backend: &str, database: DatabaseUrl, dir: &std::path::Path, sett
     );
     println!("| instances | changes | requests/s | p50 | p99 | vs no change (req/s, p99) | vs /healthz |");
     println!("|---|---|---|---|---|---|---|");
-    for (instances, url) in [(1, &url_a), (2, &url_b)] {
+    let tables: &[(usize, &String)] = if setting.runs("churn") { &[(1, &url_a), (2, &url_b)] } else { &[] };
+    for &(instances, url) in tables {
         let churns = [Churn::Quiet, Churn::Unrelated, Churn::Owner];
         let (mut healths, mut runs) = (Vec::new(), vec![Vec::new(); churns.len()]);
         for _ in 0..setting.rounds {
@@ -182,9 +200,10 @@ async fn bench(backend: &str, database: DatabaseUrl, dir: &std::path::Path, sett
     }
 
     println!("\n{backend}: cache off (every verification reads the database), vs the same server's /healthz");
-    println!("| connections | requests/s | p50 | p99 | vs /healthz |");
-    println!("|---|---|---|---|---|");
-    for connections in [1, 64] {
+    println!("| connections | requests/s | p50 | p99 | vs /healthz | /healthz p50 |");
+    println!("|---|---|---|---|---|---|");
+    let connections: &[usize] = if setting.runs("uncached") { &[1, 64] } else { &[] };
+    for &connections in connections {
         let (mut healths, mut runs) = (Vec::new(), Vec::new());
         for _ in 0..setting.rounds {
             let url = &url_uncached;
@@ -195,14 +214,54 @@ async fn bench(backend: &str, database: DatabaseUrl, dir: &std::path::Path, sett
         }
         let rps = median(runs.iter().map(|r| r.rps));
         println!(
-            "| {connections} | {rps:.0} | {:.3} ms | {:.3} ms | {:.2} |",
+            "| {connections} | {rps:.0} | {:.3} ms | {:.3} ms | {:.2} | {:.3} ms |",
             median(runs.iter().map(|r| r.p50_ms)),
             median(runs.iter().map(|r| r.p99_ms)),
             rps / median(healths.iter().map(|r| r.rps)),
+            median(healths.iter().map(|r| r.p50_ms)),
+        );
+    }
+    if setting.runs("uncached") {
+        // The floor under the one-connection row: the database's own round trip, from this process on one
+        // connection, for `SELECT 1` and for the lookup statement itself (no HTTP, no keyward in between);
+        // an uncached verification at one connection cannot take less than `/healthz` plus the statement.
+        let (state, keys) = (state.clone(), presented.clone());
+        let secs = setting.secs;
+        let (select_one, statement) =
+            tokio::task::spawn_blocking(move || round_trips(&state, &keys, secs)).await.expect("round trips");
+        println!(
+            "the database alone, one connection: `SELECT 1` p50 {select_one:.3} ms, the lookup statement p50 \
+             {statement:.3} ms"
         );
     }
     let drops = |s: &AppState| s.db.changes().drops.load(Ordering::Relaxed);
     println!("whole-cache drops: A {}, B {} (one each at start)", drops(&state), drops(&state_b));
+}
+
+/// Median round trips in ms of `SELECT 1` and of the lookup of each presented key in turn, on one
+/// connection, for `secs` seconds each.
+fn round_trips(state: &AppState, keys: &[String], secs: u64) -> (f64, f64) {
+    use diesel::connection::SimpleConnection as _;
+    let digests: Vec<[u8; 32]> = keys
+        .iter()
+        .map(|k| keyward::domain::key::parse(k).expect("a key").key.digest().try_into().expect("32 bytes"))
+        .collect();
+    let mut conn = state.db.conn().expect("a connection");
+    let mut time = |mut step: Box<dyn FnMut(&mut keyward::db::DbConn, usize) + '_>| {
+        let (until, mut took) = (std::time::Instant::now() + Duration::from_secs(secs), Vec::new());
+        while std::time::Instant::now() < until {
+            let start = std::time::Instant::now();
+            step(&mut conn, took.len());
+            took.push(start.elapsed().as_secs_f64() * 1000.0);
+        }
+        median(took.into_iter())
+    };
+    let select_one = time(Box::new(|c, _| c.batch_execute("SELECT 1").expect("SELECT 1")));
+    let statement = time(Box::new(|c, n| {
+        let found = keyward::db::lookup::by_digest(c, &digests[n % digests.len()]).expect("lookup");
+        assert!(found.is_some(), "the presented key's digest is found");
+    }));
+    (select_one, statement)
 }
 
 /// The presented keys (the active keys of the first key's owner) and what the changes need.

@@ -286,7 +286,10 @@ impl Database {
         let _guard = self.write_gate.as_ref().map(|gate| gate.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
         let mut conn = self.conn()?;
         let conn: &mut DbConn = &mut conn;
-        conn.transaction(f)
+        match conn {
+            DbConn::Sqlite(_) => immediate(conn, f),
+            DbConn::Postgres(_) => conn.transaction(f),
+        }
     }
 
     /// How many changes this instance has seen; read it before a cache fill's queries.
@@ -355,6 +358,31 @@ fn run_migrations(conn: &mut DbConn) -> Result<(), DbError> {
     result.map_err(|e| DbError::Migration(e.to_string()))
 }
 
+/// A SQLite write transaction that takes the write lock when it begins (`BEGIN IMMEDIATE`). The write
+/// gate orders this process's writers, but not another process's on the same file (a command-line run, a
+/// second instance): a deferred transaction that has read and then writes finds the file changed since its
+/// snapshot and fails at once with "database is locked" instead of waiting its turn.
+fn immediate<T, E>(conn: &mut DbConn, f: impl FnOnce(&mut DbConn) -> Result<T, E>) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    type Manager = <DbConn as Connection>::TransactionManager;
+    let DbConn::Sqlite(sqlite) = conn else { return conn.transaction(f) };
+    // Counted by the connection's own transaction manager: nested transactions in `f` are savepoints.
+    AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
+    match f(conn) {
+        Ok(value) => {
+            Manager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(e) => match Manager::rollback_transaction(conn) {
+            Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(e),
+            Err(rollback) => Err(rollback.into()),
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -377,5 +405,39 @@ mod tests {
         assert!(!err.contains("hunter2"), "{err}");
         assert!(DatabaseUrl::parse("./keyward.db").is_err());
         assert!(DatabaseUrl::parse("sqlite://").is_err());
+    }
+
+    #[test]
+    fn a_sqlite_write_waits_for_another_process_writing_the_same_file() -> Result<(), DbError> {
+        let dir = tempfile::tempdir().map_err(|e| DbError::Connect(e.to_string()))?;
+        let url = DatabaseUrl::sqlite_in(dir.path());
+        // Two instances on one file, as a server and a command-line run: each has its own write gate.
+        let (a, b) = (Database::open(url.clone(), 2)?, Database::open(url, 2)?);
+        a.write_counters(|c| c.batch_execute("CREATE TABLE t (n INTEGER)").map_err(DbError::from))?;
+        let (began, go) = std::sync::mpsc::channel();
+        std::thread::scope(|s| {
+            // A reads, B writes meanwhile, then A writes what it read: B waits for A instead of A failing
+            // with "database is locked" (a deferred transaction whose snapshot went stale).
+            let second = s.spawn(move || {
+                go.recv().map_err(|e| DbError::Connect(e.to_string()))?;
+                b.write_counters(|c| c.batch_execute("INSERT INTO t VALUES (2)").map_err(DbError::from))
+            });
+            let first = a.write_counters(|c| {
+                c.batch_execute("SELECT count(*) FROM t")?;
+                began.send(()).map_err(|e| DbError::Connect(e.to_string()))?;
+                std::thread::sleep(Duration::from_millis(300));
+                c.batch_execute("INSERT INTO t VALUES (1)").map_err(DbError::from)
+            });
+            assert!(first.is_ok(), "the first write: {first:?}");
+            let second = second.join().expect("the second writer");
+            assert!(second.is_ok(), "the second write: {second:?}");
+        });
+        let mut conn = a.conn()?;
+        let rows: i64 = diesel::RunQueryDsl::get_result(
+            diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>("(SELECT count(*) FROM t)")),
+            &mut *conn,
+        )?;
+        assert_eq!(rows, 2);
+        Ok(())
     }
 }

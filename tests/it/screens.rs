@@ -195,6 +195,24 @@ async fn every_console_page_fits_the_screen_keeps_its_header_and_passes_axe_in_l
             }
         }
     }
+    // Forms folded away on their page, measured opened: adding a person with the invitation box (email on).
+    let opened = [("users-add", "/users", "document.getElementById('new-invite').closest('details').open = true")];
+    for (size, width, height) in SIZES {
+        chrome.viewport(width, height).await;
+        for scheme in SCHEMES {
+            chrome.color_scheme(scheme).await;
+            for (name, url, open) in opened {
+                chrome.goto(&format!("{}{url}", app.base)).await;
+                chrome.eval(open).await;
+                let m = measure(&chrome, &axe).await;
+                chrome.screenshot(&format!("{name}-{size}-{scheme}")).await;
+                if let Some((scroll, inner)) = m.overflow {
+                    failures.push(format!("{name} at {size} {scheme}: {scroll} px wide in a {inner} px window"));
+                }
+                failures.extend(m.serious.iter().map(|v| format!("{name} at {size} {scheme}: axe {v}")));
+            }
+        }
+    }
     for (size, seen) in &headers {
         let first = seen[0].1;
         for (url, h) in seen {
