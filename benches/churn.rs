@@ -247,21 +247,23 @@ fn round_trips(state: &AppState, keys: &[String], secs: u64) -> (f64, f64) {
         .map(|k| keyward::domain::key::parse(k).expect("a key").key.digest().try_into().expect("32 bytes"))
         .collect();
     let mut conn = state.db.conn().expect("a connection");
-    let mut time = |mut step: Box<dyn FnMut(&mut keyward::db::DbConn, usize) + '_>| {
-        let (until, mut took) = (std::time::Instant::now() + Duration::from_secs(secs), Vec::new());
-        while std::time::Instant::now() < until {
-            let start = std::time::Instant::now();
-            step(&mut conn, took.len());
-            took.push(start.elapsed().as_secs_f64() * 1000.0);
-        }
-        median(took.into_iter())
-    };
-    let select_one = time(Box::new(|c, _| c.batch_execute("SELECT 1").expect("SELECT 1")));
-    let statement = time(Box::new(|c, n| {
+    let select_one = timed(&mut conn, secs, |c, _| c.batch_execute("SELECT 1").expect("SELECT 1"));
+    let statement = timed(&mut conn, secs, |c, n| {
         let found = keyward::db::lookup::by_digest(c, &digests[n % digests.len()]).expect("lookup");
         assert!(found.is_some(), "the presented key's digest is found");
-    }));
+    });
     (select_one, statement)
+}
+
+/// The median time in ms of `step` (given how many ran before) run again and again for `secs` seconds.
+fn timed(conn: &mut keyward::db::DbConn, secs: u64, mut step: impl FnMut(&mut keyward::db::DbConn, usize)) -> f64 {
+    let (until, mut took) = (std::time::Instant::now() + Duration::from_secs(secs), Vec::new());
+    while std::time::Instant::now() < until {
+        let start = std::time::Instant::now();
+        step(conn, took.len());
+        took.push(start.elapsed().as_secs_f64() * 1000.0);
+    }
+    median(took.into_iter())
 }
 
 /// The presented keys (the active keys of the first key's owner) and what the changes need.
