@@ -500,8 +500,12 @@ async fn an_invitation_and_a_forgotten_password_in_chromium() {
     chrome.fill("#new-name", "Cleo Ng").await;
     let ticked = chrome.eval("document.getElementById('new-invite').checked").await;
     assert_eq!(ticked, serde_json::json!(true), "inviting is the default while email is on");
+    let password_shown = "document.getElementById('new-password').offsetParent !== null";
+    assert_eq!(chrome.eval(password_shown).await, serde_json::json!(false), "no password to type for an invitee");
     chrome.click("#new-invite ~ label").await;
+    assert_eq!(chrome.eval(password_shown).await, serde_json::json!(true), "unticked: an initial password");
     chrome.click("#new-invite ~ label").await;
+    assert_eq!(chrome.eval(password_shown).await, serde_json::json!(false), "ticked again: none");
     chrome.click("form[action='/users'] button.btn-primary").await;
     chrome.wait_for_text("emailed them an invitation").await;
     chrome.screenshot("email-invited").await;
