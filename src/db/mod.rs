@@ -286,10 +286,7 @@ impl Database {
         let _guard = self.write_gate.as_ref().map(|gate| gate.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
         let mut conn = self.conn()?;
         let conn: &mut DbConn = &mut conn;
-        match conn {
-            DbConn::Sqlite(_) => immediate(conn, f),
-            DbConn::Postgres(_) => conn.transaction(f),
-        }
+        write_transaction(conn, f)
     }
 
     /// How many changes this instance has seen; read it before a cache fill's queries.
@@ -358,11 +355,11 @@ fn run_migrations(conn: &mut DbConn) -> Result<(), DbError> {
     result.map_err(|e| DbError::Migration(e.to_string()))
 }
 
-/// A SQLite write transaction that takes the write lock when it begins (`BEGIN IMMEDIATE`). The write
+/// A write transaction; on SQLite one that takes the write lock when it begins (`BEGIN IMMEDIATE`). The write
 /// gate orders this process's writers, but not another process's on the same file (a command-line run, a
 /// second instance): a deferred transaction that has read and then writes finds the file changed since its
 /// snapshot and fails at once with "database is locked" instead of waiting its turn.
-fn immediate<T, E>(conn: &mut DbConn, f: impl FnOnce(&mut DbConn) -> Result<T, E>) -> Result<T, E>
+fn write_transaction<T, E>(conn: &mut DbConn, f: impl FnOnce(&mut DbConn) -> Result<T, E>) -> Result<T, E>
 where
     E: From<diesel::result::Error>,
 {

@@ -243,7 +243,7 @@ pub fn shaped(format: &str, payload: &str, public_url: &str) -> String {
     serde_json::json!({
         "@type": "MessageCard",
         "@context": "https://schema.org/extensions",
-        "summary": field("title"),
+        "summary": title,
         "title": format!("{title}{who}"),
         "text": body,
         "potentialAction": actions,
