@@ -335,3 +335,53 @@ on_both_backends! {
         assert!(refused["reason"].as_str().is_some_and(|r| r.contains("encoded dot")), "{refused}");
     }
 }
+
+fn cache_off(config: &mut keyward::config::Config) {
+    config.cache_capacity = 0;
+}
+
+on_both_backends! {
+    with cache_off;
+    /// With the cache off every verification reads the database; on PostgreSQL those waiting at the same
+    /// moment share a statement (one, or several once a whole batch waits). Each must still get its own key's
+    /// answer: the same as when it is asked alone, and unknown keys among them NOT_FOUND.
+    async fn uncached_verifications_at_the_same_moment_each_get_their_own_answer(app) {
+        app.admin().await;
+        let state = app.state.clone();
+        let keys = tokio::task::spawn_blocking(move || {
+            let mut keys = Vec::new();
+            keyward::services::demo::load_with(&state, 60, |k| keys.push(k.expose().to_owned())).expect("demo keys");
+            keys
+        })
+        .await
+        .expect("seed");
+        assert!(keys.len() > 40, "demo keys: {}", keys.len());
+        let mut presented = keys.clone();
+        presented.extend((0..20u8).map(|i| keyward::domain::key::generate("kwa", |b| b.fill(i)).expose().to_owned()));
+
+        let mut alone = Vec::new();
+        for key in &presented {
+            alone.push(verify(&app, json!({ "key": key })).await);
+        }
+        assert!(alone[..keys.len()].iter().all(|a| a["code"] == json!("VALID")), "{alone:?}");
+        assert!(alone[keys.len()..].iter().all(|a| a["code"] == json!("NOT_FOUND")));
+        assert!(alone[..keys.len()].iter().map(|a| a["key_id"].as_i64()).collect::<std::collections::HashSet<_>>().len() == keys.len());
+
+        // 400 at once (more than a batch of 128), each key several times, in an order unlike the first.
+        let app = Arc::new(app);
+        let mut running = tokio::task::JoinSet::new();
+        for round in 0..5 {
+            for (at, key) in presented.iter().enumerate().rev() {
+                let (app, key) = (app.clone(), key.clone());
+                running.spawn(async move { (at, round, verify(&app, json!({ "key": key })).await) });
+            }
+        }
+        let mut answered = 0;
+        while let Some(done) = running.join_next().await {
+            let (at, round, answer) = done.expect("a verification");
+            assert_eq!(answer, alone[at], "key {at}, round {round}: asked with others, not as asked alone");
+            answered += 1;
+        }
+        assert_eq!(answered, presented.len() * 5);
+    }
+}

@@ -112,15 +112,19 @@ fn read(
         .collect()
 }
 
-/// Caches what was read for each digest (found, or known to be unknown) and returns it, in order.
+/// Caches what was read for each digest (found, or known to be unknown) and returns it, in order. A digest
+/// may be asked for more than once in a batch (one key presented by several requests at the same moment):
+/// each gets the key the statement found once.
 fn store(state: &AppState, digests: &[[u8; 32]], read: Vec<Read>, at: Stamp<'_>) -> Vec<Cached> {
-    let mut read: Vec<Option<Read>> = read.into_iter().map(Some).collect();
+    let found: Vec<(Vec<u8>, Arc<KeyFacts>)> =
+        read.into_iter().map(|read| (read.0.digest.clone(), facts(state, read))).collect();
     digests
         .iter()
         .map(|digest| {
-            let found =
-                read.iter_mut().find(|r| r.as_ref().is_some_and(|(l, ..)| l.digest == digest)).and_then(Option::take);
-            let value = found.map_or(Cached::Missing, |found| Cached::Found(facts(state, found)));
+            let value = found
+                .iter()
+                .find(|(found, _)| found == digest)
+                .map_or(Cached::Missing, |(_, facts)| Cached::Found(facts.clone()));
             state.verify_cache.put(*digest, at.generation, at.now, value.clone());
             value
         })
