@@ -66,6 +66,36 @@ impl Preview {
         self.of(|a| matches!(a, Action::Update(_)))
     }
 
+    /// The apply button, naming only what it does: "Apply: create 2, update 1".
+    fn apply_label(&self) -> String {
+        let plan = &self.plan;
+        let parts: Vec<String> = [("create", plan.creates()), ("invite", plan.invites()), ("update", plan.updates())]
+            .into_iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(verb, n)| format!("{verb} {n}"))
+            .collect();
+        format!("Apply: {}", parts.join(", "))
+    }
+
+    /// Who the email box emails and what each is sent, in whole sentences for one and for many.
+    fn email_summary(&self) -> String {
+        let people = |n: usize| if n == 1 { "1 person".to_owned() } else { format!("{n} people") };
+        let (creates, invites) = (self.plan.creates(), self.plan.invites());
+        let mut parts = Vec::new();
+        if creates > 0 {
+            let get = if creates == 1 { "gets" } else { "get" };
+            parts.push(format!(
+                "{} to create {get} an invitation with a link to choose their password (valid 72 hours)",
+                people(creates)
+            ));
+        }
+        if invites > 0 {
+            let are = if invites == 1 { "is" } else { "are" };
+            parts.push(format!("{} to invite {are} asked to accept", people(invites)));
+        }
+        parts.join("; ")
+    }
+
     fn more(&self, count: usize) -> usize {
         count.saturating_sub(SHOWN)
     }
@@ -218,4 +248,40 @@ pub async fn apply(
         return Ok(HttpResponse::Ok().insert_header(("HX-Redirect", location)).finish());
     }
     Ok(HttpResponse::SeeOther().insert_header(("location", location)).finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn preview(actions: &[Action]) -> Preview {
+        let row = |(line, action): (usize, &Action)| PlannedRow {
+            line,
+            email: format!("p{line}@example.com"),
+            name: String::new(),
+            role: None,
+            permissions: Vec::new(),
+            action: action.clone(),
+        };
+        let plan = Plan { rows: actions.iter().enumerate().map(row).collect() };
+        Preview { csrf: String::new(), token: String::new(), filename: String::new(), plan, email_on: true }
+    }
+
+    #[test]
+    fn the_preview_says_what_applying_does_in_sentences_for_one_and_for_many() {
+        let one = preview(&[Action::Create, Action::Update(vec!["role".into()])]);
+        assert_eq!(one.apply_label(), "Apply: create 1, update 1");
+        assert_eq!(
+            one.email_summary(),
+            "1 person to create gets an invitation with a link to choose their password (valid 72 hours)"
+        );
+        let many = preview(&[Action::Create, Action::Create, Action::Invite, Action::Invite, Action::Invite]);
+        assert_eq!(many.apply_label(), "Apply: create 2, invite 3");
+        assert_eq!(
+            many.email_summary(),
+            "2 people to create get an invitation with a link to choose their password (valid 72 hours); \
+             3 people to invite are asked to accept"
+        );
+        assert_eq!(preview(&[Action::Invite]).email_summary(), "1 person to invite is asked to accept");
+    }
 }

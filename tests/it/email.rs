@@ -256,7 +256,8 @@ async fn an_invitation_link_works_once_and_can_be_sent_again(backend: Backend) {
     let csv = "email,name,role,permissions\ndan@example.com,Dan,member,\neve@example.com,Eve,member,\n";
     admin.get("/users/import").await;
     let preview = admin.upload("/users/import", "people.csv", csv.as_bytes().to_vec()).await.body;
-    assert!(preview.contains("2 get an invitation with a link to choose their password"), "{preview}");
+    assert!(preview.contains("Send email: <span id=\"import-email-summary\">2 people to create get an invitation with a link to choose their password (valid 72 hours)</span>"), "{preview}");
+    assert!(preview.contains("Apply: create 2</button>"), "only what applying does: {preview}");
     let held = preview.split("name=\"token\" value=\"").nth(1).and_then(|s| s.split('"').next()).expect("token");
     let applied = admin
         .post(

@@ -99,6 +99,10 @@ fn slug(route: &str) -> String {
     if s.is_empty() { "overview".to_owned() } else { s }
 }
 
+/// A page to measure: its screenshot's name, its URL, and what to do on it first (a script, and what is
+/// true once that has taken effect).
+type Page<'a> = (String, String, Option<(&'a str, &'a str)>);
+
 #[tokio::test]
 async fn every_console_page_fits_the_screen_keeps_its_header_and_passes_axe_in_light_and_dark_in_chromium() {
     let Some(chrome) = Chrome::start().await else { return };
@@ -150,15 +154,28 @@ async fn every_console_page_fits_the_screen_keeps_its_header_and_passes_axe_in_l
         pages.push((slug(route), url, None));
     }
     assert!(unmapped.is_empty(), "GET routes neither measured nor named in NOT_PAGES: {unmapped:?}");
-    // Forms folded away on their page, measured opened: adding a person with the invitation box (email on).
+    // What a page shows only after something is done on it, measured then: a script, and what is true once
+    // it has taken effect. Adding a person with the invitation box (email on), and an import's preview with
+    // its email box, from a file chosen in the page (people to create, to update, and a refused row).
     let add_user = "document.getElementById('new-invite').closest('details').open = true";
-    pages.push(("users-add".to_owned(), "/users".to_owned(), Some(add_user)));
+    pages.push(("users-add".to_owned(), "/users".to_owned(), Some((add_user, "true"))));
+    let preview = "(() => { \
+        const csv = 'email,name,role,permissions\\nnew.person@example.com,New Person,Member,\\n\
+            bob@example.com,,Auditor,\\nnot-an-address,,,\\n'; \
+        const files = new DataTransfer(); \
+        files.items.add(new File([csv], 'people.csv', { type: 'text/csv' })); \
+        document.getElementById('import-file').files = files.files; \
+        document.getElementById('import-upload').requestSubmit(); })()";
+    // Shown with the email box in view (the screenshot is of the window).
+    let previewed = "(() => { const box = document.getElementById('import-email'); \
+        if (box) { box.scrollIntoView({ block: 'center' }); } return box !== null; })()";
+    pages.push(("users-import-preview".to_owned(), "/users/import".to_owned(), Some((preview, previewed))));
 
     let mut failures = Vec::new();
     let mut headers: BTreeMap<&str, Vec<(String, f64)>> = BTreeMap::new();
     let mut report = Vec::new();
     // Public pages first (a fresh browser is signed out); the setup page is seen with its link used.
-    let public: Vec<(String, String, Option<&str>)> = PUBLIC
+    let public: Vec<Page<'_>> = PUBLIC
         .iter()
         .map(|p| {
             let url = if *p == "/setup" { format!("/setup?token={setup_token}") } else { p.to_string() };
@@ -175,8 +192,9 @@ async fn every_console_page_fits_the_screen_keeps_its_header_and_passes_axe_in_l
                 chrome.color_scheme(scheme).await;
                 for (name, url, open) in list.iter() {
                     chrome.goto(&format!("{}{url}", app.base)).await;
-                    if let Some(open) = open {
+                    if let Some((open, done)) = open {
                         chrome.eval(open).await;
+                        chrome.wait_until_true(done).await;
                     }
                     let m = measure(&chrome, &axe).await;
                     chrome.screenshot(&format!("{name}-{size}-{scheme}")).await;
