@@ -5,6 +5,7 @@
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use fantoccini::error::{CmdError, ErrorStatus};
 use fantoccini::wd::WebDriverCompatibleCommand;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
@@ -483,9 +484,17 @@ const ESCAPE: &str = "\u{E00C}";
 
 impl Chrome {
     /// Presses keys on whatever has the focus, as a person at the keyboard would.
+    /// An element htmx replaces between finding the focus and sending the keys is tried once more, on
+    /// what has the focus then.
     pub async fn press(&self, keys: &str) {
         let focused = self.client.active_element().await.expect("a focused element");
-        focused.send_keys(keys).await.expect("keys");
+        match focused.send_keys(keys).await {
+            Err(CmdError::Standard(e)) if e.error == ErrorStatus::StaleElementReference => {
+                let focused = self.client.active_element().await.expect("a focused element");
+                focused.send_keys(keys).await.expect("keys");
+            }
+            sent => sent.expect("keys"),
+        }
     }
 
     /// Evaluates a JavaScript expression in the page.
@@ -553,9 +562,15 @@ async fn a_key_is_created_with_the_keyboard_alone_from_a_dialog_that_keeps_the_f
     chrome.press("Keyboard key").await;
     chrome.tab_to("#key_type").await;
     chrome.press("Integration").await;
-    // Nothing is in the catalogue yet: the form says the key could use nothing and asks for a tick.
+    // Nothing is in the catalogue yet: the form says the key could use nothing and asks for a tick. Ticking
+    // it redraws that part of the form (what the key could use); the focus stays on the new box, so Tab
+    // goes on from there rather than from the top of the page.
     chrome.tab_to("input[name=nothing_ok]").await;
+    chrome.eval("document.activeElement.dataset.before = 'redrawn'").await;
     chrome.press(" ").await;
+    chrome.wait_until_true("document.querySelector('input[name=nothing_ok]').dataset.before === undefined").await;
+    let kept = "document.activeElement.matches('input[name=nothing_ok]') && document.activeElement.checked";
+    chrome.wait_until_true(kept).await;
     chrome.tab_to("main form button[type=submit]").await;
     chrome.press(ENTER).await;
     chrome.wait_for_text("Copy this key now").await;
