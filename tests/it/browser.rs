@@ -356,6 +356,13 @@ async fn people_are_imported_granted_by_checkbox_and_given_everything_in_chromiu
     chrome.wait_for_text("Saved.").await;
     let page = admin.get(&format!("/users/{dan}")).await.body;
     assert!(page.contains(&format!("value=\"{lock}\" checked")), "the grant was stored");
+    // From the keyboard: each tick saves and redraws the grants, and the focus stays on the box ticked.
+    let view_box = format!("input[name=permissions][value='{view}']");
+    chrome.tab_to(&view_box).await;
+    chrome.tick_where_it_is_redrawn(&view_box, true).await;
+    chrome.tick_where_it_is_redrawn(&view_box, false).await;
+    let page = admin.get(&format!("/users/{dan}")).await.body;
+    assert!(!page.contains(&format!("value=\"{view}\" checked")), "ticked and unticked: not held");
 
     // Add all permissions, after a confirmation that states the numbers.
     chrome.goto(&format!("{}/users", app.base)).await;
@@ -497,6 +504,18 @@ impl Chrome {
         }
     }
 
+    /// Presses the space bar on the focused checkbox (`css`), whose part of the page is redrawn when it
+    /// changes (htmx), and waits for the redraw: the focus must then be on the new box, ticked or not as
+    /// `ticked` says (htmx gives the focus back to an element of the same id), so Tab goes on from there.
+    pub async fn tick_where_it_is_redrawn(&self, css: &str, ticked: bool) {
+        let css = json!(css);
+        self.eval("document.activeElement.dataset.before = 'redrawn'").await;
+        self.press(" ").await;
+        self.wait_until_true(&format!("document.querySelector({css}).dataset.before === undefined")).await;
+        let kept = format!("document.activeElement.matches({css}) && document.activeElement.checked === {ticked}");
+        self.wait_until_true(&kept).await;
+    }
+
     /// Evaluates a JavaScript expression in the page.
     pub async fn eval(&self, expression: &str) -> Value {
         self.client.execute(&format!("return ({expression});"), vec![]).await.expect("script")
@@ -566,11 +585,7 @@ async fn a_key_is_created_with_the_keyboard_alone_from_a_dialog_that_keeps_the_f
     // it redraws that part of the form (what the key could use); the focus stays on the new box, so Tab
     // goes on from there rather than from the top of the page.
     chrome.tab_to("input[name=nothing_ok]").await;
-    chrome.eval("document.activeElement.dataset.before = 'redrawn'").await;
-    chrome.press(" ").await;
-    chrome.wait_until_true("document.querySelector('input[name=nothing_ok]').dataset.before === undefined").await;
-    let kept = "document.activeElement.matches('input[name=nothing_ok]') && document.activeElement.checked";
-    chrome.wait_until_true(kept).await;
+    chrome.tick_where_it_is_redrawn("input[name=nothing_ok]", true).await;
     chrome.tab_to("main form button[type=submit]").await;
     chrome.press(ENTER).await;
     chrome.wait_for_text("Copy this key now").await;
