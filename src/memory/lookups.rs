@@ -95,7 +95,7 @@ mod tests {
     #[test]
     fn one_drainer_runs_until_a_whole_batch_waits() {
         let lookups = Lookups::default();
-        let started: usize = (0..BATCH).map(|_| usize::from(lookups.ask([0; 32]).1)).sum::<usize>();
+        let started: usize = (0..BATCH).map(|_| usize::from(lookups.ask([0; 32]).1)).sum();
         assert_eq!(started, 1, "one drainer for less than a batch");
         assert!(lookups.ask([1; 32]).1, "a whole batch waits: a second drainer");
         let more: usize = (0..10 * BATCH).map(|_| usize::from(lookups.ask([2; 32]).1)).sum();
