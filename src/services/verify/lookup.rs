@@ -117,7 +117,7 @@ fn read(
 /// each gets the key the statement found once.
 fn store(state: &AppState, digests: &[[u8; 32]], read: Vec<Read>, at: Stamp<'_>) -> Vec<Cached> {
     let found: Vec<(Vec<u8>, Arc<KeyFacts>)> =
-        read.into_iter().map(|read| (read.0.digest.clone(), facts(state, read))).collect();
+        read.into_iter().map(|mut read| (std::mem::take(&mut read.0.digest), facts(state, read))).collect();
     digests
         .iter()
         .map(|digest| {
